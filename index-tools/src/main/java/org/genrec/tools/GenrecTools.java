@@ -1,0 +1,38 @@
+package org.genrec.tools;
+
+import java.io.PrintStream;
+
+/** Entry point of {@code genrec-tools}: one subcommand per job. */
+public final class GenrecTools {
+
+    private GenrecTools() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
+            out.println(usage());
+            return args.length == 0 ? 2 : 0;
+        }
+        try {
+            switch (args[0]) {
+                case "index-items" -> IndexItemsCommand.run(new CliArgs(args, 1, IndexItemsCommand.OPTIONS), out);
+                default -> throw new CliArgs.UsageException("unknown command [" + args[0] + "]");
+            }
+            return 0;
+        } catch (CliArgs.UsageException e) {
+            err.println("error: " + e.getMessage());
+            err.println(usage());
+            return 2;
+        } catch (Exception e) {
+            err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static String usage() {
+        return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE;
+    }
+}

@@ -1,0 +1,161 @@
+package org.genrec.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole path on a real OpenSearch 3.6 node: the integ-test distribution from Maven, our
+ * plugin installed with bin/opensearch-plugin, the trainer's bundle in config/genrec, items
+ * indexed by genrec-tools, genrec queries over HTTP. The expected hits are the trainer's own
+ * ranking for the same request (golden.json, ranked_top10).
+ */
+class EndToEndIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String MODEL = "synthetic";
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static LocalNode node;
+    private static JsonNode golden;
+
+    @BeforeAll
+    static void startNodeAndIndexItems() throws Exception {
+        Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
+        golden = JSON.readTree(bundle.resolve("golden.json").toFile());
+        // Under /tmp, not target/: the node may run as another user, who must reach its directory.
+        node = new LocalNode(Path.of(LocalNode.property("genrec.node.script")), Files.createTempDirectory(Path.of("/tmp"), "genrec-e2e-"));
+        node.install(Path.of(LocalNode.property("genrec.distribution.zip")), Path.of(LocalNode.property("genrec.plugin.zip")));
+        node.addModel(MODEL, bundle);
+        node.start();
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--url", node.url(), "--index", "items" },
+            new PrintStream(out), new PrintStream(err));
+        assertEquals(0, exit, "index-items failed: " + err);
+    }
+
+    @AfterAll
+    static void stopNode() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    @Test
+    void recommendationReturnsTheTrainersTopTen() throws Exception {
+        JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
+        assertHitsAreTheTrainersTopTen(c);
+    }
+
+    @Test
+    void personalizedSearchReturnsTheTrainersTopTen() throws Exception {
+        JsonNode c = goldenCase(r -> r.hasNonNull("query") && r.path("history").size() > 0);
+        assertHitsAreTheTrainersTopTen(c);
+    }
+
+    @Test
+    void malformedHistoryIsA400WithTheReason() throws Exception {
+        HttpResponse<String> response = search("""
+            {"query": {"genrec": {"model": "synthetic", "vector_field": "item_vector", "history": [{"item": "i1"}]}}}""");
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("needs [item], [action] and [time]"), response.body());
+    }
+
+    @Test
+    void malformedTimestampIsA400WithTheReason() throws Exception {
+        HttpResponse<String> response = search("""
+            {"query": {"genrec": {"model": "synthetic", "vector_field": "item_vector",
+              "history": [{"item": "i1", "action": "click", "time": "last tuesday"}]}}}""");
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("ISO-8601"), response.body());
+    }
+
+    @Test
+    void unknownModelIsA400AndTheNodeKeepsServing() throws Exception {
+        HttpResponse<String> response = search("""
+            {"query": {"genrec": {"model": "no-such-model", "vector_field": "item_vector", "history": []}}}""");
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("genrec model [no-such-model] not found"), response.body());
+        recommendationReturnsTheTrainersTopTen();
+    }
+
+    @Test
+    void vectorFieldOfAnotherDimensionIsA400() throws Exception {
+        HttpResponse<String> created = send("PUT", "/wrong-dimension", """
+            {"mappings": {"properties": {"item_id": {"type": "keyword"}, "v": {"type": "genrec_vector", "dimension": 3}}}}""");
+        assertEquals(200, created.statusCode(), created.body());
+        HttpResponse<String> response = send("POST", "/wrong-dimension/_search", """
+            {"query": {"genrec": {"model": "synthetic", "vector_field": "v", "history": []}}}""");
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("has dimension 3 but model [synthetic]"), response.body());
+    }
+
+    private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
+        JsonNode request = c.path("request");
+        ObjectNode genrec = JSON.createObjectNode();
+        genrec.put("model", MODEL);
+        genrec.put("vector_field", "item_vector");
+        genrec.set("history", request.path("history"));
+        if (request.hasNonNull("query")) {
+            genrec.put("query", request.path("query").asText());
+        }
+        genrec.put("k", c.path("expected").path("top_k").asInt());
+        genrec.put("request_time", request.path("request_time").asLong());
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", 10);
+        body.set("query", JSON.createObjectNode().set("genrec", genrec));
+
+        HttpResponse<String> response = search(body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        List<String> hits = new ArrayList<>();
+        JSON.readTree(response.body()).path("hits").path("hits").forEach(h -> hits.add(h.path("_source").path("item_id").asText()));
+        List<String> expected = new ArrayList<>();
+        c.path("expected").path("ranked_top10").forEach(n -> expected.add(n.asText()));
+        assertEquals(10, expected.size());
+        assertEquals(new HashSet<>(expected), new HashSet<>(hits), "case [" + c.path("name").asText() + "]: OpenSearch " + hits
+            + " vs trainer " + expected);
+    }
+
+    private static JsonNode goldenCase(Predicate<JsonNode> request) {
+        for (JsonNode c : golden.path("cases")) {
+            if (request.test(c.path("request"))) {
+                return c;
+            }
+        }
+        throw new AssertionError("golden.json has no such case");
+    }
+
+    private static HttpResponse<String> search(String body) throws IOException, InterruptedException {
+        return send("POST", "/items/_search", body);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(node.url() + path))
+            .method(method, HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json")
+            .build();
+        return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+}

@@ -1,0 +1,213 @@
+package org.genrec.runtime;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.Manifest;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.encoding.EncodedRequest;
+import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.RequestEncoder;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.OnnxGraph;
+
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loaded bundle, ready to serve: {@link #encode} a request once (embedding + history cache),
+ * then {@link #score} any number of candidates against that cache.
+ *
+ * <p>Reference-counted: every call holds a reference, and {@link #close} only releases the
+ * owner's, so the ONNX sessions are closed after the last call in flight finishes (closing a
+ * session during a run crashes the process).
+ */
+public final class GenrecModel implements AutoCloseable {
+
+    private final ModelBundle bundle;
+    private final RequestEncoder encoder;
+    private final OnnxGraph encodeGraph;
+    private final OnnxGraph scoreGraph;
+    private final AtomicInteger references = new AtomicInteger(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ModelStats stats = new ModelStats();
+
+    private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph) {
+        this.bundle = bundle;
+        this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
+        this.encodeGraph = encodeGraph;
+        this.scoreGraph = scoreGraph;
+    }
+
+    public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider) {
+        ModelBundle bundle = BundleLoader.load(bundleDirectory);
+        Manifest.GraphSpec encodeSpec = bundle.manifest().graph("encode");
+        Manifest.GraphSpec scoreSpec = bundle.manifest().graph("score");
+        OnnxGraph encode = OnnxGraph.open("encode", bundle.graphFile("encode"), encodeSpec.inputs(), encodeSpec.outputs(), provider);
+        try {
+            OnnxGraph score = OnnxGraph.open("score", bundle.graphFile("score"), scoreSpec.inputs(), scoreSpec.outputs(), provider);
+            return new GenrecModel(bundle, encode, score);
+        } catch (RuntimeException e) {
+            encode.close();
+            throw e;
+        }
+    }
+
+    public ModelBundle bundle() {
+        return bundle;
+    }
+
+    public Manifest manifest() {
+        return bundle.manifest();
+    }
+
+    public RequestEncoder encoder() {
+        return encoder;
+    }
+
+    public ExecutionProvider executionProvider() {
+        return encodeGraph.provider();
+    }
+
+    public ModelStats stats() {
+        return stats;
+    }
+
+    /** Runs the encode graph once for this request. */
+    public UserEncoding encode(GenrecRequest request) {
+        EncodedRequest in = encoder.encode(request);
+        acquire();
+        long start = System.nanoTime();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try {
+            long n = in.length();
+            long q = in.queryTokens();
+            inputs.put("history_items", longTensor(env, in.historyItems(), 1, n));
+            inputs.put("history_actions", longTensor(env, in.historyActions(), 1, n));
+            inputs.put("history_age_seconds", longTensor(env, in.historyAgeSeconds(), 1, n));
+            inputs.put("history_query_tokens", longTensor(env, in.historyQueryTokens(), 1, n, q));
+            inputs.put("query_tokens", longTensor(env, in.requestQueryTokens(), 1, q));
+            try (OrtSession.Result result = encodeGraph.run(inputs)) {
+                OnnxTensor keys = tensor(result, "cache_keys");
+                UserEncoding encoding = new UserEncoding(
+                    floats(tensor(result, "embedding")),
+                    keys.getInfo().getShape(),
+                    floats(keys),
+                    floats(tensor(result, "cache_values")),
+                    floats(tensor(result, "cache_mask")),
+                    in.droppedHistoryItems()
+                );
+                stats.recordEncode(System.nanoTime() - start);
+                return encoding;
+            }
+        } catch (OrtException e) {
+            stats.recordError();
+            throw new IllegalStateException("encode graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+            release();
+        }
+    }
+
+    /**
+     * Ranking logits of {@code candidates} (model item indices) for the encoded user. Candidates
+     * never see each other (M-FALCON), so large sets are scored in chunks of the manifest's
+     * {@code max_candidates} with identical results.
+     */
+    public float[] score(UserEncoding user, long[] candidates) {
+        float[] scores = new float[candidates.length];
+        if (candidates.length == 0) {
+            return scores;
+        }
+        acquire();
+        long start = System.nanoTime();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try {
+            long[] shape = user.cacheShape();
+            inputs.put("cache_keys", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheKeys()), shape));
+            inputs.put("cache_values", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheValues()), shape));
+            inputs.put("cache_mask", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheMask()), new long[] { 1, shape[3] }));
+            int chunk = manifest().maxCandidates();
+            for (int from = 0; from < candidates.length; from += chunk) {
+                int k = Math.min(chunk, candidates.length - from);
+                long[] slice = new long[k];
+                System.arraycopy(candidates, from, slice, 0, k);
+                try (OnnxTensor candidateTensor = longTensor(env, slice, 1, k)) {
+                    Map<String, OnnxTensor> call = new HashMap<>(inputs);
+                    call.put("candidates", candidateTensor);
+                    try (OrtSession.Result result = scoreGraph.run(call)) {
+                        float[] chunkScores = floats(tensor(result, "scores"));
+                        System.arraycopy(chunkScores, 0, scores, from, k);
+                    }
+                }
+            }
+            stats.recordScore(System.nanoTime() - start, candidates.length);
+            return scores;
+        } catch (OrtException e) {
+            stats.recordError();
+            throw new IllegalStateException("score graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+            release();
+        }
+    }
+
+    /** Convenience for callers holding external ids; unknown ids are an {@link InvalidRequestException}. */
+    public float[] score(UserEncoding user, List<String> candidateItemIds) {
+        return score(user, encoder.encodeCandidates(candidateItemIds));
+    }
+
+    private void acquire() {
+        while (true) {
+            int current = references.get();
+            if (current <= 0) {
+                throw new IllegalStateException("model [" + manifest().modelId() + "] has been unloaded");
+            }
+            if (references.compareAndSet(current, current + 1)) {
+                return;
+            }
+        }
+    }
+
+    private void release() {
+        if (references.decrementAndGet() == 0) {
+            encodeGraph.close();
+            scoreGraph.close();
+        }
+    }
+
+    /** Releases the owner's reference; sessions close when the last call in flight ends. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            release();
+        }
+    }
+
+    private static OnnxTensor longTensor(OrtEnvironment env, long[] data, long... shape) throws OrtException {
+        return OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape);
+    }
+
+    private static OnnxTensor tensor(OrtSession.Result result, String name) {
+        OnnxValue value = result.get(name).orElseThrow(() -> new IllegalStateException("graph output [" + name + "] missing"));
+        return (OnnxTensor) value;
+    }
+
+    private static float[] floats(OnnxTensor tensor) {
+        FloatBuffer buffer = tensor.getFloatBuffer();
+        float[] out = new float[buffer.remaining()];
+        buffer.get(out);
+        return out;
+    }
+}

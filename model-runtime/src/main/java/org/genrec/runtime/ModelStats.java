@@ -1,0 +1,74 @@
+package org.genrec.runtime;
+
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What a model has done since it was loaded: calls, errors, latency and batch-size distributions.
+ * Recording is lock-free (HdrHistogram recorders); snapshots fold the intervals into totals.
+ */
+public final class ModelStats {
+
+    private static final long MAX_MICROS = 60_000_000L;
+
+    private final LongAdder encodeCalls = new LongAdder();
+    private final LongAdder scoreCalls = new LongAdder();
+    private final LongAdder candidatesScored = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+    private final Recorder encodeMicros = new Recorder(MAX_MICROS, 2);
+    private final Recorder scoreMicros = new Recorder(MAX_MICROS, 2);
+    private final Recorder candidatesPerCall = new Recorder(1_000_000L, 2);
+    private final Histogram encodeTotal = new Histogram(MAX_MICROS, 2);
+    private final Histogram scoreTotal = new Histogram(MAX_MICROS, 2);
+    private final Histogram candidatesTotal = new Histogram(1_000_000L, 2);
+
+    void recordEncode(long nanos) {
+        encodeCalls.increment();
+        encodeMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1_000)));
+    }
+
+    void recordScore(long nanos, int candidates) {
+        scoreCalls.increment();
+        candidatesScored.add(candidates);
+        scoreMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1_000)));
+        candidatesPerCall.recordValue(Math.min(1_000_000L, Math.max(1, candidates)));
+    }
+
+    void recordError() {
+        errors.increment();
+    }
+
+    /** Percentiles in microseconds; counts since load. */
+    public record Snapshot(
+        long encodeCalls,
+        long scoreCalls,
+        long candidatesScored,
+        long errors,
+        double encodeP50Micros,
+        double encodeP99Micros,
+        double scoreP50Micros,
+        double scoreP99Micros,
+        double candidatesP50,
+        double candidatesMax
+    ) {}
+
+    public synchronized Snapshot snapshot() {
+        encodeTotal.add(encodeMicros.getIntervalHistogram());
+        scoreTotal.add(scoreMicros.getIntervalHistogram());
+        candidatesTotal.add(candidatesPerCall.getIntervalHistogram());
+        return new Snapshot(
+            encodeCalls.sum(),
+            scoreCalls.sum(),
+            candidatesScored.sum(),
+            errors.sum(),
+            encodeTotal.getValueAtPercentile(50),
+            encodeTotal.getValueAtPercentile(99),
+            scoreTotal.getValueAtPercentile(50),
+            scoreTotal.getValueAtPercentile(99),
+            candidatesTotal.getValueAtPercentile(50),
+            candidatesTotal.getMaxValue()
+        );
+    }
+}

@@ -1,0 +1,34 @@
+package org.genrec.runtime;
+
+/**
+ * The result of encoding one request's history, computed once and reused: the retrieval
+ * embedding for kNN, and the per-layer key/value cache from which the score graph ranks any
+ * number of candidates without reading the history again. Plain arrays so that the plugin can
+ * ship it from the coordinating node to the shards.
+ *
+ * @param embedding           [E], L2-normalized
+ * @param cacheShape          [L, 1, H, T, Dh]
+ * @param cacheKeys           flattened per cacheShape
+ * @param cacheValues         flattened per cacheShape
+ * @param cacheMask           [T], 1 = real position
+ * @param droppedHistoryItems history events whose item the model does not know
+ */
+public record UserEncoding(
+    float[] embedding,
+    long[] cacheShape,
+    float[] cacheKeys,
+    float[] cacheValues,
+    float[] cacheMask,
+    int droppedHistoryItems
+) {
+    public UserEncoding {
+        long size = 1;
+        for (long d : cacheShape) {
+            size *= d;
+        }
+        if (cacheShape.length != 5 || cacheShape[1] != 1 || cacheKeys.length != size || cacheValues.length != size
+            || cacheMask.length != cacheShape[3]) {
+            throw new IllegalArgumentException("inconsistent user encoding: cache shape " + java.util.Arrays.toString(cacheShape));
+        }
+    }
+}

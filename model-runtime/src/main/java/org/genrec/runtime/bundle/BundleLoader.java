@@ -1,0 +1,150 @@
+package org.genrec.runtime.bundle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.TextTokenizer;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a bundle directory (docs/bundle-format.md) and rejects anything that could make the
+ * runtime answer wrongly later: unknown format version, missing files, item table and embedding
+ * matrix that disagree. Graph signatures are checked when the ONNX sessions are created.
+ */
+public final class BundleLoader {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private BundleLoader() {}
+
+    public static ModelBundle load(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            throw new BundleFormatException("model bundle directory [" + directory + "] does not exist");
+        }
+        Manifest manifest = readManifest(directory.resolve("manifest.json"));
+        ItemCatalog items = readItems(directory, manifest);
+        TextTokenizer tokenizer = readTokenizer(directory, manifest);
+        for (String graph : List.of("encode", "score")) {
+            requireFile(directory.resolve(manifest.graph(graph).file()), graph + " graph");
+        }
+        return new ModelBundle(directory, manifest, items, tokenizer);
+    }
+
+    static Manifest readManifest(Path file) {
+        requireFile(file, "manifest");
+        JsonNode tree;
+        try {
+            tree = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new BundleFormatException("manifest.json is not valid JSON: " + e.getMessage(), e);
+        }
+        // Check the version before binding, so that a future format gets this message and not a binding error.
+        int version = tree.path("format_version").asInt(-1);
+        if (version != Manifest.SUPPORTED_FORMAT_VERSION) {
+            throw new BundleFormatException(
+                "unsupported bundle format_version [" + tree.path("format_version") + "]; this runtime reads version "
+                    + Manifest.SUPPORTED_FORMAT_VERSION
+            );
+        }
+        Manifest manifest;
+        try {
+            manifest = JSON.treeToValue(tree, Manifest.class);
+        } catch (IOException e) {
+            throw new BundleFormatException("manifest.json does not match the bundle format: " + e.getMessage(), e);
+        }
+        validate(manifest);
+        return manifest;
+    }
+
+    private static void validate(Manifest m) {
+        require(m.modelId() != null && !m.modelId().isBlank(), "model_id is missing");
+        require(m.architecture() != null, "architecture is missing");
+        require(m.embeddingDim() > 0, "embedding_dim must be positive");
+        require(m.maxHistory() > 0, "max_history must be positive");
+        require(m.maxQueryTokens() > 0, "max_query_tokens must be positive");
+        require(m.maxCandidates() > 0, "max_candidates must be positive");
+        require(m.actions() != null && !m.actions().isEmpty(), "actions are missing");
+        require(m.tokenizer() != null && "lowercase_alnum".equals(m.tokenizer().type()),
+            "tokenizer.type must be lowercase_alnum");
+        require(m.items() != null && m.items().count() > 0, "items.count must be positive");
+    }
+
+    private static ItemCatalog readItems(Path dir, Manifest manifest) {
+        Path table = requireFile(dir.resolve(manifest.items().table()), "item table");
+        List<ItemCatalog.Item> items = new ArrayList<>();
+        Map<String, Integer> indexById = new HashMap<>();
+        try (BufferedReader reader = Files.newBufferedReader(table, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = reader.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode node = JSON.readTree(line);
+                String id = node.path("item_id").asText(null);
+                int index = node.path("index").asInt(-1);
+                if (id == null || index != items.size() + 1) {
+                    throw new BundleFormatException(table.getFileName() + " line " + lineNo
+                        + ": expected item_id and index " + (items.size() + 1) + " (indices are 1-based and in order)");
+                }
+                if (indexById.putIfAbsent(id, index) != null) {
+                    throw new BundleFormatException(table.getFileName() + " line " + lineNo + ": duplicate item_id [" + id + "]");
+                }
+                List<String> categories = new ArrayList<>();
+                node.path("categories").forEach(c -> categories.add(c.asText()));
+                items.add(new ItemCatalog.Item(id, index, node.path("title").asText(""), categories));
+            }
+        } catch (IOException e) {
+            throw new BundleFormatException("cannot read item table " + table + ": " + e.getMessage(), e);
+        }
+        int count = manifest.items().count();
+        require(items.size() == count, "items.count is " + count + " but the item table has " + items.size() + " items");
+
+        Path embeddingsFile = requireFile(dir.resolve(manifest.items().embeddings()), "item embeddings");
+        int dim = manifest.embeddingDim();
+        float[] embeddings = new float[count * dim];
+        try {
+            byte[] bytes = Files.readAllBytes(embeddingsFile);
+            require(bytes.length == (long) count * dim * Float.BYTES, embeddingsFile.getFileName() + " has " + bytes.length
+                + " bytes, expected " + count + " x " + dim + " float32 = " + ((long) count * dim * Float.BYTES));
+            ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(embeddings);
+        } catch (IOException e) {
+            throw new BundleFormatException("cannot read item embeddings " + embeddingsFile + ": " + e.getMessage(), e);
+        }
+        return new ItemCatalog(items, indexById, embeddings, dim);
+    }
+
+    private static TextTokenizer readTokenizer(Path dir, Manifest manifest) {
+        Path vocab = requireFile(dir.resolve(manifest.tokenizer().vocab()), "vocabulary");
+        try {
+            List<String> tokens = Files.readAllLines(vocab, StandardCharsets.UTF_8);
+            return new TextTokenizer(tokens, manifest.tokenizer().padId(), manifest.tokenizer().unkId(), manifest.maxQueryTokens());
+        } catch (IOException e) {
+            throw new BundleFormatException("cannot read vocabulary " + vocab + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Path requireFile(Path file, String what) {
+        if (!Files.isRegularFile(file)) {
+            throw new BundleFormatException("bundle " + what + " file [" + file.getFileName() + "] is missing in " + file.getParent());
+        }
+        return file;
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new BundleFormatException("invalid bundle: " + message);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package org.genrec.runtime.bundle;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json}: the contract between trainer and runtime (docs/bundle-format.md).
+ * Unknown fields are ignored so that a newer trainer can add information without breaking readers
+ * of the same format version.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record Manifest(
+    @JsonProperty("format_version") int formatVersion,
+    @JsonProperty("model_id") String modelId,
+    @JsonProperty("model_version") String modelVersion,
+    @JsonProperty("architecture") Architecture architecture,
+    @JsonProperty("embedding_dim") int embeddingDim,
+    @JsonProperty("max_history") int maxHistory,
+    @JsonProperty("max_query_tokens") int maxQueryTokens,
+    @JsonProperty("max_candidates") int maxCandidates,
+    @JsonProperty("actions") List<String> actions,
+    @JsonProperty("tokenizer") TokenizerSpec tokenizer,
+    @JsonProperty("items") ItemsSpec items,
+    @JsonProperty("graphs") Map<String, GraphSpec> graphs,
+    @JsonProperty("golden") String golden,
+    @JsonProperty("training") Map<String, Object> training
+) {
+    /** The only format this runtime reads. */
+    public static final int SUPPORTED_FORMAT_VERSION = 1;
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Architecture(
+        @JsonProperty("backbone") String backbone,
+        @JsonProperty("d_model") int dModel,
+        @JsonProperty("layers") int layers,
+        @JsonProperty("heads") int heads,
+        @JsonProperty("head_dim") int headDim
+    ) {}
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TokenizerSpec(
+        @JsonProperty("type") String type,
+        @JsonProperty("vocab") String vocab,
+        @JsonProperty("pad_id") int padId,
+        @JsonProperty("unk_id") int unkId
+    ) {}
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record ItemsSpec(
+        @JsonProperty("table") String table,
+        @JsonProperty("embeddings") String embeddings,
+        @JsonProperty("count") int count
+    ) {}
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record GraphSpec(
+        @JsonProperty("file") String file,
+        @JsonProperty("inputs") List<String> inputs,
+        @JsonProperty("outputs") List<String> outputs
+    ) {}
+
+    public GraphSpec graph(String name) {
+        GraphSpec spec = graphs == null ? null : graphs.get(name);
+        if (spec == null) {
+            throw new BundleFormatException("manifest.json declares no [" + name + "] graph");
+        }
+        return spec;
+    }
+}

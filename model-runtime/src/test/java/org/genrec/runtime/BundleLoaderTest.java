@@ -1,0 +1,83 @@
+package org.genrec.runtime;
+
+import org.genrec.runtime.bundle.BundleFormatException;
+import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A bundle that cannot be served is refused at load time with a message that names the problem. */
+class BundleLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void loadsTheFixtureBundle() throws IOException {
+        try (GenrecModel model = GenrecModel.load(FixtureBundle.copyTo(dir), ExecutionProvider.AUTO)) {
+            assertTrue(model.bundle().items().size() > 0);
+            assertEquals(model.manifest().embeddingDim(), model.bundle().items().embeddingDim());
+            // CI and this machine have no GPU: AUTO must have fallen back to CPU.
+            assertEquals(ExecutionProvider.CPU, model.executionProvider());
+        }
+    }
+
+    @Test
+    void corruptGraphIsRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        Files.write(dir.resolve("encode.onnx"), "this is not a protobuf".getBytes());
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> GenrecModel.load(dir, ExecutionProvider.CPU));
+        assertTrue(e.getMessage().contains("graph [encode]") && e.getMessage().contains("cannot be loaded"), e.getMessage());
+    }
+
+    @Test
+    void manifestThatDisagreesWithTheGraphIsRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        replaceInManifest("\"history_items\"", "\"history_item_ids\"");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> GenrecModel.load(dir, ExecutionProvider.CPU));
+        assertTrue(e.getMessage().contains("does not match manifest.json"), e.getMessage());
+    }
+
+    @Test
+    void unknownFormatVersionIsRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        replaceInManifest("\"format_version\": 1", "\"format_version\": 99");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("unsupported bundle format_version [99]"), e.getMessage());
+    }
+
+    @Test
+    void truncatedEmbeddingsAreRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        Path embeddings = dir.resolve("item_embeddings.f32");
+        byte[] bytes = Files.readAllBytes(embeddings);
+        Files.write(embeddings, java.util.Arrays.copyOf(bytes, bytes.length - 4));
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("item_embeddings.f32"), e.getMessage());
+    }
+
+    @Test
+    void missingFileAndMissingDirectoryAreNamed() throws IOException {
+        assertTrue(assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir.resolve("nope")))
+            .getMessage().contains("does not exist"));
+        FixtureBundle.copyTo(dir);
+        Files.delete(dir.resolve("vocab.txt"));
+        assertTrue(assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir)).getMessage().contains("vocab.txt"));
+    }
+
+    private void replaceInManifest(String from, String to) throws IOException {
+        Path manifest = dir.resolve("manifest.json");
+        String text = Files.readString(manifest);
+        String normalized = text.replaceAll("\"format_version\"\\s*:\\s*1", "\"format_version\": 1");
+        assertTrue(normalized.contains(from), "fixture manifest should contain " + from);
+        Files.writeString(manifest, normalized.replace(from, to));
+    }
+}

@@ -1,0 +1,118 @@
+package org.genrec.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.EncodedRequest;
+import org.genrec.runtime.encoding.EventTime;
+import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Zero skew: the Java encoding and ONNX run reproduce every golden case the trainer wrote. */
+class GoldenVectorsTest {
+
+    private static GenrecModel model;
+    private static JsonNode golden;
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU);
+        golden = new ObjectMapper().readTree(FixtureBundle.path().resolve(model.manifest().golden()).toFile());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> goldenCases() {
+        double tolerance = golden.path("tolerance").asDouble(1e-4);
+        List<DynamicTest> tests = new ArrayList<>();
+        assertTrue(golden.path("cases").size() >= 4, "the trainer writes at least four golden cases");
+        for (JsonNode c : golden.path("cases")) {
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(c, tolerance)));
+        }
+        return tests.stream();
+    }
+
+    private static void check(JsonNode c, double tolerance) {
+        GenrecRequest request = request(c.path("request"));
+        EncodedRequest encoded = model.encoder().encode(request);
+        JsonNode inputs = c.path("inputs");
+        // Encoding first: an exact mismatch here is skew in the encoder, not in the numbers.
+        assertArrayEquals(flatLongs(inputs.path("history_items")), encoded.historyItems(), "history_items");
+        assertArrayEquals(flatLongs(inputs.path("history_actions")), encoded.historyActions(), "history_actions");
+        assertArrayEquals(flatLongs(inputs.path("history_age_seconds")), encoded.historyAgeSeconds(), "history_age_seconds");
+        assertArrayEquals(flatLongs(inputs.path("history_query_tokens")), encoded.historyQueryTokens(), "history_query_tokens");
+        assertArrayEquals(flatLongs(inputs.path("query_tokens")), encoded.requestQueryTokens(), "query_tokens");
+
+        JsonNode expected = c.path("expected");
+        UserEncoding user = model.encode(request);
+        assertEquals(expected.path("dropped_history_items").asInt(), user.droppedHistoryItems(), "dropped_history_items");
+        assertClose(floats(expected.path("embedding")), user.embedding(), tolerance, "embedding");
+
+        List<String> candidates = new ArrayList<>();
+        c.path("request").path("candidates").forEach(n -> candidates.add(n.asText()));
+        assertArrayEquals(flatLongs(inputs.path("candidates")), model.encoder().encodeCandidates(candidates), "candidates");
+        assertClose(floats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
+    }
+
+    static GenrecRequest request(JsonNode r) {
+        List<HistoryEvent> history = new ArrayList<>();
+        for (JsonNode e : r.path("history")) {
+            history.add(new HistoryEvent(
+                e.path("item").asText(),
+                e.path("action").asText(),
+                EventTime.toUnixSeconds(e.path("time").isNumber() ? e.path("time").numberValue() : e.path("time").asText()),
+                e.hasNonNull("query") ? e.path("query").asText() : null
+            ));
+        }
+        String query = r.hasNonNull("query") ? r.path("query").asText() : null;
+        return new GenrecRequest(history, query, r.path("request_time").asLong());
+    }
+
+    private static long[] flatLongs(JsonNode node) {
+        List<Long> out = new ArrayList<>();
+        flatten(node, out);
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static void flatten(JsonNode node, List<Long> out) {
+        if (node.isArray()) {
+            node.forEach(child -> flatten(child, out));
+        } else {
+            out.add(node.asLong());
+        }
+    }
+
+    private static float[] floats(JsonNode node) {
+        float[] out = new float[node.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) node.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static void assertClose(float[] expected, float[] actual, double tolerance, String what) {
+        assertEquals(expected.length, actual.length, what + " length");
+        double maxError = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxError = Math.max(maxError, Math.abs(expected[i] - actual[i]));
+        }
+        assertTrue(maxError <= tolerance, what + ": max abs error " + maxError + " > " + tolerance);
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test of the project, on a machine with Python 3.11, Maven and a JDK 21+ (no GPU needed):
+#   1. trainer unit tests (pytest)
+#   2. the fixture model: the small synthetic model trained into target/fixture-bundle
+#   3. Java: model-runtime unit tests (golden vectors), plugin tests, and the end-to-end test
+#      against a real OpenSearch 3.6.0 node (mvn verify)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+fi
+
+echo "== trainer: pytest"
+trainer/scripts/ensure_venv.sh
+(cd trainer && .venv/bin/python -m pytest -q)
+
+echo "== trainer: fixture model -> target/fixture-bundle"
+trainer/scripts/make_fixture_bundle.sh "$ROOT/target/fixture-bundle"
+
+echo "== java: mvn verify"
+mvn -B -ntp verify -Dgenrec.test.bundle="$ROOT/target/fixture-bundle"

@@ -1,0 +1,1 @@
+"""genrec trainer: data, model, training, evaluation and bundle export (docs/bundle-format.md)."""

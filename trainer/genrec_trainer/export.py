@@ -1,0 +1,270 @@
+"""Write a model bundle exactly as docs/bundle-format.md (format_version 1) describes.
+
+Golden outputs are computed with the PyTorch model through the same RequestEncoder the contract
+describes; the exported ONNX graphs must then reproduce them (max abs error <= 1e-5) or the
+export fails.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from .encoding import RequestEncoder
+from .model import GenRecModel
+from .schema import Event, Item, write_jsonl
+from .tokenizer import PAD_ID, UNK_ID, Vocab
+
+FORMAT_VERSION = 1
+ENCODE_INPUTS = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
+ENCODE_OUTPUTS = ["embedding", "cache_keys", "cache_values", "cache_mask"]
+SCORE_INPUTS = ["cache_keys", "cache_values", "cache_mask", "candidates"]
+SCORE_OUTPUTS = ["scores"]
+GOLDEN_TOP_K = 50
+GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
+ONNX_PARITY = 1e-5        # what the exported graphs must meet against PyTorch here
+
+
+class _EncodeGraph(nn.Module):
+    def __init__(self, model: GenRecModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens):
+        return self.model.encode(history_items, history_actions, history_age_seconds, history_query_tokens,
+                                 query_tokens)
+
+
+class _ScoreGraph(nn.Module):
+    def __init__(self, model: GenRecModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, cache_keys, cache_values, cache_mask, candidates):
+        return self.model.score(cache_keys, cache_values, cache_mask, candidates)
+
+
+def export_onnx(model: GenRecModel, out_dir: Path) -> None:
+    with warnings.catch_warnings():
+        # The classic TorchScript exporter is deprecated in torch >= 2.9 but is the robust path
+        # for these dynamic-axis graphs; its deprecation notices are noise here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export_onnx(model, out_dir)
+
+
+def _export_onnx(model: GenRecModel, out_dir: Path) -> None:
+    model.eval()
+    b, n, q, k = 2, 3, 4, 5  # example sizes; every one of them is a dynamic axis
+    ex_enc = (torch.randint(1, model.cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
+              torch.full((b, n), 3600, dtype=torch.long), torch.zeros(b, n, q, dtype=torch.long),
+              torch.zeros(b, q, dtype=torch.long))
+    # History query tokens get their own symbolic axis name: the contract lets the runtime pad
+    # them independently of the request query.
+    torch.onnx.export(
+        _EncodeGraph(model), ex_enc, str(out_dir / "encode.onnx"), dynamo=False, opset_version=17,
+        input_names=ENCODE_INPUTS, output_names=ENCODE_OUTPUTS,
+        dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
+                      "history_age_seconds": {0: "B", 1: "N"},
+                      "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
+                      "embedding": {0: "B"}, "cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
+                      "cache_mask": {0: "B", 1: "T"}})
+    with torch.no_grad():
+        _, ck, cv, cm = model.encode(*ex_enc)
+    ex_score = (ck, cv, cm, torch.randint(1, model.cfg.num_items + 1, (b, k)))
+    torch.onnx.export(
+        _ScoreGraph(model), ex_score, str(out_dir / "score.onnx"), dynamo=False, opset_version=17,
+        input_names=SCORE_INPUTS, output_names=SCORE_OUTPUTS,
+        dynamic_axes={"cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
+                      "cache_mask": {0: "B", 1: "T"}, "candidates": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
+
+
+# ---- golden requests -------------------------------------------------------------------------
+def _as_request_events(events: Sequence[Event]) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        d: dict[str, Any] = {"item": e.item_id, "action": e.action, "time": e.timestamp}
+        if e.query is not None:
+            d["query"] = e.query
+        out.append(d)
+    return out
+
+
+def default_golden_requests(items: Sequence[Item], events: Sequence[Event], actions: Sequence[str],
+                            max_history: int, seed: int = 0, n_candidates: int = 20) -> list[dict[str, Any]]:
+    """The cases the runtime must reproduce, drawn from real users of the data where possible."""
+    rng = np.random.default_rng(seed)
+    by_user: dict[str, list[Event]] = {}
+    for e in events:
+        by_user.setdefault(e.user_id, []).append(e)
+    users = [sorted(v, key=lambda e: e.timestamp) for _, v in sorted(by_user.items())]  # stable sort
+    item_ids = [it.item_id for it in items]
+
+    def candidates(extra: Sequence[str] = ()) -> list[str]:
+        picked = list(dict.fromkeys(extra))[: n_candidates // 2]
+        while len(picked) < n_candidates and len(picked) < len(item_ids):
+            c = item_ids[int(rng.integers(len(item_ids)))]
+            if c not in picked:
+                picked.append(c)
+        return picked
+
+    def made_up_user() -> list[Event]:
+        # Fallback when no real user fits a case (small or unusual logs): a long history over
+        # catalogue items with hour gaps and a search every third event.
+        n = max_history + 12
+        picks = rng.choice(len(item_ids), size=n, replace=len(item_ids) < n)
+        words = [w for it in items[:5] for w in it.title.split()][:2] or ["x"]
+        return [Event("golden", item_ids[int(p)], actions[j % len(actions)], 1_700_000_000 + 3600 * j,
+                      " ".join(words) if j % 3 == 2 else None) for j, p in enumerate(picks)]
+
+    def first(pred):
+        return next((u for u in users if pred(u)), None) or made_up_user()
+
+    cases = []
+    u = first(lambda s: len(s) >= 12)
+    cases.append(("recommendation_with_history", u[:10], None, u[10].timestamp, [e.item_id for e in u[10:]]))
+
+    def search_at(s):  # a search event with at least 5 events before it
+        return next((i for i, e in enumerate(s) if e.query and i >= 5), None)
+    u = first(lambda s: search_at(s) is not None)
+    i = search_at(u)
+    # An out-of-vocabulary word exercises [UNK] in the request query.
+    cases.append(("search_with_history", u[:i], u[i].query + " Qwertyzz!", u[i].timestamp + 30,
+                  [e.item_id for e in u[i:]]))
+
+    u = first(lambda s: len(s) >= 9 and sum(e.query is not None for e in s[:8]) >= 2)
+    cases.append(("history_event_queries", u[:8], None, u[8].timestamp + 3600, [e.item_id for e in u[8:]]))
+
+    u = first(lambda s: len(s) >= 7)
+    hist = _as_request_events(u[:6])
+    hist.insert(2, {"item": "unknown-item-1", "action": actions[0], "time": u[1].timestamp + 1})
+    hist.append({"item": "i_not_in_catalogue", "action": actions[-1], "time": u[5].timestamp + 5, "query": "x"})
+    cases.append(("unknown_items_dropped", hist, None, u[6].timestamp, [e.item_id for e in u[6:]]))
+
+    cases.append(("empty_history_with_query", [], "  Guitar, PIANO & drum ", 1_700_000_000, []))
+    cases.append(("empty_history_no_query", [], None, 1_700_000_000, []))
+
+    u = first(lambda s: len(s) > max_history + 2)
+    long_hist = _as_request_events(u[:-1])[::-1]  # given newest-first: the encoder must sort
+    cases.append(("history_truncated", long_hist, None, u[-1].timestamp, [u[-1].item_id]))
+
+    u = first(lambda s: len(s) >= 6)
+    t0 = u[0].timestamp
+    same = _as_request_events(u[:5])
+    for j, ev in enumerate(same):  # 4 events in one second, given out of time order with the 5th
+        ev["time"] = t0 if j < 4 else t0 - 600
+    same.append({"item": u[5].item_id, "action": u[5].action, "time": t0 + 10_000})  # after request: age 0
+    cases.append(("equal_timestamps_stable_order", same, None, t0 + 120, []))
+
+    out = []
+    for name, hist, query, request_time, extra in cases:
+        hist = hist if hist and isinstance(hist[0], dict) else _as_request_events(hist)
+        out.append({"name": name, "request": {"history": hist, "query": query, "request_time": int(request_time),
+                                              "candidates": candidates(extra)}})
+    return out
+
+
+def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item], index: dict[str, int],
+                  request: dict[str, Any], embedding: np.ndarray, cache) -> list[str]:
+    """Exact top_k by cosine over the catalogue (history items excluded, ties by index), then
+    sorted by ranking score (descending, ties by index ascending): the first ten ids."""
+    cos = item_emb @ embedding                                         # [I]; row r = index r + 1
+    excluded = {index[e["item"]] for e in request["history"] if e["item"] in index}
+    order = [r + 1 for r in np.lexsort((np.arange(len(cos)), -cos)) if r + 1 not in excluded][:GOLDEN_TOP_K]
+    with torch.no_grad():
+        scores = model.score(*cache, torch.tensor([order], dtype=torch.long))[0].numpy()
+    ranked = sorted(zip(order, scores), key=lambda p: (-p[1], p[0]))
+    return [items[i - 1].item_id for i, _ in ranked[:10]]
+
+
+def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[Item], item_emb: np.ndarray,
+                 requests: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    model.eval()
+    cases = []
+    for case in requests:
+        req = case["request"]
+        enc = encoder.encode(req["history"], req["query"], req["request_time"])
+        cand = np.asarray([[encoder.item_index[c] for c in req["candidates"]]], np.int64)
+        with torch.no_grad():
+            emb, ck, cv, cm = model.encode(*(torch.from_numpy(a) for a in enc.graph_inputs().values()))
+            scores = model.score(ck, cv, cm, torch.from_numpy(cand))
+        inputs = {k: v.tolist() for k, v in enc.graph_inputs().items()}
+        inputs["candidates"] = cand.tolist()
+        cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": {
+            "embedding": emb[0].tolist(), "scores": scores[0].tolist(),
+            "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K,
+            "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
+                                          (ck, cv, cm))}})
+    return {"tolerance": GOLDEN_TOLERANCE, "cases": cases}
+
+
+def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY) -> float:
+    """Run every golden case through onnxruntime; raise if any output drifts beyond tolerance."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    enc = ort.InferenceSession(str(out_dir / "encode.onnx"), opts, providers=["CPUExecutionProvider"])
+    sco = ort.InferenceSession(str(out_dir / "score.onnx"), opts, providers=["CPUExecutionProvider"])
+    assert [i.name for i in enc.get_inputs()] == ENCODE_INPUTS and [o.name for o in enc.get_outputs()] == ENCODE_OUTPUTS
+    assert [i.name for i in sco.get_inputs()] == SCORE_INPUTS and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
+    worst = 0.0
+    for case in golden["cases"]:
+        feeds = {k: np.asarray(case["inputs"][k], np.int64) for k in ENCODE_INPUTS}
+        emb, ck, cv, cm = enc.run(None, feeds)
+        (scores,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm,
+                                   "candidates": np.asarray(case["inputs"]["candidates"], np.int64)})
+        for what, got, want in (("embedding", emb[0], case["expected"]["embedding"]),
+                                ("scores", scores[0], case["expected"]["scores"])):
+            err = float(np.max(np.abs(got - np.asarray(want, np.float32)))) if len(want) else 0.0
+            worst = max(worst, err)
+            if not err <= tolerance:
+                raise RuntimeError(f"ONNX parity failed: case {case['name']!r} {what}: "
+                                   f"max abs err {err:.3g} > {tolerance:g}")
+    return worst
+
+
+def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,
+                  actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
+                  model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
+                  max_candidates: int = 1024) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    cfg = model.cfg
+    index = {it.item_id: i + 1 for i, it in enumerate(items)}
+
+    write_jsonl(out / "items.jsonl", ({"item_id": it.item_id, "index": index[it.item_id], "title": it.title,
+                                       "categories": list(it.categories)} for it in items))
+    with torch.no_grad():
+        item_emb = model.item_embeddings(torch.arange(1, len(items) + 1)).numpy().astype("<f4")  # [I, E]
+    (out / "item_embeddings.f32").write_bytes(np.ascontiguousarray(item_emb).tobytes())
+    vocab.save(out / "vocab.txt")
+    export_onnx(model, out)
+
+    encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens)
+    golden = build_golden(model, encoder, items, item_emb, golden_requests)
+    (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    parity = check_onnx_parity(out, golden)
+
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model_id": model_id, "model_version": model_version,
+        "architecture": {"backbone": "llama", "d_model": cfg.d_model, "layers": cfg.layers, "heads": cfg.heads,
+                         "head_dim": cfg.head_dim, "mlp_hidden": cfg.mlp_hidden,
+                         "time_rope_fraction": cfg.time_rope_fraction},
+        "embedding_dim": cfg.embedding_dim,
+        "max_history": max_history, "max_query_tokens": max_query_tokens, "max_candidates": max_candidates,
+        "actions": list(actions),
+        "tokenizer": {"type": "lowercase_alnum", "vocab": "vocab.txt", "pad_id": PAD_ID, "unk_id": UNK_ID},
+        "items": {"table": "items.jsonl", "embeddings": "item_embeddings.f32", "count": len(items)},
+        "graphs": {"encode": {"file": "encode.onnx", "inputs": ENCODE_INPUTS, "outputs": ENCODE_OUTPUTS},
+                   "score": {"file": "score.onnx", "inputs": SCORE_INPUTS, "outputs": SCORE_OUTPUTS}},
+        "golden": "golden.json",
+        "training": {**training, "onnx_parity_max_abs_err": parity},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return out

@@ -1,0 +1,237 @@
+"""A generative recommender: one decoder-only Transformer for retrieval and ranking.
+
+Notation: B batch, N history length (left-padded), Q query tokens, K candidates, D d_model,
+L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + context).
+
+1. Items.   repr(i) = IdEmb(i) + mean(TokEmb(title/category tokens of i)); the item -> token
+            table is a buffer, so it is baked into the exported graphs and unseen-in-training
+            items still get a text-driven representation.
+2. Events.  token = repr(item) + ActEmb(action) + mean(TokEmb(query of the event, if any)).
+3. Sequence [e_1 .. e_N | ctx | RET], where ctx = mean(TokEmb(request query)) + Type(query),
+            or Type(no_query) when the request has no query tokens; RET is the retrieval task token.
+4. Time-aware RoPE: half of each head's rotary pairs turn with the event's position among real
+            events, the other half with log1p(age_seconds / 60). Ages are request-relative, so
+            a constant shift of all times (request time included) changes nothing.
+5. Backbone: L pre-norm Llama blocks (RMSNorm, causal softmax attention, SiLU-gated MLP);
+            padded history keys get an additive -1e9 (finite, so padded rows stay finite).
+6. Retrieval: user = normalize(W_u out[RET]); item = normalize(W_i repr(item)); score = cosine.
+7. Ranking (M-FALCON): candidates (repr + Type(candidate)) sit at RET's position with age 0; at
+            each layer a candidate attends to the cached keys/values of the T history+context
+            tokens and to itself only: O(K*T), and a score never depends on another candidate.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+NEG_INF = -1e9  # finite "minus infinity": rows with every key masked still softmax to finite values
+TYPE_QUERY, TYPE_NO_QUERY, TYPE_RET, TYPE_CANDIDATE = range(4)
+
+
+@dataclass
+class ModelConfig:
+    num_items: int            # catalogue size; indices 1..num_items, 0 = padding
+    vocab_size: int
+    num_actions: int          # without padding; action ids 1..num_actions
+    max_item_tokens: int = 16
+    d_model: int = 32
+    layers: int = 2
+    heads: int = 2
+    embedding_dim: int = 32
+    mlp_hidden: int = 64
+    rope_base: float = 10000.0
+    time_rope_fraction: float = 0.5  # share of rotary pairs driven by log-age instead of position
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class TimeRotary(nn.Module):
+    """Rotation angles from (position, log-age): pairs [0, P) by position, [P, Dh/2) by time."""
+
+    def __init__(self, head_dim: int, time_fraction: float, base: float):
+        super().__init__()
+        pairs = head_dim // 2
+        n_time = int(round(pairs * time_fraction))
+        n_pos = pairs - n_time
+        # Position: the usual geometric RoPE frequencies.
+        self.register_buffer("inv_freq_pos", base ** (-torch.arange(n_pos, dtype=torch.float32) / max(n_pos, 1)),
+                             persistent=False)
+        # log1p(age in minutes) spans ~0..13 (a minute .. years): frequencies 1, 1/2, 1/4, ...
+        # resolve from "same minute vs hour" down to "week vs year" without wrapping around.
+        self.register_buffer("inv_freq_time", 2.0 ** (-torch.arange(n_time, dtype=torch.float32)),
+                             persistent=False)
+
+    def forward(self, positions: Tensor, log_age: Tensor) -> tuple[Tensor, Tensor]:
+        # positions, log_age: [B, S] float -> cos, sin: [B, 1, S, Dh/2] (broadcast over heads)
+        angles = torch.cat([positions[..., None] * self.inv_freq_pos,
+                            log_age[..., None] * self.inv_freq_time], dim=-1)
+        return angles.cos()[:, None], angles.sin()[:, None]
+
+
+def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class Block(nn.Module):
+    """Pre-norm Llama block. forward() = causal self-attention over the sequence;
+    forward_candidates() = the M-FALCON stream over a cached sequence."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.heads, self.head_dim = cfg.heads, cfg.head_dim
+        self.attn_norm = RMSNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
+        self.out = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        self.mlp_norm = RMSNorm(cfg.d_model)
+        self.gate = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
+        self.up = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
+        self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
+
+    def _qkv(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        b, s, _ = x.shape
+        qkv = self.qkv(self.attn_norm(x)).reshape(b, s, 3, self.heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
+        return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
+
+    def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
+        b, _, s, _ = attn.shape
+        x = x + self.out(attn.transpose(1, 2).reshape(b, s, -1))           # [B, S, D]
+        h = self.mlp_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked)
+        q, k, v = self._qkv(x, cos, sin)
+        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5 + mask_add  # [B, H, S, S]
+        attn = scores.softmax(-1) @ v                                       # [B, H, S, Dh]
+        return self._residual(x, attn), k, v
+
+    def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
+                           cache_add: Tensor) -> Tensor:
+        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, 1, T]
+        q, k, v = self._qkv(x, cos, sin)                                    # [B, H, K, Dh]
+        scale = self.head_dim ** -0.5
+        s_cache = q @ cache_k.transpose(-1, -2) * scale + cache_add        # [B, H, K, T]
+        s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]: own key only
+        p = torch.cat([s_cache, s_self], dim=-1).softmax(-1)               # [B, H, K, T + 1]
+        attn = p[..., :-1] @ cache_v + p[..., -1:] * v                     # [B, H, K, Dh]
+        return self._residual(x, attn)
+
+
+class GenRecModel(nn.Module):
+    def __init__(self, cfg: ModelConfig, item_tokens: Tensor):
+        super().__init__()
+        assert item_tokens.shape == (cfg.num_items + 1, cfg.max_item_tokens)
+        self.cfg = cfg
+        d = cfg.d_model
+        self.item_id_emb = nn.Embedding(cfg.num_items + 1, d)
+        self.token_emb = nn.Embedding(cfg.vocab_size, d, padding_idx=0)  # [PAD] row stays exactly 0
+        self.action_emb = nn.Embedding(cfg.num_actions + 1, d)
+        self.type_emb = nn.Embedding(4, d)
+        self.register_buffer("item_tokens", item_tokens.long())            # [I + 1, MT] constant
+        self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        self.final_norm = RMSNorm(d)
+        self.user_head = nn.Linear(d, cfg.embedding_dim)
+        self.item_head = nn.Linear(d, cfg.embedding_dim)
+        self.rank_head = nn.Linear(d, 1)
+        for emb in (self.item_id_emb, self.token_emb, self.action_emb, self.type_emb):
+            nn.init.normal_(emb.weight, std=0.1)
+        with torch.no_grad():
+            self.token_emb.weight[0].zero_()
+
+    # ---- 1-2. items, text, events ----------------------------------------------------------
+    def text_embedding(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        # tokens: [..., Q] -> mean embedding of non-pad tokens [..., D], has_text [...].
+        # [PAD]'s embedding row is zero (padding_idx), so summing over all Q slots adds nothing
+        # for padding: any amount of query padding gives the same result.
+        count = (tokens != 0).sum(-1, keepdim=True).float()                # [..., 1]
+        total = self.token_emb(tokens).sum(-2)                              # [..., D]
+        return total / count.clamp(min=1.0), count.squeeze(-1) > 0
+
+    def item_repr(self, items: Tensor, table: Tensor | None = None) -> Tensor:
+        # items: [...] -> [..., D]. The exported graphs compute only the rows they need (cost
+        # independent of catalogue size); training passes a precomputed item_table() instead,
+        # which is the same per-row arithmetic done once per step.
+        if table is not None:
+            return table[items]
+        return self.item_id_emb(items) + self.text_embedding(self.item_tokens[items])[0]
+
+    def item_table(self) -> Tensor:
+        """repr of every item index (row 0 = padding): [I + 1, D]."""
+        return self.item_repr(torch.arange(self.cfg.num_items + 1, device=self.item_tokens.device))
+
+    def item_embeddings(self, items: Tensor, table: Tensor | None = None) -> Tensor:
+        """Retrieval embedding of items: [...] -> [..., E], L2-normalized."""
+        return F.normalize(self.item_head(self.item_repr(items, table)), dim=-1)
+
+    # ---- 3-6. encode: history + request context -> retrieval embedding + KV cache ----------
+    def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
+               history_query_tokens: Tensor, query_tokens: Tensor,
+               item_table: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        valid = history_items > 0                                           # [B, N]
+        hist = (self.item_repr(history_items, item_table) + self.action_emb(history_actions)
+                + self.text_embedding(history_query_tokens)[0])             # [B, N, D]
+        q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
+        ctx = torch.where(has_query[:, None], q_mean + self.type_emb.weight[TYPE_QUERY],
+                          self.type_emb.weight[TYPE_NO_QUERY].expand_as(q_mean))  # [B, D]
+        ret = self.type_emb.weight[TYPE_RET].expand_as(q_mean)              # [B, D]
+        x = torch.cat([hist, ctx[:, None], ret[:, None]], dim=1)            # [B, S = N + 2, D]
+
+        # Positions count real events only, so left padding does not move anything.
+        n_real = valid.long().sum(1, keepdim=True)                          # [B, 1]
+        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        positions = torch.cat([pos_hist, n_real, n_real + 1], dim=1).float()  # [B, S]
+        # int64 ages -> float only here, after the request-relative difference was taken.
+        age = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds)).float()
+        zero = torch.zeros_like(age[:, :1])
+        log_age = torch.cat([torch.log1p(age / 60.0), zero, zero], dim=1)   # [B, S]
+        cos, sin = self.rotary(positions, log_age)
+
+        one = torch.ones_like(valid[:, :1])
+        key_valid = torch.cat([valid, one, one], dim=1)                     # [B, S]: ctx, RET valid
+        idx = torch.arange(x.shape[1], device=x.device)
+        causal = idx[None, :] <= idx[:, None]                               # [S, S]
+        allowed = causal[None] & key_valid[:, None, :]                      # [B, S, S]
+        mask_add = torch.where(allowed, 0.0, NEG_INF)[:, None]              # [B, 1, S, S]
+
+        keys, values = [], []
+        for block in self.blocks:
+            x, k, v = block(x, cos, sin, mask_add)
+            keys.append(k[:, :, :-1])                                       # drop RET: [B, H, T, Dh]
+            values.append(v[:, :, :-1])
+        user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E]
+        return (F.normalize(user, dim=-1), torch.stack(keys), torch.stack(values),  # [L, B, H, T, Dh]
+                key_valid[:, :-1].float())                                  # cache_mask [B, T]
+
+    # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
+    def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
+              item_table: Tensor | None = None) -> Tensor:
+        x = self.item_repr(candidates, item_table) + self.type_emb.weight[TYPE_CANDIDATE]  # [B, K, D]
+        # Every candidate takes RET's place: position = #real history + 1 = sum(cache_mask), age 0.
+        positions = cache_mask.sum(1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
+        cos, sin = self.rotary(positions, torch.zeros_like(positions))
+        cache_add = ((1.0 - cache_mask) * NEG_INF)[:, None, None, :]        # [B, 1, 1, T]
+        for layer, block in enumerate(self.blocks):
+            x = block.forward_candidates(x, cos, sin, cache_keys[layer], cache_values[layer], cache_add)
+        return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Train the small synthetic model into OUT_DIR, deterministically (the Java tests use it).
+# Usage: trainer/scripts/make_fixture_bundle.sh OUT_DIR
+set -euo pipefail
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUT_DIR" >&2
+  exit 2
+fi
+OUT_DIR=$1
+TRAINER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$TRAINER_DIR/scripts/ensure_venv.sh"
+
+cd "$TRAINER_DIR"
+exec "$TRAINER_DIR/.venv/bin/python" -m genrec_trainer.train --dataset synthetic --out "$OUT_DIR" \
+  --epochs 8 --seed 7 --model-id synthetic

@@ -1,0 +1,112 @@
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from conftest import ACTIONS, MAX_HISTORY, MAX_Q
+from genrec_trainer.export import check_onnx_parity, default_golden_requests, export_bundle
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle")
+    requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
+    export_bundle(tiny.model, out, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
+                  max_query_tokens=MAX_Q, model_id="tiny", model_version="0", golden_requests=requests,
+                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
+    return out
+
+
+def _sessions(out):
+    return (ort.InferenceSession(str(out / "encode.onnx"), providers=["CPUExecutionProvider"]),
+            ort.InferenceSession(str(out / "score.onnx"), providers=["CPUExecutionProvider"]))
+
+
+def test_bundle_files_and_manifest(bundle, tiny):
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["format_version"] == 1 and m["items"]["count"] == len(tiny.items)
+    for f in ("encode.onnx", "score.onnx", "items.jsonl", "item_embeddings.f32", "vocab.txt", "golden.json"):
+        assert (bundle / f).is_file()
+    rows = [json.loads(line) for line in (bundle / "items.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(1, len(tiny.items) + 1))
+    emb = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(len(rows), m["embedding_dim"])
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert (bundle / "vocab.txt").read_text().splitlines()[:2] == ["[PAD]", "[UNK]"]
+    enc, sco = _sessions(bundle)
+    assert [i.name for i in enc.get_inputs()] == m["graphs"]["encode"]["inputs"]
+    assert [o.name for o in sco.get_outputs()] == m["graphs"]["score"]["outputs"]
+
+
+def test_onnx_matches_pytorch_with_free_padding(bundle, tiny):
+    """ORT on golden inputs padded differently (B = 2, extra left padding, longer queries)."""
+    golden = json.loads((bundle / "golden.json").read_text())
+    assert check_onnx_parity(bundle, golden) <= 1e-5
+    enc, sco = _sessions(bundle)
+    a, b = golden["cases"][0], golden["cases"][1]
+    n = max(len(a["inputs"]["history_items"][0]), len(b["inputs"]["history_items"][0])) + 2
+
+    def padded(case, name):
+        x = np.asarray(case["inputs"][name], np.int64)[0]
+        if name == "query_tokens":
+            return np.pad(x, (0, 3))
+        width = [(n - len(x), 0)] + ([(0, 5)] if name == "history_query_tokens" else [])
+        return np.pad(x, width)
+    names = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
+    feeds = {k: np.stack([padded(a, k), padded(b, k)]) for k in names}
+    emb, ck, cv, cm = enc.run(None, feeds)
+    cands = np.asarray([a["inputs"]["candidates"][0], b["inputs"]["candidates"][0]], np.int64)
+    (scores,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm, "candidates": cands})
+    for row, case in enumerate((a, b)):
+        np.testing.assert_allclose(emb[row], case["expected"]["embedding"], atol=1e-5)
+        np.testing.assert_allclose(scores[row], case["expected"]["scores"], atol=1e-5)
+
+
+def test_golden_cases_encoding(bundle):
+    golden = json.loads((bundle / "golden.json").read_text())
+    cases = {c["name"]: c for c in golden["cases"]}
+    assert len(cases) >= 4 and golden["tolerance"] == 1e-4
+    unk = cases["unknown_items_dropped"]
+    assert unk["expected"]["dropped_history_items"] == 2
+    assert len(unk["inputs"]["history_items"][0]) == len(unk["request"]["history"]) - 2
+    trunc = cases["history_truncated"]
+    hist = sorted(trunc["request"]["history"], key=lambda e: e["time"])
+    assert len(hist) > MAX_HISTORY and len(trunc["inputs"]["history_items"][0]) == MAX_HISTORY
+    items = [json.loads(line)["item_id"] for line in (bundle / "items.jsonl").read_text().splitlines()]
+    assert [items[i - 1] for i in trunc["inputs"]["history_items"][0]] == [e["item"] for e in hist[-MAX_HISTORY:]]
+    same = cases["equal_timestamps_stable_order"]
+    req = same["request"]["history"]
+    want = [req[4]["item"]] + [e["item"] for e in req[:4]] + [req[5]["item"]]  # earlier time first, then given order
+    assert [items[i - 1] for i in same["inputs"]["history_items"][0]] == want
+    assert same["inputs"]["history_age_seconds"][0][-1] == 0  # event after request time: age clamped
+    empty = cases["empty_history_with_query"]
+    assert empty["inputs"]["history_items"] == [[0]] and empty["inputs"]["history_query_tokens"] == [[[0] * MAX_Q]]
+    assert any(t > 1 for t in empty["inputs"]["query_tokens"][0])
+    search = cases["search_with_history"]
+    assert 1 in search["inputs"]["query_tokens"][0]  # the made-up word maps to [UNK]
+    assert any(any(t) for t in cases["history_event_queries"]["inputs"]["history_query_tokens"][0])
+
+
+def test_ranked_top10_reproducible_from_bundle_files(bundle):
+    """Recompute ranked_top10 from the files alone, as the Java runtime will."""
+    golden = json.loads((bundle / "golden.json").read_text())
+    items = [json.loads(line)["item_id"] for line in (bundle / "items.jsonl").read_text().splitlines()]
+    emb_table = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(len(items), -1)
+    enc, sco = _sessions(bundle)
+    for case in golden["cases"]:
+        feeds = {k: np.asarray(v, np.int64) for k, v in case["inputs"].items() if k != "candidates"}
+        emb, ck, cv, cm = enc.run(None, feeds)
+        hist = {e["item"] for e in case["request"]["history"]}
+        cos = emb_table @ emb[0]
+        top = [i for i in sorted(range(len(items)), key=lambda i: (-cos[i], i)) if items[i] not in hist][:50]
+        (s,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm,
+                              "candidates": np.asarray([[i + 1 for i in top]], np.int64)})
+        ranked = [items[i] for _, i in sorted(zip(-s[0], top))][:10]
+        assert ranked == case["expected"]["ranked_top10"], case["name"]
+
+
+def test_parity_check_fails_loudly(bundle):
+    golden = json.loads((bundle / "golden.json").read_text())
+    golden["cases"][0]["expected"]["scores"][0] += 1e-3
+    with pytest.raises(RuntimeError, match="ONNX parity failed"):
+        check_onnx_parity(bundle, golden)

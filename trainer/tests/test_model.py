@@ -1,0 +1,95 @@
+import numpy as np
+import torch
+
+from conftest import tensors
+
+
+def _pad(enc, extra_history: int, extra_q: int, extra_hq: int):
+    """Left-pad the history by extra_history events and right-pad both kinds of query tokens."""
+    i = enc.graph_inputs()
+    lp = ((0, 0), (extra_history, 0))
+    return [torch.from_numpy(a) for a in (
+        np.pad(i["history_items"], lp), np.pad(i["history_actions"], lp), np.pad(i["history_age_seconds"], lp),
+        np.pad(i["history_query_tokens"], lp + ((0, extra_hq),)), np.pad(i["query_tokens"], ((0, 0), (0, extra_q))))]
+
+
+@torch.no_grad()
+def test_outputs_do_not_depend_on_padding(tiny):
+    m = tiny.model
+    enc = tiny.encoder.encode(tiny.history(6), "ball goal", tiny.history(7)[-1]["time"])
+    assert (enc.history_query_tokens > 0).any(), "the test history should contain a search event"
+    emb, ck, cv, cm = m.encode(*tensors(enc))
+    emb2, ck2, cv2, cm2 = m.encode(*_pad(enc, extra_history=5, extra_q=3, extra_hq=6))
+    torch.testing.assert_close(emb2, emb, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ck2[:, :, :, 5:], ck, atol=1e-5, rtol=0)  # the real part of the cache
+    torch.testing.assert_close(cv2[:, :, :, 5:], cv, atol=1e-5, rtol=0)
+    assert cm2[0, :5].sum() == 0 and torch.equal(cm2[:, 5:], cm)
+    cands = torch.tensor([[1, 2, 3, 7]])
+    torch.testing.assert_close(m.score(ck2, cv2, cm2, cands), m.score(ck, cv, cm, cands), atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_all_padding_history_is_finite_and_query_matters(tiny):
+    m = tiny.model
+    with_q = m.encode(*tensors(tiny.encoder.encode([], "guitar piano", 1_700_000_000)))
+    no_q = m.encode(*tensors(tiny.encoder.encode([], None, 1_700_000_000)))
+    for out in (*with_q, *no_q):
+        assert torch.isfinite(out).all()
+    assert not torch.allclose(with_q[0], no_q[0])
+    assert torch.isfinite(m.score(*with_q[1:], torch.tensor([[1, 2]]))).all()
+
+
+@torch.no_grad()
+def test_mfalcon_candidate_score_independent_of_other_candidates(tiny):
+    m = tiny.model
+    n_items = m.cfg.num_items
+    encs = [tiny.encoder.encode(tiny.history(5), None, 1_800_000_000),
+            tiny.encoder.encode(tiny.history(8), "drum", 1_800_000_000)]
+    for enc in encs:
+        _, ck, cv, cm = m.encode(*tensors(enc))
+        alone = m.score(ck, cv, cm, torch.tensor([[7]]))[0, 0]
+        others = torch.randint(1, n_items + 1, (1, 99), generator=torch.Generator().manual_seed(1))
+        for pos in (0, 50, 99):
+            crowd = torch.cat([others[:, :pos], torch.tensor([[7]]), others[:, pos:]], dim=1)  # [1, 100]
+            torch.testing.assert_close(m.score(ck, cv, cm, crowd)[0, pos], alone, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_candidate_equals_full_causal_pass_in_ret_place(tiny):
+    """The cached two-stream path computes what the full causal model would for a candidate token
+    standing where RET stands (same position, age 0, attends to history + context + itself)."""
+    m = tiny.model
+    enc = tiny.encoder.encode(tiny.history(6), "ball", 1_800_000_000)
+    _, ck, cv, cm = m.encode(*tensors(enc))
+    want = m.score(ck, cv, cm, torch.tensor([[9]]))[0, 0]
+    # Replace the RET type embedding by the candidate's token and read the rank head at RET.
+    from genrec_trainer import model as mod
+    saved = m.type_emb.weight[mod.TYPE_RET].clone()
+    cand_token = m.item_repr(torch.tensor(9)) + m.type_emb.weight[mod.TYPE_CANDIDATE]
+    m.type_emb.weight[mod.TYPE_RET] = cand_token
+    try:
+        captured = {}
+        hook = m.final_norm.register_forward_hook(lambda _m, _i, o: captured.setdefault("out", o))
+        m.encode(*tensors(enc))
+        hook.remove()
+        got = m.rank_head(captured["out"])[0, 0]
+    finally:
+        m.type_emb.weight[mod.TYPE_RET] = saved
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_time_rope_invariant_to_constant_shift_but_sensitive_to_gaps(tiny):
+    m = tiny.model
+    hist = tiny.history(6)
+    t_req = hist[-1]["time"] + 600
+    base = tiny.encoder.encode(hist, "ball", t_req)
+    shift = 123_456_789
+    shifted = tiny.encoder.encode([{**e, "time": e["time"] + shift} for e in hist], "ball", t_req + shift)
+    assert np.array_equal(base.history_age_seconds, shifted.history_age_seconds)
+    a, b = m.encode(*tensors(base)), m.encode(*tensors(shifted))
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, atol=0, rtol=0)
+    # ... while changing the gaps (not just shifting) changes the output: time is really used.
+    later = tiny.encoder.encode(hist, "ball", t_req + 30 * 86400)
+    assert not torch.allclose(m.encode(*tensors(later))[0], a[0], atol=1e-4)
