@@ -5,6 +5,7 @@ import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
 import org.genrec.plugin.query.RankedHitsCache;
+import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
@@ -19,7 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * genrec: the {@code genrec} query and the {@code genrec_vector} field. Models are bundle
+ * genrec: the {@code genrec} query and rescorer and the {@code genrec_vector} field. Models are bundle
  * directories under {@code config/genrec/}, loaded on first use.
  */
 public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin {
@@ -50,6 +51,15 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin {
             GenrecQueryBuilder.NAME,
             in -> new GenrecQueryBuilder(in, services),
             parser -> GenrecQueryParser.parse(parser, services)
+        ));
+    }
+
+    @Override
+    public List<RescorerSpec<?>> getRescorers() {
+        return List.of(new RescorerSpec<GenrecRescorerBuilder>(
+            GenrecRescorerBuilder.NAME,
+            in -> new GenrecRescorerBuilder(in, services),
+            parser -> GenrecRescorerBuilder.fromXContent(parser, services)
         ));
     }
 

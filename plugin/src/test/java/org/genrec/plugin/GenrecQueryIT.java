@@ -1,6 +1,9 @@
 package org.genrec.plugin;
 
 import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.UserContext;
+import org.genrec.plugin.rescore.GenrecRescorerBuilder;
+import org.opensearch.index.query.QueryBuilders;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.UserEncoding;
@@ -84,13 +87,14 @@ public class GenrecQueryIT extends OpenSearchIntegTestCase {
             return bundle;
         }
         assertAcked(prepareCreate(INDEX).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
-            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"},"
+            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"categories\": {\"type\": \"keyword\"},"
                 + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + "}}}"));
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
         for (ItemCatalog.Item item : bundle.items().items()) {
             Map<String, Object> doc = new HashMap<>();
             doc.put("item_id", item.itemId());
             doc.put("title", item.title());
+            doc.put("categories", item.categories());
             doc.put("item_vector", bundle.items().embedding(item.index()));
             bulk.add(client().prepareIndex(INDEX).setId(item.itemId()).setSource(doc));
         }
@@ -108,9 +112,12 @@ public class GenrecQueryIT extends OpenSearchIntegTestCase {
         return events;
     }
 
+    private GenrecServices services() {
+        return internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0).services();
+    }
+
     private GenrecQueryBuilder query(List<HistoryEvent> history, String text, boolean rank) {
-        GenrecPlugin plugin = internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0);
-        return new GenrecQueryBuilder(plugin.services(), MODEL, "item_vector", null, history, text, 20, NOW, true, rank);
+        return new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, text, NOW), "item_vector", null, 20, null, true, rank);
     }
 
     private ModelStats.Snapshot totalStats() {
@@ -194,9 +201,8 @@ public class GenrecQueryIT extends OpenSearchIntegTestCase {
 
     public void testVectorFieldOfTheWrongTypeIsABadRequest() {
         ModelBundle bundle = indexItems();
-        GenrecPlugin plugin = internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0);
-        GenrecQueryBuilder onTitle = new GenrecQueryBuilder(plugin.services(), MODEL, "title", null, history(bundle, 1), null, 10, NOW, true,
-            true);
+        GenrecQueryBuilder onTitle = new GenrecQueryBuilder(services(), new UserContext(MODEL, history(bundle, 1), null, null, NOW), "title",
+            null, 10, null, true, true);
         SearchPhaseExecutionException e = expectThrows(SearchPhaseExecutionException.class,
             () -> client().prepareSearch(INDEX).setQuery(onTitle).get());
         assertEquals(RestStatus.BAD_REQUEST, e.status());
@@ -205,10 +211,87 @@ public class GenrecQueryIT extends OpenSearchIntegTestCase {
 
     public void testUnknownModelIsABadRequest() {
         indexItems();
-        GenrecPlugin plugin = internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0);
-        GenrecQueryBuilder unknown = new GenrecQueryBuilder(plugin.services(), "nope", "item_vector", null, List.of(), null, 10, NOW, true, true);
+        GenrecQueryBuilder unknown = new GenrecQueryBuilder(services(), new UserContext("nope", List.of(), null, null, NOW), "item_vector",
+            null, 10, null, true, true);
         IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> client().prepareSearch(INDEX).setQuery(unknown).get());
         assertTrue(e.getMessage(), e.getMessage().contains("genrec model [nope] not found"));
+    }
+
+    public void testFilterAppliesInsideTheKnnSearch() {
+        ModelBundle bundle = indexItems();
+        String category = bundle.items().items().get(0).categories().get(0);
+        List<HistoryEvent> history = history(bundle, 1, 2, 3);
+        GenrecQueryBuilder filtered = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW),
+            "item_vector", null, 100, QueryBuilders.termQuery("categories", category), true, true);
+        SearchResponse response = client().prepareSearch(INDEX).setQuery(filtered).setSize(500).get();
+        long expected = bundle.items().items().stream()
+            .filter(i -> i.categories().contains(category))
+            .filter(i -> history.stream().noneMatch(e -> e.itemId().equals(i.itemId())))
+            .count();
+        // Every matching item fits in k = 100 per shard when the filter runs inside the kNN search;
+        // filtering the top 100 of ~167 docs per shard afterwards would lose some.
+        assertEquals(expected, response.getHits().getHits().length);
+        for (SearchHit hit : response.getHits().getHits()) {
+            assertEquals(category, ((List<?>) hit.getSourceAsMap().get("categories")).get(0));
+        }
+    }
+
+    public void testHistoryIsLookedUpByUserFromTheEventsIndex() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
+        if (!indexExists("events")) {
+            assertAcked(prepareCreate("events").setMapping("{\"properties\": {\"user_id\": {\"type\": \"keyword\"},"
+                + " \"item_id\": {\"type\": \"keyword\"}, \"action\": {\"type\": \"keyword\"}, \"timestamp\": {\"type\": \"long\"}}}"));
+            BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+            for (HistoryEvent e : history) {
+                bulk.add(client().prepareIndex("events").setSource(Map.of("user_id", "u1", "item_id", e.itemId(), "action", e.action(),
+                    "timestamp", e.timeSeconds())));
+            }
+            bulk.add(client().prepareIndex("events").setSource(Map.of("user_id", "someone-else", "item_id", history.get(0).itemId(),
+                "action", history.get(0).action(), "timestamp", NOW - 1)));
+            assertFalse(bulk.get().hasFailures());
+        }
+        GenrecQueryBuilder byUser = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
+            new UserContext.UserRef("events", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
+        List<String> lookedUp = ids(client().prepareSearch(INDEX).setQuery(byUser).setSize(10).get());
+        List<String> inline = ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get());
+        assertEquals("the user's events from the index are the same history as given inline", inline, lookedUp);
+    }
+
+    public void testRescorerReranksTheWindowOfAMatchQueryWithOneCallPerShard() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
+        String word = bundle.items().items().get(0).title().split(" ")[0];
+        ModelStats.Snapshot before = totalStats();
+        GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
+        SearchResponse response = client().prepareSearch(INDEX).setQuery(QueryBuilders.matchQuery("title", word))
+            .addRescorer(rescorer, 50).setSize(10).get();
+        ModelStats.Snapshot after = totalStats();
+        assertEquals(1, after.encodeCalls() - before.encodeCalls());
+        assertTrue(after.scoreCalls() - before.scoreCalls() <= SHARDS);
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
+            float previous = Float.MAX_VALUE;
+            for (SearchHit hit : response.getHits().getHits()) {
+                assertTrue(hit.getSourceAsMap().get("title").toString().contains(word));
+                double probability = 1.0 / (1.0 + Math.exp(-reference.score(user, List.of(hit.getId()))[0]));
+                assertEquals("query_weight 0: the score is the ranking probability", probability, hit.getScore(), 1e-5);
+                assertTrue(hit.getScore() <= previous);
+                previous = hit.getScore();
+            }
+        }
+    }
+
+    public void testComposesInsideBoolWithMustNot() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14);
+        List<String> plain = ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(5).get());
+        SearchResponse response = client().prepareSearch(INDEX)
+            .setQuery(QueryBuilders.boolQuery().must(query(history, null, true)).mustNot(QueryBuilders.idsQuery().addIds(plain.get(0))))
+            .setSize(5).get();
+        List<String> composed = ids(response);
+        assertFalse(composed.contains(plain.get(0)));
+        assertEquals(plain.subList(1, 5), composed.subList(0, 4));
     }
 
     private static List<String> ids(SearchResponse response) {

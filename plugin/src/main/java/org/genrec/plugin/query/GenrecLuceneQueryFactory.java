@@ -8,10 +8,10 @@ import org.apache.lucene.search.Query;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper.GenrecVectorFieldType;
 import org.genrec.plugin.GenrecServices;
 import org.genrec.runtime.encoding.HistoryEvent;
-import org.opensearch.index.mapper.KeywordFieldMapper;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -29,25 +29,27 @@ final class GenrecLuceneQueryFactory {
         this.services = services;
     }
 
-    Query create(GenrecQueryBuilder builder) {
-        float[] embedding = builder.encoding().embedding();
-        GenrecVectorFieldType vectorType = vectorField(builder.vectorField(), embedding.length, builder.model());
-        boolean needsItemIds = builder.rank() || (builder.excludeHistory() && !builder.history().isEmpty());
-        MappedFieldType idType = needsItemIds ? itemIdField(builder.itemIdField()) : null;
+    Query create(GenrecQueryBuilder builder) throws IOException {
+        UserContext user = builder.user();
+        float[] embedding = user.encoding().embedding();
+        GenrecVectorFieldType vectorType = vectorField(builder.vectorField(), embedding.length, user.model());
+        boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
+        MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 
-        Query filter = null;
-        if (builder.excludeHistory() && !builder.history().isEmpty()) {
-            List<Object> seen = builder.history().stream().map(HistoryEvent::itemId).distinct().map(id -> (Object) id).toList();
-            filter = new BooleanQuery.Builder()
-                .add(new MatchAllDocsQuery(), BooleanClause.Occur.FILTER)
-                .add(idType.termsQuery(seen, context), BooleanClause.Occur.MUST_NOT)
-                .build();
+        // The user's filter and the history exclusion both go inside the kNN search, so that k hits
+        // pass them (filtering after kNN would return fewer).
+        BooleanQuery.Builder filter = new BooleanQuery.Builder();
+        filter.add(builder.filter() == null ? new MatchAllDocsQuery() : builder.filter().toQuery(context), BooleanClause.Occur.FILTER);
+        if (excludeHistory) {
+            List<Object> seen = user.history().stream().map(HistoryEvent::itemId).distinct().map(id -> (Object) id).toList();
+            filter.add(idType.termsQuery(seen, context), BooleanClause.Occur.MUST_NOT);
         }
-        Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.k(), filter);
+        boolean filtered = builder.filter() != null || excludeHistory;
+        Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.k(), filtered ? filter.build() : null);
         if (!builder.rank()) {
             return knn;
         }
-        return new RankedKnnQuery(knn, idType.name(), services.models().get(builder.model()), builder.encoding(), services.rankedHits());
+        return new RankedKnnQuery(knn, idType.name(), services.models().get(user.model()), user.encoding(), services.rankedHits());
     }
 
     private GenrecVectorFieldType vectorField(String name, int modelDimension, String model) {
@@ -67,12 +69,6 @@ final class GenrecLuceneQueryFactory {
     }
 
     private MappedFieldType itemIdField(String name) {
-        MappedFieldType type = context.fieldMapper(name);
-        if (!(type instanceof KeywordFieldMapper.KeywordFieldType) || !type.hasDocValues()) {
-            throw new IllegalArgumentException("[genrec] needs a [keyword] field with doc values holding the model's item ids; [" + name
-                + "] is " + (type == null ? "missing" : "of type [" + type.typeName() + "]") + " in index [" + context.index().getName()
-                + "] (set [item_id_field])");
-        }
-        return type;
+        return ItemIds.field(context, name);
     }
 }

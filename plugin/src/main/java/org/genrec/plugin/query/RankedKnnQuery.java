@@ -1,8 +1,6 @@
 package org.genrec.plugin.query;
 
-import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.SortedSetDocValues;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
@@ -15,12 +13,13 @@ import org.genrec.runtime.UserEncoding;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
 /**
  * kNN retrieval followed by the model's ranking head, all in {@link #rewrite}: the kNN query runs,
- * the hits' item ids are read from doc values, the model scores them in <b>one</b> batched call
+ * the hits' item ids are read from doc values ({@link ItemIds}), the model scores them in <b>one</b> batched call
  * against the cached history, and what is left is a {@link PrecomputedScoresQuery} that only hands
  * back those scores (the pattern of Lucene's own kNN query). Nothing is computed per document at
  * scoring time.
@@ -49,41 +48,32 @@ final class RankedKnnQuery extends Query {
     private PrecomputedScoresQuery rank(IndexSearcher searcher) throws IOException {
         Query retrieved = searcher.rewrite(knn);
         Weight weight = searcher.createWeight(retrieved, ScoreMode.COMPLETE, 1f);
-        List<Hit> hits = new ArrayList<>();
+        List<Integer> docList = new ArrayList<>();
+        List<Float> scoreList = new ArrayList<>();
         for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
             Scorer scorer = weight.scorer(leaf);
             if (scorer == null) {
                 continue;
             }
-            SortedSetDocValues ids = DocValues.getSortedSet(leaf.reader(), itemIdField);
             DocIdSetIterator it = scorer.iterator();
             for (int doc = it.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
-                String itemId = ids.advanceExact(doc) ? ids.lookupOrd(ids.nextOrd()).utf8ToString() : null;
-                hits.add(new Hit(leaf.docBase + doc, scorer.score(), itemId));
+                docList.add(leaf.docBase + doc);
+                scoreList.add(scorer.score());
             }
+        }
+        int[] docs = docList.stream().mapToInt(Integer::intValue).toArray(); // ascending: leaves in order
+        float[] retrievalScores = new float[docs.length];
+        for (int i = 0; i < docs.length; i++) {
+            retrievalScores[i] = scoreList.get(i);
         }
 
         // One model call for every hit of this shard that the model knows.
-        long[] candidates = new long[hits.size()];
-        int known = 0;
-        for (Hit hit : hits) {
-            int index = hit.itemId == null ? -1 : model.bundle().items().indexOf(hit.itemId);
-            if (index > 0) {
-                candidates[known++] = index;
-            }
-        }
-        float[] logits = model.score(user, java.util.Arrays.copyOf(candidates, known));
-
-        int[] docs = new int[hits.size()];
-        float[] rankScores = new float[hits.size()];
-        float[] retrievalScores = new float[hits.size()];
-        boolean[] ranked = new boolean[hits.size()];
-        int next = 0;
-        for (int i = 0; i < hits.size(); i++) {
-            Hit hit = hits.get(i);
-            docs[i] = hit.doc;
-            retrievalScores[i] = hit.retrievalScore;
-            if (hit.itemId != null && model.bundle().items().indexOf(hit.itemId) > 0) {
+        long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), itemIdField, docs, model.bundle().items());
+        float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
+        float[] rankScores = new float[docs.length];
+        boolean[] ranked = new boolean[docs.length];
+        for (int i = 0, next = 0; i < docs.length; i++) {
+            if (indices[i] > 0) {
                 // Lucene scores must be non-negative: the probability, not the logit.
                 rankScores[i] = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
                 ranked[i] = true;
@@ -91,8 +81,6 @@ final class RankedKnnQuery extends Query {
         }
         return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, rankScores, retrievalScores, ranked, user.droppedHistoryItems());
     }
-
-    private record Hit(int doc, float retrievalScore, String itemId) {}
 
     @Override
     public void visit(QueryVisitor visitor) {

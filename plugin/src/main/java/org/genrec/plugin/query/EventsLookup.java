@@ -1,0 +1,59 @@
+package org.genrec.plugin.query;
+
+import org.genrec.runtime.encoding.EventTime;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.sort.SortOrder;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a user's latest events from an events index. The index uses the trainer's event schema:
+ * {@code user_id} (keyword), {@code item_id}, {@code action}, {@code timestamp} (date or epoch
+ * seconds) and optional {@code query}, so logs, training data and the cluster speak one format.
+ */
+final class EventsLookup {
+
+    static final String USER_ID = "user_id";
+    static final String ITEM_ID = "item_id";
+    static final String ACTION = "action";
+    static final String TIMESTAMP = "timestamp";
+    static final String QUERY = "query";
+
+    private EventsLookup() {}
+
+    static SearchRequest request(UserContext.UserRef user, int maxHistory) {
+        SearchSourceBuilder source = new SearchSourceBuilder()
+            .query(QueryBuilders.termQuery(USER_ID, user.id()))
+            .sort(TIMESTAMP, SortOrder.DESC)
+            .size(maxHistory)
+            .fetchSource(new String[] { ITEM_ID, ACTION, TIMESTAMP, QUERY }, null);
+        return new SearchRequest(user.index()).source(source);
+    }
+
+    /** The hits as history events, oldest first. */
+    static List<HistoryEvent> events(SearchResponse response, UserContext.UserRef user) {
+        List<HistoryEvent> events = new ArrayList<>();
+        for (SearchHit hit : response.getHits().getHits()) {
+            Map<String, Object> source = hit.getSourceAsMap();
+            Object item = source.get(ITEM_ID);
+            Object action = source.get(ACTION);
+            Object time = source.get(TIMESTAMP);
+            if (item == null || action == null || time == null) {
+                throw new IllegalArgumentException("event [" + hit.getId() + "] of user [" + user.id() + "] in index [" + user.index()
+                    + "] lacks [" + ITEM_ID + "], [" + ACTION + "] or [" + TIMESTAMP + "]");
+            }
+            Object query = source.get(QUERY);
+            events.add(new HistoryEvent(item.toString(), action.toString(), EventTime.toUnixSeconds(time), query == null ? null : query.toString()));
+        }
+        Collections.reverse(events);
+        return events;
+    }
+}

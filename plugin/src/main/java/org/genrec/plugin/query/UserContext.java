@@ -1,0 +1,227 @@
+package org.genrec.plugin.query;
+
+import org.apache.lucene.util.SetOnce;
+import org.genrec.plugin.GenrecServices;
+import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.core.action.ActionListener;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.index.query.QueryRewriteContext;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * Who the model is asked about, shared by the {@code genrec} query and rescorer: model name, the
+ * history (given inline, or looked up by {@code user} in an events index), the optional search
+ * text and the request time; after {@link #rewrite} also the {@link UserEncoding}.
+ *
+ * <p>The rewrite runs on the coordinating node: the lookup and the encoding happen once per
+ * search request, on the search thread pool, and the result travels to the shards.
+ */
+public final class UserContext {
+
+    /** {@code "user": {"index": "events", "id": "42"}}: read the user's latest events from that index. */
+    public record UserRef(String index, String id) {}
+
+    private final String model;
+    private final List<HistoryEvent> history;
+    private final UserRef user;
+    private final String queryText;
+    private final Long requestTime;
+    private final UserEncoding encoding;
+    private final Supplier<Resolved> pending;
+
+    private record Resolved(List<HistoryEvent> history, UserEncoding encoding) {}
+
+    public UserContext(String model, List<HistoryEvent> history, UserRef user, String queryText, Long requestTime) {
+        this(model, history, user, queryText, requestTime, null, null);
+    }
+
+    private UserContext(
+        String model,
+        List<HistoryEvent> history,
+        UserRef user,
+        String queryText,
+        Long requestTime,
+        UserEncoding encoding,
+        Supplier<Resolved> pending
+    ) {
+        if (model == null || model.isEmpty()) {
+            throw new IllegalArgumentException("[model] is required");
+        }
+        if (user != null && !history.isEmpty()) {
+            throw new IllegalArgumentException("give either [history] or [user], not both");
+        }
+        if (user != null && (user.index() == null || user.id() == null)) {
+            throw new IllegalArgumentException("[user] needs [index] and [id]");
+        }
+        this.model = model;
+        this.history = List.copyOf(history);
+        this.user = user;
+        this.queryText = queryText;
+        this.requestTime = requestTime;
+        this.encoding = encoding;
+        this.pending = pending;
+    }
+
+    public UserContext(StreamInput in) throws IOException {
+        this.model = in.readString();
+        this.history = WireFormat.readHistory(in);
+        this.user = in.readBoolean() ? new UserRef(in.readString(), in.readString()) : null;
+        this.queryText = in.readOptionalString();
+        this.requestTime = in.readOptionalLong();
+        this.encoding = WireFormat.readEncoding(in);
+        this.pending = null;
+    }
+
+    public void writeTo(StreamOutput out) throws IOException {
+        if (pending != null && encoding == null) {
+            throw new IllegalStateException("genrec request serialized before its encoding finished");
+        }
+        out.writeString(model);
+        WireFormat.writeHistory(out, history);
+        out.writeBoolean(user != null);
+        if (user != null) {
+            out.writeString(user.index());
+            out.writeString(user.id());
+        }
+        out.writeOptionalString(queryText);
+        out.writeOptionalLong(requestTime);
+        WireFormat.writeEncoding(out, encoding);
+    }
+
+    /** The fields of this context inside the caller's object. */
+    public void toXContentFields(XContentBuilder builder) throws IOException {
+        builder.field("model", model);
+        if (user != null) {
+            builder.startObject("user").field("index", user.index()).field("id", user.id()).endObject();
+        } else {
+            builder.startArray("history");
+            for (HistoryEvent e : history) {
+                builder.startObject().field("item", e.itemId()).field("action", e.action()).field("time", e.timeSeconds());
+                if (e.query() != null) {
+                    builder.field("query", e.query());
+                }
+                builder.endObject();
+            }
+            builder.endArray();
+        }
+        if (queryText != null) {
+            builder.field("query", queryText);
+        }
+        if (requestTime != null) {
+            builder.field("request_time", requestTime);
+        }
+    }
+
+    /**
+     * On the coordinating node: registers the (lookup and) encoding as an async action and returns
+     * a context that resolves once it has run; {@code this} when nothing is left to do.
+     */
+    public UserContext rewrite(QueryRewriteContext context, GenrecServices services) {
+        if (encoding != null) {
+            return this;
+        }
+        if (pending != null) {
+            Resolved done = pending.get();
+            return done == null ? this : new UserContext(model, done.history(), null, queryText, requestTime, done.encoding(), null);
+        }
+        long now = System.currentTimeMillis() / 1000;
+        if (context.convertToShardContext() != null) {
+            // Only reached when no coordinator rewrite happened (e.g. the validate API).
+            if (user != null) {
+                throw new IllegalArgumentException("[user] history lookup needs a search request (it runs on the coordinating node)");
+            }
+            return new UserContext(model, history, null, queryText, requestTime, encode(services, history, now), null);
+        }
+        SetOnce<Resolved> result = new SetOnce<>();
+        context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
+            if (user == null) {
+                result.set(new Resolved(history, encode(services, history, now)));
+                listener.onResponse(null);
+                return;
+            }
+            int maxHistory = services.models().get(model).manifest().maxHistory();
+            SearchRequest lookup = EventsLookup.request(user, maxHistory);
+            client.search(lookup, ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
+                List<HistoryEvent> events = EventsLookup.events(response, user);
+                result.set(new Resolved(events, encode(services, events, now)));
+                listener.onResponse(null);
+            }), listener::onFailure));
+        }));
+        return new UserContext(model, history, user, queryText, requestTime, null, result::get);
+    }
+
+    private static void onSearchPool(Client client, ActionListener<?> listener, CheckedRunnable task) {
+        client.threadPool().executor(ThreadPool.Names.SEARCH).execute(() -> {
+            try {
+                task.run();
+            } catch (Exception e) {
+                listener.onFailure(e);
+            }
+        });
+    }
+
+    private interface CheckedRunnable {
+        void run() throws Exception;
+    }
+
+    private UserEncoding encode(GenrecServices services, List<HistoryEvent> events, long nowSeconds) {
+        long time = requestTime != null ? requestTime : nowSeconds;
+        return services.models().get(model).encode(new GenrecRequest(events, queryText, time));
+    }
+
+    public String model() {
+        return model;
+    }
+
+    /** The history: as given, or, after rewrite, the looked-up events. */
+    public List<HistoryEvent> history() {
+        return history;
+    }
+
+    public UserRef user() {
+        return user;
+    }
+
+    public String queryText() {
+        return queryText;
+    }
+
+    public Long requestTime() {
+        return requestTime;
+    }
+
+    /** Null until the coordinator rewrite has run. */
+    public UserEncoding encoding() {
+        return encoding;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof UserContext that)) {
+            return false;
+        }
+        return model.equals(that.model)
+            && history.equals(that.history)
+            && Objects.equals(user, that.user)
+            && Objects.equals(queryText, that.queryText)
+            && Objects.equals(requestTime, that.requestTime)
+            && (encoding == null ? that.encoding == null
+                : that.encoding != null && java.util.Arrays.equals(encoding.embedding(), that.encoding.embedding()));
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(model, history, user, queryText, requestTime);
+    }
+}

@@ -1,0 +1,24 @@
+package org.genrec.plugin.rescore;
+
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.UserEncoding;
+import org.opensearch.search.rescore.RescoreContext;
+
+/** One shard's rescoring job: the model, the user's encoding and how to combine scores. */
+final class GenrecRescoreContext extends RescoreContext {
+
+    final GenrecModel model;
+    final UserEncoding user;
+    final String itemIdField;
+    final float queryWeight;
+    final float rescoreQueryWeight;
+
+    GenrecRescoreContext(int windowSize, GenrecModel model, UserEncoding user, String itemIdField, float queryWeight, float rescoreQueryWeight) {
+        super(windowSize, GenrecRescorer.INSTANCE);
+        this.model = model;
+        this.user = user;
+        this.itemIdField = itemIdField;
+        this.queryWeight = queryWeight;
+        this.rescoreQueryWeight = rescoreQueryWeight;
+    }
+}

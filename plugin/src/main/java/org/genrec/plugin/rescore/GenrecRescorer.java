@@ -1,0 +1,76 @@
+package org.genrec.plugin.rescore;
+
+import org.apache.lucene.search.Explanation;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.genrec.plugin.query.ItemIds;
+import org.opensearch.search.rescore.RescoreContext;
+import org.opensearch.search.rescore.Rescorer;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Set;
+
+/** Reranks a shard's top window with one batched call of the model's ranking head. */
+final class GenrecRescorer implements Rescorer {
+
+    static final GenrecRescorer INSTANCE = new GenrecRescorer();
+
+    private GenrecRescorer() {}
+
+    @Override
+    public TopDocs rescore(TopDocs topDocs, IndexSearcher searcher, RescoreContext rescoreContext) throws IOException {
+        GenrecRescoreContext ctx = (GenrecRescoreContext) rescoreContext;
+        if (topDocs == null || topDocs.scoreDocs.length == 0) {
+            return topDocs;
+        }
+        int n = Math.min(ctx.getWindowSize(), topDocs.scoreDocs.length);
+        ScoreDoc[] window = Arrays.copyOf(topDocs.scoreDocs, n);
+        Arrays.sort(window, Comparator.comparingInt(d -> d.doc)); // doc values are read forward
+        float[] probabilities = probabilities(searcher, ctx, Arrays.stream(window).mapToInt(d -> d.doc).toArray());
+
+        Set<Integer> rescored = new HashSet<>();
+        ScoreDoc[] out = Arrays.copyOf(topDocs.scoreDocs, topDocs.scoreDocs.length);
+        for (int i = 0; i < n; i++) {
+            ScoreDoc d = window[i];
+            out[i] = new ScoreDoc(d.doc, ctx.queryWeight * d.score + ctx.rescoreQueryWeight * probabilities[i], d.shardIndex);
+            rescored.add(d.doc);
+        }
+        // The window is reordered by the combined score; hits after it keep their place, as in the query rescorer.
+        Arrays.sort(out, 0, n, (a, b) -> Float.compare(b.score, a.score));
+        ctx.setRescoredDocs(rescored);
+        return new TopDocs(topDocs.totalHits, out);
+    }
+
+    /** Ranking probability per doc (0 for items the model does not know); {@code docs} sorted ascending. */
+    private static float[] probabilities(IndexSearcher searcher, GenrecRescoreContext ctx, int[] docs) throws IOException {
+        long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
+        long[] known = Arrays.stream(indices).filter(i -> i > 0).toArray();
+        float[] logits = ctx.model.score(ctx.user, known);
+        float[] out = new float[docs.length];
+        for (int i = 0, next = 0; i < docs.length; i++) {
+            if (indices[i] > 0) {
+                out[i] = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Explanation explain(int topLevelDocId, IndexSearcher searcher, RescoreContext rescoreContext, Explanation sourceExplanation)
+        throws IOException {
+        GenrecRescoreContext ctx = (GenrecRescoreContext) rescoreContext;
+        if (!ctx.isRescored(topLevelDocId)) {
+            return sourceExplanation;
+        }
+        float probability = probabilities(searcher, ctx, new int[] { topLevelDocId })[0];
+        Explanation original = Explanation.match(ctx.queryWeight * sourceExplanation.getValue().floatValue(),
+            "query_weight " + ctx.queryWeight + " * original score", sourceExplanation);
+        Explanation ranking = Explanation.match(ctx.rescoreQueryWeight * probability,
+            "rescore_query_weight " + ctx.rescoreQueryWeight + " * genrec ranking probability " + probability);
+        return Explanation.match(original.getValue().floatValue() + ranking.getValue().floatValue(), "genrec rescore: sum of", original, ranking);
+    }
+}
