@@ -10,11 +10,38 @@ import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.index.mapper.Mapper;
+import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.SearchPlugin;
 
+import org.genrec.plugin.action.ModelsAction;
+import org.genrec.plugin.action.TransportModelsAction;
+import org.genrec.plugin.rest.RestModelsAction;
+import org.opensearch.action.ActionRequest;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.ClusterSettings;
+import org.opensearch.common.settings.IndexScopedSettings;
+import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.common.unit.TimeValue;
+import org.opensearch.core.action.ActionResponse;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.env.Environment;
+import org.opensearch.env.NodeEnvironment;
+import org.opensearch.repositories.RepositoriesService;
+import org.opensearch.rest.RestController;
+import org.opensearch.rest.RestHandler;
+import org.opensearch.script.ScriptService;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+import org.opensearch.watcher.ResourceWatcherService;
+
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.function.Supplier;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,7 +50,7 @@ import java.util.Map;
  * genrec: the {@code genrec} query and rescorer and the {@code genrec_vector} field. Models are bundle
  * directories under {@code config/genrec/}, loaded on first use.
  */
-public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin {
+public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin {
 
     /** auto (CUDA when present, else CPU), cpu or cuda. */
     public static final Setting<String> EXECUTION_PROVIDER = Setting.simpleString(
@@ -32,6 +59,8 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin {
         value -> ExecutionProvider.valueOf(value.toUpperCase(Locale.ROOT)),
         Setting.Property.NodeScope
     );
+
+    private static final TimeValue RETIRE_AFTER = TimeValue.timeValueSeconds(60);
 
     private final GenrecServices services;
 
@@ -66,6 +95,43 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin {
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
         return Map.of(GenrecVectorFieldMapper.CONTENT_TYPE, GenrecVectorFieldMapper.PARSER);
+    }
+
+    @Override
+    public Collection<Object> createComponents(
+        Client client,
+        ClusterService clusterService,
+        ThreadPool threadPool,
+        ResourceWatcherService resourceWatcherService,
+        ScriptService scriptService,
+        NamedXContentRegistry xContentRegistry,
+        Environment environment,
+        NodeEnvironment nodeEnvironment,
+        NamedWriteableRegistry namedWriteableRegistry,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<RepositoriesService> repositoriesServiceSupplier
+    ) {
+        // A reloaded model's old version stays usable this long, for requests already pinned to it.
+        services.models().retireWith(task -> threadPool.schedule(task, RETIRE_AFTER, ThreadPool.Names.GENERIC));
+        return List.of(services); // injected into TransportModelsAction
+    }
+
+    @Override
+    public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+        return List.of(new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class));
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(
+        Settings settings,
+        RestController restController,
+        ClusterSettings clusterSettings,
+        IndexScopedSettings indexScopedSettings,
+        SettingsFilter settingsFilter,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<DiscoveryNodes> nodesInCluster
+    ) {
+        return List.of(new RestModelsAction());
     }
 
     @Override

@@ -41,98 +41,11 @@ import java.util.stream.Stream;
  * The genrec query on an internal cluster of three data nodes and a three-shard index, with the
  * small real model the trainer produced (target/fixture-bundle).
  */
-@OpenSearchIntegTestCase.ClusterScope(scope = OpenSearchIntegTestCase.Scope.SUITE, numDataNodes = 3, numClientNodes = 0)
-public class GenrecQueryIT extends OpenSearchIntegTestCase {
-
-    private static final String MODEL = "synthetic";
-    private static final String INDEX = "items";
-    private static final int SHARDS = 3;
-    private static final long NOW = 1_800_000_000L;
-
-    private static Path configDir;
-
-    @Override
-    protected Collection<Class<? extends Plugin>> nodePlugins() {
-        return List.of(GenrecPlugin.class);
-    }
-
-    /** Every node reads its models from a config dir holding the fixture bundle as config/genrec/synthetic. */
-    @Override
-    protected Path nodeConfigPath(int nodeOrdinal) {
-        synchronized (GenrecQueryIT.class) {
-            if (configDir == null) {
-                try {
-                    configDir = createTempDir();
-                    Path target = Files.createDirectories(configDir.resolve("genrec").resolve(MODEL));
-                    try (Stream<Path> files = Files.list(bundlePath())) {
-                        for (Path f : (Iterable<Path>) files::iterator) {
-                            Files.copy(f, target.resolve(f.getFileName().toString()));
-                        }
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-            return configDir;
-        }
-    }
-
-    private static Path bundlePath() {
-        return Path.of(System.getProperty("genrec.plugin.test.bundle"));
-    }
-
-    private ModelBundle indexItems() {
-        ModelBundle bundle = BundleLoader.load(bundlePath());
-        if (indexExists(INDEX)) {
-            return bundle;
-        }
-        assertAcked(prepareCreate(INDEX).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
-            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"categories\": {\"type\": \"keyword\"},"
-                + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + "}}}"));
-        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
-        for (ItemCatalog.Item item : bundle.items().items()) {
-            Map<String, Object> doc = new HashMap<>();
-            doc.put("item_id", item.itemId());
-            doc.put("title", item.title());
-            doc.put("categories", item.categories());
-            doc.put("item_vector", bundle.items().embedding(item.index()));
-            bulk.add(client().prepareIndex(INDEX).setId(item.itemId()).setSource(doc));
-        }
-        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
-        ensureGreen(INDEX);
-        return bundle;
-    }
-
-    private static List<HistoryEvent> history(ModelBundle bundle, int... indices) {
-        List<HistoryEvent> events = new ArrayList<>();
-        for (int i = 0; i < indices.length; i++) {
-            String id = bundle.items().items().get(indices[i] - 1).itemId();
-            events.add(new HistoryEvent(id, bundle.manifest().actions().get(0), NOW - 3600L * (indices.length - i), null));
-        }
-        return events;
-    }
-
-    private GenrecServices services() {
-        return internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0).services();
-    }
-
-    private GenrecQueryBuilder query(List<HistoryEvent> history, String text, boolean rank) {
-        return new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, text, NOW), "item_vector", null, 20, null, true, rank);
-    }
-
-    private ModelStats.Snapshot totalStats() {
-        long encodes = 0;
-        long scores = 0;
-        for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
-            GenrecModel model = plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded().get(MODEL);
-            if (model != null) {
-                ModelStats.Snapshot s = model.stats().snapshot();
-                encodes += s.encodeCalls();
-                scores += s.scoreCalls();
-            }
-        }
-        return new ModelStats.Snapshot(encodes, scores, 0, 0, 0, 0, 0, 0, 0, 0);
-    }
+/**
+ * The genrec query and rescorer on an internal cluster of three data nodes and a three-shard
+ * index, with the small real model the trainer produced.
+ */
+public class GenrecQueryIT extends GenrecIntegTestCase {
 
     public void testRankedHitsCarryTheModelsProbabilityWithOneEncodeAndOneScoreCallPerShard() throws Exception {
         ModelBundle bundle = indexItems();
@@ -294,11 +207,4 @@ public class GenrecQueryIT extends OpenSearchIntegTestCase {
         assertEquals(plain.subList(1, 5), composed.subList(0, 4));
     }
 
-    private static List<String> ids(SearchResponse response) {
-        List<String> ids = new ArrayList<>();
-        for (SearchHit hit : response.getHits().getHits()) {
-            ids.add(hit.getId());
-        }
-        return ids;
-    }
 }

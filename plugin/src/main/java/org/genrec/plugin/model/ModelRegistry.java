@@ -9,57 +9,163 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * The models this node serves, one per bundle directory under {@code config/genrec/}. A model is
- * loaded on first use by name on each node that needs it (the coordinating node to encode, data
- * nodes to rank) and kept until the node stops. A failed load is not cached, so fixing the bundle
- * and retrying works without a restart.
+ * The models this node serves. A model is a bundle directory under {@code config/genrec/NAME}; it
+ * is loaded on first use or by the load API, on each node that needs it.
+ *
+ * <p>A request names a model as {@code NAME}, {@code NAME@VERSION} (the manifest's model_version,
+ * for A/B tests and to pin a request to one version) or an alias. The coordinating node pins every
+ * request to {@code NAME@VERSION} ({@link #resolve}); a reload swaps in the new version atomically
+ * and keeps the old one loaded for a grace period, so requests in flight finish on the version they
+ * started with. A failed load leaves the serving version untouched and is not cached.
  */
 public final class ModelRegistry implements Closeable {
 
     private static final Logger LOG = LogManager.getLogger(ModelRegistry.class);
-    private static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+
+    /** A loaded model under its bundle name. */
+    public record Loaded(String name, GenrecModel model, long loadedAtMillis) {
+        public String version() {
+            return model.manifest().modelVersion();
+        }
+
+        public String pinned() {
+            return name + "@" + version();
+        }
+    }
 
     private final Path modelsDirectory;
     private final ExecutionProvider provider;
-    private final Map<String, GenrecModel> loaded = new ConcurrentHashMap<>();
+    private final Map<String, Loaded> current = new ConcurrentHashMap<>();
+    /** NAME@VERSION of every model still usable, including versions retiring after a reload. */
+    private final Map<String, Loaded> byVersion = new ConcurrentHashMap<>();
+    private final Map<String, String> aliases = new ConcurrentHashMap<>();
+    /** Runs a retirement later (the plugin wires the thread pool); immediately by default. */
+    private volatile Consumer<Runnable> retireLater = Runnable::run;
 
     public ModelRegistry(Path modelsDirectory, ExecutionProvider provider) {
         this.modelsDirectory = modelsDirectory;
         this.provider = provider;
     }
 
-    /** The model called {@code name}; an {@link IllegalArgumentException} (HTTP 400) naming the reason if it cannot be served. */
-    public GenrecModel get(String name) {
-        GenrecModel model = loaded.get(name);
-        if (model != null) {
-            return model;
-        }
-        return loaded.computeIfAbsent(name, this::load);
+    public void retireWith(Consumer<Runnable> scheduler) {
+        this.retireLater = scheduler;
     }
 
-    private GenrecModel load(String name) {
+    /** The model a request names (alias, NAME or NAME@VERSION); a 400 with the reason if it cannot be served. */
+    public GenrecModel get(String ref) {
+        return resolve(ref).model();
+    }
+
+    public Loaded resolve(String ref) {
+        String target = aliases.getOrDefault(ref, ref);
+        int at = target.indexOf('@');
+        if (at < 0) {
+            return currentOrLoad(target);
+        }
+        Loaded pinned = byVersion.get(target);
+        if (pinned != null) {
+            return pinned;
+        }
+        Loaded latest = currentOrLoad(target.substring(0, at));
+        String version = target.substring(at + 1);
+        if (!latest.version().equals(version)) {
+            throw new IllegalArgumentException("genrec model [" + latest.name() + "] is at version [" + latest.version() + "], not [" + version
+                + "]");
+        }
+        return latest;
+    }
+
+    private Loaded currentOrLoad(String name) {
+        Loaded loaded = current.get(name);
+        if (loaded != null) {
+            return loaded;
+        }
+        synchronized (this) {
+            loaded = current.get(name);
+            return loaded != null ? loaded : load(name);
+        }
+    }
+
+    /** Loads (or reloads) config/genrec/NAME and makes it the serving version. */
+    public synchronized Loaded load(String name) {
         Path directory = bundleDirectory(name);
+        GenrecModel model;
         try {
             long start = System.nanoTime();
-            GenrecModel model = GenrecModel.load(directory, provider);
+            model = GenrecModel.load(directory, provider);
             LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} in {} ms", name, model.manifest().modelVersion(), directory,
                 model.executionProvider(), (System.nanoTime() - start) / 1_000_000);
-            return model;
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("genrec model [" + name + "] cannot be loaded: " + e.getMessage(), e);
         }
+        Loaded fresh = new Loaded(name, model, System.currentTimeMillis());
+        Loaded previous = current.put(name, fresh);
+        Loaded replacedSameVersion = byVersion.put(fresh.pinned(), fresh);
+        if (previous != null) {
+            retire(previous, replacedSameVersion == previous);
+        }
+        return fresh;
+    }
+
+    /** Stops serving NAME (and drops the aliases pointing at it); calls in flight finish first. */
+    public synchronized void unload(String name) {
+        Loaded loaded = current.remove(name);
+        if (loaded == null) {
+            throw new IllegalArgumentException("genrec model [" + name + "] is not loaded");
+        }
+        aliases.values().removeIf(target -> target.equals(name) || target.startsWith(name + "@"));
+        retire(loaded, false);
+    }
+
+    private void retire(Loaded old, boolean alreadyReplaced) {
+        retireLater.accept(() -> {
+            if (!alreadyReplaced) {
+                byVersion.remove(old.pinned(), old);
+            }
+            old.model().close(); // reference-counted: closes after the last call in flight
+        });
+    }
+
+    /** Points ALIAS at TARGET (NAME or NAME@VERSION), loading the target if needed. */
+    public synchronized void alias(String alias, String target) {
+        checkName(alias, "alias");
+        if (aliases.containsKey(target)) {
+            throw new IllegalArgumentException("alias [" + alias + "] must point at a model, not at alias [" + target + "]");
+        }
+        resolve(target);
+        aliases.put(alias, target);
+    }
+
+    public synchronized void removeAlias(String alias) {
+        if (aliases.remove(alias) == null) {
+            throw new IllegalArgumentException("genrec alias [" + alias + "] does not exist");
+        }
+    }
+
+    public Map<String, String> aliases() {
+        return new TreeMap<>(aliases);
+    }
+
+    /** The serving models, by name. */
+    public List<Loaded> loaded() {
+        List<Loaded> out = new ArrayList<>(current.values());
+        out.sort((a, b) -> a.name().compareTo(b.name()));
+        return out;
     }
 
     /** config/genrec/NAME, refusing names that could leave that directory (.., separators, symlinks out). */
     Path bundleDirectory(String name) {
-        if (name == null || !MODEL_NAME.matcher(name).matches() || name.contains("..")) {
-            throw new IllegalArgumentException("invalid genrec model name [" + name + "]: use letters, digits, '_', '-' and '.'");
-        }
+        checkName(name, "model name");
         Path directory = modelsDirectory.resolve(name);
         if (!Files.isDirectory(directory)) {
             throw new IllegalArgumentException("genrec model [" + name + "] not found: no bundle directory [" + directory + "]");
@@ -74,14 +180,16 @@ public final class ModelRegistry implements Closeable {
         return directory;
     }
 
-    /** The models loaded on this node, by name. */
-    public Map<String, GenrecModel> loaded() {
-        return Map.copyOf(loaded);
+    private static void checkName(String name, String what) {
+        if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
+            throw new IllegalArgumentException("invalid genrec " + what + " [" + name + "]: use letters, digits, '_', '-' and '.'");
+        }
     }
 
     @Override
-    public void close() {
-        loaded.values().forEach(GenrecModel::close);
-        loaded.clear();
+    public synchronized void close() {
+        current.values().forEach(l -> l.model().close());
+        current.clear();
+        byVersion.clear();
     }
 }

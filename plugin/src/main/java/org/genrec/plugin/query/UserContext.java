@@ -2,6 +2,7 @@ package org.genrec.plugin.query;
 
 import org.apache.lucene.util.SetOnce;
 import org.genrec.plugin.GenrecServices;
+import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
@@ -40,7 +41,8 @@ public final class UserContext {
     private final UserEncoding encoding;
     private final Supplier<Resolved> pending;
 
-    private record Resolved(List<HistoryEvent> history, UserEncoding encoding) {}
+    /** The looked-up history, its encoding, and the model pinned as NAME@VERSION so that every shard uses the same one. */
+    private record Resolved(String pinnedModel, List<HistoryEvent> history, UserEncoding encoding) {}
 
     public UserContext(String model, List<HistoryEvent> history, UserRef user, String queryText, Long requestTime) {
         this(model, history, user, queryText, requestTime, null, null);
@@ -133,7 +135,7 @@ public final class UserContext {
         }
         if (pending != null) {
             Resolved done = pending.get();
-            return done == null ? this : new UserContext(model, done.history(), null, queryText, requestTime, done.encoding(), null);
+            return done == null ? this : new UserContext(done.pinnedModel(), done.history(), null, queryText, requestTime, done.encoding(), null);
         }
         long now = System.currentTimeMillis() / 1000;
         if (context.convertToShardContext() != null) {
@@ -141,20 +143,21 @@ public final class UserContext {
             if (user != null) {
                 throw new IllegalArgumentException("[user] history lookup needs a search request (it runs on the coordinating node)");
             }
-            return new UserContext(model, history, null, queryText, requestTime, encode(services, history, now), null);
+            ModelRegistry.Loaded loaded = services.models().resolve(model);
+            return new UserContext(loaded.pinned(), history, null, queryText, requestTime, encode(loaded, history, now), null);
         }
         SetOnce<Resolved> result = new SetOnce<>();
         context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
+            ModelRegistry.Loaded loaded = services.models().resolve(model);
             if (user == null) {
-                result.set(new Resolved(history, encode(services, history, now)));
+                result.set(new Resolved(loaded.pinned(), history, encode(loaded, history, now)));
                 listener.onResponse(null);
                 return;
             }
-            int maxHistory = services.models().get(model).manifest().maxHistory();
-            SearchRequest lookup = EventsLookup.request(user, maxHistory);
+            SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory());
             client.search(lookup, ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
                 List<HistoryEvent> events = EventsLookup.events(response, user);
-                result.set(new Resolved(events, encode(services, events, now)));
+                result.set(new Resolved(loaded.pinned(), events, encode(loaded, events, now)));
                 listener.onResponse(null);
             }), listener::onFailure));
         }));
@@ -175,11 +178,12 @@ public final class UserContext {
         void run() throws Exception;
     }
 
-    private UserEncoding encode(GenrecServices services, List<HistoryEvent> events, long nowSeconds) {
+    private UserEncoding encode(ModelRegistry.Loaded loaded, List<HistoryEvent> events, long nowSeconds) {
         long time = requestTime != null ? requestTime : nowSeconds;
-        return services.models().get(model).encode(new GenrecRequest(events, queryText, time));
+        return loaded.model().encode(new GenrecRequest(events, queryText, time));
     }
 
+    /** As the request named it; after rewrite, pinned as NAME@VERSION. */
     public String model() {
         return model;
     }

@@ -1,0 +1,95 @@
+package org.genrec.plugin.action;
+
+import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.runtime.ModelStats;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.common.io.stream.Writeable;
+import org.opensearch.core.xcontent.ToXContentFragment;
+import org.opensearch.core.xcontent.XContentBuilder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+
+/** One loaded model on one node, with what it has done since it was loaded. */
+public record ModelInfo(
+    String name,
+    String modelId,
+    String version,
+    String executionProvider,
+    long loadedAtMillis,
+    int items,
+    int embeddingDim,
+    long memoryBytes,
+    ModelStats.Snapshot stats
+) implements Writeable, ToXContentFragment {
+
+    static ModelInfo of(ModelRegistry.Loaded loaded) {
+        ModelBundle bundle = loaded.model().bundle();
+        // Item embeddings are held on the heap, the graphs natively (about their file size).
+        long memory = (long) bundle.items().size() * bundle.items().embeddingDim() * Float.BYTES;
+        for (String graph : new String[] { "encode", "score" }) {
+            try {
+                memory += Files.size(bundle.graphFile(graph));
+            } catch (IOException e) {
+                // a missing file cannot happen for a loaded model; leave the estimate lower
+            }
+        }
+        return new ModelInfo(
+            loaded.name(),
+            bundle.manifest().modelId(),
+            loaded.version(),
+            loaded.model().executionProvider().name().toLowerCase(java.util.Locale.ROOT),
+            loaded.loadedAtMillis(),
+            bundle.items().size(),
+            bundle.items().embeddingDim(),
+            memory,
+            loaded.model().stats().snapshot()
+        );
+    }
+
+    static ModelInfo read(StreamInput in) throws IOException {
+        return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
+            in.readVLong(), new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(),
+                in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble()));
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeString(name);
+        out.writeString(modelId);
+        out.writeString(version);
+        out.writeString(executionProvider);
+        out.writeVLong(loadedAtMillis);
+        out.writeVInt(items);
+        out.writeVInt(embeddingDim);
+        out.writeVLong(memoryBytes);
+        out.writeVLong(stats.encodeCalls());
+        out.writeVLong(stats.scoreCalls());
+        out.writeVLong(stats.candidatesScored());
+        out.writeVLong(stats.errors());
+        out.writeDouble(stats.encodeP50Micros());
+        out.writeDouble(stats.encodeP99Micros());
+        out.writeDouble(stats.scoreP50Micros());
+        out.writeDouble(stats.scoreP99Micros());
+        out.writeDouble(stats.candidatesP50());
+        out.writeDouble(stats.candidatesMax());
+    }
+
+    @Override
+    public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
+        builder.startObject(name);
+        builder.field("model_id", modelId).field("version", version).field("execution_provider", executionProvider);
+        builder.field("loaded_at_millis", loadedAtMillis).field("items", items).field("embedding_dim", embeddingDim);
+        builder.field("memory_bytes", memoryBytes);
+        builder.startObject("stats");
+        builder.field("encode_calls", stats.encodeCalls()).field("score_calls", stats.scoreCalls());
+        builder.field("candidates_scored", stats.candidatesScored()).field("errors", stats.errors());
+        builder.startObject("encode_micros").field("p50", stats.encodeP50Micros()).field("p99", stats.encodeP99Micros()).endObject();
+        builder.startObject("score_micros").field("p50", stats.scoreP50Micros()).field("p99", stats.scoreP99Micros()).endObject();
+        builder.startObject("candidates_per_call").field("p50", stats.candidatesP50()).field("max", stats.candidatesMax()).endObject();
+        builder.endObject();
+        return builder.endObject();
+    }
+}

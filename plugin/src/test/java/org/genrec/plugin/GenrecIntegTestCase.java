@@ -1,0 +1,161 @@
+package org.genrec.plugin;
+
+import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.junit.AfterClass;
+import org.genrec.plugin.query.UserContext;
+import org.genrec.plugin.rescore.GenrecRescorerBuilder;
+import org.opensearch.index.query.QueryBuilders;
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.ModelStats;
+import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.ItemCatalog;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.opensearch.action.bulk.BulkRequestBuilder;
+import org.opensearch.action.search.SearchPhaseExecutionException;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.support.WriteRequest;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.core.rest.RestStatus;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.PluginsService;
+import org.opensearch.search.SearchHit;
+import org.opensearch.test.OpenSearchIntegTestCase;
+
+import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertAcked;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * An internal cluster of three data nodes whose config dirs hold the fixture model (trained by
+ * the trainer before the Java tests) as {@code config/genrec/synthetic}, a corrupt copy as
+ * {@code config/genrec/broken}, and a helper to index the model's items into a three-shard index.
+ */
+@OpenSearchIntegTestCase.ClusterScope(scope = OpenSearchIntegTestCase.Scope.SUITE, numDataNodes = 3, numClientNodes = 0)
+public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
+
+
+    protected static final String MODEL = "synthetic";
+    protected static final String INDEX = "items";
+    protected static final int SHARDS = 3;
+    protected static final long NOW = 1_800_000_000L;
+
+    private static Path configDir;
+
+    @Override
+    protected Collection<Class<? extends Plugin>> nodePlugins() {
+        return List.of(GenrecPlugin.class);
+    }
+
+    /** Every node reads its models from a config dir holding the fixture bundle as config/genrec/synthetic. */
+    @Override
+    protected Path nodeConfigPath(int nodeOrdinal) {
+        synchronized (GenrecIntegTestCase.class) {
+            if (configDir == null) {
+                try {
+                    configDir = createTempDir();
+                    Path target = Files.createDirectories(configDir.resolve("genrec").resolve(MODEL));
+                    Path broken = Files.createDirectories(configDir.resolve("genrec").resolve("broken"));
+                    try (Stream<Path> files = Files.list(bundlePath())) {
+                        for (Path f : (Iterable<Path>) files::iterator) {
+                            Files.copy(f, target.resolve(f.getFileName().toString()));
+                            Files.copy(f, broken.resolve(f.getFileName().toString()));
+                        }
+                    }
+                    Files.writeString(broken.resolve("score.onnx"), "not a graph");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+            return configDir;
+        }
+    }
+
+    /** createTempDir() belongs to one suite and is deleted after it: the next suite makes its own. */
+    @AfterClass
+    public static void forgetConfigDir() {
+        configDir = null;
+    }
+
+    protected static Path bundlePath() {
+        return Path.of(System.getProperty("genrec.plugin.test.bundle"));
+    }
+
+    protected ModelBundle indexItems() {
+        ModelBundle bundle = BundleLoader.load(bundlePath());
+        if (indexExists(INDEX)) {
+            return bundle;
+        }
+        assertAcked(prepareCreate(INDEX).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
+            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"categories\": {\"type\": \"keyword\"},"
+                + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + "}}}"));
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (ItemCatalog.Item item : bundle.items().items()) {
+            Map<String, Object> doc = new HashMap<>();
+            doc.put("item_id", item.itemId());
+            doc.put("title", item.title());
+            doc.put("categories", item.categories());
+            doc.put("item_vector", bundle.items().embedding(item.index()));
+            bulk.add(client().prepareIndex(INDEX).setId(item.itemId()).setSource(doc));
+        }
+        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        ensureGreen(INDEX);
+        return bundle;
+    }
+
+    protected static List<HistoryEvent> history(ModelBundle bundle, int... indices) {
+        List<HistoryEvent> events = new ArrayList<>();
+        for (int i = 0; i < indices.length; i++) {
+            String id = bundle.items().items().get(indices[i] - 1).itemId();
+            events.add(new HistoryEvent(id, bundle.manifest().actions().get(0), NOW - 3600L * (indices.length - i), null));
+        }
+        return events;
+    }
+
+    protected GenrecServices services() {
+        return internalCluster().getInstance(PluginsService.class).filterPlugins(GenrecPlugin.class).get(0).services();
+    }
+
+    protected GenrecQueryBuilder query(List<HistoryEvent> history, String text, boolean rank) {
+        return new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, text, NOW), "item_vector", null, 20, null, true, rank);
+    }
+
+    protected ModelStats.Snapshot totalStats() {
+        long encodes = 0;
+        long scores = 0;
+        for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
+            for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
+                ModelStats.Snapshot s = loaded.model().stats().snapshot();
+                encodes += s.encodeCalls();
+                scores += s.scoreCalls();
+            }
+        }
+        return new ModelStats.Snapshot(encodes, scores, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+
+    protected GenrecQueryBuilder query(String model, List<HistoryEvent> history) {
+        return new GenrecQueryBuilder(services(), new UserContext(model, history, null, null, NOW), "item_vector", null, 20, null, true, true);
+    }
+
+    protected static List<String> ids(SearchResponse response) {
+        List<String> ids = new ArrayList<>();
+        for (SearchHit hit : response.getHits().getHits()) {
+            ids.add(hit.getId());
+        }
+        return ids;
+    }
+}

@@ -1,0 +1,135 @@
+package org.genrec.plugin;
+
+import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.GenrecQueryParser;
+import org.genrec.plugin.query.RankedHitsCache;
+import org.genrec.plugin.rescore.GenrecRescorerBuilder;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.common.ParsingException;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.ToXContent;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.query.TermQueryBuilder;
+import org.opensearch.search.SearchModule;
+import org.opensearch.test.OpenSearchTestCase;
+
+import java.io.IOException;
+import java.util.List;
+
+/** Parsing, XContent and transport round trips of the genrec query and rescorer, and every malformed input. */
+public class GenrecQueryParserTests extends OpenSearchTestCase {
+
+    private static final SearchModule SEARCH = new SearchModule(Settings.EMPTY, List.of());
+
+    private GenrecServices services() {
+        return new GenrecServices(new ModelRegistry(createTempDir(), ExecutionProvider.CPU), new RankedHitsCache());
+    }
+
+    @Override
+    protected NamedXContentRegistry xContentRegistry() {
+        return new NamedXContentRegistry(SEARCH.getNamedXContents());
+    }
+
+    private GenrecQueryBuilder parse(GenrecServices services, String json) throws IOException {
+        try (XContentParser parser = createParser(JsonXContent.jsonXContent, json)) {
+            parser.nextToken();
+            return GenrecQueryParser.parse(parser, services);
+        }
+    }
+
+    private static final String FULL = """
+        {"model": "recs", "vector_field": "item_vector", "item_id_field": "sku",
+         "history": [{"item": "i1", "action": "click", "time": 978300760},
+                     {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"}],
+         "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
+         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": false, "boost": 2.0, "_name": "personal"}""";
+
+    public void testParsesEveryField() throws IOException {
+        GenrecQueryBuilder b = parse(services(), FULL);
+        assertEquals("recs", b.user().model());
+        assertEquals("item_vector", b.vectorField());
+        assertEquals("sku", b.itemIdField());
+        assertEquals(List.of(new HistoryEvent("i1", "click", 978300760L, null), new HistoryEvent("i2", "purchase", 978300761L, "red shoes")),
+            b.user().history());
+        assertEquals("blue", b.user().queryText());
+        assertEquals(50, b.k());
+        assertEquals(Long.valueOf(978307200L), b.user().requestTime());
+        assertEquals(new TermQueryBuilder("genres", "Sci-Fi"), b.filter());
+        assertFalse(b.excludeHistory());
+        assertFalse(b.rank());
+        assertEquals(2.0f, b.boost(), 0f);
+        assertEquals("personal", b.queryName());
+    }
+
+    public void testDefaultsAndUserLookup() throws IOException {
+        GenrecQueryBuilder b = parse(services(), """
+            {"model": "recs", "vector_field": "v", "user": {"index": "events", "id": "6040"}}""");
+        assertEquals("events", b.user().user().index());
+        assertEquals("6040", b.user().user().id());
+        assertEquals(GenrecQueryBuilder.DEFAULT_K, b.k());
+        assertEquals(GenrecQueryBuilder.DEFAULT_ITEM_ID_FIELD, b.itemIdField());
+        assertTrue(b.excludeHistory());
+        assertTrue(b.rank());
+        assertNull(b.user().queryText());
+    }
+
+    public void testXContentAndTransportRoundTrips() throws IOException {
+        GenrecServices services = services();
+        GenrecQueryBuilder original = parse(services, FULL);
+        XContentBuilder xContent = JsonXContent.contentBuilder();
+        original.toXContent(xContent, ToXContent.EMPTY_PARAMS);
+        String json = xContent.toString();
+        GenrecQueryBuilder reparsed = parse(services, json.substring(json.indexOf(':') + 1, json.length() - 1));
+        assertEquals(original, reparsed);
+        assertEquals(original.hashCode(), reparsed.hashCode());
+
+        NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
+        GenrecQueryBuilder copy = copyWriteable(original, registry, in -> new GenrecQueryBuilder(in, services));
+        assertEquals(original, copy);
+    }
+
+    public void testRescorerRoundTrip() throws IOException {
+        GenrecServices services = services();
+        GenrecRescorerBuilder original;
+        try (XContentParser parser = createParser(JsonXContent.jsonXContent, """
+            {"model": "recs", "history": [{"item": "i1", "action": "click", "time": 1}], "query_weight": 0.5, "rescore_query_weight": 2}""")) {
+            parser.nextToken();
+            original = GenrecRescorerBuilder.fromXContent(parser, services);
+        }
+        original.windowSize(50);
+        NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
+        assertEquals(original, copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services)));
+    }
+
+    public void testBadInputIsAParsingErrorNamingTheProblem() {
+        assertBad("{\"vector_field\": \"v\"}", "[model] is required");
+        assertBad("{\"model\": \"m\"}", "requires [vector_field]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 0}", "[k] must be between 1 and 10000");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 100000}", "[k] must be between 1 and 10000");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"colour\": \"red\"}", "unknown field [colour]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": {\"item\": \"i1\"}}", "[history] must be an array");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [\"i1\"]}", "entries must be objects");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\"}]}",
+            "history[0] needs [item], [action] and [time]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": \"soon\"}]}",
+            "ISO-8601");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1, \"x\": 1}]}",
+            "unknown field [x]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"events\"}}", "[user] needs [index] and [id]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\"},"
+            + " \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1}]}", "either [history] or [user]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"request_time\": \"never\"}", "ISO-8601");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": \"maybe\"}", "rank");
+    }
+
+    private void assertBad(String json, String reason) {
+        ParsingException e = expectThrows(ParsingException.class, () -> parse(services(), json));
+        assertTrue("[" + e.getMessage() + "] should contain [" + reason + "]", e.getMessage().contains(reason));
+    }
+}

@@ -1,0 +1,106 @@
+package org.genrec.plugin;
+
+import org.genrec.plugin.action.ModelsAction;
+import org.genrec.plugin.action.ModelsNodeResponse;
+import org.genrec.plugin.action.ModelsOperation;
+import org.genrec.plugin.action.ModelsRequest;
+import org.genrec.plugin.action.ModelsResponse;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.opensearch.action.search.SearchPhaseExecutionException;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** Load, reload, unload, aliases, version pins and stats, on every node of a three-node cluster. */
+public class ModelManagementIT extends GenrecIntegTestCase {
+
+    private ModelsResponse models(ModelsOperation operation, String model, String alias) {
+        return client().execute(ModelsAction.INSTANCE, new ModelsRequest(operation, model, alias)).actionGet();
+    }
+
+    public void testLoadReachesEveryNodeAndStatsCountRequests() {
+        ModelBundle bundle = indexItems();
+        ModelsResponse loaded = models(ModelsOperation.LOAD, MODEL, null);
+        assertFalse(loaded.failedSomewhere());
+        assertEquals(internalCluster().size(), loaded.getNodes().size());
+        for (ModelsNodeResponse node : loaded.getNodes()) {
+            assertEquals(MODEL, node.models().get(0).name());
+            assertEquals(bundle.manifest().modelVersion(), node.models().get(0).version());
+            assertEquals("cpu", node.models().get(0).executionProvider());
+            assertTrue(node.models().get(0).memoryBytes() > 0);
+        }
+        client().prepareSearch(INDEX).setQuery(query(MODEL, history(bundle, 1, 2))).get();
+        long encodes = models(ModelsOperation.LIST, null, null).getNodes().stream()
+            .flatMap(n -> n.models().stream()).mapToLong(m -> m.stats().encodeCalls()).sum();
+        assertEquals("one encode for one search request, on the coordinating node", 1, encodes);
+    }
+
+    public void testCorruptModelFailsToLoadWithTheReasonAndOthersKeepServing() {
+        ModelBundle bundle = indexItems();
+        ModelsResponse response = models(ModelsOperation.LOAD, "broken", null);
+        assertTrue(response.failedSomewhere());
+        for (ModelsNodeResponse node : response.getNodes()) {
+            assertTrue(node.error(), node.error().contains("genrec model [broken] cannot be loaded") && node.error().contains("score"));
+        }
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class,
+            () -> client().prepareSearch(INDEX).setQuery(query("broken", history(bundle, 1))).get());
+        assertTrue(e.getMessage(), e.getMessage().contains("cannot be loaded"));
+        assertEquals(10, client().prepareSearch(INDEX).setQuery(query(MODEL, history(bundle, 1))).setSize(10).get().getHits().getHits().length);
+    }
+
+    public void testAliasesAndVersionPins() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 5, 6, 7);
+        String version = bundle.manifest().modelVersion();
+        assertFalse(models(ModelsOperation.ALIAS, MODEL + "@" + version, "recs").failedSomewhere());
+        List<String> direct = ids(client().prepareSearch(INDEX).setQuery(query(MODEL, history)).get());
+        assertEquals(direct, ids(client().prepareSearch(INDEX).setQuery(query("recs", history)).get()));
+        assertEquals(direct, ids(client().prepareSearch(INDEX).setQuery(query(MODEL + "@" + version, history)).get()));
+
+        IllegalArgumentException wrongVersion = expectThrows(IllegalArgumentException.class,
+            () -> client().prepareSearch(INDEX).setQuery(query(MODEL + "@no-such-version", history)).get());
+        assertTrue(wrongVersion.getMessage(), wrongVersion.getMessage().contains("is at version [" + version + "], not [no-such-version]"));
+
+        assertFalse(models(ModelsOperation.REMOVE_ALIAS, null, "recs").failedSomewhere());
+        expectThrows(IllegalArgumentException.class, () -> client().prepareSearch(INDEX).setQuery(query("recs", history)).get());
+        assertTrue(models(ModelsOperation.REMOVE_ALIAS, null, "recs").failedSomewhere());
+        assertTrue(models(ModelsOperation.ALIAS, "no-such-model", "recs").failedSomewhere());
+    }
+
+    public void testReloadWhileQueriesRunLosesNoRequest() throws Exception {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15);
+        List<String> expected = ids(client().prepareSearch(INDEX).setQuery(query(MODEL, history)).get());
+        AtomicInteger done = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread searches = new Thread(() -> {
+            try {
+                for (int i = 0; i < 40; i++) {
+                    assertEquals(expected, ids(client().prepareSearch(INDEX).setQuery(query(MODEL, history)).get()));
+                    done.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        searches.start();
+        for (int i = 0; i < 3; i++) {
+            assertFalse(models(ModelsOperation.LOAD, MODEL, null).failedSomewhere());
+        }
+        searches.join();
+        assertNull("searches during reloads: " + failure.get(), failure.get());
+        assertEquals(40, done.get());
+    }
+
+    public void testUnloadedModelIsNotListedAndLoadsAgainOnUse() {
+        ModelBundle bundle = indexItems();
+        assertFalse(models(ModelsOperation.LOAD, MODEL, null).failedSomewhere());
+        ModelsResponse unloaded = models(ModelsOperation.UNLOAD, MODEL, null);
+        assertFalse(unloaded.failedSomewhere());
+        unloaded.getNodes().forEach(n -> assertTrue(n.models().isEmpty()));
+        assertTrue(models(ModelsOperation.UNLOAD, MODEL, null).failedSomewhere());
+        assertEquals(10, client().prepareSearch(INDEX).setQuery(query(MODEL, history(bundle, 1))).setSize(10).get().getHits().getHits().length);
+    }
+}
