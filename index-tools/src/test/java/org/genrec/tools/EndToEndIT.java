@@ -109,7 +109,70 @@ class EndToEndIT {
         HttpResponse<String> response = send("POST", "/wrong-dimension/_search", """
             {"query": {"genrec": {"model": "synthetic", "vector_field": "v", "history": []}}}""");
         assertEquals(400, response.statusCode(), response.body());
-        assertTrue(response.body().contains("has dimension 3 but model [synthetic]"), response.body());
+        assertTrue(response.body().contains("has dimension 3 but model [synthetic@"), response.body());
+    }
+
+    @Test
+    void modelManagementAndStatsOverRest() throws Exception {
+        HttpResponse<String> loaded = send("POST", "/_plugins/_genrec/models/" + MODEL + "/_load", "");
+        assertEquals(200, loaded.statusCode(), loaded.body());
+        assertTrue(loaded.body().contains("\"" + MODEL + "\"") && loaded.body().contains("\"execution_provider\":\"cpu\""), loaded.body());
+
+        HttpResponse<String> alias = send("PUT", "/_plugins/_genrec/aliases/recs", "{\"model\": \"" + MODEL + "\"}");
+        assertEquals(200, alias.statusCode(), alias.body());
+        JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
+        ObjectNode genrec = JSON.createObjectNode();
+        genrec.put("model", "recs");
+        genrec.put("vector_field", "item_vector");
+        genrec.set("history", c.path("request").path("history"));
+        genrec.put("request_time", c.path("request").path("request_time").asLong());
+        HttpResponse<String> searched = search(JSON.createObjectNode().set("query", JSON.createObjectNode().set("genrec", genrec)).toString());
+        assertEquals(200, searched.statusCode(), searched.body());
+        assertEquals(10, JSON.readTree(searched.body()).path("hits").path("hits").size());
+
+        HttpResponse<String> stats = send("GET", "/_plugins/_genrec/stats", "");
+        assertEquals(200, stats.statusCode(), stats.body());
+        JsonNode node = JSON.readTree(stats.body()).path("nodes").elements().next();
+        JsonNode model = node.path("models").path(MODEL);
+        assertTrue(model.path("stats").path("encode_calls").asLong() >= 1, stats.body());
+        assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
+        assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
+
+        HttpResponse<String> missing = send("POST", "/_plugins/_genrec/models/no-such-model/_load", "");
+        assertEquals(400, missing.statusCode(), missing.body());
+        assertTrue(missing.body().contains("genrec model [no-such-model] not found"), missing.body());
+        assertEquals(200, send("DELETE", "/_plugins/_genrec/aliases/recs", "").statusCode());
+        assertEquals(400, send("DELETE", "/_plugins/_genrec/aliases/recs", "").statusCode());
+    }
+
+    @Test
+    void rescorerReranksAMatchQuery() throws Exception {
+        JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
+        Path items = Path.of(LocalNode.property("genrec.test.bundle"), "items.jsonl");
+        String word = JSON.readTree(Files.readAllLines(items).get(0)).path("title").asText().split(" ")[0];
+        ObjectNode genrec = JSON.createObjectNode();
+        genrec.put("model", MODEL);
+        genrec.set("history", c.path("request").path("history"));
+        genrec.put("request_time", c.path("request").path("request_time").asLong());
+        genrec.put("query_weight", 0);
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", 5);
+        body.set("query", JSON.createObjectNode().set("match", JSON.createObjectNode().put("title", word)));
+        ObjectNode rescore = JSON.createObjectNode();
+        rescore.put("window_size", 50);
+        rescore.set("genrec", genrec);
+        body.set("rescore", rescore);
+        HttpResponse<String> response = search(body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        JsonNode hits = JSON.readTree(response.body()).path("hits").path("hits");
+        assertTrue(hits.size() > 0, response.body());
+        double previous = Double.MAX_VALUE;
+        for (JsonNode hit : hits) {
+            assertTrue(hit.path("_source").path("title").asText().contains(word));
+            double score = hit.path("_score").asDouble();
+            assertTrue(score > 0 && score < 1 && score <= previous, "ranking probabilities in order: " + response.body());
+            previous = score;
+        }
     }
 
     private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
