@@ -4,6 +4,7 @@ import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
+import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.onnx.ExecutionProvider;
@@ -80,7 +81,7 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
             GenrecQueryBuilder.NAME,
             in -> new GenrecQueryBuilder(in, services),
             parser -> GenrecQueryParser.parse(parser, services)
-        ));
+        ), new QuerySpec<KnnQueryBuilder>(KnnQueryBuilder.NAME, KnnQueryBuilder::new, KnnQueryBuilder::fromXContent));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.genrec.plugin;
 
 import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.opensearch.index.query.QueryBuilders;
@@ -82,6 +83,25 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         List<String> searched = ids(client().prepareSearch(INDEX).setQuery(query(history, word, true)).setSize(10).get());
         assertEquals(10, searched.size());
         assertNotEquals("the query changes the ranking", recommended, searched);
+    }
+
+    public void testGenrecKnnWithTheModelsEmbeddingEqualsGenrecWithoutRanking() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 7, 8);
+        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector", null,
+            20, null, false, false);
+        SearchResponse viaModel = client().prepareSearch(INDEX).setQuery(unranked).setSize(10).get();
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            float[] embedding = reference.encode(new GenrecRequest(history, null, NOW)).embedding();
+            SearchResponse plain = client().prepareSearch(INDEX).setQuery(new KnnQueryBuilder("item_vector", embedding, 20, null)).setSize(10).get();
+            assertEquals(ids(viaModel), ids(plain));
+            for (int i = 0; i < 10; i++) {
+                assertEquals(viaModel.getHits().getHits()[i].getScore(), plain.getHits().getHits()[i].getScore(), 1e-6);
+            }
+        }
+        SearchPhaseExecutionException e = expectThrows(SearchPhaseExecutionException.class,
+            () -> client().prepareSearch(INDEX).setQuery(new KnnQueryBuilder("item_vector", new float[] { 1, 0 }, 20, null)).get());
+        assertTrue(e.toString(), e.toString().contains("has dimension " + bundle.items().embeddingDim() + " but the query's [vector]"));
     }
 
     public void testRankOffKeepsTheKnnSimilarity() {

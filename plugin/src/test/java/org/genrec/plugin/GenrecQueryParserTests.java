@@ -3,6 +3,7 @@ package org.genrec.plugin;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
+import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.encoding.HistoryEvent;
@@ -105,6 +106,24 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         original.windowSize(50);
         NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
         assertEquals(original, copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services)));
+    }
+
+    public void testGenrecKnnRoundTripsAndRefusesBadVectors() throws IOException {
+        KnnQueryBuilder original;
+        try (XContentParser parser = createParser(JsonXContent.jsonXContent,
+            "{\"field\": \"v\", \"vector\": [0.6, 0.8], \"k\": 7, \"filter\": {\"term\": {\"a\": \"b\"}}}")) {
+            parser.nextToken();
+            original = KnnQueryBuilder.fromXContent(parser);
+        }
+        NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
+        assertEquals(original, copyWriteable(original, registry, KnnQueryBuilder::new));
+        for (String bad : List.of("{\"field\": \"v\"}", "{\"field\": \"v\", \"vector\": [\"x\"]}", "{\"vector\": [1]}",
+            "{\"field\": \"v\", \"vector\": [1], \"k\": -1}")) {
+            try (XContentParser parser = createParser(JsonXContent.jsonXContent, bad)) {
+                parser.nextToken();
+                expectThrows(ParsingException.class, () -> KnnQueryBuilder.fromXContent(parser));
+            }
+        }
     }
 
     public void testBadInputIsAParsingErrorNamingTheProblem() {

@@ -32,7 +32,7 @@ final class GenrecLuceneQueryFactory {
     Query create(GenrecQueryBuilder builder) throws IOException {
         UserContext user = builder.user();
         float[] embedding = user.encoding().embedding();
-        GenrecVectorFieldType vectorType = vectorField(builder.vectorField(), embedding.length, user.model());
+        GenrecVectorFieldType vectorType = VectorFields.check(context, builder.vectorField(), embedding.length, "model [" + user.model() + "]");
         boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
         MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 
@@ -50,22 +50,6 @@ final class GenrecLuceneQueryFactory {
             return knn;
         }
         return new RankedKnnQuery(knn, idType.name(), services.models().get(user.model()), user.encoding(), services.rankedHits());
-    }
-
-    private GenrecVectorFieldType vectorField(String name, int modelDimension, String model) {
-        MappedFieldType type = context.fieldMapper(name);
-        if (type == null) {
-            throw new IllegalArgumentException("[genrec] field [" + name + "] does not exist in index [" + context.index().getName() + "]");
-        }
-        if (!(type instanceof GenrecVectorFieldType vectorType)) {
-            throw new IllegalArgumentException("[genrec] field [" + name + "] is of type [" + type.typeName() + "]; [vector_field] must be a ["
-                + org.genrec.plugin.mapper.GenrecVectorFieldMapper.CONTENT_TYPE + "] field");
-        }
-        if (vectorType.dimension() != modelDimension) {
-            throw new IllegalArgumentException("[genrec] field [" + name + "] has dimension " + vectorType.dimension() + " but model [" + model
-                + "] produces embeddings of dimension " + modelDimension);
-        }
-        return vectorType;
     }
 
     private MappedFieldType itemIdField(String name) {
