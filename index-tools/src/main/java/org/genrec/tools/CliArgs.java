@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code --name value} options of one subcommand; unknown or missing options are user errors with a message. */
-final class CliArgs {
+public final class CliArgs {
 
     private final Map<String, String> values = new HashMap<>();
 
@@ -33,7 +33,7 @@ final class CliArgs {
         }
     }
 
-    String required(String name) {
+    public String required(String name) {
         String value = values.get(name);
         if (value == null) {
             throw new UsageException("missing option [--" + name + "]");
@@ -41,11 +41,11 @@ final class CliArgs {
         return value;
     }
 
-    String get(String name, String fallback) {
+    public String get(String name, String fallback) {
         return values.getOrDefault(name, fallback);
     }
 
-    int getInt(String name, int fallback) {
+    public int getInt(String name, int fallback) {
         String value = values.get(name);
         try {
             return value == null ? fallback : Integer.parseInt(value);
@@ -54,12 +54,12 @@ final class CliArgs {
         }
     }
 
-    boolean flag(String name) {
+    public boolean flag(String name) {
         return Boolean.parseBoolean(values.getOrDefault(name, "false"));
     }
 
-    static final class UsageException extends RuntimeException {
-        UsageException(String message) {
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String message) {
             super(message);
         }
     }

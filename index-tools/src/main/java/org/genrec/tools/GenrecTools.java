@@ -1,5 +1,7 @@
 package org.genrec.tools;
 
+import org.genrec.tools.bench.BenchCommand;
+
 import java.io.PrintStream;
 
 /** Entry point of {@code genrec-tools}: one subcommand per job. */
@@ -19,6 +21,7 @@ public final class GenrecTools {
         try {
             switch (args[0]) {
                 case "index-items" -> IndexItemsCommand.run(new CliArgs(args, 1, IndexItemsCommand.OPTIONS), out);
+                case "bench" -> BenchCommand.run(new CliArgs(args, 1, BenchCommand.OPTIONS), out);
                 default -> throw new CliArgs.UsageException("unknown command [" + args[0] + "]");
             }
             return 0;
@@ -33,6 +36,6 @@ public final class GenrecTools {
     }
 
     private static String usage() {
-        return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE;
+        return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE + "\n\n" + BenchCommand.USAGE;
     }
 }

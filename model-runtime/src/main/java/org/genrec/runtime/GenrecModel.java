@@ -62,6 +62,29 @@ public final class GenrecModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs both graphs once at the smallest and largest shapes the manifest allows, so that the
+     * first real requests do not pay for ONNX Runtime's first-run allocations. Not counted in stats.
+     */
+    public void warmUp() {
+        var items = bundle.items().items();
+        String action = manifest().actions().get(0);
+        List<org.genrec.runtime.encoding.HistoryEvent> longest = new java.util.ArrayList<>();
+        for (int i = 0; i < manifest().maxHistory(); i++) {
+            longest.add(new org.genrec.runtime.encoding.HistoryEvent(items.get(i % items.size()).itemId(), action, i, "warm up"));
+        }
+        long[] candidates = new long[Math.min(manifest().maxCandidates(), items.size())];
+        for (int i = 0; i < candidates.length; i++) {
+            candidates[i] = i + 1;
+        }
+        for (List<org.genrec.runtime.encoding.HistoryEvent> history : List.of(List.<org.genrec.runtime.encoding.HistoryEvent>of(), longest)) {
+            UserEncoding user = encode(new GenrecRequest(history, "warm up", longest.size()));
+            score(user, new long[] { 1 });
+            score(user, candidates);
+        }
+        stats.reset();
+    }
+
     public ModelBundle bundle() {
         return bundle;
     }

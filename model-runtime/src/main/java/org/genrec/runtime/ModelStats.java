@@ -40,6 +40,20 @@ public final class ModelStats {
         errors.increment();
     }
 
+    /** Forgets everything recorded so far (after warm-up). */
+    synchronized void reset() {
+        encodeCalls.reset();
+        scoreCalls.reset();
+        candidatesScored.reset();
+        errors.reset();
+        encodeMicros.reset();
+        scoreMicros.reset();
+        candidatesPerCall.reset();
+        encodeTotal.reset();
+        scoreTotal.reset();
+        candidatesTotal.reset();
+    }
+
     /** Percentiles in microseconds; counts since load. */
     public record Snapshot(
         long encodeCalls,

@@ -37,7 +37,8 @@ public record Manifest(
         @JsonProperty("d_model") int dModel,
         @JsonProperty("layers") int layers,
         @JsonProperty("heads") int heads,
-        @JsonProperty("head_dim") int headDim
+        @JsonProperty("head_dim") int headDim,
+        @JsonProperty("mlp_hidden") int mlpHidden
     ) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)

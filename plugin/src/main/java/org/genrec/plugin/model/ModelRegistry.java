@@ -96,13 +96,19 @@ public final class ModelRegistry implements Closeable {
         }
     }
 
-    /** Loads (or reloads) config/genrec/NAME and makes it the serving version. */
+    /** Loads (or reloads) config/genrec/NAME, warms it up, and makes it the serving version. */
     public synchronized Loaded load(String name) {
         Path directory = bundleDirectory(name);
         GenrecModel model;
         try {
             long start = System.nanoTime();
             model = GenrecModel.load(directory, provider);
+            try {
+                model.warmUp();
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
             LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} in {} ms", name, model.manifest().modelVersion(), directory,
                 model.executionProvider(), (System.nanoTime() - start) / 1_000_000);
         } catch (RuntimeException e) {

@@ -49,7 +49,8 @@ final class GenrecLuceneQueryFactory {
         if (!builder.rank()) {
             return knn;
         }
-        return new RankedKnnQuery(knn, idType.name(), services.models().get(user.model()), user.encoding(), services.rankedHits());
+        return new RankedKnnQuery(knn, idType.name(), services.models().get(user.model()), user.encoding(), user.encodingId(),
+            services.rankedHits());
     }
 
     private MappedFieldType itemIdField(String name) {

@@ -30,19 +30,21 @@ final class RankedKnnQuery extends Query {
     private final String itemIdField;
     private final GenrecModel model;
     private final UserEncoding user;
+    private final long encodingId;
     private final RankedHitsCache cache;
 
-    RankedKnnQuery(Query knn, String itemIdField, GenrecModel model, UserEncoding user, RankedHitsCache cache) {
+    RankedKnnQuery(Query knn, String itemIdField, GenrecModel model, UserEncoding user, long encodingId, RankedHitsCache cache) {
         this.knn = knn;
         this.itemIdField = itemIdField;
         this.model = model;
         this.user = user;
+        this.encodingId = encodingId;
         this.cache = cache;
     }
 
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        return cache.get(searcher.getIndexReader(), knn, model, user, () -> rank(searcher));
+        return cache.get(searcher.getIndexReader(), knn, model, encodingId, () -> rank(searcher));
     }
 
     private PrecomputedScoresQuery rank(IndexSearcher searcher) throws IOException {

@@ -18,6 +18,7 @@ import org.opensearch.transport.client.Client;
 import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 /**
@@ -39,13 +40,19 @@ public final class UserContext {
     private final String queryText;
     private final Long requestTime;
     private final UserEncoding encoding;
+    /** Random, drawn when the encoding is made: tells the phases of one search request apart from other requests. */
+    private final long encodingId;
     private final Supplier<Resolved> pending;
 
     /** The looked-up history, its encoding, and the model pinned as NAME@VERSION so that every shard uses the same one. */
-    private record Resolved(String pinnedModel, List<HistoryEvent> history, UserEncoding encoding) {}
+    private record Resolved(String pinnedModel, List<HistoryEvent> history, UserEncoding encoding, long encodingId) {
+        Resolved(String pinnedModel, List<HistoryEvent> history, UserEncoding encoding) {
+            this(pinnedModel, history, encoding, ThreadLocalRandom.current().nextLong());
+        }
+    }
 
     public UserContext(String model, List<HistoryEvent> history, UserRef user, String queryText, Long requestTime) {
-        this(model, history, user, queryText, requestTime, null, null);
+        this(model, history, user, queryText, requestTime, null, 0L, null);
     }
 
     private UserContext(
@@ -55,6 +62,7 @@ public final class UserContext {
         String queryText,
         Long requestTime,
         UserEncoding encoding,
+        long encodingId,
         Supplier<Resolved> pending
     ) {
         if (model == null || model.isEmpty()) {
@@ -72,6 +80,7 @@ public final class UserContext {
         this.queryText = queryText;
         this.requestTime = requestTime;
         this.encoding = encoding;
+        this.encodingId = encodingId;
         this.pending = pending;
     }
 
@@ -82,6 +91,7 @@ public final class UserContext {
         this.queryText = in.readOptionalString();
         this.requestTime = in.readOptionalLong();
         this.encoding = WireFormat.readEncoding(in);
+        this.encodingId = in.readLong();
         this.pending = null;
     }
 
@@ -99,6 +109,7 @@ public final class UserContext {
         out.writeOptionalString(queryText);
         out.writeOptionalLong(requestTime);
         WireFormat.writeEncoding(out, encoding);
+        out.writeLong(encodingId);
     }
 
     /** The fields of this context inside the caller's object. */
@@ -135,7 +146,8 @@ public final class UserContext {
         }
         if (pending != null) {
             Resolved done = pending.get();
-            return done == null ? this : new UserContext(done.pinnedModel(), done.history(), null, queryText, requestTime, done.encoding(), null);
+            return done == null ? this
+                : new UserContext(done.pinnedModel(), done.history(), null, queryText, requestTime, done.encoding(), done.encodingId(), null);
         }
         long now = System.currentTimeMillis() / 1000;
         if (context.convertToShardContext() != null) {
@@ -144,7 +156,8 @@ public final class UserContext {
                 throw new IllegalArgumentException("[user] history lookup needs a search request (it runs on the coordinating node)");
             }
             ModelRegistry.Loaded loaded = services.models().resolve(model);
-            return new UserContext(loaded.pinned(), history, null, queryText, requestTime, encode(loaded, history, now), null);
+            Resolved done = new Resolved(loaded.pinned(), history, encode(loaded, history, now));
+            return new UserContext(done.pinnedModel(), history, null, queryText, requestTime, done.encoding(), done.encodingId(), null);
         }
         SetOnce<Resolved> result = new SetOnce<>();
         context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
@@ -161,7 +174,7 @@ public final class UserContext {
                 listener.onResponse(null);
             }), listener::onFailure));
         }));
-        return new UserContext(model, history, user, queryText, requestTime, null, result::get);
+        return new UserContext(model, history, user, queryText, requestTime, null, 0L, result::get);
     }
 
     private static void onSearchPool(Client client, ActionListener<?> listener, CheckedRunnable task) {
@@ -208,6 +221,10 @@ public final class UserContext {
     /** Null until the coordinator rewrite has run. */
     public UserEncoding encoding() {
         return encoding;
+    }
+
+    public long encodingId() {
+        return encodingId;
     }
 
     @Override

@@ -1,0 +1,124 @@
+package org.genrec.tools.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.tools.CliArgs;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code bench}: genrec against plain kNN on a live cluster, in the same run, plus the model's time
+ * per number of candidates measured in this process. Writes results.json and two PNG charts.
+ */
+public final class BenchCommand {
+
+    public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
+        "concurrency", "duration", "warmup", "requests", "out", "candidates");
+    public static final String USAGE = """
+        bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
+              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--concurrency 1,2,4,8]
+              [--duration 10] [--warmup 3] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
+            Drives the cluster with N closed-loop clients per cell (seconds of warm-up, then --duration seconds) for the
+            genrec request and, in the same run, the same request as plain genrec_knn with the same vector. Prints and
+            writes QPS and p50/p90/p99/max latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time
+            per score call for each candidate count. Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private BenchCommand() {}
+
+    public static void run(CliArgs args, PrintStream out) throws IOException, InterruptedException {
+        Path outDir = Files.createDirectories(Path.of(args.get("out", "bench-out")));
+        String url = args.get("url", "http://127.0.0.1:9200");
+        String index = args.get("index", "items");
+        String modelName = args.required("model");
+        String vectorField = args.get("vector-field", "item_vector");
+        List<BenchRequests.Mix> mixes = Arrays.stream(args.get("mix", "recommend,search,rescore").split(","))
+            .map(m -> BenchRequests.Mix.valueOf(m.trim().toUpperCase(java.util.Locale.ROOT))).toList();
+        int[] histories = ints(args.get("history", "10,50,200"));
+        int[] ks = ints(args.get("k", "100"));
+        int window = Integer.parseInt(args.get("window", "100"));
+        int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
+        Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
+        Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
+        int requestCount = Integer.parseInt(args.get("requests", "200"));
+
+        List<Map<String, Object>> cells = new ArrayList<>();
+        LineChart latency = new LineChart("p50 latency vs concurrency (" + index + ")", "concurrent clients", "ms");
+        LoadRun load = new LoadRun(url, index);
+        try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
+            out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),
+                model.manifest().architecture().dModel(), Runtime.version());
+            for (BenchRequests.Mix mix : mixes) {
+                for (int history : histories) {
+                    for (int k : ks) {
+                        List<BenchRequests.Pair> pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window,
+                            requestCount, 42);
+                        for (int c : concurrency) {
+                            String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
+                            LoadRun.Result genrec = load.run(cell + " genrec", pairs.stream().map(BenchRequests.Pair::genrec).toList(), c,
+                                warmup, duration, out);
+                            LoadRun.Result baseline = load.run(cell + (mix == BenchRequests.Mix.RESCORE ? " match" : " knn"),
+                                pairs.stream().map(BenchRequests.Pair::baseline).toList(), c, warmup, duration, out);
+                            out.printf("  %-22s c=%-2d genrec p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
+                                + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, c, genrec.p50Millis(), genrec.p99Millis(), genrec.qps(),
+                                baseline.p50Millis(), baseline.p99Millis(), baseline.qps(), genrec.p50Millis() / baseline.p50Millis(),
+                                genrec.p99Millis() / baseline.p99Millis(), genrec.errors(), baseline.errors());
+                            if (genrec.firstError() != null) {
+                                out.println("  first genrec error: " + genrec.firstError());
+                            }
+                            Map<String, Object> row = new LinkedHashMap<>();
+                            row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
+                            row.put("history", history);
+                            row.put("k", k);
+                            row.put("window", window);
+                            row.put("concurrency", c);
+                            row.put("genrec", genrec);
+                            row.put("baseline", baseline);
+                            row.put("p50_ratio", genrec.p50Millis() / baseline.p50Millis());
+                            row.put("p99_ratio", genrec.p99Millis() / baseline.p99Millis());
+                            cells.add(row);
+                            latency.add(cell + " genrec", c, genrec.p50Millis()).add(cell + " baseline", c, baseline.p50Millis());
+                        }
+                    }
+                }
+            }
+            out.println("model alone (this process, 1 intra-op thread): score call time per number of candidates, history 200");
+            LineChart modelTime = new LineChart("score graph time vs candidates (history 200)", "candidates", "ms");
+            List<ModelTimeCurve.Point> curve = ModelTimeCurve.measure(model, 200, ints(args.get("candidates", "100,200,500,1000,2048")), 30);
+            for (ModelTimeCurve.Point p : curve) {
+                out.printf("  K=%-5d median %7.3f ms  %8.1f MFLOP  %6.2f GFLOP/s%n", p.candidates(), p.medianMillis(), p.megaFlops(),
+                    p.megaFlops() / p.medianMillis());
+                modelTime.add("median ms", p.candidates(), p.medianMillis());
+            }
+            modelTime.write(outDir.resolve("model-time.png"));
+            Map<String, Object> results = new LinkedHashMap<>();
+            results.put("url", url);
+            results.put("index", index);
+            results.put("model", modelName);
+            results.put("java", Runtime.version().toString());
+            results.put("cpus", Runtime.getRuntime().availableProcessors());
+            results.put("cells", cells);
+            results.put("model_time", curve);
+            JSON.writeValue(outDir.resolve("results.json").toFile(), results);
+        }
+        latency.write(outDir.resolve("latency.png"));
+        out.println("wrote " + outDir.resolve("results.json") + ", latency.png, model-time.png");
+    }
+
+    private static int[] ints(String csv) {
+        return Arrays.stream(csv.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+    }
+}

@@ -1,0 +1,67 @@
+package org.genrec.tools.bench;
+
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.HistoryEvent;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The model alone, in this process: median time of one score call per number of candidates,
+ * against the cost model's FLOP count, to show the growth is linear in K (no K^2 term, no
+ * per-candidate call).
+ */
+final class ModelTimeCurve {
+
+    record Point(int candidates, double medianMillis, double megaFlops) {}
+
+    private ModelTimeCurve() {}
+
+    static List<Point> measure(GenrecModel model, int history, int[] candidateCounts, int repeats) {
+        var items = model.bundle().items();
+        Random random = new Random(1);
+        List<HistoryEvent> events = new ArrayList<>();
+        for (int i = 0; i < history; i++) {
+            events.add(new HistoryEvent(items.items().get(random.nextInt(items.size())).itemId(), model.manifest().actions().get(0), 1000L + i,
+                null));
+        }
+        UserEncoding user = model.encode(new GenrecRequest(events, null, 1000L + history));
+        List<Point> points = new ArrayList<>();
+        for (int k : candidateCounts) {
+            long[] candidates = new long[k];
+            for (int i = 0; i < k; i++) {
+                candidates[i] = 1 + random.nextInt(items.size());
+            }
+            for (int i = 0; i < 5; i++) {
+                model.score(user, candidates); // warm this shape
+            }
+            double[] times = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                long t0 = System.nanoTime();
+                model.score(user, candidates);
+                times[r] = (System.nanoTime() - t0) / 1e6;
+            }
+            Arrays.sort(times);
+            points.add(new Point(k, times[repeats / 2], scoreFlops(model, history, k) / 1e6));
+        }
+        return points;
+    }
+
+    /**
+     * FLOPs (2 x MACs) of the score graph: per layer, each candidate's projections (Q, K, V, O: 4d^2
+     * MACs) and SiLU-gated MLP (3dh), its attention over the T = N + 1 cached positions and itself
+     * (2d(T + 1)); then the output head (d).
+     */
+    static double scoreFlops(GenrecModel model, int history, int candidates) {
+        var a = model.manifest().architecture();
+        double d = a.dModel();
+        double hidden = a.mlpHidden() > 0 ? a.mlpHidden() : 4 * d;
+        double t = history + 1;
+        double perCandidateLayer = 4 * d * d + 3 * d * hidden + 2 * d * (t + 1);
+        return 2 * candidates * (a.layers() * perCandidateLayer + d);
+    }
+}
