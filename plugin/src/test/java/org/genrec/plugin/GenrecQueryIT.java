@@ -104,6 +104,30 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         assertTrue(e.toString(), e.toString().contains("has dimension " + bundle.items().embeddingDim() + " but the query's [vector]"));
     }
 
+    public void testRankWindowRanksTheBestRetrievedAndNumCandidatesWidensTheSearch() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15);
+        GenrecQueryBuilder windowed = query(history, null, true).rankWindow(5);
+        SearchResponse response = client().prepareSearch(INDEX).setQuery(windowed).setSize(20).setExplain(true).get();
+        SearchHit[] hits = response.getHits().getHits();
+        assertEquals(20, hits.length);
+        long ranked = java.util.Arrays.stream(hits).filter(h -> h.getExplanation().getDescription().startsWith("genrec ranking score")).count();
+        assertEquals("5 ranked per shard, first", 5L * SHARDS, ranked);
+        for (int i = 0; i < ranked; i++) {
+            assertTrue(hits[i].getExplanation().getDescription().startsWith("genrec ranking score"));
+        }
+
+        GenrecQueryBuilder wide = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector", null, 5,
+            null, true, false).numCandidates(50);
+        SearchResponse wideHits = client().prepareSearch(INDEX).setQuery(wide).setSize(100).get();
+        assertEquals("k hits per shard are kept of num_candidates", 5L * SHARDS, wideHits.getHits().getHits().length);
+        float previous = Float.MAX_VALUE;
+        for (SearchHit hit : wideHits.getHits().getHits()) {
+            assertTrue("kNN similarity order", hit.getScore() <= previous);
+            previous = hit.getScore();
+        }
+    }
+
     public void testRankOffKeepsTheKnnSimilarity() {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 7, 8);

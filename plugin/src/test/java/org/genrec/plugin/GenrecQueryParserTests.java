@@ -49,7 +49,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
          "history": [{"item": "i1", "action": "click", "time": 978300760},
                      {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"}],
          "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
-         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": false, "boost": 2.0, "_name": "personal"}""";
+         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20},
+         "num_candidates": 80, "boost": 2.0, "_name": "personal"}""";
 
     public void testParsesEveryField() throws IOException {
         GenrecQueryBuilder b = parse(services(), FULL);
@@ -64,6 +65,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertEquals(new TermQueryBuilder("genres", "Sci-Fi"), b.filter());
         assertFalse(b.excludeHistory());
         assertFalse(b.rank());
+        assertEquals(20, b.rankWindow());
+        assertEquals(80, b.numCandidates());
         assertEquals(2.0f, b.boost(), 0f);
         assertEquals("personal", b.queryName());
     }
@@ -145,6 +148,9 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
             + " \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1}]}", "either [history] or [user]");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"request_time\": \"never\"}", "ISO-8601");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": \"maybe\"}", "rank");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 10, \"num_candidates\": 5}", "[num_candidates] must be between k");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 10, \"rank\": {\"window\": 11}}", "[rank.window] must be between 1 and k");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"size\": 1}}", "[rank] has unknown field [size]");
     }
 
     private void assertBad(String json, String reason) {

@@ -45,12 +45,13 @@ final class GenrecLuceneQueryFactory {
             filter.add(idType.termsQuery(seen, context), BooleanClause.Occur.MUST_NOT);
         }
         boolean filtered = builder.filter() != null || excludeHistory;
-        Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.k(), filtered ? filter.build() : null);
+        Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.numCandidates(), filtered ? filter.build() : null);
         if (!builder.rank()) {
-            return knn;
+            return builder.numCandidates() == builder.k() ? knn : new RankedKnnQuery(knn, builder.k(), null);
         }
-        return new RankedKnnQuery(knn, idType.name(), services.models().get(user.model()), user.encoding(), user.encodingId(),
-            services.rankedHits());
+        RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), services.models().get(user.model()), user.encoding(),
+            user.encodingId(), builder.rankWindow(), services.rankedHits());
+        return new RankedKnnQuery(knn, builder.k(), ranking);
     }
 
     private MappedFieldType itemIdField(String name) {

@@ -38,6 +38,10 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private final QueryBuilder filter;
     private final boolean excludeHistory;
     private final boolean rank;
+    /** HNSW candidates per shard; the best k of them are kept. Null = k. */
+    private Integer numCandidates;
+    /** How many of the k hits (best retrieval first) the ranking head scores. Null = k. */
+    private Integer rankWindow;
 
     public GenrecQueryBuilder(
         GenrecServices services,
@@ -75,6 +79,34 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         this.filter = in.readOptionalNamedWriteable(QueryBuilder.class);
         this.excludeHistory = in.readBoolean();
         this.rank = in.readBoolean();
+        this.numCandidates = in.readOptionalVInt();
+        this.rankWindow = in.readOptionalVInt();
+    }
+
+    /** Candidates the HNSW search collects per shard (at least k, default k); more means higher recall, slower. */
+    public GenrecQueryBuilder numCandidates(Integer value) {
+        if (value != null && (value < k || value > MAX_K)) {
+            throw new IllegalArgumentException("[" + NAME + "] [num_candidates] must be between k (" + k + ") and " + MAX_K + ", got " + value);
+        }
+        this.numCandidates = value;
+        return this;
+    }
+
+    /** Ranks only the best {@code value} hits by retrieval score (default: all k); the others follow them. */
+    public GenrecQueryBuilder rankWindow(Integer value) {
+        if (value != null && (value < 1 || value > k)) {
+            throw new IllegalArgumentException("[" + NAME + "] [rank.window] must be between 1 and k (" + k + "), got " + value);
+        }
+        this.rankWindow = value;
+        return this;
+    }
+
+    public int numCandidates() {
+        return numCandidates == null ? k : numCandidates;
+    }
+
+    public int rankWindow() {
+        return rankWindow == null ? k : rankWindow;
     }
 
     @Override
@@ -86,6 +118,8 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         out.writeOptionalNamedWriteable(filter);
         out.writeBoolean(excludeHistory);
         out.writeBoolean(rank);
+        out.writeOptionalVInt(numCandidates);
+        out.writeOptionalVInt(rankWindow);
     }
 
     @Override
@@ -99,7 +133,14 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             builder.field(GenrecQueryParser.FILTER.getPreferredName(), filter);
         }
         builder.field(GenrecQueryParser.EXCLUDE_HISTORY.getPreferredName(), excludeHistory);
-        builder.field(GenrecQueryParser.RANK.getPreferredName(), rank);
+        if (numCandidates != null) {
+            builder.field(GenrecQueryParser.NUM_CANDIDATES.getPreferredName(), numCandidates);
+        }
+        builder.startObject(GenrecQueryParser.RANK.getPreferredName()).field("enabled", rank);
+        if (rankWindow != null) {
+            builder.field("window", rankWindow);
+        }
+        builder.endObject();
         printBoostAndQueryName(builder);
         builder.endObject();
     }
@@ -113,6 +154,8 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         }
         GenrecQueryBuilder copy = new GenrecQueryBuilder(services, rewrittenUser, vectorField, itemIdField, k, rewrittenFilter,
             excludeHistory, rank);
+        copy.numCandidates = numCandidates;
+        copy.rankWindow = rankWindow;
         copy.boost(boost());
         copy.queryName(queryName());
         return copy;
@@ -134,12 +177,14 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             && k == other.k
             && Objects.equals(filter, other.filter)
             && excludeHistory == other.excludeHistory
-            && rank == other.rank;
+            && rank == other.rank
+            && Objects.equals(numCandidates, other.numCandidates)
+            && Objects.equals(rankWindow, other.rankWindow);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank);
+        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow);
     }
 
     @Override

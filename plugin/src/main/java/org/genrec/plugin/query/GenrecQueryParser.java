@@ -18,6 +18,7 @@ public final class GenrecQueryParser {
     static final ParseField FILTER = new ParseField("filter");
     static final ParseField EXCLUDE_HISTORY = new ParseField("exclude_history");
     static final ParseField RANK = new ParseField("rank");
+    static final ParseField NUM_CANDIDATES = new ParseField("num_candidates");
 
     private GenrecQueryParser() {}
 
@@ -29,6 +30,8 @@ public final class GenrecQueryParser {
         QueryBuilder filter = null;
         boolean excludeHistory = true;
         boolean rank = true;
+        Integer rankWindow = null;
+        Integer numCandidates = null;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName = null;
 
@@ -40,6 +43,21 @@ public final class GenrecQueryParser {
                 continue;
             } else if (FILTER.match(field, parser.getDeprecationHandler()) && token == XContentParser.Token.START_OBJECT) {
                 filter = AbstractQueryBuilder.parseInnerQueryBuilder(parser);
+            } else if (RANK.match(field, parser.getDeprecationHandler()) && token == XContentParser.Token.START_OBJECT) {
+                // "rank": {"enabled": true, "window": 50}
+                String rankField = null;
+                for (XContentParser.Token t = parser.nextToken(); t != XContentParser.Token.END_OBJECT; t = parser.nextToken()) {
+                    if (t == XContentParser.Token.FIELD_NAME) {
+                        rankField = parser.currentName();
+                    } else if ("enabled".equals(rankField) && t.isValue()) {
+                        rank = parser.booleanValue();
+                    } else if ("window".equals(rankField) && t.isValue()) {
+                        rankWindow = parser.intValue(false);
+                    } else {
+                        throw new ParsingException(parser.getTokenLocation(), "[" + GenrecQueryBuilder.NAME + "] [rank] has unknown field ["
+                            + rankField + "]; it takes [enabled] and [window]");
+                    }
+                }
             } else if (token.isValue()) {
                 try {
                     if (VECTOR_FIELD.match(field, parser.getDeprecationHandler())) {
@@ -52,6 +70,8 @@ public final class GenrecQueryParser {
                         excludeHistory = parser.booleanValue();
                     } else if (RANK.match(field, parser.getDeprecationHandler())) {
                         rank = parser.booleanValue();
+                    } else if (NUM_CANDIDATES.match(field, parser.getDeprecationHandler())) {
+                        numCandidates = parser.intValue(false);
                     } else if (AbstractQueryBuilder.BOOST_FIELD.match(field, parser.getDeprecationHandler())) {
                         boost = parser.floatValue();
                     } else if (AbstractQueryBuilder.NAME_FIELD.match(field, parser.getDeprecationHandler())) {
@@ -70,7 +90,9 @@ public final class GenrecQueryParser {
         }
         UserContext user = userFields.build(parser);
         try {
-            GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, vectorField, itemIdField, k, filter, excludeHistory, rank);
+            GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, vectorField, itemIdField, k, filter, excludeHistory, rank)
+                .numCandidates(numCandidates)
+                .rankWindow(rankWindow);
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;

@@ -31,6 +31,10 @@ final class PrecomputedScoresQuery extends Query {
     private final float maxScore;
     private final int droppedHistoryItems;
 
+    /**
+     * @param ranked              per doc, whether the ranking head scored it; null when no ranking was asked for
+     * @param droppedHistoryItems history events the model did not know (for explain)
+     */
     PrecomputedScoresQuery(IndexReader reader, int[] docs, float[] scores, float[] retrievalScores, boolean[] ranked, int droppedHistoryItems) {
         this.readerIdentity = ReaderKey.of(reader);
         // Sort by global doc id so that each segment's docs form one run.
@@ -42,13 +46,15 @@ final class PrecomputedScoresQuery extends Query {
         this.docs = new int[docs.length];
         this.scores = new float[docs.length];
         this.retrievalScores = new float[docs.length];
-        this.ranked = new boolean[docs.length];
+        this.ranked = ranked == null ? null : new boolean[docs.length];
         float max = 0;
         for (int i = 0; i < order.length; i++) {
             this.docs[i] = docs[order[i]];
             this.scores[i] = scores[order[i]];
             this.retrievalScores[i] = retrievalScores[order[i]];
-            this.ranked[i] = ranked[order[i]];
+            if (ranked != null) {
+                this.ranked[i] = ranked[order[i]];
+            }
             max = Math.max(max, this.scores[i]);
         }
         this.maxScore = max;
@@ -79,9 +85,14 @@ final class PrecomputedScoresQuery extends Query {
                     return Explanation.noMatch("not among the genrec kNN hits of this shard");
                 }
                 Explanation retrieval = Explanation.match(retrievalScores[found], "retrieval similarity of the user embedding and the item vector");
+                if (ranked == null) {
+                    return Explanation.match(scores[found] * boost, "genrec kNN similarity, best k of num_candidates", retrieval);
+                }
                 String dropped = "; history items unknown to the model and ignored: " + droppedHistoryItems;
                 if (!ranked[found]) {
-                    return Explanation.match(0f, "genrec ranking score 0: the item id is not known to the model" + dropped, retrieval);
+                    return Explanation.match(scores[found] * boost,
+                        "genrec: not ranked (beyond the rank window, or an item the model does not know), placed after the ranked hits" + dropped,
+                        retrieval);
                 }
                 return Explanation.match(scores[found] * boost, "genrec ranking score, sigmoid of the ranking head's logit" + dropped, retrieval);
             }

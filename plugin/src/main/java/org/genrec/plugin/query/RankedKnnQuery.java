@@ -18,7 +18,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * kNN retrieval followed by the model's ranking head, all in {@link #rewrite}: the kNN query runs,
+ * kNN retrieval (num_candidates per shard, the best k kept) followed by the model's ranking head
+ * over the best {@code window} of them, all in {@link #rewrite}: the kNN query runs,
  * the hits' item ids are read from doc values ({@link ItemIds}), the model scores them in <b>one</b> batched call
  * against the cached history, and what is left is a {@link PrecomputedScoresQuery} that only hands
  * back those scores (the pattern of Lucene's own kNN query). Nothing is computed per document at
@@ -26,32 +27,31 @@ import java.util.Objects;
  */
 final class RankedKnnQuery extends Query {
 
-    private final Query knn;
-    private final String itemIdField;
-    private final GenrecModel model;
-    private final UserEncoding user;
-    private final long encodingId;
-    private final RankedHitsCache cache;
+    /** What ranking needs; absent when the query only trims num_candidates to k. */
+    record Ranking(String itemIdField, GenrecModel model, UserEncoding user, long encodingId, int window, RankedHitsCache cache) {}
 
-    RankedKnnQuery(Query knn, String itemIdField, GenrecModel model, UserEncoding user, long encodingId, RankedHitsCache cache) {
+    private final Query knn;
+    private final int k;
+    private final Ranking ranking;
+
+    RankedKnnQuery(Query knn, int k, Ranking ranking) {
         this.knn = knn;
-        this.itemIdField = itemIdField;
-        this.model = model;
-        this.user = user;
-        this.encodingId = encodingId;
-        this.cache = cache;
+        this.k = k;
+        this.ranking = ranking;
     }
 
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        return cache.get(searcher.getIndexReader(), knn, model, encodingId, () -> rank(searcher));
+        if (ranking == null) {
+            return rank(searcher);
+        }
+        return ranking.cache().get(searcher.getIndexReader(), knn, ranking.model(), ranking.encodingId(), () -> rank(searcher));
     }
 
     private PrecomputedScoresQuery rank(IndexSearcher searcher) throws IOException {
         Query retrieved = searcher.rewrite(knn);
         Weight weight = searcher.createWeight(retrieved, ScoreMode.COMPLETE, 1f);
-        List<Integer> docList = new ArrayList<>();
-        List<Float> scoreList = new ArrayList<>();
+        List<Hit> hits = new ArrayList<>();
         for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
             Scorer scorer = weight.scorer(leaf);
             if (scorer == null) {
@@ -59,30 +59,63 @@ final class RankedKnnQuery extends Query {
             }
             DocIdSetIterator it = scorer.iterator();
             for (int doc = it.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
-                docList.add(leaf.docBase + doc);
-                scoreList.add(scorer.score());
+                hits.add(new Hit(leaf.docBase + doc, scorer.score()));
             }
         }
-        int[] docs = docList.stream().mapToInt(Integer::intValue).toArray(); // ascending: leaves in order
-        float[] retrievalScores = new float[docs.length];
-        for (int i = 0; i < docs.length; i++) {
-            retrievalScores[i] = scoreList.get(i);
-        }
+        // The best k of the num_candidates by retrieval score, best first.
+        hits.sort((a, b) -> a.score() != b.score() ? Float.compare(b.score(), a.score()) : Integer.compare(a.doc(), b.doc()));
+        List<Hit> kept = hits.subList(0, Math.min(k, hits.size()));
 
-        // One model call for every hit of this shard that the model knows.
-        long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), itemIdField, docs, model.bundle().items());
-        float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
-        float[] rankScores = new float[docs.length];
-        boolean[] ranked = new boolean[docs.length];
-        for (int i = 0, next = 0; i < docs.length; i++) {
+        int n = kept.size();
+        int[] docs = new int[n];
+        float[] retrievalScores = new float[n];
+        for (int i = 0; i < n; i++) {
+            docs[i] = kept.get(i).doc();
+            retrievalScores[i] = kept.get(i).score();
+        }
+        if (ranking == null) {
+            return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, retrievalScores, retrievalScores, null, 0);
+        }
+        int window = Math.min(ranking.window(), n);
+        float[] scores = new float[n];
+        boolean[] ranked = new boolean[n];
+        float lowestRanked = rankWindow(searcher, docs, window, scores, ranked);
+        // Hits beyond the window follow every ranked hit, in retrieval order (as a rescorer's window does).
+        for (int i = window; i < n; i++) {
+            scores[i] = lowestRanked * Math.min(1f, retrievalScores[i]) * 0.5f;
+        }
+        return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems());
+    }
+
+    /** Ranks docs[0..window) in one model call; returns the lowest probability given (for the hits after the window). */
+    private float rankWindow(IndexSearcher searcher, int[] docs, int window, float[] scores, boolean[] ranked) throws IOException {
+        // Doc values are read forward: look the window up in doc order.
+        Integer[] order = new Integer[window];
+        for (int i = 0; i < window; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Integer.compare(docs[a], docs[b]));
+        int[] sortedDocs = new int[window];
+        for (int i = 0; i < window; i++) {
+            sortedDocs[i] = docs[order[i]];
+        }
+        long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
+        // One model call for every hit in this shard's window that the model knows.
+        float[] logits = ranking.model().score(ranking.user(), Arrays.stream(indices).filter(i -> i > 0).toArray());
+        float lowest = 1f;
+        for (int i = 0, next = 0; i < window; i++) {
             if (indices[i] > 0) {
                 // Lucene scores must be non-negative: the probability, not the logit.
-                rankScores[i] = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
-                ranked[i] = true;
+                float probability = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
+                scores[order[i]] = probability;
+                ranked[order[i]] = true;
+                lowest = Math.min(lowest, probability);
             }
         }
-        return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, rankScores, retrievalScores, ranked, user.droppedHistoryItems());
+        return lowest;
     }
+
+    private record Hit(int doc, float score) {}
 
     @Override
     public void visit(QueryVisitor visitor) {
@@ -91,7 +124,7 @@ final class RankedKnnQuery extends Query {
 
     @Override
     public String toString(String field) {
-        return "genrec_rank(" + knn.toString(field) + ")";
+        return (ranking == null ? "genrec_top(" : "genrec_rank(") + knn.toString(field) + ", k=" + k + ")";
     }
 
     @Override
@@ -100,12 +133,12 @@ final class RankedKnnQuery extends Query {
             return false;
         }
         RankedKnnQuery that = (RankedKnnQuery) other;
-        // The encoding is compared by identity: it is built once per request.
-        return knn.equals(that.knn) && itemIdField.equals(that.itemIdField) && model == that.model && user == that.user;
+        // The encoding inside Ranking is compared by identity: it is built once per request.
+        return knn.equals(that.knn) && k == that.k && Objects.equals(ranking, that.ranking);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(classHash(), knn, itemIdField, System.identityHashCode(user));
+        return Objects.hash(classHash(), knn, k, ranking == null ? 0 : ranking.encodingId());
     }
 }
