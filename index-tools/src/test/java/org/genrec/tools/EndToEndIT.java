@@ -175,6 +175,48 @@ class EndToEndIT {
         }
     }
 
+    @Test
+    void historyIngestedWithIndexEventsIsLookedUpByUser() throws Exception {
+        JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
+        Path log = Files.createTempFile("events-", ".jsonl");
+        List<String> lines = new ArrayList<>();
+        for (JsonNode e : c.path("request").path("history")) {
+            ObjectNode event = JSON.createObjectNode().put("user_id", "u-e2e").put("item_id", e.path("item").asText())
+                .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
+            if (e.hasNonNull("query")) {
+                event.put("query", e.path("query").asText());
+            }
+            lines.add(event.toString());
+        }
+        lines.add("{\"user_id\": \"someone-else\", \"item_id\": \"i1\", \"action\": \"click\", \"timestamp\": \"2023-11-14T22:13:20Z\"}");
+        Files.write(log, lines);
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "index-events", "--events", log.toString(), "--url", node.url(), "--recreate" },
+            new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+
+        ObjectNode genrec = JSON.createObjectNode();
+        genrec.put("model", MODEL);
+        genrec.put("vector_field", "item_vector");
+        genrec.set("user", JSON.createObjectNode().put("index", "events").put("id", "u-e2e"));
+        genrec.put("k", c.path("expected").path("top_k").asInt());
+        genrec.put("request_time", c.path("request").path("request_time").asLong());
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", 10);
+        body.set("query", JSON.createObjectNode().set("genrec", genrec));
+        HttpResponse<String> response = search(body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        List<String> hits = new ArrayList<>();
+        JSON.readTree(response.body()).path("hits").path("hits").forEach(h -> hits.add(h.path("_source").path("item_id").asText()));
+        List<String> expected = new ArrayList<>();
+        c.path("expected").path("ranked_top10").forEach(n -> expected.add(n.asText()));
+        assertEquals(new HashSet<>(expected), new HashSet<>(hits));
+
+        Path exported = Files.createTempFile("exported-", ".jsonl");
+        assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url() },
+            new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+        assertEquals(lines.size(), Files.readAllLines(exported).size());
+    }
+
     private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
         JsonNode request = c.path("request");
         ObjectNode genrec = JSON.createObjectNode();

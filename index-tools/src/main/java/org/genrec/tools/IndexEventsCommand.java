@@ -1,0 +1,115 @@
+package org.genrec.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.EventTime;
+import org.opensearch.client.opensearch.core.BulkRequest;
+import org.opensearch.client.opensearch.core.BulkResponse;
+import org.opensearch.client.opensearch.core.bulk.BulkResponseItem;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code index-events}: ingests an interaction log (JSON lines, the trainer's event schema) into the events index. */
+final class IndexEventsCommand {
+
+    static final Set<String> OPTIONS = Set.of("events", "url", "index", "shards", "replicas", "batch", "recreate");
+    static final String USAGE = """
+        index-events --events FILE.jsonl [--url http://127.0.0.1:9200] [--index events] [--shards 1] [--replicas 0] [--batch 1000] [--recreate]
+            Indexes an interaction log, one JSON object a line with user_id, item_id, action, timestamp (Unix seconds or ISO-8601),
+            optional query and label, into the events index that the genrec query's "user" lookup reads. A malformed line stops
+            the import with its line number; nothing after it is indexed.""";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private IndexEventsCommand() {}
+
+    static void run(CliArgs args, PrintStream out) throws IOException {
+        Path file = Path.of(args.required("events"));
+        String index = args.get("index", "events");
+        int batch = Math.max(1, args.getInt("batch", 1000));
+        try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
+             BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
+            if (exists && args.flag("recreate")) {
+                cluster.client().indices().delete(d -> d.index(index));
+                exists = false;
+            }
+            if (!exists) {
+                cluster.json("PUT", "/" + index, EventsIndex.definition(args.getInt("shards", 1), args.getInt("replicas", 0)));
+                out.printf("created index [%s]%n", index);
+            }
+            List<Map<String, Object>> pending = new ArrayList<>(batch);
+            long total = 0;
+            String line;
+            int lineNo = 0;
+            while ((line = reader.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                pending.add(toDocument(line, file, lineNo));
+                if (pending.size() == batch) {
+                    total += flush(cluster, index, pending);
+                    out.printf("indexed %d events%n", total);
+                }
+            }
+            total += flush(cluster, index, pending);
+            cluster.client().indices().refresh(r -> r.index(index));
+            out.printf("index [%s] received %d events from %s%n", index, total, file);
+        }
+    }
+
+    static Map<String, Object> toDocument(String line, Path file, int lineNo) {
+        try {
+            JsonNode node = JSON.readTree(line);
+            Map<String, Object> doc = new LinkedHashMap<>();
+            for (String field : List.of(EventsIndex.USER_ID, EventsIndex.ITEM_ID, EventsIndex.ACTION, EventsIndex.TIMESTAMP)) {
+                if (!node.hasNonNull(field)) {
+                    throw new IllegalArgumentException("missing [" + field + "]");
+                }
+            }
+            doc.put(EventsIndex.USER_ID, node.get(EventsIndex.USER_ID).asText());
+            doc.put(EventsIndex.ITEM_ID, node.get(EventsIndex.ITEM_ID).asText());
+            doc.put(EventsIndex.ACTION, node.get(EventsIndex.ACTION).asText());
+            JsonNode time = node.get(EventsIndex.TIMESTAMP);
+            doc.put(EventsIndex.TIMESTAMP, EventTime.toUnixSeconds(time.isNumber() ? time.numberValue() : time.asText()));
+            if (node.hasNonNull(EventsIndex.QUERY)) {
+                doc.put(EventsIndex.QUERY, node.get(EventsIndex.QUERY).asText());
+            }
+            if (node.hasNonNull(EventsIndex.LABEL)) {
+                doc.put(EventsIndex.LABEL, node.get(EventsIndex.LABEL).asInt());
+            }
+            return doc;
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CliArgs.UsageException(file + " line " + lineNo + ": " + e.getMessage());
+        }
+    }
+
+    private static int flush(ClusterConnection cluster, String index, List<Map<String, Object>> docs) throws IOException {
+        if (docs.isEmpty()) {
+            return 0;
+        }
+        BulkRequest.Builder request = new BulkRequest.Builder();
+        for (Map<String, Object> doc : docs) {
+            request.operations(op -> op.index(i -> i.index(index).document(doc)));
+        }
+        BulkResponse response = cluster.client().bulk(request.build());
+        if (response.errors()) {
+            BulkResponseItem failed = response.items().stream().filter(i -> i.error() != null).findFirst().orElseThrow();
+            throw new IOException("bulk indexing into [" + index + "] failed: " + failed.error().reason());
+        }
+        int n = docs.size();
+        docs.clear();
+        return n;
+    }
+}
