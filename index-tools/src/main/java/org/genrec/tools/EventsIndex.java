@@ -1,18 +1,18 @@
 package org.genrec.tools;
 
+import static org.genrec.runtime.encoding.EventSchema.ACTION;
+import static org.genrec.runtime.encoding.EventSchema.ITEM_ID;
+import static org.genrec.runtime.encoding.EventSchema.LABEL;
+import static org.genrec.runtime.encoding.EventSchema.QUERY;
+import static org.genrec.runtime.encoding.EventSchema.TIMESTAMP;
+import static org.genrec.runtime.encoding.EventSchema.USER_ID;
+
 /**
- * The events index: the trainer's event schema as OpenSearch fields, so that logs, training data
+ * The events index: the trainer's event schema ({@link org.genrec.runtime.encoding.EventSchema}) as OpenSearch fields, so that logs, training data
  * and the {@code genrec} query's {@code user} lookup speak one format (user_id, item_id, action,
  * timestamp in epoch seconds, optional query and label).
  */
 final class EventsIndex {
-
-    static final String USER_ID = "user_id";
-    static final String ITEM_ID = "item_id";
-    static final String ACTION = "action";
-    static final String TIMESTAMP = "timestamp";
-    static final String QUERY = "query";
-    static final String LABEL = "label";
 
     private EventsIndex() {}
 

@@ -1,6 +1,7 @@
 package org.genrec.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.EventSchema;
 import org.opensearch.client.opensearch._types.SortOrder;
 import org.opensearch.client.opensearch._types.Time;
 import org.opensearch.client.opensearch.core.ScrollResponse;
@@ -38,8 +39,8 @@ final class ExportEventsCommand {
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
              BufferedWriter writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             SearchResponse<Map> first = cluster.client().search(s -> s.index(index).size(1000).scroll(Time.of(t -> t.time("1m")))
-                .sort(o -> o.field(f -> f.field(EventsIndex.USER_ID).order(SortOrder.Asc)))
-                .sort(o -> o.field(f -> f.field(EventsIndex.TIMESTAMP).order(SortOrder.Asc))), Map.class);
+                .sort(o -> o.field(f -> f.field(EventSchema.USER_ID).order(SortOrder.Asc)))
+                .sort(o -> o.field(f -> f.field(EventSchema.TIMESTAMP).order(SortOrder.Asc))), Map.class);
             String scrollId = first.scrollId();
             List<Hit<Map>> hits = first.hits().hits();
             while (!hits.isEmpty()) {

@@ -2,6 +2,7 @@ package org.genrec.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.EventSchema;
 import org.genrec.runtime.encoding.EventTime;
 import org.opensearch.client.opensearch.core.BulkRequest;
 import org.opensearch.client.opensearch.core.BulkResponse;
@@ -73,21 +74,21 @@ final class IndexEventsCommand {
         try {
             JsonNode node = JSON.readTree(line);
             Map<String, Object> doc = new LinkedHashMap<>();
-            for (String field : List.of(EventsIndex.USER_ID, EventsIndex.ITEM_ID, EventsIndex.ACTION, EventsIndex.TIMESTAMP)) {
+            for (String field : List.of(EventSchema.USER_ID, EventSchema.ITEM_ID, EventSchema.ACTION, EventSchema.TIMESTAMP)) {
                 if (!node.hasNonNull(field)) {
                     throw new IllegalArgumentException("missing [" + field + "]");
                 }
             }
-            doc.put(EventsIndex.USER_ID, node.get(EventsIndex.USER_ID).asText());
-            doc.put(EventsIndex.ITEM_ID, node.get(EventsIndex.ITEM_ID).asText());
-            doc.put(EventsIndex.ACTION, node.get(EventsIndex.ACTION).asText());
-            JsonNode time = node.get(EventsIndex.TIMESTAMP);
-            doc.put(EventsIndex.TIMESTAMP, EventTime.toUnixSeconds(time.isNumber() ? time.numberValue() : time.asText()));
-            if (node.hasNonNull(EventsIndex.QUERY)) {
-                doc.put(EventsIndex.QUERY, node.get(EventsIndex.QUERY).asText());
+            doc.put(EventSchema.USER_ID, node.get(EventSchema.USER_ID).asText());
+            doc.put(EventSchema.ITEM_ID, node.get(EventSchema.ITEM_ID).asText());
+            doc.put(EventSchema.ACTION, node.get(EventSchema.ACTION).asText());
+            JsonNode time = node.get(EventSchema.TIMESTAMP);
+            doc.put(EventSchema.TIMESTAMP, EventTime.toUnixSeconds(time.isNumber() ? time.numberValue() : time.asText()));
+            if (node.hasNonNull(EventSchema.QUERY)) {
+                doc.put(EventSchema.QUERY, node.get(EventSchema.QUERY).asText());
             }
-            if (node.hasNonNull(EventsIndex.LABEL)) {
-                doc.put(EventsIndex.LABEL, node.get(EventsIndex.LABEL).asInt());
+            if (node.hasNonNull(EventSchema.LABEL)) {
+                doc.put(EventSchema.LABEL, node.get(EventSchema.LABEL).asInt());
             }
             return doc;
         } catch (IOException | IllegalArgumentException e) {

@@ -121,14 +121,7 @@ class EndToEndIT {
         HttpResponse<String> alias = send("PUT", "/_plugins/_genrec/aliases/recs", "{\"model\": \"" + MODEL + "\"}");
         assertEquals(200, alias.statusCode(), alias.body());
         JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
-        ObjectNode genrec = JSON.createObjectNode();
-        genrec.put("model", "recs");
-        genrec.put("vector_field", "item_vector");
-        genrec.set("history", c.path("request").path("history"));
-        genrec.put("request_time", c.path("request").path("request_time").asLong());
-        HttpResponse<String> searched = search(JSON.createObjectNode().set("query", JSON.createObjectNode().set("genrec", genrec)).toString());
-        assertEquals(200, searched.statusCode(), searched.body());
-        assertEquals(10, JSON.readTree(searched.body()).path("hits").path("hits").size());
+        assertTopTen(c, genrecQuery(c, "recs"));
 
         HttpResponse<String> stats = send("GET", "/_plugins/_genrec/stats", "");
         assertEquals(200, stats.statusCode(), stats.body());
@@ -194,22 +187,10 @@ class EndToEndIT {
         assertEquals(0, GenrecTools.run(new String[] { "index-events", "--events", log.toString(), "--url", node.url(), "--recreate" },
             new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
 
-        ObjectNode genrec = JSON.createObjectNode();
-        genrec.put("model", MODEL);
-        genrec.put("vector_field", "item_vector");
+        ObjectNode genrec = genrecQuery(c, MODEL);
+        genrec.remove("history");
         genrec.set("user", JSON.createObjectNode().put("index", "events").put("id", "u-e2e"));
-        genrec.put("k", c.path("expected").path("top_k").asInt());
-        genrec.put("request_time", c.path("request").path("request_time").asLong());
-        ObjectNode body = JSON.createObjectNode();
-        body.put("size", 10);
-        body.set("query", JSON.createObjectNode().set("genrec", genrec));
-        HttpResponse<String> response = search(body.toString());
-        assertEquals(200, response.statusCode(), response.body());
-        List<String> hits = new ArrayList<>();
-        JSON.readTree(response.body()).path("hits").path("hits").forEach(h -> hits.add(h.path("_source").path("item_id").asText()));
-        List<String> expected = new ArrayList<>();
-        c.path("expected").path("ranked_top10").forEach(n -> expected.add(n.asText()));
-        assertEquals(new HashSet<>(expected), new HashSet<>(hits));
+        assertTopTen(c, genrec);
 
         Path exported = Files.createTempFile("exported-", ".jsonl");
         assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url() },
@@ -218,9 +199,14 @@ class EndToEndIT {
     }
 
     private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
+        assertTopTen(c, genrecQuery(c, MODEL));
+    }
+
+    /** The genrec query of a golden case's request, with k = the case's top_k. */
+    private static ObjectNode genrecQuery(JsonNode c, String model) {
         JsonNode request = c.path("request");
         ObjectNode genrec = JSON.createObjectNode();
-        genrec.put("model", MODEL);
+        genrec.put("model", model);
         genrec.put("vector_field", "item_vector");
         genrec.set("history", request.path("history"));
         if (request.hasNonNull("query")) {
@@ -228,10 +214,14 @@ class EndToEndIT {
         }
         genrec.put("k", c.path("expected").path("top_k").asInt());
         genrec.put("request_time", request.path("request_time").asLong());
+        return genrec;
+    }
+
+    /** The top 10 hits of the query are the ten items the trainer ranks highest for the case. */
+    private static void assertTopTen(JsonNode c, ObjectNode genrec) throws Exception {
         ObjectNode body = JSON.createObjectNode();
         body.put("size", 10);
         body.set("query", JSON.createObjectNode().set("genrec", genrec));
-
         HttpResponse<String> response = search(body.toString());
         assertEquals(200, response.statusCode(), response.body());
         List<String> hits = new ArrayList<>();

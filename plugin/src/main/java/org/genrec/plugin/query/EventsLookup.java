@@ -1,5 +1,11 @@
 package org.genrec.plugin.query;
 
+import static org.genrec.runtime.encoding.EventSchema.ACTION;
+import static org.genrec.runtime.encoding.EventSchema.ITEM_ID;
+import static org.genrec.runtime.encoding.EventSchema.QUERY;
+import static org.genrec.runtime.encoding.EventSchema.TIMESTAMP;
+import static org.genrec.runtime.encoding.EventSchema.USER_ID;
+
 import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.opensearch.action.search.SearchRequest;
@@ -15,17 +21,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a user's latest events from an events index. The index uses the trainer's event schema:
- * {@code user_id} (keyword), {@code item_id}, {@code action}, {@code timestamp} (date or epoch
- * seconds) and optional {@code query}, so logs, training data and the cluster speak one format.
+ * Reads a user's latest events from an events index in the trainer's event schema
+ * ({@link org.genrec.runtime.encoding.EventSchema}), so logs, training data and the cluster speak one format.
  */
 final class EventsLookup {
-
-    static final String USER_ID = "user_id";
-    static final String ITEM_ID = "item_id";
-    static final String ACTION = "action";
-    static final String TIMESTAMP = "timestamp";
-    static final String QUERY = "query";
 
     private EventsLookup() {}
 
