@@ -13,6 +13,8 @@ import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.RequestEncoder;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.OnnxGraph;
+import org.genrec.runtime.perf.FlopCount;
+import org.genrec.runtime.perf.GemmRate;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -40,6 +42,7 @@ public final class GenrecModel implements AutoCloseable {
     private final AtomicInteger references = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ModelStats stats = new ModelStats();
+    private volatile double gemmGflops;
 
     private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph) {
         this.bundle = bundle;
@@ -64,9 +67,12 @@ public final class GenrecModel implements AutoCloseable {
 
     /**
      * Runs both graphs once at the smallest and largest shapes the manifest allows, so that the
-     * first real requests do not pay for ONNX Runtime's first-run allocations. Not counted in stats.
+     * first real requests do not pay for ONNX Runtime's first-run allocations, and measures the
+     * machine's GEMM rate for the time/FLOP-bound stats. Not counted in stats.
      */
     public void warmUp() {
+        gemmGflops = GemmRate.gflops();
+        stats.gemmGflops(gemmGflops);
         var items = bundle.items().items();
         String action = manifest().actions().get(0);
         List<org.genrec.runtime.encoding.HistoryEvent> longest = new java.util.ArrayList<>();
@@ -105,6 +111,11 @@ public final class GenrecModel implements AutoCloseable {
         return stats;
     }
 
+    /** The FLOP lower bound of a call in nanoseconds at the measured GEMM rate; 0 until warmUp() measured it. */
+    private double boundNanos(double flops) {
+        return gemmGflops > 0 ? flops / gemmGflops : 0;
+    }
+
     /** Runs the encode graph once for this request. */
     public UserEncoding encode(GenrecRequest request) {
         EncodedRequest in = encoder.encode(request);
@@ -130,7 +141,7 @@ public final class GenrecModel implements AutoCloseable {
                     floats(tensor(result, "cache_mask")),
                     in.droppedHistoryItems()
                 );
-                stats.recordEncode(System.nanoTime() - start);
+                stats.recordEncode(System.nanoTime() - start, boundNanos(FlopCount.encode(manifest().architecture(), in.length())));
                 return encoding;
             }
         } catch (OrtException e) {
@@ -175,7 +186,9 @@ public final class GenrecModel implements AutoCloseable {
                     }
                 }
             }
-            stats.recordScore(System.nanoTime() - start, candidates.length);
+            int history = (int) shape[3] - 1;
+            stats.recordScore(System.nanoTime() - start, candidates.length,
+                boundNanos(FlopCount.score(manifest().architecture(), history, candidates.length)));
             return scores;
         } catch (OrtException e) {
             stats.recordError();

@@ -23,17 +23,30 @@ public final class ModelStats {
     private final Histogram encodeTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram scoreTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram candidatesTotal = new Histogram(1_000_000L, 2);
+    /** Measured time / FLOP lower bound, in hundredths (150 = 1.5x the bound). */
+    private final Recorder encodeBound = new Recorder(1_000_000L, 2);
+    private final Recorder scoreBound = new Recorder(1_000_000L, 2);
+    private final Histogram encodeBoundTotal = new Histogram(1_000_000L, 2);
+    private final Histogram scoreBoundTotal = new Histogram(1_000_000L, 2);
 
-    void recordEncode(long nanos) {
+    void recordEncode(long nanos, double boundNanos) {
         encodeCalls.increment();
         encodeMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1_000)));
+        recordBound(encodeBound, nanos, boundNanos);
     }
 
-    void recordScore(long nanos, int candidates) {
+    private static void recordBound(Recorder recorder, long nanos, double boundNanos) {
+        if (boundNanos > 0) {
+            recorder.recordValue(Math.min(1_000_000L, Math.max(1, Math.round(100 * nanos / boundNanos))));
+        }
+    }
+
+    void recordScore(long nanos, int candidates, double boundNanos) {
         scoreCalls.increment();
         candidatesScored.add(candidates);
         scoreMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1_000)));
         candidatesPerCall.recordValue(Math.min(1_000_000L, Math.max(1, candidates)));
+        recordBound(scoreBound, nanos, boundNanos);
     }
 
     void recordError() {
@@ -49,12 +62,19 @@ public final class ModelStats {
         encodeMicros.reset();
         scoreMicros.reset();
         candidatesPerCall.reset();
+        encodeBound.reset();
+        scoreBound.reset();
+        encodeBoundTotal.reset();
+        scoreBoundTotal.reset();
         encodeTotal.reset();
         scoreTotal.reset();
         candidatesTotal.reset();
     }
 
-    /** Percentiles in microseconds; counts since load. */
+    /**
+     * Percentiles in microseconds; counts since load. {@code *BoundRatioP50}: median of measured time
+     * over the call's FLOP lower bound at this machine's GEMM rate ({@code gemmGflops}); 0 when unknown.
+     */
     public record Snapshot(
         long encodeCalls,
         long scoreCalls,
@@ -65,13 +85,24 @@ public final class ModelStats {
         double scoreP50Micros,
         double scoreP99Micros,
         double candidatesP50,
-        double candidatesMax
+        double candidatesMax,
+        double encodeBoundRatioP50,
+        double scoreBoundRatioP50,
+        double gemmGflops
     ) {}
+
+    private volatile double gemmGflops;
+
+    void gemmGflops(double rate) {
+        this.gemmGflops = rate;
+    }
 
     public synchronized Snapshot snapshot() {
         encodeTotal.add(encodeMicros.getIntervalHistogram());
         scoreTotal.add(scoreMicros.getIntervalHistogram());
         candidatesTotal.add(candidatesPerCall.getIntervalHistogram());
+        encodeBoundTotal.add(encodeBound.getIntervalHistogram());
+        scoreBoundTotal.add(scoreBound.getIntervalHistogram());
         return new Snapshot(
             encodeCalls.sum(),
             scoreCalls.sum(),
@@ -82,7 +113,10 @@ public final class ModelStats {
             scoreTotal.getValueAtPercentile(50),
             scoreTotal.getValueAtPercentile(99),
             candidatesTotal.getValueAtPercentile(50),
-            candidatesTotal.getMaxValue()
+            candidatesTotal.getMaxValue(),
+            encodeBoundTotal.getValueAtPercentile(50) / 100.0,
+            scoreBoundTotal.getValueAtPercentile(50) / 100.0,
+            gemmGflops
         );
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.perf.GemmRate;
 import org.genrec.tools.CliArgs;
 
 import java.io.IOException;
@@ -25,15 +26,16 @@ import java.util.Set;
 public final class BenchCommand {
 
     public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
-        "concurrency", "duration", "warmup", "requests", "out", "candidates");
+        "concurrency", "duration", "warmup", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
               [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--concurrency 1,2,4,8]
-              [--duration 10] [--warmup 3] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
+              [--duration 10] [--warmup 3] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out] [--model-only]
             Drives the cluster with N closed-loop clients per cell (seconds of warm-up, then --duration seconds) for the
             genrec request and, in the same run, the same request as plain genrec_knn with the same vector. Prints and
             writes QPS and p50/p90/p99/max latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time
-            per score call for each candidate count. Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
+            per score call for each candidate count (--model-only: just that, no cluster needed).
+            Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -61,7 +63,7 @@ public final class BenchCommand {
         try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
             out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),
                 model.manifest().architecture().dModel(), Runtime.version());
-            for (BenchRequests.Mix mix : mixes) {
+            for (BenchRequests.Mix mix : args.flag("model-only") ? List.<BenchRequests.Mix>of() : mixes) {
                 for (int history : histories) {
                     for (int k : ks) {
                         List<BenchRequests.Pair> pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window,
@@ -95,12 +97,13 @@ public final class BenchCommand {
                     }
                 }
             }
-            out.println("model alone (this process, 1 intra-op thread): score call time per number of candidates, history 200");
+            out.printf("model alone (this process, 1 intra-op thread): score call time per number of candidates, history 200;"
+                + " GEMM rate measured with ONNX Runtime: %.1f GFLOP/s%n", GemmRate.gflops());
             LineChart modelTime = new LineChart("score graph time vs candidates (history 200)", "candidates", "ms");
             List<ModelTimeCurve.Point> curve = ModelTimeCurve.measure(model, 200, ints(args.get("candidates", "100,200,500,1000,2048")), 30);
             for (ModelTimeCurve.Point p : curve) {
-                out.printf("  K=%-5d median %7.3f ms  %8.1f MFLOP  %6.2f GFLOP/s%n", p.candidates(), p.medianMillis(), p.megaFlops(),
-                    p.megaFlops() / p.medianMillis());
+                out.printf("  K=%-5d median %7.3f ms  %8.1f MFLOP  %6.2f GFLOP/s  %5.2fx the FLOP bound%n", p.candidates(), p.medianMillis(),
+                    p.megaFlops(), p.megaFlops() / p.medianMillis(), p.timeOverFlopBound());
                 modelTime.add("median ms", p.candidates(), p.medianMillis());
             }
             modelTime.write(outDir.resolve("model-time.png"));
@@ -112,6 +115,7 @@ public final class BenchCommand {
             results.put("cpus", Runtime.getRuntime().availableProcessors());
             results.put("cells", cells);
             results.put("model_time", curve);
+            results.put("gemm_gflops", GemmRate.gflops());
             JSON.writeValue(outDir.resolve("results.json").toFile(), results);
         }
         latency.write(outDir.resolve("latency.png"));

@@ -4,6 +4,8 @@ import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.perf.FlopCount;
+import org.genrec.runtime.perf.GemmRate;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +19,7 @@ import java.util.Random;
  */
 final class ModelTimeCurve {
 
-    record Point(int candidates, double medianMillis, double megaFlops) {}
+    record Point(int candidates, double medianMillis, double megaFlops, double timeOverFlopBound) {}
 
     private ModelTimeCurve() {}
 
@@ -46,22 +48,10 @@ final class ModelTimeCurve {
                 times[r] = (System.nanoTime() - t0) / 1e6;
             }
             Arrays.sort(times);
-            points.add(new Point(k, times[repeats / 2], scoreFlops(model, history, k) / 1e6));
+            double flops = FlopCount.score(model.manifest().architecture(), history, k);
+            points.add(new Point(k, times[repeats / 2], flops / 1e6, times[repeats / 2] * 1e6 / (flops / GemmRate.gflops())));
         }
         return points;
     }
 
-    /**
-     * FLOPs (2 x MACs) of the score graph: per layer, each candidate's projections (Q, K, V, O: 4d^2
-     * MACs) and SiLU-gated MLP (3dh), its attention over the T = N + 1 cached positions and itself
-     * (2d(T + 1)); then the output head (d).
-     */
-    static double scoreFlops(GenrecModel model, int history, int candidates) {
-        var a = model.manifest().architecture();
-        double d = a.dModel();
-        double hidden = a.mlpHidden() > 0 ? a.mlpHidden() : 4 * d;
-        double t = history + 1;
-        double perCandidateLayer = 4 * d * d + 3 * d * hidden + 2 * d * (t + 1);
-        return 2 * candidates * (a.layers() * perCandidateLayer + d);
-    }
 }

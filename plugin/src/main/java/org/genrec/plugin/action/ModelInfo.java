@@ -52,7 +52,8 @@ public record ModelInfo(
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
             in.readVLong(), new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(),
-                in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble()));
+                in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
+                in.readDouble()));
     }
 
     @Override
@@ -75,6 +76,9 @@ public record ModelInfo(
         out.writeDouble(stats.scoreP99Micros());
         out.writeDouble(stats.candidatesP50());
         out.writeDouble(stats.candidatesMax());
+        out.writeDouble(stats.encodeBoundRatioP50());
+        out.writeDouble(stats.scoreBoundRatioP50());
+        out.writeDouble(stats.gemmGflops());
     }
 
     @Override
@@ -89,6 +93,9 @@ public record ModelInfo(
         builder.startObject("encode_micros").field("p50", stats.encodeP50Micros()).field("p99", stats.encodeP99Micros()).endObject();
         builder.startObject("score_micros").field("p50", stats.scoreP50Micros()).field("p99", stats.scoreP99Micros()).endObject();
         builder.startObject("candidates_per_call").field("p50", stats.candidatesP50()).field("max", stats.candidatesMax()).endObject();
+        // Measured time over the FLOP lower bound at this node's GEMM rate (1.0 = at the bound).
+        builder.startObject("time_over_flop_bound_p50").field("encode", stats.encodeBoundRatioP50())
+            .field("score", stats.scoreBoundRatioP50()).field("gemm_gflops", stats.gemmGflops()).endObject();
         builder.endObject();
         return builder.endObject();
     }
