@@ -21,6 +21,7 @@ public final class GenrecTools {
         try {
             switch (args[0]) {
                 case "index-items" -> IndexItemsCommand.run(new CliArgs(args, 1, IndexItemsCommand.OPTIONS), out);
+                case "index-synthetic" -> IndexSyntheticCommand.run(new CliArgs(args, 1, IndexSyntheticCommand.OPTIONS), out);
                 case "index-events" -> IndexEventsCommand.run(new CliArgs(args, 1, IndexEventsCommand.OPTIONS), out);
                 case "export-events" -> ExportEventsCommand.run(new CliArgs(args, 1, ExportEventsCommand.OPTIONS), out);
                 case "bench" -> BenchCommand.run(new CliArgs(args, 1, BenchCommand.OPTIONS), out);
@@ -38,7 +39,7 @@ public final class GenrecTools {
     }
 
     private static String usage() {
-        return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE + "\n\n" + IndexEventsCommand.USAGE + "\n\n"
+        return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE + "\n\n" + IndexSyntheticCommand.USAGE + "\n\n" + IndexEventsCommand.USAGE + "\n\n"
             + ExportEventsCommand.USAGE + "\n\n" + BenchCommand.USAGE;
     }
 }

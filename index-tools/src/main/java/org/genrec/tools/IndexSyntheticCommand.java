@@ -1,0 +1,94 @@
+package org.genrec.tools;
+
+import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.ItemCatalog;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.opensearch.client.opensearch.core.BulkRequest;
+import org.opensearch.client.opensearch.core.BulkResponse;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * {@code index-synthetic}: a catalogue of any size for benchmarks. The bundle's own items come
+ * first (so the model can rank them); the rest are copies of them with their vectors jittered and
+ * renormalized, so the HNSW graph sees a realistic, clustered vector distribution at 100K or 1M items.
+ */
+final class IndexSyntheticCommand {
+
+    static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "vector-field", "count", "shards", "batch", "seed");
+    static final String USAGE = """
+        index-synthetic --bundle DIR --count N [--url http://127.0.0.1:9200] [--index items-N] [--vector-field item_vector]
+                        [--shards 1] [--batch 2000] [--seed 1]
+            Creates an items index of N documents for benchmarks: the bundle's items, then jittered copies of them
+            (ids ITEM~COPY, unknown to the model, so they are retrieved but not ranked).""";
+
+    private IndexSyntheticCommand() {}
+
+    static void run(CliArgs args, PrintStream out) throws IOException {
+        ModelBundle bundle = BundleLoader.load(Path.of(args.required("bundle")));
+        int count = args.getInt("count", 100_000);
+        String index = args.get("index", "items-" + count);
+        String vectorField = args.get("vector-field", "item_vector");
+        int batch = Math.max(1, args.getInt("batch", 2000));
+        ItemCatalog items = bundle.items();
+        Random random = new Random(args.getInt("seed", 1));
+        try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
+            if (cluster.client().indices().exists(e -> e.index(index)).value()) {
+                cluster.client().indices().delete(d -> d.index(index));
+            }
+            cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, items.embeddingDim(), args.getInt("shards", 1), 0));
+            long start = System.nanoTime();
+            for (int from = 0; from < count; from += batch) {
+                BulkRequest.Builder request = new BulkRequest.Builder();
+                for (int i = from; i < Math.min(count, from + batch); i++) {
+                    ItemCatalog.Item source = items.items().get(i % items.size());
+                    int copy = i / items.size();
+                    float[] vector = items.embedding(source.index());
+                    if (copy > 0) {
+                        jitter(vector, random);
+                    }
+                    Map<String, Object> doc = new LinkedHashMap<>();
+                    String id = copy == 0 ? source.itemId() : source.itemId() + "~" + copy;
+                    doc.put(ItemsIndex.ITEM_ID, id);
+                    doc.put(ItemsIndex.TITLE, source.title());
+                    doc.put(ItemsIndex.CATEGORIES, source.categories());
+                    doc.put(vectorField, vector);
+                    request.operations(op -> op.index(x -> x.index(index).id(id).document(doc)));
+                }
+                BulkResponse response = cluster.client().bulk(request.build());
+                if (response.errors()) {
+                    throw new IOException("bulk indexing into [" + index + "] failed: "
+                        + response.items().stream().filter(x -> x.error() != null).findFirst().orElseThrow().error().reason());
+                }
+                if ((from / batch) % 10 == 0) {
+                    out.printf("indexed %d/%d (%.0f docs/s)%n", Math.min(count, from + batch), count,
+                        Math.min(count, from + batch) / ((System.nanoTime() - start) / 1e9));
+                }
+            }
+            cluster.client().indices().refresh(r -> r.index(index));
+            cluster.json("POST", "/" + index + "/_forcemerge?max_num_segments=1", null);
+            out.printf("index [%s] holds %d items (%d of them known to model [%s])%n", index, count, Math.min(count, items.size()),
+                bundle.manifest().modelId());
+        }
+    }
+
+    /** Adds Gaussian noise of 0.3 of the vector's length, then renormalizes (dot_product needs unit vectors). */
+    private static void jitter(float[] vector, Random random) {
+        double norm = 0;
+        for (int i = 0; i < vector.length; i++) {
+            vector[i] += (float) (random.nextGaussian() * 0.3 / Math.sqrt(vector.length));
+            norm += vector[i] * vector[i];
+        }
+        float scale = (float) (1 / Math.sqrt(norm));
+        for (int i = 0; i < vector.length; i++) {
+            vector[i] *= scale;
+        }
+    }
+}
