@@ -97,8 +97,8 @@ public final class BenchCommand {
                     }
                 }
             }
-            out.printf("model alone (this process, 1 intra-op thread): score call time per number of candidates, history 200;"
-                + " GEMM rate measured with ONNX Runtime: %.1f GFLOP/s%n", GemmRate.gflops());
+            out.printf("model alone (this process, 1 intra-op thread): score call time per number of candidates, history 200 (the model"
+                + " keeps the last %d); GEMM rate measured with ONNX Runtime: %.1f GFLOP/s%n", model.manifest().maxHistory(), GemmRate.gflops());
             LineChart modelTime = new LineChart("score graph time vs candidates (history 200)", "candidates", "ms");
             List<ModelTimeCurve.Point> curve = ModelTimeCurve.measure(model, 200, ints(args.get("candidates", "100,200,500,1000,2048")), 30);
             for (ModelTimeCurve.Point p : curve) {

@@ -48,7 +48,8 @@ final class ModelTimeCurve {
                 times[r] = (System.nanoTime() - t0) / 1e6;
             }
             Arrays.sort(times);
-            double flops = FlopCount.score(model.manifest().architecture(), history, k);
+            // The cache holds at most max_history events: count what the graph really computes.
+            double flops = FlopCount.score(model.manifest().architecture(), Math.min(history, model.manifest().maxHistory()), k);
             points.add(new Point(k, times[repeats / 2], flops / 1e6, times[repeats / 2] * 1e6 / (flops / GemmRate.gflops())));
         }
         return points;
