@@ -122,6 +122,8 @@ class EndToEndIT {
         assertEquals(200, alias.statusCode(), alias.body());
         JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
         assertTopTen(c, genrecQuery(c, "recs"));
+        HttpResponse<String> settings = send("GET", "/_cluster/settings?flat_settings=true", "");
+        assertTrue(settings.body().contains("\"genrec.aliases.recs.model\":\"" + MODEL + "\""), "alias is durable: " + settings.body());
 
         HttpResponse<String> stats = send("GET", "/_plugins/_genrec/stats", "");
         assertEquals(200, stats.statusCode(), stats.body());

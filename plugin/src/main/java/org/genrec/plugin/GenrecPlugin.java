@@ -61,6 +61,16 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         Setting.Property.NodeScope
     );
 
+    /**
+     * {@code genrec.aliases.ALIAS.model: NAME or NAME@VERSION}, a dynamic persistent cluster setting: aliases
+     * survive restarts and reach nodes that join later. The alias REST API writes it.
+     */
+    public static final Setting.AffixSetting<String> MODEL_ALIASES = Setting.affixKeySetting(
+        "genrec.aliases.",
+        "model",
+        key -> Setting.simpleString(key, Setting.Property.Dynamic, Setting.Property.NodeScope)
+    );
+
     private static final TimeValue RETIRE_AFTER = TimeValue.timeValueSeconds(60);
 
     private final GenrecServices services;
@@ -114,6 +124,9 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
     ) {
         // A reloaded model's old version stays usable this long, for requests already pinned to it.
         services.models().retireWith(task -> threadPool.schedule(task, RETIRE_AFTER, ThreadPool.Names.GENERIC));
+        services.models().applyAliasSettings(MODEL_ALIASES.getAsMap(clusterService.getSettings()));
+        clusterService.getClusterSettings()
+            .addAffixMapUpdateConsumer(MODEL_ALIASES, services.models()::applyAliasSettings, (alias, target) -> ModelRegistry.checkAlias(alias));
         return List.of(services); // injected into TransportModelsAction
     }
 
@@ -137,7 +150,7 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(EXECUTION_PROVIDER);
+        return List.of(EXECUTION_PROVIDER, MODEL_ALIASES);
     }
 
     @Override

@@ -8,8 +8,11 @@ import org.genrec.plugin.action.ModelsResponse;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.opensearch.action.search.SearchPhaseExecutionException;
+import org.opensearch.common.settings.Settings;
 
 import java.util.List;
+
+import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertAcked;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -67,6 +70,25 @@ public class ModelManagementIT extends GenrecIntegTestCase {
         expectThrows(IllegalArgumentException.class, () -> client().prepareSearch(INDEX).setQuery(query("recs", history)).get());
         assertTrue(models(ModelsOperation.REMOVE_ALIAS, null, "recs").failedSomewhere());
         assertTrue(models(ModelsOperation.ALIAS, "no-such-model", "recs").failedSomewhere());
+    }
+
+    public void testAliasInThePersistentClusterSettingsSurvivesAFullRestart() throws Exception {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 5, 6, 7);
+        List<String> direct = ids(client().prepareSearch(INDEX).setQuery(query(MODEL, history)).get());
+        assertAcked(client().admin().cluster().prepareUpdateSettings()
+            .setPersistentSettings(Settings.builder().put("genrec.aliases.durable.model", MODEL)));
+        assertEquals(direct, ids(client().prepareSearch(INDEX).setQuery(query("durable", history)).get()));
+
+        internalCluster().fullRestart();
+        ensureGreen(INDEX);
+        assertEquals("the alias came back with the cluster state", direct,
+            ids(client().prepareSearch(INDEX).setQuery(query("durable", history)).get()));
+
+        assertAcked(client().admin().cluster().prepareUpdateSettings().setPersistentSettings(Settings.builder().putNull("genrec.aliases.durable.model")));
+        IllegalArgumentException gone = expectThrows(IllegalArgumentException.class,
+            () -> client().prepareSearch(INDEX).setQuery(query("durable", history)).get());
+        assertTrue(gone.getMessage(), gone.getMessage().contains("genrec model [durable] not found"));
     }
 
     public void testReloadWhileQueriesRunLosesNoRequest() throws Exception {

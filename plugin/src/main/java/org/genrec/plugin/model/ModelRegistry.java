@@ -152,6 +152,25 @@ public final class ModelRegistry implements Closeable {
         aliases.put(alias, target);
     }
 
+    /**
+     * Applies alias settings ({@code genrec.aliases.ALIAS.model}): at start-up all of them, on a cluster
+     * settings update only the changed ones, where an empty target means the setting was removed.
+     */
+    public synchronized void applyAliasSettings(Map<String, String> changed) {
+        changed.forEach((alias, target) -> {
+            checkAlias(alias);
+            if (target == null || target.isEmpty()) {
+                aliases.remove(alias);
+            } else {
+                aliases.put(alias, target);
+            }
+        });
+    }
+
+    public static void checkAlias(String alias) {
+        checkName(alias, "alias");
+    }
+
     public synchronized void removeAlias(String alias) {
         if (aliases.remove(alias) == null) {
             throw new IllegalArgumentException("genrec alias [" + alias + "] does not exist");

@@ -1,9 +1,12 @@
 package org.genrec.plugin.rest;
 
+import org.genrec.plugin.GenrecPlugin;
 import org.genrec.plugin.action.ModelsAction;
 import org.genrec.plugin.action.ModelsOperation;
 import org.genrec.plugin.action.ModelsRequest;
 import org.genrec.plugin.action.ModelsResponse;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.rest.BaseRestHandler;
@@ -26,7 +29,8 @@ import static org.opensearch.rest.RestRequest.Method.PUT;
 /**
  * Model management and stats under {@code _plugins/_genrec}. Every call reaches every node and
  * answers per node; if the operation failed on any node the status is 400 and that node's entry
- * says why.
+ * says why. Alias changes that every node accepted are then written to the persistent cluster
+ * setting {@code genrec.aliases.ALIAS.model}, so they survive restarts.
  */
 public final class RestModelsAction extends BaseRestHandler {
 
@@ -53,13 +57,33 @@ public final class RestModelsAction extends BaseRestHandler {
     @Override
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) throws IOException {
         ModelsRequest modelsRequest = toModelsRequest(request);
-        return channel -> client.execute(ModelsAction.INSTANCE, modelsRequest, new RestResponseListener<>(channel) {
-            @Override
-            public RestResponse buildResponse(ModelsResponse response) throws Exception {
-                RestStatus status = response.failedSomewhere() ? RestStatus.BAD_REQUEST : RestStatus.OK;
-                return new BytesRestResponse(status, response.toXContent(channel.newBuilder(), request));
-            }
-        });
+        return channel -> {
+            RestResponseListener<ModelsResponse> respond = new RestResponseListener<>(channel) {
+                @Override
+                public RestResponse buildResponse(ModelsResponse response) throws Exception {
+                    RestStatus status = response.failedSomewhere() ? RestStatus.BAD_REQUEST : RestStatus.OK;
+                    return new BytesRestResponse(status, response.toXContent(channel.newBuilder(), request));
+                }
+            };
+            client.execute(ModelsAction.INSTANCE, modelsRequest, ActionListener.wrap(response -> {
+                boolean aliasChange = modelsRequest.operation() == ModelsOperation.ALIAS
+                    || modelsRequest.operation() == ModelsOperation.REMOVE_ALIAS;
+                if (!aliasChange || response.failedSomewhere()) {
+                    respond.onResponse(response);
+                    return;
+                }
+                // Every node took the alias; now make it durable and known to nodes that join later.
+                String key = GenrecPlugin.MODEL_ALIASES.getConcreteSettingForNamespace(modelsRequest.alias()).getKey();
+                Settings.Builder persistent = Settings.builder();
+                if (modelsRequest.operation() == ModelsOperation.ALIAS) {
+                    persistent.put(key, modelsRequest.model());
+                } else {
+                    persistent.putNull(key);
+                }
+                client.admin().cluster().prepareUpdateSettings().setPersistentSettings(persistent)
+                    .execute(ActionListener.wrap(updated -> respond.onResponse(response), respond::onFailure));
+            }, respond::onFailure));
+        };
     }
 
     private static ModelsRequest toModelsRequest(RestRequest request) throws IOException {
