@@ -34,7 +34,7 @@ echo "== 4/5 index the items"
   --url "http://127.0.0.1:$PORT" --index items --recreate
 
 echo "== 5/5 a recommendation and a personalized search"
-trainer/.venv/bin/python scripts/demo_queries.py --bundle "$BUNDLE" --url "http://127.0.0.1:$PORT"
+trainer/.venv/bin/python trainer/scripts/demo_queries.py --bundle "$BUNDLE" --url "http://127.0.0.1:$PORT"
 
 echo
 echo "The node is still running on http://127.0.0.1:$PORT. Stop it with: scripts/opensearch-node.sh stop $NODE_DIR"
