@@ -1,4 +1,20 @@
-"""Offline evaluation: leave-one-out, full-catalogue ranking by cosine, history excluded."""
+"""Offline evaluation: leave-one-out, full-catalogue ranking by cosine, history excluded.
+
+Protocols (make_split):
+- "movielens" (HSTU's): every rating is an event; per user the last event is the test target and
+  the one before it validation (per-epoch curves / model selection); history = up to max_history
+  (200 in the published setup) preceding events; full-catalogue ranking with the user's earlier
+  items excluded; HR@10/50, NDCG@10/50, MRR over all users; ranking AUC of the ranking head on
+  the held-out (test) events' labels (rating >= 4).
+- "beauty" (S3-Rec/P5/TIGER Beauty): test = last item, validation = second-to-last (model
+  selection only), training targets = the rest; history up to 50 (max_history); seen items
+  filtered; test users whose last item is cold (in no user's sequence without its test item) or
+  already in their own history are dropped, and counted. Recall@10 (= HR@10 with one target)
+  and NDCG@10.
+- "loo": plain leave-one-out (synthetic / generic data), as "movielens".
+Equal timestamps: events are stably sorted by (timestamp, file order), so ties keep file order;
+data without timestamps is order-only (file order).
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,8 +22,56 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .data import UserSequence, history_items_of, make_batch
+from .data import Split, UserSequence, history_items_of, leave_one_out, make_batch
 from .model import GenRecModel
+
+PROTOCOL_TEXT = {
+    "movielens": "leave-one-out (last event = test, second-to-last = validation), full-catalogue ranking, "
+                 "history items excluded, equal timestamps in file order (stable sort)",
+    "beauty": "leave-one-out (last = test, second-to-last = validation for model selection only), "
+              "full-catalogue ranking, seen items filtered, test users with a cold or already-seen last item "
+              "dropped, order-only (file order; no timestamps)",
+    "loo": "leave-one-out (last event = test, second-to-last = validation), full-catalogue ranking, "
+           "history items excluded, equal timestamps in file order (stable sort)",
+}
+
+
+def beauty_split(seqs: Sequence[UserSequence]) -> tuple[Split, dict]:
+    """Leave-one-out with the Beauty test filter. Returns the split and the counts:
+    dropped_cold = test users whose last item occurs in no user's sequence without its own last
+    item (so the model never saw it); dropped_seen = test users whose last item already occurs
+    earlier in their own sequence (a repeat cannot be recommended once seen items are filtered).
+    A user who is both is counted as cold."""
+    split = leave_one_out(seqs)
+    known: set[int] = set()
+    for s in seqs:
+        known.update(s.items[:-1].tolist() if len(s.items) >= 3 else s.items.tolist())
+    test, cold, seen = [], 0, 0
+    for u, t in split.test:
+        target = int(seqs[u].items[t])
+        if target not in known:
+            cold += 1
+        elif target in set(seqs[u].items[:t].tolist()):
+            seen += 1
+        else:
+            test.append((u, t))
+    return Split(split.train, split.valid, test), {"test_users_before_filter": len(split.test),
+                                                   "dropped_cold": cold, "dropped_seen": seen,
+                                                   "test_users": len(test)}
+
+
+def make_split(seqs: Sequence[UserSequence], protocol: str) -> tuple[Split, dict]:
+    if protocol == "beauty":
+        return beauty_split(seqs)
+    if protocol in ("movielens", "loo"):
+        split = leave_one_out(seqs)
+        return split, {"test_users": len(split.test)}
+    raise ValueError(f"unknown protocol {protocol!r}")
+
+
+def equal_timestamp_events(seqs: Sequence[UserSequence]) -> int:
+    """How many events share their timestamp with the previous event of the same user."""
+    return int(sum(int((np.diff(s.timestamps) == 0).sum()) for s in seqs))
 
 
 def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray]) -> np.ndarray:
@@ -58,8 +122,10 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 @torch.no_grad()
 def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
-             max_history: int, batch_size: int = 512) -> dict[str, float]:
+             max_history: int, batch_size: int = 256) -> dict[str, float]:
     model.eval()
+    # Batches of similar history length (less padding; outputs do not depend on padding).
+    examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
     table = model.item_table()                                          # [I + 1, D]
     item_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1), table).numpy()  # [I + 1, E]
     ranks, rank_scores, labels = [], [], []

@@ -227,6 +227,19 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     return worst
 
 
+def _architecture(cfg) -> dict[str, Any]:
+    """Informational (the runtime only runs the graphs). The default model's entry is unchanged;
+    non-default switches are added as extra keys, which readers ignore."""
+    arch: dict[str, Any] = {"backbone": "hstu" if cfg.block == "hstu" else "llama", "d_model": cfg.d_model,
+                            "layers": cfg.layers, "heads": cfg.heads, "head_dim": cfg.head_dim,
+                            "mlp_hidden": cfg.mlp_hidden, "time_rope_fraction": cfg.time_rope_fraction}
+    if cfg.time_signal != "rope":
+        arch["time_signal"] = cfg.time_signal
+    if not cfg.item_text:
+        arch["item_text"] = False
+    return arch
+
+
 def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,
                   actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
                   model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
@@ -253,9 +266,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     manifest = {
         "format_version": FORMAT_VERSION,
         "model_id": model_id, "model_version": model_version,
-        "architecture": {"backbone": "llama", "d_model": cfg.d_model, "layers": cfg.layers, "heads": cfg.heads,
-                         "head_dim": cfg.head_dim, "mlp_hidden": cfg.mlp_hidden,
-                         "time_rope_fraction": cfg.time_rope_fraction},
+        "architecture": _architecture(cfg),
         "embedding_dim": cfg.embedding_dim,
         "max_history": max_history, "max_query_tokens": max_query_tokens, "max_candidates": max_candidates,
         "actions": list(actions),

@@ -1,4 +1,5 @@
-"""Training objectives: sampled softmax (InfoNCE) for retrieval, BCE for ranking."""
+"""Training objectives: sampled softmax (InfoNCE) for retrieval; BCE and pairwise logistic for
+ranking; UniGRF's ranking-driven enhancer and adaptive loss weighter."""
 from __future__ import annotations
 
 import torch
@@ -32,3 +33,99 @@ def ranking_bce_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = Non
         return loss.mean()
     weight = weight.float()
     return (loss * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+def dense_next_item_loss(states: Tensor, next_items: Tensor, next_emb: Tensor, negatives: Tensor, neg_emb: Tensor,
+                         temperature: float = 0.05) -> Tensor:
+    """SASRec-style dense objective: the state after each history event predicts the next item,
+    sampled softmax against shared uniform negatives (a negative equal to the row's next item is
+    masked). states [B, N, E], next_items [B, N] (0 = no target: skipped), next_emb [B, N, E],
+    negatives [R], neg_emb [R, E]; all embeddings L2-normalized."""
+    keep = next_items > 0
+    if not keep.any():
+        return states.sum() * 0.0
+    s, t, te = states[keep], next_items[keep], next_emb[keep]            # [M, E], [M], [M, E]
+    pos = (s * te).sum(-1, keepdim=True) / temperature                   # [M, 1]
+    neg = (s @ neg_emb.T / temperature).masked_fill(negatives[None, :] == t[:, None], float("-inf"))
+    logits = torch.cat([pos, neg], dim=1)
+    return F.cross_entropy(logits, torch.zeros(len(t), dtype=torch.long, device=states.device))
+
+
+def pairwise_logistic_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Pairwise logistic (RankNet/BPR) loss within each row: mean over pairs (i, j) with
+    label_i = 1, label_j = 0 (both with weight > 0) of log(1 + exp(-(s_i - s_j))).
+    logits, labels, weight: [B, K]. Rows without such a pair contribute nothing; 0 if none at all."""
+    w = torch.ones_like(logits) if weight is None else weight.float()
+    pos = (labels == 1).float() * w                                       # [B, K]
+    neg = (labels == 0).float() * w
+    pair_w = pos[:, :, None] * neg[:, None, :]                            # [B, K(i), K(j)]
+    diff = logits[:, :, None] - logits[:, None, :]                        # s_i - s_j
+    loss = F.softplus(-diff)
+    total = pair_w.sum()
+    return (loss * pair_w).sum() / total.clamp(min=1.0)
+
+
+def enhancer_select(rank_prob: Tensor, valid: Tensor, hard_negatives: int, favourite_threshold: float
+                    ) -> tuple[Tensor, Tensor]:
+    """UniGRF ranking-driven enhancer, selection step. Inputs are the retrieval top-M items of each
+    row (already the items with the HIGHEST retrieval scores, target and history removed via
+    `valid`), with the ranking model's probability rank_prob [B, M].
+    - hard negatives: among them, the `hard_negatives` with the LOWEST ranking probability
+      (high retrieval score, low ranking score) that are not potential favourites;
+    - potential favourites: ranking probability >= favourite_threshold -> relabelled positive.
+    Returns boolean masks (hard [B, M], favourite [B, M])."""
+    fav = valid & (rank_prob >= favourite_threshold)
+    cand = valid & ~fav
+    k = min(hard_negatives, rank_prob.shape[1])
+    hard = torch.zeros_like(valid)
+    if k > 0:
+        key = torch.where(cand, rank_prob, torch.full_like(rank_prob, float("inf")))
+        idx = key.topk(k, dim=1, largest=False).indices                   # [B, k]
+        hard.scatter_(1, idx, True)
+        hard &= cand
+    return hard, fav
+
+
+def enhanced_retrieval_loss(user: Tensor, positives: Tensor, pos_emb: Tensor, negatives: Tensor, neg_emb: Tensor,
+                            extra_emb: Tensor, hard: Tensor, fav: Tensor, temperature: float = 0.05,
+                            favourite_weight: float = 0.5) -> Tensor:
+    """Sampled softmax with the enhancer's per-row extras: extra_emb [B, M, E] are added to row b's
+    candidates when hard[b, m] (hard negatives); favourites fav[b, m] are relabelled positive: each
+    adds favourite_weight * (-log softmax) of its own logit, over the same candidate set (in which
+    favourites are not counted as negatives of the target)."""
+    b = user.shape[0]
+    cand_ids = torch.cat([positives, negatives])
+    logits = user @ torch.cat([pos_emb, neg_emb]).T / temperature         # [B, B + R]
+    own = torch.zeros_like(logits, dtype=torch.bool)
+    own[:, :b] = torch.eye(b, dtype=torch.bool, device=user.device)
+    logits = logits.masked_fill((cand_ids[None, :] == positives[:, None]) & ~own, float("-inf"))
+    extra = torch.einsum("be,bme->bm", user, extra_emb) / temperature     # [B, M]
+    extra_neg = extra.masked_fill(~hard, float("-inf"))
+    all_logits = torch.cat([logits, extra_neg], dim=1)                    # [B, B + R + M]
+    log_z = torch.logsumexp(all_logits, dim=1)                            # [B]
+    loss = (log_z - logits[torch.arange(b), torch.arange(b)]).mean()
+    if fav.any():
+        # favourites compete against the same negatives: log(exp(f) + Z) - f
+        z_f = torch.logaddexp(log_z[:, None], extra)                      # [B, M]
+        loss = loss + favourite_weight * ((z_f - extra) * fav).sum() / b
+    return loss
+
+
+class AdaptiveLossWeighter:
+    """UniGRF adaptive loss weighter: w_k = K * softmax_k(r_k / T), r_k = L_k(t-1) / L_k(t-2)
+    (the ratio of the latest to the previous observed loss, detached): a task whose loss falls
+    more slowly gets more weight. Weights are 1 until two observations exist."""
+
+    def __init__(self, num_tasks: int, temperature: float = 1.0):
+        self.k, self.temperature = num_tasks, temperature
+        self.prev: Tensor | None = None
+        self.last: Tensor | None = None
+
+    def weights(self) -> Tensor:
+        if self.prev is None or self.last is None:
+            return torch.ones(self.k)
+        ratio = self.last / self.prev.clamp(min=1e-12)
+        return self.k * torch.softmax(ratio / self.temperature, dim=0)
+
+    def update(self, losses: Tensor) -> None:
+        self.prev, self.last = self.last, losses.detach().float().clone()

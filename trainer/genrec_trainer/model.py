@@ -18,6 +18,16 @@ L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + 
 7. Ranking (M-FALCON): candidates (repr + Type(candidate)) sit at RET's position with age 0; at
             each layer a candidate attends to the cached keys/values of the T history+context
             tokens and to itself only: O(K*T), and a score never depends on another candidate.
+
+Switches (ModelConfig; the defaults are the model above, and every switch exports the same graphs):
+- block = "softmax" (the Llama block) | "hstu" (HSTU: SiLU(W x) -> U, V, Q, K; pointwise
+  attention SiLU(q.k + bias) / #visible keys, no softmax; out = W_o(norm(A V) * U); no MLP).
+- time_signal = "rope" (time-aware RoPE as in 4.) | "none" (all rotary pairs by position) |
+  "bucket" (all rotary pairs by position + a learned per-head bias on attention scores indexed
+  by bucket(|age_key - age_query|), ages differenced in int64 before the cast, as HSTU's rab;
+  RET and context see it too (age 0 vs each event's age: recency); score.onnx has no age inputs,
+  so M-FALCON candidates get no bucket bias — there a candidate differs from RET's stream).
+- item_text = False: repr(i) = IdEmb(i) only (SASRec/HSTU baselines).
 """
 from __future__ import annotations
 
@@ -44,6 +54,16 @@ class ModelConfig:
     mlp_hidden: int = 64
     rope_base: float = 10000.0
     time_rope_fraction: float = 0.5  # share of rotary pairs driven by log-age instead of position
+    block: str = "softmax"           # "softmax" (Llama) | "hstu" (pointwise SiLU attention, U-gate)
+    time_signal: str = "rope"        # "rope" | "none" | "bucket"
+    item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
+    time_buckets: int = 48
+
+    def __post_init__(self):
+        assert self.block in ("softmax", "hstu"), self.block
+        assert self.time_signal in ("rope", "none", "bucket"), self.time_signal
+        if self.time_signal != "rope":
+            self.time_rope_fraction = 0.0
 
     @property
     def head_dim(self) -> int:
@@ -92,6 +112,12 @@ def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
+def time_bucket(age_seconds: Tensor, num_buckets: int) -> Tensor:
+    """int64 ages (or int64 age differences) -> bucket floor(3 * log1p(|d| / 60)) in [0, num_buckets)."""
+    minutes = age_seconds.abs().float() / 60.0   # cast after the int64 difference
+    return torch.floor(torch.log1p(minutes) * 3.0).long().clamp(0, num_buckets - 1)
+
+
 class Block(nn.Module):
     """Pre-norm Llama block. forward() = causal self-attention over the sequence;
     forward_candidates() = the M-FALCON stream over a cached sequence."""
@@ -119,23 +145,79 @@ class Block(nn.Module):
         h = self.mlp_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked)
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
+                bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked); bias: [B, H, S, S] or None
         q, k, v = self._qkv(x, cos, sin)
         scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5 + mask_add  # [B, H, S, S]
+        if bias is not None:
+            scores = scores + bias
         attn = scores.softmax(-1) @ v                                       # [B, H, S, Dh]
         return self._residual(x, attn), k, v
 
     def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
-                           cache_add: Tensor) -> Tensor:
-        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, 1, T]
+                           cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
+                           bias_self: Tensor | None = None) -> Tensor:
+        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, 1, T]; cache_mask [B, T]
+        # bias_cache: [B, H, 1, T], bias_self: [1, H, 1, 1] or None
         q, k, v = self._qkv(x, cos, sin)                                    # [B, H, K, Dh]
         scale = self.head_dim ** -0.5
         s_cache = q @ cache_k.transpose(-1, -2) * scale + cache_add        # [B, H, K, T]
         s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]: own key only
+        if bias_cache is not None:
+            s_cache, s_self = s_cache + bias_cache, s_self + bias_self
         p = torch.cat([s_cache, s_self], dim=-1).softmax(-1)               # [B, H, K, T + 1]
         attn = p[..., :-1] @ cache_v + p[..., -1:] * v                     # [B, H, K, Dh]
         return self._residual(x, attn)
+
+
+class HSTUBlock(nn.Module):
+    """HSTU layer (Zhai et al. 2024): U, V, Q, K = split(SiLU(W_1 norm(x))); A = SiLU(q.k / sqrt(Dh)
+    + bias) masked, divided by the number of keys the query may see (so padding changes nothing);
+    x + W_2(norm(A V) * U). Same interface and cache as Block."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.heads, self.head_dim, d = cfg.heads, cfg.head_dim, cfg.d_model
+        self.attn_norm = RMSNorm(d)
+        self.uvqk = nn.Linear(d, 4 * d, bias=False)
+        self.av_norm = RMSNorm(d)
+        self.out = nn.Linear(d, d, bias=False)
+
+    def _uvqk(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        b, s, _ = x.shape
+        h = F.silu(self.uvqk(self.attn_norm(x))).reshape(b, s, 4, self.heads, self.head_dim)
+        u, v, q, k = h.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
+        return u, apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
+
+    def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
+        b, _, s, _ = attn.shape
+        a = self.av_norm(attn.transpose(1, 2).reshape(b, s, -1))            # [B, S, D]
+        return x + self.out(a * u.transpose(1, 2).reshape(b, s, -1))
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
+                bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        u, q, k, v = self._uvqk(x, cos, sin)
+        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, S]
+        if bias is not None:
+            scores = scores + bias
+        allowed_f = allowed.float()                                         # [B, 1, S, S]
+        w = F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0)
+        return self._residual(x, w @ v, u), k, v
+
+    def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
+                           cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
+                           bias_self: Tensor | None = None) -> Tensor:
+        u, q, k, v = self._uvqk(x, cos, sin)                                # [B, H, K, Dh]
+        scale = self.head_dim ** -0.5
+        s_cache = q @ cache_k.transpose(-1, -2) * scale                    # [B, H, K, T]
+        s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]
+        if bias_cache is not None:
+            s_cache, s_self = s_cache + bias_cache, s_self + bias_self
+        m = cache_mask[:, None, None, :]                                    # [B, 1, 1, T]
+        count = m.sum(-1, keepdim=True) + 1.0                               # visible keys incl. itself
+        attn = ((F.silu(s_cache) * m) @ cache_v + F.silu(s_self) * v) / count
+        return self._residual(x, attn, u)
 
 
 class GenRecModel(nn.Module):
@@ -150,7 +232,10 @@ class GenRecModel(nn.Module):
         self.type_emb = nn.Embedding(4, d)
         self.register_buffer("item_tokens", item_tokens.long())            # [I + 1, MT] constant
         self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        block_cls = HSTUBlock if cfg.block == "hstu" else Block
+        self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
+        if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)
+            self.time_bias = nn.Parameter(torch.zeros(cfg.time_buckets, cfg.heads))
         self.final_norm = RMSNorm(d)
         self.user_head = nn.Linear(d, cfg.embedding_dim)
         self.item_head = nn.Linear(d, cfg.embedding_dim)
@@ -175,6 +260,8 @@ class GenRecModel(nn.Module):
         # which is the same per-row arithmetic done once per step.
         if table is not None:
             return table[items]
+        if not self.cfg.item_text:
+            return self.item_id_emb(items)
         return self.item_id_emb(items) + self.text_embedding(self.item_tokens[items])[0]
 
     def item_table(self) -> Tensor:
@@ -188,7 +275,9 @@ class GenRecModel(nn.Module):
     # ---- 3-6. encode: history + request context -> retrieval embedding + KV cache ----------
     def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                history_query_tokens: Tensor, query_tokens: Tensor,
-               item_table: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+               item_table: Tensor | None = None, hidden: list | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """hidden: training only; when a list is given, the L2-normalized user-head output at every
+        history position [B, N, E] is appended to it (the dense next-item loss)."""
         valid = history_items > 0                                           # [B, N]
         hist = (self.item_repr(history_items, item_table) + self.action_emb(history_actions)
                 + self.text_embedding(history_query_tokens)[0])             # [B, N, D]
@@ -215,11 +304,22 @@ class GenRecModel(nn.Module):
         allowed = causal[None] & key_valid[:, None, :]                      # [B, S, S]
         mask_add = torch.where(allowed, 0.0, NEG_INF)[:, None]              # [B, 1, S, S]
 
+        bias = None
+        if self.cfg.time_signal == "bucket":
+            ages = torch.cat([torch.where(valid, history_age_seconds.clamp(min=0),
+                                          torch.zeros_like(history_age_seconds)),
+                              torch.zeros_like(history_age_seconds[:, :1]).repeat(1, 2)], dim=1)  # int64 [B, S]
+            buckets = time_bucket(ages[:, None, :] - ages[:, :, None], self.cfg.time_buckets)  # [B, S, S]
+            bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, S]
+        allowed_b = allowed[:, None]                                        # [B, 1, S, S]
+
         keys, values = [], []
         for block in self.blocks:
-            x, k, v = block(x, cos, sin, mask_add)
+            x, k, v = block(x, cos, sin, mask_add, allowed_b, bias)
             keys.append(k[:, :, :-1])                                       # drop RET: [B, H, T, Dh]
             values.append(v[:, :, :-1])
+        if hidden is not None:
+            hidden.append(F.normalize(self.user_head(self.final_norm(x[:, :-2])), dim=-1))  # [B, N, E]
         user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E]
         return (F.normalize(user, dim=-1), torch.stack(keys), torch.stack(values),  # [L, B, H, T, Dh]
                 key_valid[:, :-1].float())                                  # cache_mask [B, T]
@@ -232,6 +332,10 @@ class GenRecModel(nn.Module):
         positions = cache_mask.sum(1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
         cos, sin = self.rotary(positions, torch.zeros_like(positions))
         cache_add = ((1.0 - cache_mask) * NEG_INF)[:, None, None, :]        # [B, 1, 1, T]
+        # time_signal = "bucket": the score graph's inputs (the bundle contract) carry no ages, so
+        # candidates get no time-bucket bias; history timing reaches them through the cached K/V.
+        bias_cache = bias_self = None
         for layer, block in enumerate(self.blocks):
-            x = block.forward_candidates(x, cos, sin, cache_keys[layer], cache_values[layer], cache_add)
+            x = block.forward_candidates(x, cos, sin, cache_keys[layer], cache_values[layer], cache_add,
+                                         cache_mask, bias_cache, bias_self)
         return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits

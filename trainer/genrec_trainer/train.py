@@ -1,26 +1,40 @@
 """Train a genrec model and export a bundle.
 
     python -m genrec_trainer.train --dataset synthetic --out DIR [--epochs N --seed S --model-id ID]
-    python -m genrec_trainer.train --events events.jsonl --items items.jsonl --out DIR
+    python -m genrec_trainer.train --events events.jsonl --items items.jsonl --out DIR   (.jsonl/.csv/.parquet)
+    python -m genrec_trainer.train --dataset ml-100k --data-dir ../shared/data/ml-100k --max-history 200 \
+        [--preset ours|sasrec|hstu] [--rank-loss bce+pairwise] [--enhancer] [--adaptive-weights] \
+        [--curves curves.png --metrics-out metrics.json] --out DIR
+
+Presets (one harness, one protocol): ours = softmax (Llama) block + time-aware RoPE + item text;
+sasrec = softmax block, no time signal, item ids only (SASRec with sampled softmax);
+hstu = HSTU block (pointwise SiLU attention, U-gate), learned time-bucket bias when the data has
+timestamps (else none), item ids only. --block/--time-signal/--item-text override a preset.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from . import synthetic
-from .data import (build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, leave_one_out,
-                   make_batch)
-from .evaluate import evaluate
+from .data import build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, make_batch
+from .datasets import DATASETS, load_dataset, load_generic
+from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
-from .losses import ranking_bce_loss, sampled_softmax_loss
+from .losses import (AdaptiveLossWeighter, dense_next_item_loss, enhanced_retrieval_loss, enhancer_select,
+                     pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
 from .model import GenRecModel, ModelConfig
-from .schema import Event, Item, load_events, load_items
+from .schema import Event, Item
+
+PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True},
+           "sasrec": {"block": "softmax", "time_signal": "none", "item_text": False},
+           "hstu": {"block": "hstu", "time_signal": "bucket", "item_text": False}}
 
 
 def action_list(events: Sequence[Event]) -> list[str]:
@@ -42,11 +56,62 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def _enhanced_retrieval(model: GenRecModel, table, user, ck, cv, cm, batch, neg, temperature: float, top: int,
+                        hard_k: int, threshold: float, fav_weight: float):
+    """UniGRF ranking-driven enhancer: the retrieval model's current top-`top` items (target and
+    the request's history excluded) are scored by the ranking model; those it scores lowest become
+    hard negatives, those above `threshold` are relabelled positive (potential favourites)."""
+    target = batch["target"]
+    all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1), table)        # [I + 1, E]
+    with torch.no_grad():
+        sims = user.detach() @ all_emb.detach().T                                       # [B, I + 1]
+        sims[:, 0] = float("-inf")
+        sims.scatter_(1, batch["history_items"], float("-inf"))
+        sims.scatter_(1, target[:, None], float("-inf"))
+        k = min(top, model.cfg.num_items - 1)
+        cand = sims.topk(k, dim=1).indices                                              # [B, M]
+        prob = torch.sigmoid(model.score(ck.detach(), cv.detach(), cm, cand, item_table=table.detach()))
+        valid = torch.isfinite(sims.gather(1, cand))
+        hard, fav = enhancer_select(prob, valid, hard_k, threshold)
+    return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
+                                   temperature, fav_weight)
+
+
+def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
+    """Per-epoch training losses and validation metrics as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no curves (pip install -r requirements.txt)")
+        return
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [h["retrieval_loss"] for h in history], "o-", label="retrieval (sampled softmax)")
+    a.plot(ep, [h["ranking_loss"] for h in history], "o-", label="ranking")
+    a.set_xlabel("epoch"), a.set_ylabel("training loss"), a.legend()
+    for key in ("valid_hr@10", "valid_ndcg@10", "valid_mrr", "valid_auc"):
+        b.plot(ep, [h[key] for h in history], "o-", label=key[6:])
+    b.set_xlabel("epoch"), b.set_ylabel("validation"), b.legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc: str, seed: int = 7,
           epochs: int = 8, model_id: str = "synthetic", model_version: str = "1", max_history: int = 50,
           max_query_tokens: int = 8, max_item_tokens: int = 16, d_model: int = 32, layers: int = 2, heads: int = 2,
           batch_size: int = 256, examples_per_epoch: int = 10_000, negatives: int = 512, rank_negatives: int = 7,
-          lr: float = 3e-3, temperature: float = 0.05, threads: int = 1, log=print) -> dict:
+          lr: float = 3e-3, temperature: float = 0.05, threads: int = 1, log=print,
+          protocol: str = "loo", block: str = "softmax", time_signal: str = "rope", item_text: bool = True,
+          rank_loss: str = "bce", pairwise_weight: float = 1.0, enhancer: bool = False, enhancer_top: int = 20,
+          enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
+          adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
+          curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
+          export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0) -> dict:
     torch.manual_seed(seed)
     # One thread = bit-reproducible runs (measured: 2 intra-op threads drift ~1e-7 run to run).
     torch.set_num_threads(threads)
@@ -57,35 +122,61 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     index = item_index(items)
     vocab = build_vocab(items, events)
     seqs = group_by_user(events, index, actions, vocab, max_query_tokens)
-    split = leave_one_out(seqs)
+    split, split_info = make_split(seqs, protocol)
     num_items = len(items)
     log(f"data: {len(items)} items, {len(events)} events, {len(seqs)} users, vocab {len(vocab)}, "
         f"actions {actions}, {len(split.train)} training targets")
+    log(f"protocol {protocol}: {PROTOCOL_TEXT[protocol]}; history up to {max_history}; "
+        f"{equal_timestamp_events(seqs)} events share the previous event's timestamp (kept in file order); "
+        + ", ".join(f"{k} {v}" for k, v in split_info.items()))
+    if "dropped_cold" in split_info:
+        log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
+            f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
 
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
-                      embedding_dim=d_model, mlp_hidden=2 * d_model)
+                      embedding_dim=d_model, mlp_hidden=2 * d_model, block=block, time_signal=time_signal,
+                      item_text=item_text)
+    log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, d_model {d_model}, "
+        f"layers {layers}, heads {heads}; losses: sampled softmax + {rank_loss}"
+        + (" + dense next-item" if dense_loss else "") + (" + enhancer" if enhancer else "")
+        + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens)))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     train_examples = np.asarray(split.train)
 
-    metrics: dict = {}
+    weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
+    history: list[dict] = []
+    best = (-1.0, 0, None)
     for epoch in range(1, epochs + 1):
         model.train()
         t0 = time.time()
         sums = np.zeros(2)
         steps = 0
-        for chunk in epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng):
+        batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
+        for chunk in batches:
             batch = make_batch(seqs, chunk, max_history)
             target = batch["target"]
             table = model.item_table()  # every item's repr once per step, gathered below
+            hidden: list | None = [] if dense_loss else None
             user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
                                             batch["history_age_seconds"], batch["history_query_tokens"],
-                                            batch["query_tokens"], item_table=table)
+                                            batch["query_tokens"], item_table=table, hidden=hidden)
             # Retrieval: in-batch + uniform negatives.
             neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives))
-            l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg,
-                                         model.item_embeddings(neg, table), temperature)
+            if enhancer:
+                l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
+                                            enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
+            else:
+                l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg,
+                                             model.item_embeddings(neg, table), temperature)
+            if dense_loss:
+                # every history event's state predicts the next event (the last one: the target)
+                h_items = batch["history_items"]
+                nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
+                l_ret = l_ret + dense_weight * dense_next_item_loss(
+                    hidden[0], nxt, model.item_embeddings(nxt, table), neg, model.item_embeddings(neg, table),
+                    temperature)
             # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
             rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives)))
             cands = torch.cat([target[:, None], rneg], dim=1)
@@ -93,21 +184,53 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             labels[:, 0] = torch.where(batch["label"] < 0, 1, batch["label"])
             weight = torch.ones_like(cands)
             weight[:, 1:] = (rneg != target[:, None]).long()  # a sampled "negative" equal to the target is no negative
-            l_rank = ranking_bce_loss(model.score(ck, cv, cm, cands, item_table=table), labels, weight)
-            loss = l_ret + l_rank
+            rank_logits = model.score(ck, cv, cm, cands, item_table=table)
+            l_rank = ranking_bce_loss(rank_logits, labels, weight)
+            if rank_loss == "bce+pairwise":
+                l_rank = l_rank + pairwise_weight * pairwise_logistic_loss(rank_logits, labels, weight)
+            if weighter is not None:
+                w = weighter.weights()
+                loss = w[0] * l_ret + w[1] * l_rank
+                weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
+            else:
+                loss = l_ret + l_rank
             opt.zero_grad()
             loss.backward()
             opt.step()
             sums += [l_ret.item(), l_rank.item()]
             steps += 1
+            if progress_every and steps % progress_every == 0:
+                log(f"  epoch {epoch} step {steps}/{len(batches)}: retrieval {sums[0] / steps:.4f} "
+                    f"ranking {sums[1] / steps:.4f} ({time.time() - t0:.0f}s)")
         val = evaluate(model, seqs, split.valid, max_history)
+        history.append({"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps,
+                        **{f"valid_{k}": v for k, v in val.items() if k != "users"},
+                        "seconds": time.time() - t0})
         log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
             f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
             f"({time.time() - t0:.1f}s)")
+        if select_best and val["ndcg@10"] > best[0]:
+            best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    if select_best and best[2] is not None:
+        model.load_state_dict(best[2])
+        log(f"model selection: epoch {best[1]} (best validation ndcg@10 {best[0]:.4f})")
     test = evaluate(model, seqs, split.test, max_history)
     train_seconds = time.time() - t_start
     metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
     log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
+    if metrics_out:
+        Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(metrics_out).write_text(json.dumps({
+            "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
+            "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
+            "selected_epoch": best[1] if select_best else epochs, "rank_loss": rank_loss, "enhancer": enhancer,
+            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss, "test": {k: round(v, 5) for k, v in test.items()},
+            "train_seconds": round(train_seconds, 1), "threads": threads, "history": history}, indent=1) + "\n")
+    if curves:
+        plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
+        log(f"curves written to {curves}")
+    if not export:
+        return metrics
 
     golden = default_golden_requests(items, events, actions, max_history, seed=seed)
     export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
@@ -121,9 +244,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=["synthetic"], help="built-in dataset")
-    p.add_argument("--events", help="events JSON lines (user_id, item_id, action, timestamp, query?, label?)")
-    p.add_argument("--items", help="items JSON lines (item_id, title, categories)")
+    p.add_argument("--dataset", choices=["synthetic", *DATASETS], help="built-in dataset / adapter")
+    p.add_argument("--data-dir", help="folder with the dataset's files (ml-100k, ml-1m, beauty, scientific)")
+    p.add_argument("--events", help="events file: JSON lines, CSV or Parquet (user_id, item_id, action, timestamp, "
+                                    "query?, label?)")
+    p.add_argument("--items", help="items file: JSON lines, CSV or Parquet (item_id, title, categories)")
     p.add_argument("--out", required=True, help="bundle directory to write")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seed", type=int, default=7)
@@ -134,20 +259,79 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--max-history", type=int, default=50)
     p.add_argument("--examples-per-epoch", type=int, default=10_000)
     p.add_argument("--threads", type=int, default=1, help=">1 is faster but not bit-reproducible")
+    p.add_argument("--protocol", choices=["auto", "loo", "movielens", "beauty"], default="auto",
+                   help="auto: movielens for ml-*, beauty for beauty/scientific, loo otherwise")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="ours")
+    p.add_argument("--block", choices=["softmax", "hstu"], help="override the preset's block")
+    p.add_argument("--time-signal", choices=["rope", "none", "bucket"], help="override the preset's time signal")
+    p.add_argument("--item-text", choices=["on", "off"], help="override the preset's item text")
+    p.add_argument("--d-model", type=int, default=32)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--heads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--negatives", type=int, default=512)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--temperature", type=float, default=0.05)
+    p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")
+    p.add_argument("--pairwise-weight", type=float, default=1.0)
+    p.add_argument("--enhancer", action="store_true", help="UniGRF ranking-driven enhancer")
+    p.add_argument("--enhancer-top", type=int, default=20)
+    p.add_argument("--enhancer-hard", type=int, default=5)
+    p.add_argument("--favourite-threshold", type=float, default=0.9)
+    p.add_argument("--adaptive-weights", action="store_true", help="UniGRF adaptive loss weighter")
+    p.add_argument("--adaptive-temperature", type=float, default=1.0)
+    p.add_argument("--select-best", action="store_true", help="test the epoch with the best validation NDCG@10")
+    p.add_argument("--curves", help="write a PNG of the per-epoch curves")
+    p.add_argument("--metrics-out", help="write test metrics + per-epoch history as JSON")
+    p.add_argument("--progress-every", type=int, default=0, help="log every N steps (0: per epoch only)")
+    p.add_argument("--dense-loss", action="store_true",
+                   help="also train every history position to predict the next event (SASRec-style)")
+    p.add_argument("--dense-weight", type=float, default=1.0)
+    p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
     args = p.parse_args(argv)
 
+    has_ts = True
     if args.dataset == "synthetic":
         items, events = synthetic.generate(seed=args.seed, num_users=args.users, num_items=args.num_items)
         desc = f"synthetic(seed={args.seed}, users={args.users}, items={args.num_items})"
+    elif args.dataset:
+        if not args.data_dir:
+            p.error(f"--dataset {args.dataset} needs --data-dir")
+        ds = load_dataset(args.dataset, args.data_dir)
+        items, events, has_ts = ds.items, ds.events, ds.has_timestamps
+        desc = f"{args.dataset}({args.data_dir}" + (f"; {ds.notes}" if ds.notes else "") + ")"
     elif args.events and args.items:
-        items, events = load_items(args.items), load_events(args.events)
+        ds = load_generic(args.events, args.items)
+        items, events, has_ts = ds.items, ds.events, ds.has_timestamps
         desc = f"events={args.events}, items={args.items}"
     else:
-        p.error("give --dataset synthetic, or both --events and --items")
+        p.error("give --dataset NAME (with --data-dir), or both --events and --items")
+    protocol = args.protocol
+    if protocol == "auto":
+        protocol = {"ml-100k": "movielens", "ml-1m": "movielens", "beauty": "beauty",
+                    "scientific": "beauty"}.get(args.dataset or "", "loo")
+    arch = dict(PRESETS[args.preset])
+    if arch["time_signal"] == "bucket" and not has_ts:
+        arch["time_signal"] = "none"  # order-only data: a time-bucket bias would see only age 0
+    if args.block:
+        arch["block"] = args.block
+    if args.time_signal:
+        arch["time_signal"] = args.time_signal
+    if args.item_text:
+        arch["item_text"] = args.item_text == "on"
+    if not has_ts:
+        print("data has no timestamps: order only (every age is 0, the time signal carries nothing)")
     train(items, events, out=args.out, data_desc=desc, seed=args.seed, epochs=args.epochs,
           model_id=args.model_id or (args.dataset or "custom"), model_version=args.model_version,
           max_history=args.max_history, examples_per_epoch=args.examples_per_epoch,
-          threads=args.threads)
+          threads=args.threads, protocol=protocol, d_model=args.d_model, layers=args.layers, heads=args.heads,
+          batch_size=args.batch_size, negatives=args.negatives, lr=args.lr, temperature=args.temperature,
+          rank_loss=args.rank_loss, pairwise_weight=args.pairwise_weight, enhancer=args.enhancer,
+          enhancer_top=args.enhancer_top, enhancer_hard=args.enhancer_hard,
+          favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
+          adaptive_temperature=args.adaptive_temperature, select_best=args.select_best, curves=args.curves,
+          metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
+          dense_loss=args.dense_loss, dense_weight=args.dense_weight, **arch)
 
 
 if __name__ == "__main__":

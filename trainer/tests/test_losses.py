@@ -40,3 +40,73 @@ def test_bce_and_weights():
     assert ranking_bce_loss(logits, labels, w).item() == pytest.approx(math.log(2))
     assert ranking_bce_loss(torch.tensor([[2.0]]), torch.tensor([[1]])).item() == pytest.approx(
         math.log(1 + math.exp(-2)))
+
+
+# ---- pairwise logistic, UniGRF enhancer and adaptive weighter: hand-computable cases ----------
+from genrec_trainer.losses import (AdaptiveLossWeighter, enhanced_retrieval_loss, enhancer_select,  # noqa: E402
+                                   pairwise_logistic_loss)
+
+
+def test_pairwise_logistic_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    labels = torch.tensor([[1, 0, 0], [0, 0, 0]])      # row 1 has no positive: no pairs
+    sp = lambda x: math.log1p(math.exp(-x))             # log(1 + exp(-(s_i - s_j)))
+    want = (sp(2.0) + sp(1.0)) / 2
+    assert pairwise_logistic_loss(logits, labels).item() == pytest.approx(want, rel=1e-6)
+    # a masked negative drops its pair; no pairs at all -> 0
+    w = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert pairwise_logistic_loss(logits, labels, w).item() == pytest.approx(sp(2.0), rel=1e-6)
+    assert pairwise_logistic_loss(logits, torch.zeros_like(labels)).item() == 0.0
+
+
+def test_enhancer_select_hard_negatives_and_favourites():
+    prob = torch.tensor([[0.95, 0.10, 0.50, 0.05], [0.20, 0.30, 0.99, 0.40]])
+    valid = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    hard, fav = enhancer_select(prob, valid, hard_negatives=2, favourite_threshold=0.9)
+    assert fav.tolist() == [[True, False, False, False], [False, False, True, False]]
+    # lowest ranking prob among valid non-favourites; column 3 of row 0 is invalid
+    assert hard.tolist() == [[False, True, True, False], [True, True, False, False]]
+
+
+def test_enhanced_retrieval_loss_by_hand():
+    t = 1.0
+    user = torch.tensor([[1.0, 0.0]])
+    pos, pos_emb = torch.tensor([3]), torch.tensor([[1.0, 0.0]])
+    neg, neg_emb = torch.tensor([4]), torch.tensor([[0.0, 1.0]])
+    extra = torch.tensor([[[0.6, 0.8], [0.8, 0.6]]])   # logits 0.6 (hard negative), 0.8 (favourite)
+    hard, fav = torch.tensor([[True, False]]), torch.tensor([[False, True]])
+    z = math.exp(1.0) + math.exp(0.0) + math.exp(0.6)
+    want = -math.log(math.exp(1.0) / z) + 0.5 * -math.log(math.exp(0.8) / (z + math.exp(0.8)))
+    got = enhanced_retrieval_loss(user, pos, pos_emb, neg, neg_emb, extra, hard, fav, temperature=t,
+                                  favourite_weight=0.5)
+    assert got.item() == pytest.approx(want, rel=1e-6)
+    # no extras selected -> exactly the plain sampled softmax
+    none = torch.zeros_like(hard)
+    plain = sampled_softmax_loss(user, pos, pos_emb, neg, neg_emb, temperature=t)
+    assert enhanced_retrieval_loss(user, pos, pos_emb, neg, neg_emb, extra, none, none, t).item() == \
+        pytest.approx(plain.item(), rel=1e-6)
+
+
+def test_adaptive_loss_weighter_by_hand():
+    w = AdaptiveLossWeighter(2, temperature=0.5)
+    assert w.weights().tolist() == [1.0, 1.0]
+    w.update(torch.tensor([2.0, 1.0]))
+    assert w.weights().tolist() == [1.0, 1.0]            # one observation: no ratio yet
+    w.update(torch.tensor([1.0, 0.9]))                   # ratios 0.5 and 0.9
+    e0, e1 = math.exp(0.5 / 0.5), math.exp(0.9 / 0.5)
+    got = w.weights()
+    assert got[0].item() == pytest.approx(2 * e0 / (e0 + e1), rel=1e-6)
+    assert got[1].item() == pytest.approx(2 * e1 / (e0 + e1), rel=1e-6)
+    assert got.sum().item() == pytest.approx(2.0)
+
+
+def test_dense_next_item_loss_by_hand():
+    from genrec_trainer.losses import dense_next_item_loss
+    t = 1.0
+    states = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])           # [1, 2, 2]
+    nxt = torch.tensor([[3, 0]])                                 # second position: no target
+    nxt_emb = torch.tensor([[[0.6, 0.8], [1.0, 0.0]]])
+    negs, neg_emb = torch.tensor([3, 4]), torch.tensor([[0.6, 0.8], [0.0, 1.0]])  # 3 = accidental hit
+    want = -math.log(math.exp(0.6) / (math.exp(0.6) + math.exp(0.0)))
+    got = dense_next_item_loss(states, nxt, nxt_emb, negs, neg_emb, temperature=t)
+    assert got.item() == pytest.approx(want, rel=1e-6)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Benchmarks in one harness: our model vs the SASRec and HSTU baselines (presets of the same
+# trainer, same protocol, same budget). Writes build/bench/<dataset>-<preset>-s<seed>.{json,png,log}.
+# Usage: scripts/bench.sh DATASET DATA_DIR MAX_HISTORY "PRESETS" "SEEDS" [extra trainer flags...]
+#   e.g. scripts/bench.sh ml-100k ../../shared/data/ml-100k 200 "ours sasrec hstu" "1"
+set -euo pipefail
+TRAINER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATASET=$1 DATA_DIR=$(cd "$2" && pwd) MAX_HISTORY=$3 PRESETS=$4 SEEDS=$5
+shift 5
+"$TRAINER_DIR/scripts/ensure_venv.sh"
+cd "$TRAINER_DIR"
+mkdir -p build/bench
+for seed in $SEEDS; do
+  for preset in $PRESETS; do
+    name="build/bench/$DATASET-$preset-s$seed"
+    echo "== $name"
+    /usr/bin/time -f "wall %e s" nice -n 10 .venv/bin/python -m genrec_trainer.train --dataset "$DATASET" \
+      --data-dir "$DATA_DIR" --max-history "$MAX_HISTORY" --preset "$preset" --seed "$seed" \
+      --no-export --out "$name.bundle" --metrics-out "$name.json" --curves "$name.png" "$@" 2>&1 | tee "$name.log"
+  done
+done

@@ -1,0 +1,26 @@
+"""Summarize build/bench/*.json (written by scripts/bench.sh) as a markdown table:
+one row per (dataset, preset), mean and spread (min..max) over seeds.
+Usage: .venv/bin/python scripts/bench_table.py [build/bench]"""
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+root = Path(sys.argv[1] if len(sys.argv) > 1 else "build/bench")
+runs = defaultdict(list)
+for f in sorted(root.glob("*.json")):
+    m = json.loads(f.read_text())
+    dataset, preset, _ = f.stem.rsplit("-", 2)
+    runs[(dataset, preset)].append(m)
+keys = ["hr@10", "ndcg@10", "hr@50", "ndcg@50", "mrr", "auc"]
+print("| data | model | seeds | " + " | ".join(k.upper() for k in keys) + " | epochs (selected) | train time |")
+print("|---|---|---|" + "---|" * len(keys) + "---|---|")
+for (dataset, preset), ms in sorted(runs.items()):
+    cells = []
+    for k in keys:
+        v = [m["test"][k] for m in ms]
+        mean = sum(v) / len(v)
+        cells.append(f"{mean:.4f}" + (f" ({min(v):.4f}..{max(v):.4f})" if len(v) > 1 else ""))
+    sel = ",".join(str(m["selected_epoch"]) for m in ms)
+    secs = ",".join(f"{m['train_seconds']:.0f}s" for m in ms)
+    print(f"| {dataset} | {preset} | {len(ms)} | " + " | ".join(cells) + f" | {ms[0]['epochs']} ({sel}) | {secs} |")

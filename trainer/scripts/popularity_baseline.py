@@ -1,0 +1,27 @@
+"""Reference point under the same protocol: rank the catalogue by training-set popularity
+(count of each item among the training targets' events, i.e. each user's events without the
+last two), history excluded, ties pessimistic. Usage: popularity_baseline.py DATASET DATA_DIR"""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
+from genrec_trainer.data import build_vocab, group_by_user, history_items_of, item_index
+from genrec_trainer.datasets import load_dataset
+from genrec_trainer.evaluate import hit_rate, make_split, mrr, ndcg, target_ranks
+
+name, data_dir = sys.argv[1], sys.argv[2]
+ds = load_dataset(name, data_dir)
+actions = sorted({e.action for e in ds.events})
+seqs = group_by_user(ds.events, item_index(ds.items), actions, build_vocab([], []), 1)
+split, info = make_split(seqs, "beauty" if name in ("beauty", "scientific") else "movielens")
+counts = np.zeros(len(ds.items) + 1)
+for u, t in split.train:
+    counts[seqs[u].items[t]] += 1
+scores = np.tile(counts, (len(split.test), 1))
+targets = np.array([seqs[u].items[t] for u, t in split.test])
+r = target_ranks(scores, targets, history_items_of(seqs, split.test))
+print({"users": len(r), "hr@10": round(hit_rate(r, 10), 4), "ndcg@10": round(ndcg(r, 10), 4),
+       "hr@50": round(hit_rate(r, 50), 4), "ndcg@50": round(ndcg(r, 50), 4), "mrr": round(mrr(r), 4)})
