@@ -38,3 +38,20 @@ def tiny() -> Tiny:
 
 def tensors(enc) -> list[torch.Tensor]:
     return [torch.from_numpy(np.asarray(a)) for a in enc.graph_inputs().values()]
+
+
+def rank_head_with_candidate_in_ret_place(model, enc, item: int) -> torch.Tensor:
+    """The rank head read at RET after a full causal pass with the candidate's token standing where
+    RET stands (same position, age 0): what M-FALCON scoring of that candidate must equal."""
+    from genrec_trainer import model as mod
+
+    saved = model.type_emb.weight[mod.TYPE_RET].clone()
+    model.type_emb.weight[mod.TYPE_RET] = model.item_repr(torch.tensor(item)) + model.type_emb.weight[mod.TYPE_CANDIDATE]
+    try:
+        captured = {}
+        hook = model.final_norm.register_forward_hook(lambda _m, _i, o: captured.setdefault("out", o))
+        model.encode(*tensors(enc))
+        hook.remove()
+        return model.rank_head(captured["out"])[0, 0]
+    finally:
+        model.type_emb.weight[mod.TYPE_RET] = saved

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from conftest import tensors
+from conftest import rank_head_with_candidate_in_ret_place, tensors
 
 
 def _pad(enc, extra_history: int, extra_q: int, extra_hq: int):
@@ -62,19 +62,7 @@ def test_candidate_equals_full_causal_pass_in_ret_place(tiny):
     enc = tiny.encoder.encode(tiny.history(6), "ball", 1_800_000_000)
     _, ck, cv, cm = m.encode(*tensors(enc))
     want = m.score(ck, cv, cm, torch.tensor([[9]]))[0, 0]
-    # Replace the RET type embedding by the candidate's token and read the rank head at RET.
-    from genrec_trainer import model as mod
-    saved = m.type_emb.weight[mod.TYPE_RET].clone()
-    cand_token = m.item_repr(torch.tensor(9)) + m.type_emb.weight[mod.TYPE_CANDIDATE]
-    m.type_emb.weight[mod.TYPE_RET] = cand_token
-    try:
-        captured = {}
-        hook = m.final_norm.register_forward_hook(lambda _m, _i, o: captured.setdefault("out", o))
-        m.encode(*tensors(enc))
-        hook.remove()
-        got = m.rank_head(captured["out"])[0, 0]
-    finally:
-        m.type_emb.weight[mod.TYPE_RET] = saved
+    got = rank_head_with_candidate_in_ret_place(m, enc, 9)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ACTIONS, MAX_HISTORY, MAX_Q, tensors
+from conftest import ACTIONS, MAX_HISTORY, MAX_Q, rank_head_with_candidate_in_ret_place, tensors
 from genrec_trainer import model as mod
 from genrec_trainer.data import item_token_table
 from genrec_trainer.export import check_onnx_parity, default_golden_requests, export_bundle
@@ -65,16 +65,7 @@ def test_switch_invariants(tiny, switches):
     # time-bucket bias: RET sees it, candidates cannot, score.onnx has no ages)
     if switches["time_signal"] == "bucket":
         return
-    saved = m.type_emb.weight[mod.TYPE_RET].clone()
-    m.type_emb.weight[mod.TYPE_RET] = m.item_repr(torch.tensor(9)) + m.type_emb.weight[mod.TYPE_CANDIDATE]
-    try:
-        captured = {}
-        hook = m.final_norm.register_forward_hook(lambda _m, _i, o: captured.setdefault("out", o))
-        m.encode(*tensors(enc))
-        hook.remove()
-        got = m.rank_head(captured["out"])[0, 0]
-    finally:
-        m.type_emb.weight[mod.TYPE_RET] = saved
+    got = rank_head_with_candidate_in_ret_place(m, enc, 9)
     torch.testing.assert_close(got, m.score(ck, cv, cm, torch.tensor([[9]]))[0, 0], atol=1e-5, rtol=0)
 
 
