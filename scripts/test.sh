@@ -14,7 +14,7 @@ fi
 
 echo "== trainer: pytest"
 trainer/scripts/ensure_venv.sh
-(cd trainer && .venv/bin/python -m pytest -q)
+(cd trainer && .venv/bin/python -m pytest)   # -q comes from pytest.ini; the summary line stays
 
 echo "== trainer: fixture model -> target/fixture-bundle"
 trainer/scripts/make_fixture_bundle.sh "$ROOT/target/fixture-bundle"
