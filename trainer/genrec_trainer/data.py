@@ -36,10 +36,12 @@ def build_vocab(items: Sequence[Item], events: Sequence[Event]) -> Vocab:
 
 
 def item_token_table(items: Sequence[Item], vocab: Vocab, max_item_tokens: int) -> np.ndarray:
-    """[num_items + 1, max_item_tokens] title + category token ids; row 0 (padding) is empty."""
+    """[num_items + 1, max_item_tokens] category + title token ids; row 0 (padding) is empty.
+    Categories come first: when the text is longer than max_item_tokens, the cut falls on the
+    title's tail (long Amazon titles), never on the categories that group items together."""
     table = np.zeros((len(items) + 1, max_item_tokens), np.int64)
     for i, it in enumerate(items):
-        table[i + 1] = vocab.encode(" ".join([it.title, *it.categories]), max_item_tokens)
+        table[i + 1] = vocab.encode(" ".join([*it.categories, it.title]), max_item_tokens)
     return table
 
 

@@ -100,6 +100,12 @@ def mrr(ranks: np.ndarray) -> float:
     return float(np.mean(1.0 / (ranks + 1.0))) if len(ranks) else 0.0
 
 
+def rank_metrics(ranks: np.ndarray) -> dict[str, float]:
+    """The protocol's ranking metrics from 0-based target ranks."""
+    return {"hr@10": hit_rate(ranks, 10), "ndcg@10": ndcg(ranks, 10), "hr@50": hit_rate(ranks, 50),
+            "ndcg@50": ndcg(ranks, 50), "mrr": mrr(ranks)}
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """ROC AUC via the Mann-Whitney statistic, ties counted half. NaN if one class is absent."""
     scores, labels = np.asarray(scores, np.float64), np.asarray(labels)
@@ -141,5 +147,4 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
         labels.append(batch["label"].numpy())
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
     s, lab = (np.concatenate(rank_scores), np.concatenate(labels)) if ranks else (np.zeros(0), np.zeros(0))
-    return {"hr@10": hit_rate(r, 10), "ndcg@10": ndcg(r, 10), "hr@50": hit_rate(r, 50), "ndcg@50": ndcg(r, 50),
-            "mrr": mrr(r), "auc": auc(s, lab), "users": float(len(r))}
+    return {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))}

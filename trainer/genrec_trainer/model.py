@@ -28,6 +28,9 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   RET and context see it too (age 0 vs each event's age: recency); score.onnx has no age inputs,
   so M-FALCON candidates get no bucket bias — there a candidate differs from RET's stream).
 - item_text = False: repr(i) = IdEmb(i) only (SASRec/HSTU baselines).
+- dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
+  catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
+  graphs are unchanged by it.
 """
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ class ModelConfig:
     time_signal: str = "rope"        # "rope" | "none" | "bucket"
     item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
     time_buckets: int = 48
+    dropout: float = 0.0             # training only; the exported graphs have none
 
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
@@ -132,6 +136,7 @@ class Block(nn.Module):
         self.gate = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
         self.up = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
         self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def _qkv(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
@@ -141,9 +146,9 @@ class Block(nn.Module):
 
     def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
-        x = x + self.out(attn.transpose(1, 2).reshape(b, s, -1))           # [B, S, D]
+        x = x + self.drop(self.out(attn.transpose(1, 2).reshape(b, s, -1)))  # [B, S, D]
         h = self.mlp_norm(x)
-        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+        return x + self.drop(self.down(F.silu(self.gate(h)) * self.up(h)))
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -183,6 +188,7 @@ class HSTUBlock(nn.Module):
         self.uvqk = nn.Linear(d, 4 * d, bias=False)
         self.av_norm = RMSNorm(d)
         self.out = nn.Linear(d, d, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def _uvqk(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
@@ -193,7 +199,7 @@ class HSTUBlock(nn.Module):
     def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
         a = self.av_norm(attn.transpose(1, 2).reshape(b, s, -1))            # [B, S, D]
-        return x + self.out(a * u.transpose(1, 2).reshape(b, s, -1))
+        return x + self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1)))
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -236,6 +242,7 @@ class GenRecModel(nn.Module):
         self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
         if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)
             self.time_bias = nn.Parameter(torch.zeros(cfg.time_buckets, cfg.heads))
+        self.input_drop = nn.Dropout(cfg.dropout)
         self.final_norm = RMSNorm(d)
         self.user_head = nn.Linear(d, cfg.embedding_dim)
         self.item_head = nn.Linear(d, cfg.embedding_dim)
@@ -265,8 +272,27 @@ class GenRecModel(nn.Module):
         return self.item_id_emb(items) + self.text_embedding(self.item_tokens[items])[0]
 
     def item_table(self) -> Tensor:
-        """repr of every item index (row 0 = padding): [I + 1, D]."""
-        return self.item_repr(torch.arange(self.cfg.num_items + 1, device=self.item_tokens.device))
+        """repr of every item index (row 0 = padding): [I + 1, D]. The same values as
+        item_repr(all items), with the text part as one sparse [I + 1, V] x [V, D] product: its cost
+        follows the real tokens, not the padded [I + 1, max_item_tokens] slots (a catalogue
+        without text costs nothing; gathering every slot was 60 % of a Beauty training step)."""
+        if not self.cfg.item_text:
+            return self.item_id_emb.weight
+        return self.item_id_emb.weight + torch.sparse.mm(self._text_mean_matrix(), self.token_emb.weight)
+
+    def _text_mean_matrix(self) -> Tensor:
+        # [I + 1, V] sparse: row i holds 1/count at each of item i's tokens (repeats add up), so
+        # row i @ token_emb = the mean of its token embeddings, as text_embedding computes it.
+        cached = getattr(self, "_text_mean_cache", None)
+        if cached is None or cached.device != self.item_tokens.device:
+            tokens = self.item_tokens                                        # [I + 1, MT]
+            count = (tokens != 0).sum(-1, keepdim=True).clamp(min=1).float()
+            rows, slots = (tokens != 0).nonzero(as_tuple=True)
+            values = (1.0 / count).expand_as(tokens.float())[rows, slots]
+            cached = torch.sparse_coo_tensor(torch.stack([rows, tokens[rows, slots]]), values,
+                                             (tokens.shape[0], self.cfg.vocab_size), check_invariants=True).coalesce()
+            self._text_mean_cache = cached
+        return cached
 
     def item_embeddings(self, items: Tensor, table: Tensor | None = None) -> Tensor:
         """Retrieval embedding of items: [...] -> [..., E], L2-normalized."""
@@ -285,7 +311,7 @@ class GenRecModel(nn.Module):
         ctx = torch.where(has_query[:, None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand_as(q_mean))  # [B, D]
         ret = self.type_emb.weight[TYPE_RET].expand_as(q_mean)              # [B, D]
-        x = torch.cat([hist, ctx[:, None], ret[:, None]], dim=1)            # [B, S = N + 2, D]
+        x = self.input_drop(torch.cat([hist, ctx[:, None], ret[:, None]], dim=1))  # [B, S = N + 2, D]
 
         # Positions count real events only, so left padding does not move anything.
         n_real = valid.long().sum(1, keepdim=True)                          # [B, 1]
@@ -327,7 +353,7 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None) -> Tensor:
-        x = self.item_repr(candidates, item_table) + self.type_emb.weight[TYPE_CANDIDATE]  # [B, K, D]
+        x = self.input_drop(self.item_repr(candidates, item_table) + self.type_emb.weight[TYPE_CANDIDATE])  # [B, K, D]
         # Every candidate takes RET's place: position = #real history + 1 = sum(cache_mask), age 0.
         positions = cache_mask.sum(1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
         cos, sin = self.rotary(positions, torch.zeros_like(positions))

@@ -31,6 +31,7 @@ from .losses import (AdaptiveLossWeighter, dense_next_item_loss, enhanced_retrie
                      pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
 from .model import GenRecModel, ModelConfig
 from .schema import Event, Item
+from .search import ItemQueries, attach_training_queries, evaluate_search
 
 PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True},
            "sasrec": {"block": "softmax", "time_signal": "none", "item_text": False},
@@ -54,6 +55,16 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
         block = block[np.argsort(np.minimum(block[:, 1], max_history), kind="stable")]
         batches += [[(int(u), int(t)) for u, t in block[i:i + batch_size]] for i in range(0, len(block), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def user_examples(seqs, train_examples: np.ndarray) -> np.ndarray:
+    """One example per user: the user's last training target, whose history is the whole training
+    prefix (up to max_history). With the dense loss every position of it is a target, so one epoch
+    sees each training event once, as SASRec's epochs do."""
+    last: dict[int, int] = {}
+    for u, t in train_examples:
+        last[int(u)] = max(int(t), last.get(int(u), -1))
+    return np.asarray(sorted(last.items()), dtype=np.int64).reshape(-1, 2)
 
 
 def _enhanced_retrieval(model: GenRecModel, table, user, ck, cv, cm, batch, neg, temperature: float, top: int,
@@ -87,12 +98,13 @@ def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
         print("matplotlib not installed: no curves (pip install -r requirements.txt)")
         return
     ep = [h["epoch"] for h in history]
+    evaluated = [h for h in history if "valid_ndcg@10" in h]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.plot(ep, [h["retrieval_loss"] for h in history], "o-", label="retrieval (sampled softmax)")
     a.plot(ep, [h["ranking_loss"] for h in history], "o-", label="ranking")
     a.set_xlabel("epoch"), a.set_ylabel("training loss"), a.legend()
     for key in ("valid_hr@10", "valid_ndcg@10", "valid_mrr", "valid_auc"):
-        b.plot(ep, [h[key] for h in history], "o-", label=key[6:])
+        b.plot([h["epoch"] for h in evaluated], [h[key] for h in evaluated], "o-", label=key[6:])
     b.set_xlabel("epoch"), b.set_ylabel("validation"), b.legend()
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
@@ -111,7 +123,16 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
           adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
-          export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0) -> dict:
+          export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dropout: float = 0.0,
+          weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
+          patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5) -> dict:
+    """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
+    every user once per epoch with the whole training prefix (use with dense_loss).
+    full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
+    eval_every: validate every N epochs (and after the last); patience: stop after that many
+    validations without a better validation NDCG@10 (0: never).
+    search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
+    search events with a category query, and the search test runs after the recommendation test."""
     torch.manual_seed(seed)
     # One thread = bit-reproducible runs (measured: 2 intra-op threads drift ~1e-7 run to run).
     torch.set_num_threads(threads)
@@ -133,17 +154,31 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
 
+    queries = None
+    if search_queries:
+        queries = ItemQueries(items, vocab, search_queries, max_query_tokens)
+        n_search = attach_training_queries(seqs, split.train, queries, search_fraction, rng)
+        log(f"search: {n_search} of {len(split.train)} training events carry a category query "
+            f"(style {search_queries}); validation and test events carry none")
+
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=2 * d_model, block=block, time_signal=time_signal,
-                      item_text=item_text)
+                      item_text=item_text, dropout=dropout)
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, d_model {d_model}, "
-        f"layers {layers}, heads {heads}; losses: sampled softmax + {rank_loss}"
+        f"layers {layers}, heads {heads}, dropout {dropout}; losses: "
+        + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives)") + f" + {rank_loss}"
         + (" + dense next-item" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens)))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
+    if sampling == "users":
+        train_examples = user_examples(seqs, train_examples)
+        examples_per_epoch = len(train_examples)
+    elif sampling != "examples":
+        raise ValueError(f"unknown sampling {sampling!r}")
+    all_items = torch.arange(1, num_items + 1)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -163,7 +198,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                                             batch["history_age_seconds"], batch["history_query_tokens"],
                                             batch["query_tokens"], item_table=table, hidden=hidden)
             # Retrieval: in-batch + uniform negatives.
-            neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives))
+            neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives))
             if enhancer:
                 l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
                                             enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
@@ -202,29 +237,49 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             if progress_every and steps % progress_every == 0:
                 log(f"  epoch {epoch} step {steps}/{len(batches)}: retrieval {sums[0] / steps:.4f} "
                     f"ranking {sums[1] / steps:.4f} ({time.time() - t0:.0f}s)")
+        record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
+        if epoch % eval_every and epoch != epochs:
+            history.append({**record, "seconds": time.time() - t0})
+            log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} ({time.time() - t0:.1f}s)")
+            continue
         val = evaluate(model, seqs, split.valid, max_history)
-        history.append({"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps,
-                        **{f"valid_{k}": v for k, v in val.items() if k != "users"},
+        history.append({**record, **{f"valid_{k}": v for k, v in val.items() if k != "users"},
                         "seconds": time.time() - t0})
         log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
             f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
             f"({time.time() - t0:.1f}s)")
-        if select_best and val["ndcg@10"] > best[0]:
-            best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
-    if select_best and best[2] is not None:
+        if val["ndcg@10"] > best[0]:
+            best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    if select_best else None)
+        elif patience and epoch - best[1] >= patience * eval_every:
+            log(f"early stop: no better validation ndcg@10 in {patience} evaluations")
+            break
+    if select_best and best[2] is not None:  # (model selection on validation only)
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation ndcg@10 {best[0]:.4f})")
     test = evaluate(model, seqs, split.test, max_history)
     train_seconds = time.time() - t_start
     metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
     log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
+    search = None
+    if queries is not None:
+        search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
+                                 np.random.default_rng(seed + 1))
+        for ranker, m in search.items():
+            log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr")))
+            metrics.update({f"search_{ranker}_{k}": round(v, 4) for k, v in m.items() if k in ("hr@10", "ndcg@10")})
     if metrics_out:
         Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
         Path(metrics_out).write_text(json.dumps({
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
-            "selected_epoch": best[1] if select_best else epochs, "rank_loss": rank_loss, "enhancer": enhancer,
-            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss, "test": {k: round(v, 5) for k, v in test.items()},
+            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "enhancer": enhancer,
+            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss, "sampling": sampling,
+            "full_softmax": full_softmax, "negatives": negatives, "lr": lr, "weight_decay": weight_decay,
+            "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
+            "search_fraction": search_fraction if search_queries else None,
+            "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
+            "test": {k: round(v, 5) for k, v in test.items()},
             "train_seconds": round(train_seconds, 1), "threads": threads, "history": history}, indent=1) + "\n")
     if curves:
         plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
@@ -287,6 +342,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--dense-loss", action="store_true",
                    help="also train every history position to predict the next event (SASRec-style)")
     p.add_argument("--dense-weight", type=float, default=1.0)
+    p.add_argument("--dropout", type=float, default=0.0, help="training-only dropout (inputs, residual branches)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--sampling", choices=["examples", "users"], default="examples",
+                   help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
+                        "epoch with the whole training prefix (SASRec-style epochs, use with --dense-loss)")
+    p.add_argument("--full-softmax", action="store_true",
+                   help="retrieval losses over the whole catalogue instead of --negatives uniform samples")
+    p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
+    p.add_argument("--patience", type=int, default=0,
+                   help="early stop after N validations without a better validation NDCG@10 (0: off)")
+    p.add_argument("--search-queries", choices=["path", "one"],
+                   help="personalized search benchmark: training events get category queries (path: the item's "
+                        "category path; one: one random category, e.g. a MovieLens genre) and a search test runs")
+    p.add_argument("--search-fraction", type=float, default=0.5, help="share of training events made searches")
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
     args = p.parse_args(argv)
 
@@ -331,7 +400,10 @@ def main(argv: Sequence[str] | None = None) -> None:
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
           adaptive_temperature=args.adaptive_temperature, select_best=args.select_best, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
-          dense_loss=args.dense_loss, dense_weight=args.dense_weight, **arch)
+          dense_loss=args.dense_loss, dense_weight=args.dense_weight, dropout=args.dropout,
+          weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
+          eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
+          search_fraction=args.search_fraction, **arch)
 
 
 if __name__ == "__main__":

@@ -24,3 +24,17 @@ for (dataset, preset), ms in sorted(runs.items()):
     sel = ",".join(str(m["selected_epoch"]) for m in ms)
     secs = ",".join(f"{m['train_seconds']:.0f}s" for m in ms)
     print(f"| {dataset} | {preset} | {len(ms)} | " + " | ".join(cells) + f" | {ms[0]['epochs']} ({sel}) | {secs} |")
+
+# Personalized search runs (--search-queries): the three rankers of the search test, per run.
+searched = {key: [m for m in ms if m.get("search")] for key, ms in runs.items()}
+searched = {key: ms for key, ms in searched.items() if ms}
+if searched:
+    print("\n| data | model | seeds | ranker | HR@10 | NDCG@10 | HR@50 | MRR |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (dataset, preset), ms in sorted(searched.items()):
+        for ranker in ("model", "model_no_history", "bm25"):
+            cells = []
+            for k in ("hr@10", "ndcg@10", "hr@50", "mrr"):
+                v = [m["search"][ranker][k] for m in ms]
+                cells.append(f"{sum(v) / len(v):.4f}" + (f" ({min(v):.4f}..{max(v):.4f})" if len(v) > 1 else ""))
+            print(f"| {dataset} | {preset} | {len(ms)} | {ranker} | " + " | ".join(cells) + " |")

@@ -12,12 +12,12 @@ import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.RequestEncoder;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.InputTensors;
 import org.genrec.runtime.onnx.OnnxGraph;
 import org.genrec.runtime.perf.FlopCount;
 import org.genrec.runtime.perf.GemmRate;
 
 import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -122,15 +122,16 @@ public final class GenrecModel implements AutoCloseable {
         acquire();
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
             long n = in.length();
             long q = in.queryTokens();
-            inputs.put("history_items", longTensor(env, in.historyItems(), 1, n));
-            inputs.put("history_actions", longTensor(env, in.historyActions(), 1, n));
-            inputs.put("history_age_seconds", longTensor(env, in.historyAgeSeconds(), 1, n));
-            inputs.put("history_query_tokens", longTensor(env, in.historyQueryTokens(), 1, n, q));
-            inputs.put("query_tokens", longTensor(env, in.requestQueryTokens(), 1, q));
+            inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), 1, n));
+            inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), 1, n));
+            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", in.historyAgeSeconds(), 1, n));
+            inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), 1, n, q));
+            inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), 1, q));
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
                 OnnxTensor keys = tensor(result, "cache_keys");
                 UserEncoding encoding = new UserEncoding(
@@ -166,18 +167,17 @@ public final class GenrecModel implements AutoCloseable {
         acquire();
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
             long[] shape = user.cacheShape();
-            inputs.put("cache_keys", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheKeys()), shape));
-            inputs.put("cache_values", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheValues()), shape));
-            inputs.put("cache_mask", OnnxTensor.createTensor(env, FloatBuffer.wrap(user.cacheMask()), new long[] { 1, shape[3] }));
+            inputs.put("cache_keys", buffers.floats(env, "cache_keys", user.cacheKeys(), shape));
+            inputs.put("cache_values", buffers.floats(env, "cache_values", user.cacheValues(), shape));
+            inputs.put("cache_mask", buffers.floats(env, "cache_mask", user.cacheMask(), 1, shape[3]));
             int chunk = manifest().maxCandidates();
             for (int from = 0; from < candidates.length; from += chunk) {
                 int k = Math.min(chunk, candidates.length - from);
-                long[] slice = new long[k];
-                System.arraycopy(candidates, from, slice, 0, k);
-                try (OnnxTensor candidateTensor = longTensor(env, slice, 1, k)) {
+                try (OnnxTensor candidateTensor = buffers.longSlice(env, "candidates", candidates, from, k, 1, k)) {
                     Map<String, OnnxTensor> call = new HashMap<>(inputs);
                     call.put("candidates", candidateTensor);
                     try (OrtSession.Result result = scoreGraph.run(call)) {
@@ -229,10 +229,6 @@ public final class GenrecModel implements AutoCloseable {
         if (closed.compareAndSet(false, true)) {
             release();
         }
-    }
-
-    private static OnnxTensor longTensor(OrtEnvironment env, long[] data, long... shape) throws OrtException {
-        return OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape);
     }
 
     private static OnnxTensor tensor(OrtSession.Result result, String name) {

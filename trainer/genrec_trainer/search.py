@@ -1,0 +1,157 @@
+"""Personalized search, evaluated the product-search way (Ai et al. 2017, HEM, and its successors).
+
+Public interaction logs hold no queries, so the query behind an event is built from the item the
+user went on to pick: the words of its category path (Amazon), or one of its genres (MovieLens).
+Such a query names a category, not an item: many items match it equally, and what tells them
+apart is the user. That is what the benchmark measures.
+
+Training: a `fraction` of the training events become search events (their query is set); the
+held-out validation and test events never carry one, so the recommendation metrics stay the
+recommendation protocol.
+Search test: every test event gets its query; three rankers see the same requests and the same
+candidate list (full catalogue, the protocol's exclusions):
+- the model with the user's history and the query;
+- the same model with the query and an empty history;
+- BM25 (k1 1.2, b 0.75) over each item's full title + categories text, equal scores broken by
+  training popularity (without it a category query leaves hundreds of items tied).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from .data import UserSequence, history_items_of
+from .evaluate import evaluate, rank_metrics, target_ranks
+from .model import GenRecModel
+from .schema import Item
+from .tokenizer import Vocab, tokenize
+
+STYLES = ("path", "one")
+
+
+def category_query(item: Item, style: str, rng: np.random.Generator, max_words: int) -> str:
+    """style "path": the words of the whole category path, repeats removed, the last `max_words`
+    kept (the most specific end of the path); "one": the words of one category chosen at random
+    (MovieLens genres). Items without categories fall back to the first words of their title."""
+    if style not in STYLES:
+        raise ValueError(f"unknown query style {style!r}; known: {STYLES}")
+    cats = list(item.categories)
+    if not cats:
+        return " ".join(tokenize(item.title)[:max_words])
+    if style == "one":
+        return " ".join(tokenize(cats[int(rng.integers(len(cats)))])[:max_words])
+    words = list(dict.fromkeys(w for c in cats for w in tokenize(c)))
+    return " ".join(words[-max_words:])
+
+
+class ItemQueries:
+    """The query tokens an event on item i gets: [Q] int64, right-padded like every query."""
+
+    def __init__(self, items: Sequence[Item], vocab: Vocab, style: str, max_query_tokens: int):
+        self.items, self.vocab, self.style, self.max_tokens = list(items), vocab, style, max_query_tokens
+
+    def text(self, item_index: int, rng: np.random.Generator) -> str:
+        return category_query(self.items[item_index - 1], self.style, rng, self.max_tokens)
+
+    def tokens(self, text: str) -> np.ndarray:
+        return np.asarray(self.vocab.encode(text, self.max_tokens), np.int64)
+
+
+def attach_training_queries(seqs: list[UserSequence], train_examples: Sequence[tuple[int, int]],
+                            queries: ItemQueries, fraction: float, rng: np.random.Generator) -> int:
+    """Turn a random `fraction` of the training target events into search events, in place.
+    Returns how many. Positions not in train_examples (validation, test) are left untouched."""
+    count = 0
+    for u, t in train_examples:
+        if rng.random() < fraction:
+            seqs[u].query_tokens[t] = queries.tokens(queries.text(int(seqs[u].items[t]), rng))
+            count += 1
+    return count
+
+
+def with_target_queries(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                        queries: ItemQueries, rng: np.random.Generator) -> tuple[list[UserSequence], list[str]]:
+    """A copy of seqs in which each example's target event carries its query (the search
+    request), and the query texts in example order."""
+    out, texts = list(seqs), []
+    for u, t in examples:
+        text = queries.text(int(seqs[u].items[t]), rng)
+        q = out[u].query_tokens.copy()
+        q[t] = queries.tokens(text)
+        out[u] = replace(out[u], query_tokens=q)
+        texts.append(text)
+    return out, texts
+
+
+class BM25:
+    """Okapi BM25 over item texts (index i + 1 = items[i]; column 0 = padding scores 0)."""
+
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75):
+        docs = [Counter(tokenize(t)) for t in texts]
+        self.lengths = np.array([sum(d.values()) for d in docs], np.float64)
+        self.avg_len = float(self.lengths.mean()) if len(docs) else 0.0
+        self.k1, self.b = k1, b
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for i, d in enumerate(docs):
+            for term, tf in d.items():
+                self.postings.setdefault(term, []).append((i + 1, tf))
+        self.num_docs = len(docs)
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings.get(term, ()))
+        return math.log(1.0 + (self.num_docs - df + 0.5) / (df + 0.5))
+
+    def scores(self, query: str) -> np.ndarray:
+        """[num_docs + 1] BM25 score of every item for the query (repeated query words count once)."""
+        out = np.zeros(self.num_docs + 1, np.float64)
+        for term in dict.fromkeys(tokenize(query)):
+            idf = self.idf(term)
+            for doc, tf in self.postings.get(term, ()):
+                norm = self.k1 * (1.0 - self.b + self.b * self.lengths[doc - 1] / self.avg_len)
+                out[doc] += idf * tf * (self.k1 + 1.0) / (tf + norm)
+        return out
+
+
+def item_search_text(item: Item) -> str:
+    return " ".join([item.title, *item.categories])
+
+
+def popularity_tiebreak(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
+                        num_items: int) -> np.ndarray:
+    """[num_items + 1] values in [0, 1e-6): training-target popularity, small enough to order
+    (in practice) only items whose BM25 scores are equal."""
+    counts = np.zeros(num_items + 1, np.float64)
+    for u, t in train_examples:
+        counts[seqs[u].items[t]] += 1
+    return counts / (counts.max() + 1.0) * 1e-6
+
+
+def bm25_ranks(items: Sequence[Item], seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+               query_texts: Sequence[str], train_examples: Sequence[tuple[int, int]]) -> np.ndarray:
+    """0-based rank of each example's target under BM25 (+ popularity tie-break), with the same
+    exclusions as the model's evaluation (the user's earlier items)."""
+    bm25 = BM25([item_search_text(it) for it in items])
+    tiebreak = popularity_tiebreak(seqs, train_examples, len(items))
+    ranks = []
+    for start in range(0, len(examples), 512):
+        chunk = examples[start:start + 512]
+        scores = np.stack([bm25.scores(q) + tiebreak for q in query_texts[start:start + 512]])
+        targets = np.array([seqs[u].items[t] for u, t in chunk])
+        ranks.append(target_ranks(scores, targets, history_items_of(seqs, chunk)))
+    return np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
+
+
+def evaluate_search(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequence[tuple[int, int]],
+                    train_examples: Sequence[tuple[int, int]], items: Sequence[Item], queries: ItemQueries,
+                    max_history: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """The search test: each test event becomes a search request with its category query; the
+    model with history, the model without history and BM25 rank the same candidates."""
+    seqs_q, texts = with_target_queries(seqs, test, queries, rng)
+    return {"model": evaluate(model, seqs_q, test, max_history),
+            "model_no_history": evaluate(model, seqs_q, test, 0),
+            "bm25": {**rank_metrics(bm25_ranks(items, seqs_q, test, texts, train_examples)),
+                     "users": float(len(test))}}
