@@ -81,3 +81,31 @@ def test_time_rope_invariant_to_constant_shift_but_sensitive_to_gaps(tiny):
     # ... while changing the gaps (not just shifting) changes the output: time is really used.
     later = tiny.encoder.encode(hist, "ball", t_req + 30 * 86400)
     assert not torch.allclose(m.encode(*tensors(later))[0], a[0], atol=1e-4)
+
+
+def test_item_table_is_item_repr_of_every_item_with_the_same_gradients(tiny):
+    m = tiny.model
+    assert (m.item_tokens > 0).sum(-1).max() > 1, "items with several tokens (the mean matters)"
+    everything = torch.arange(m.cfg.num_items + 1)
+    torch.testing.assert_close(m.item_table(), m.item_repr(everything), atol=1e-6, rtol=0)
+    m.zero_grad()
+    (m.item_table() ** 2).sum().backward()
+    sparse_grad = m.token_emb.weight.grad.clone()
+    m.zero_grad()
+    (m.item_repr(everything) ** 2).sum().backward()
+    torch.testing.assert_close(sparse_grad, m.token_emb.weight.grad, atol=1e-5, rtol=0)
+    m.zero_grad()
+
+
+@torch.no_grad()
+def test_dropout_acts_in_training_only(tiny):
+    from genrec_trainer.model import GenRecModel
+
+    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), "dropout": 0.5})
+    m = GenRecModel(cfg, tiny.model.item_tokens.clone())
+    m.load_state_dict(tiny.model.state_dict())
+    enc = tiny.encoder.encode(tiny.history(6), None, tiny.history(7)[-1]["time"])
+    m.eval()
+    torch.testing.assert_close(m.encode(*tensors(enc))[0], tiny.model.encode(*tensors(enc))[0])
+    m.train()
+    assert not torch.allclose(m.encode(*tensors(enc))[0], tiny.model.encode(*tensors(enc))[0])

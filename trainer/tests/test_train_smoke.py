@@ -33,3 +33,24 @@ def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["architecture"]["backbone"] == "hstu"
     assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5
+
+
+def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dropout=0.3, full_softmax=True,
+               weight_decay=0.01, eval_every=1, patience=1, search_queries="path", search_fraction=0.5,
+               metrics_out=str(tmp_path / "m.json"))
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["sampling"] == "users" and saved["examples_per_epoch"] == 60, "one example per user"
+    assert set(saved["search"]) == {"model", "model_no_history", "bm25"}
+    assert 0.0 <= m["search_bm25_hr@10"] <= 1.0
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5, "dropout is gone from the export"
+
+
+def test_user_examples_take_each_users_last_training_target():
+    import numpy as np
+
+    from genrec_trainer.train import user_examples
+
+    ex = user_examples(None, np.array([[0, 0], [0, 1], [1, 0], [0, 2], [2, 3], [1, 1]]))
+    assert ex.tolist() == [[0, 2], [1, 1], [2, 3]]

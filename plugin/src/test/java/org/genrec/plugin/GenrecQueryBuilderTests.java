@@ -90,9 +90,16 @@ public class GenrecQueryBuilderTests extends AbstractQueryTestCase<GenrecQueryBu
 
     @Override
     protected void doAssertLuceneQuery(GenrecQueryBuilder builder, Query query, QueryShardContext context) {
-        if (builder.rank() || builder.numCandidates() != builder.k()) {
+        long seen = builder.user().history().stream().map(e -> e.itemId()).distinct().count();
+        boolean excludes = builder.excludeHistory() && seen > 0;
+        if (builder.rank() || builder.numCandidates() != builder.k() || excludes) {
             assertEquals("org.genrec.plugin.query.RankedKnnQuery", query.getClass().getName());
             assertTrue(query.toString(), query.toString().contains("k=" + builder.k()));
+            if (excludes) {
+                // the kNN search is widened by the distinct history items, which are then excluded
+                assertTrue(query.toString(), query.toString().contains("][" + (builder.numCandidates() + seen) + "]"));
+                assertTrue(query.toString(), query.toString().contains("-item_id:"));
+            }
         } else {
             assertThat(query, instanceOf(KnnFloatVectorQuery.class));
             assertEquals(builder.k(), ((KnnFloatVectorQuery) query).getK());

@@ -75,6 +75,43 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         }
     }
 
+    public void testHistoryNearestToTheUserIsExcludedAndKHitsStillComeBack() {
+        ModelBundle bundle = indexItems();
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            // A history holding the items nearest to its own user: the worst case for excluding it after kNN.
+            List<HistoryEvent> history = new ArrayList<>(history(bundle, 3, 14));
+            for (String nearest : nearestItems(bundle, reference.encode(new GenrecRequest(history, null, NOW)).embedding(), 6)) {
+                history.add(new HistoryEvent(nearest, bundle.manifest().actions().get(0), NOW - 60, null));
+            }
+            List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
+            float[] embedding = reference.encode(new GenrecRequest(history, null, NOW)).embedding();
+            List<String> all = nearestItems(bundle, embedding, bundle.items().size());
+            assertTrue("precondition: history items are among the 20 nearest", all.subList(0, 20).stream().anyMatch(seen::contains));
+            List<String> expected = all.stream().filter(id -> !seen.contains(id)).limit(20).toList();
+
+            GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+                null, 20, null, true, false);
+            assertEquals("the 20 nearest items outside the history, nearest first", expected,
+                ids(client().prepareSearch(INDEX).setQuery(unranked).setSize(20).get()));
+        }
+    }
+
+    /** Brute force: the {@code n} item ids whose embeddings have the largest dot product with {@code user}. */
+    private static List<String> nearestItems(ModelBundle bundle, float[] user, int n) {
+        List<ItemCatalog.Item> items = new ArrayList<>(bundle.items().items());
+        Map<String, Double> similarity = new HashMap<>();
+        for (ItemCatalog.Item item : items) {
+            float[] e = bundle.items().embedding(item.index());
+            double dot = 0;
+            for (int d = 0; d < e.length; d++) {
+                dot += (double) e[d] * user[d];
+            }
+            similarity.put(item.itemId(), dot);
+        }
+        items.sort((a, b) -> Double.compare(similarity.get(b.itemId()), similarity.get(a.itemId())));
+        return items.subList(0, n).stream().map(ItemCatalog.Item::itemId).toList();
+    }
+
     public void testPersonalizedSearchDiffersFromRecommendation() {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);

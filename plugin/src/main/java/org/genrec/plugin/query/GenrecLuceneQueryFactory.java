@@ -3,7 +3,6 @@ package org.genrec.plugin.query;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.KnnFloatVectorQuery;
-import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.Query;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper.GenrecVectorFieldType;
 import org.genrec.plugin.GenrecServices;
@@ -16,8 +15,9 @@ import java.util.List;
 
 /**
  * Builds the shard's Lucene query from a rewritten {@link GenrecQueryBuilder}: validates the
- * index's fields against the model, then kNN on the vector field (history items filtered inside
- * the kNN search, not after it) wrapped in {@link RankedKnnQuery} when ranking is on.
+ * index's fields against the model, then kNN on the vector field (the user's filter inside the
+ * kNN search; the history excluded after it, from a search widened by the history's size) wrapped
+ * in {@link RankedKnnQuery}, which keeps the best k and ranks them when ranking is on.
  */
 final class GenrecLuceneQueryFactory {
 
@@ -36,22 +36,29 @@ final class GenrecLuceneQueryFactory {
         boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
         MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 
-        // The user's filter and the history exclusion both go inside the kNN search, so that k hits
-        // pass them (filtering after kNN would return fewer).
-        BooleanQuery.Builder filter = new BooleanQuery.Builder();
-        filter.add(builder.filter() == null ? new MatchAllDocsQuery() : builder.filter().toQuery(context), BooleanClause.Occur.FILTER);
+        // The user's filter goes inside the kNN search, so that k hits pass it. The history does not:
+        // a must-not filter inside kNN makes Lucene build a bitset over every document of the shard
+        // on every request (O(index size)). Instead the search is widened by the number of distinct
+        // history items h and those items are dropped afterwards: at most h of the
+        // num_candidates + h nearest are history, so at least num_candidates others remain - the
+        // same documents the filtered search finds, at the cost of h more graph results.
+        Query userFilter = builder.filter() == null ? null : builder.filter().toQuery(context);
+        Query candidates;
         if (excludeHistory) {
             List<Object> seen = user.history().stream().map(HistoryEvent::itemId).distinct().map(id -> (Object) id).toList();
-            filter.add(idType.termsQuery(seen, context), BooleanClause.Occur.MUST_NOT);
+            Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.numCandidates() + seen.size(), userFilter);
+            candidates = new BooleanQuery.Builder().add(knn, BooleanClause.Occur.MUST)
+                .add(idType.termsQuery(seen, context), BooleanClause.Occur.MUST_NOT)
+                .build();
+        } else {
+            candidates = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.numCandidates(), userFilter);
         }
-        boolean filtered = builder.filter() != null || excludeHistory;
-        Query knn = new KnnFloatVectorQuery(vectorType.name(), embedding, builder.numCandidates(), filtered ? filter.build() : null);
         if (!builder.rank()) {
-            return builder.numCandidates() == builder.k() ? knn : new RankedKnnQuery(knn, builder.k(), null);
+            return builder.numCandidates() == builder.k() && !excludeHistory ? candidates : new RankedKnnQuery(candidates, builder.k(), null);
         }
         RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), services.models().get(user.model()), user.encoding(),
             user.encodingId(), builder.rankWindow(), services.rankedHits());
-        return new RankedKnnQuery(knn, builder.k(), ranking);
+        return new RankedKnnQuery(candidates, builder.k(), ranking);
     }
 
     private MappedFieldType itemIdField(String name) {
