@@ -57,7 +57,7 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def user_examples(seqs, train_examples: np.ndarray) -> np.ndarray:
+def user_examples(train_examples: np.ndarray) -> np.ndarray:
     """One example per user: the user's last training target, whose history is the whole training
     prefix (up to max_history). With the dense loss every position of it is a target, so one epoch
     sees each training event once, as SASRec's epochs do."""
@@ -174,7 +174,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
     if sampling == "users":
-        train_examples = user_examples(seqs, train_examples)
+        train_examples = user_examples(train_examples)
         examples_per_epoch = len(train_examples)
     elif sampling != "examples":
         raise ValueError(f"unknown sampling {sampling!r}")
@@ -254,7 +254,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         elif patience and epoch - best[1] >= patience * eval_every:
             log(f"early stop: no better validation ndcg@10 in {patience} evaluations")
             break
-    if select_best and best[2] is not None:  # (model selection on validation only)
+    if select_best and best[2] is not None:
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation ndcg@10 {best[0]:.4f})")
     test = evaluate(model, seqs, split.test, max_history)
@@ -273,6 +273,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         Path(metrics_out).write_text(json.dumps({
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
+            "epochs_run": history[-1]["epoch"],
             "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss, "sampling": sampling,
             "full_softmax": full_softmax, "negatives": negatives, "lr": lr, "weight_decay": weight_decay,

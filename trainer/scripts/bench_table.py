@@ -13,7 +13,7 @@ for f in sorted(root.glob("*.json")):
     dataset, preset, _ = f.stem.rsplit("-", 2)
     runs[(dataset, preset)].append(m)
 keys = ["hr@10", "ndcg@10", "hr@50", "ndcg@50", "mrr", "auc"]
-print("| data | model | seeds | " + " | ".join(k.upper() for k in keys) + " | epochs (selected) | train time |")
+print("| data | model | seeds | " + " | ".join(k.upper() for k in keys) + " | epochs run (selected) | train time |")
 print("|---|---|---|" + "---|" * len(keys) + "---|---|")
 for (dataset, preset), ms in sorted(runs.items()):
     cells = []
@@ -23,7 +23,8 @@ for (dataset, preset), ms in sorted(runs.items()):
         cells.append(f"{mean:.4f}" + (f" ({min(v):.4f}..{max(v):.4f})" if len(v) > 1 else ""))
     sel = ",".join(str(m["selected_epoch"]) for m in ms)
     secs = ",".join(f"{m['train_seconds']:.0f}s" for m in ms)
-    print(f"| {dataset} | {preset} | {len(ms)} | " + " | ".join(cells) + f" | {ms[0]['epochs']} ({sel}) | {secs} |")
+    ran = ",".join(str(m.get("epochs_run", m["epochs"])) for m in ms)
+    print(f"| {dataset} | {preset} | {len(ms)} | " + " | ".join(cells) + f" | {ran} ({sel}) | {secs} |")
 
 # Personalized search runs (--search-queries): the three rankers of the search test, per run.
 searched = {key: [m for m in ms if m.get("search")] for key, ms in runs.items()}

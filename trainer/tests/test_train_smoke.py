@@ -52,5 +52,5 @@ def test_user_examples_take_each_users_last_training_target():
 
     from genrec_trainer.train import user_examples
 
-    ex = user_examples(None, np.array([[0, 0], [0, 1], [1, 0], [0, 2], [2, 3], [1, 1]]))
+    ex = user_examples(np.array([[0, 0], [0, 1], [1, 0], [0, 2], [2, 3], [1, 1]]))
     assert ex.tolist() == [[0, 2], [1, 1], [2, 3]]
