@@ -13,7 +13,8 @@ candidate list (full catalogue, the protocol's exclusions):
 - the model with the user's history and the query;
 - the same model with the query and an empty history;
 - BM25 (k1 1.2, b 0.75) over each item's full title + categories text, equal scores broken by
-  training popularity (without it a category query leaves hundreds of items tied).
+  training popularity (items of one category differ on BM25 only by text length and stray title
+  matches, so many tie).
 """
 from __future__ import annotations
 
