@@ -128,6 +128,14 @@ def history_items_of(seqs: Sequence[UserSequence], examples: Sequence[tuple[int,
     return [seqs[u].items[:t] for u, t in examples]
 
 
+def target_counts(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]], num_items: int) -> np.ndarray:
+    """[num_items + 1] how often each item index is the target of `examples` (popularity)."""
+    counts = np.zeros(num_items + 1, np.float64)
+    for u, t in examples:
+        counts[seqs[u].items[t]] += 1
+    return counts
+
+
 def data_fingerprint(items: Sequence[Item], events: Sequence[Event]) -> str:
     h = hashlib.sha256()
     for it in items:

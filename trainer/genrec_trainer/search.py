@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .data import UserSequence, history_items_of
+from .data import UserSequence, history_items_of, target_counts
 from .evaluate import evaluate, rank_metrics, target_ranks
 from .model import GenRecModel
 from .schema import Item
@@ -125,9 +125,7 @@ def popularity_tiebreak(seqs: Sequence[UserSequence], train_examples: Sequence[t
                         num_items: int) -> np.ndarray:
     """[num_items + 1] values in [0, 1e-6): training-target popularity, small enough to order
     (in practice) only items whose BM25 scores are equal."""
-    counts = np.zeros(num_items + 1, np.float64)
-    for u, t in train_examples:
-        counts[seqs[u].items[t]] += 1
+    counts = target_counts(seqs, train_examples, num_items)
     return counts / (counts.max() + 1.0) * 1e-6
 
 

@@ -8,20 +8,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from genrec_trainer.data import build_vocab, group_by_user, history_items_of, item_index
+from genrec_trainer.data import build_vocab, group_by_user, history_items_of, item_index, target_counts
 from genrec_trainer.datasets import load_dataset
-from genrec_trainer.evaluate import hit_rate, make_split, mrr, ndcg, target_ranks
+from genrec_trainer.evaluate import make_split, rank_metrics, target_ranks
 
 name, data_dir = sys.argv[1], sys.argv[2]
 ds = load_dataset(name, data_dir)
 actions = sorted({e.action for e in ds.events})
 seqs = group_by_user(ds.events, item_index(ds.items), actions, build_vocab([], []), 1)
 split, info = make_split(seqs, "beauty" if name in ("beauty", "scientific") else "movielens")
-counts = np.zeros(len(ds.items) + 1)
-for u, t in split.train:
-    counts[seqs[u].items[t]] += 1
+counts = target_counts(seqs, split.train, len(ds.items))
 scores = np.tile(counts, (len(split.test), 1))
 targets = np.array([seqs[u].items[t] for u, t in split.test])
 r = target_ranks(scores, targets, history_items_of(seqs, split.test))
-print({"users": len(r), "hr@10": round(hit_rate(r, 10), 4), "ndcg@10": round(ndcg(r, 10), 4),
-       "hr@50": round(hit_rate(r, 50), 4), "ndcg@50": round(ndcg(r, 50), 4), "mrr": round(mrr(r), 4)})
+print({"users": len(r), **{k: round(v, 4) for k, v in rank_metrics(r).items()}})
