@@ -132,18 +132,20 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     model.eval()
     # Batches of similar history length (less padding; outputs do not depend on padding).
     examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
+    dev = model.item_tokens.device                                      # the model's device (CPU or CUDA)
     table = model.item_table()                                          # [I + 1, D]
-    item_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1), table).numpy()  # [I + 1, E]
+    item_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=dev), table).cpu().numpy()  # [I + 1, E]
     ranks, rank_scores, labels = [], [], []
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         batch = make_batch(seqs, chunk, max_history)
-        user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
-                                        batch["history_age_seconds"], batch["history_query_tokens"],
-                                        batch["query_tokens"], item_table=table)
+        on_dev = {k: v.to(dev) for k, v in batch.items()}
+        user, ck, cv, cm = model.encode(on_dev["history_items"], on_dev["history_actions"],
+                                        on_dev["history_age_seconds"], on_dev["history_query_tokens"],
+                                        on_dev["query_tokens"], item_table=table)
         target = batch["target"].numpy()
-        ranks.append(target_ranks(user.numpy() @ item_emb.T, target, history_items_of(seqs, chunk)))
-        rank_scores.append(model.score(ck, cv, cm, batch["target"][:, None], item_table=table)[:, 0].numpy())
+        ranks.append(target_ranks(user.cpu().numpy() @ item_emb.T, target, history_items_of(seqs, chunk)))
+        rank_scores.append(model.score(ck, cv, cm, on_dev["target"][:, None], item_table=table)[:, 0].cpu().numpy())
         labels.append(batch["label"].numpy())
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
     s, lab = (np.concatenate(rank_scores), np.concatenate(labels)) if ranks else (np.zeros(0), np.zeros(0))

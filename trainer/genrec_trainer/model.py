@@ -305,50 +305,83 @@ class GenRecModel(nn.Module):
         """hidden: training only; when a list is given, the L2-normalized user-head output at every
         history position [B, N, E] is appended to it (the dense next-item loss)."""
         valid = history_items > 0                                           # [B, N]
-        hist = (self.item_repr(history_items, item_table) + self.action_emb(history_actions)
-                + self.text_embedding(history_query_tokens)[0])             # [B, N, D]
+        hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)  # [B, N, D]
         q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
         ctx = torch.where(has_query[:, None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand_as(q_mean))  # [B, D]
         ret = self.type_emb.weight[TYPE_RET].expand_as(q_mean)              # [B, D]
-        x = self.input_drop(torch.cat([hist, ctx[:, None], ret[:, None]], dim=1))  # [B, S = N + 2, D]
+        x = torch.cat([hist, ctx[:, None], ret[:, None]], dim=1)            # [B, S = N + 2, D]
 
         # Positions count real events only, so left padding does not move anything.
         n_real = valid.long().sum(1, keepdim=True)                          # [B, 1]
         pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
-        positions = torch.cat([pos_hist, n_real, n_real + 1], dim=1).float()  # [B, S]
-        # int64 ages -> float only here, after the request-relative difference was taken.
-        age = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds)).float()
-        zero = torch.zeros_like(age[:, :1])
-        log_age = torch.cat([torch.log1p(age / 60.0), zero, zero], dim=1)   # [B, S]
-        cos, sin = self.rotary(positions, log_age)
-
-        one = torch.ones_like(valid[:, :1])
-        key_valid = torch.cat([valid, one, one], dim=1)                     # [B, S]: ctx, RET valid
+        positions = torch.cat([pos_hist, n_real, n_real + 1], dim=1)        # [B, S]
         idx = torch.arange(x.shape[1], device=x.device)
         causal = idx[None, :] <= idx[:, None]                               # [S, S]
-        allowed = causal[None] & key_valid[:, None, :]                      # [B, S, S]
-        mask_add = torch.where(allowed, 0.0, NEG_INF)[:, None]              # [B, 1, S, S]
-
-        bias = None
-        if self.cfg.time_signal == "bucket":
-            ages = torch.cat([torch.where(valid, history_age_seconds.clamp(min=0),
-                                          torch.zeros_like(history_age_seconds)),
-                              torch.zeros_like(history_age_seconds[:, :1]).repeat(1, 2)], dim=1)  # int64 [B, S]
-            buckets = time_bucket(ages[:, None, :] - ages[:, :, None], self.cfg.time_buckets)  # [B, S, S]
-            bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, S]
-        allowed_b = allowed[:, None]                                        # [B, 1, S, S]
-
-        keys, values = [], []
-        for block in self.blocks:
-            x, k, v = block(x, cos, sin, mask_add, allowed_b, bias)
-            keys.append(k[:, :, :-1])                                       # drop RET: [B, H, T, Dh]
-            values.append(v[:, :, :-1])
+        x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2)
         if hidden is not None:
             hidden.append(F.normalize(self.user_head(self.final_norm(x[:, :-2])), dim=-1))  # [B, N, E]
         user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E]
-        return (F.normalize(user, dim=-1), torch.stack(keys), torch.stack(values),  # [L, B, H, T, Dh]
-                key_valid[:, :-1].float())                                  # cache_mask [B, T]
+        one = torch.ones_like(valid[:, :1])
+        return (F.normalize(user, dim=-1), torch.stack([k[:, :, :-1] for k in keys]),  # drop RET: [L, B, H, T, Dh]
+                torch.stack([v[:, :, :-1] for v in values]),
+                torch.cat([valid, one], dim=1).float())                    # cache_mask [B, T]
+
+    def prefix_users(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
+                     history_query_tokens: Tensor, item_table: Tensor | None = None) -> Tensor:
+        """Training only: the no-query retrieval embedding after EVERY history prefix, in one pass:
+        [B, N] -> [B, N, E], row i = encode() of the history cut after event i (same ages, no query).
+        Sequence [e_1 .. e_N | ctx_1 .. ctx_N | RET_1 .. RET_N]: ctx_i sees e_1..e_i and itself, RET_i
+        sees e_1..e_i, ctx_i and itself, with the positions encode() gives them (i, i + 1). This is
+        how SASRec trains (every position predicts the next item) but read where inference reads:
+        at RET. Trained only on the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
+        valid = history_items > 0                                           # [B, N]
+        b, n = history_items.shape
+        hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
+        ctx = self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1)          # [B, N, D]
+        ret = self.type_emb.weight[TYPE_RET].expand(b, n, -1)
+        x = torch.cat([hist, ctx, ret], dim=1)                              # [B, 3N, D]
+        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        positions = torch.cat([pos_hist, pos_hist + 1, pos_hist + 2], dim=1)  # [B, 3N]
+        j = torch.arange(n, device=x.device)
+        upto = j[None, :] <= j[:, None]                                     # [N, N]: event j within prefix i
+        eye = torch.eye(n, dtype=torch.bool, device=x.device)
+        none = torch.zeros_like(eye)
+        structure = torch.cat([torch.cat([upto, none, none], 1),            # e_i:   e_1..e_i
+                               torch.cat([upto, eye, none], 1),             # ctx_i: e_1..e_i, ctx_i
+                               torch.cat([upto, eye, eye], 1)], 0)          # RET_i: e_1..e_i, ctx_i, RET_i
+        x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * n)
+        return F.normalize(self.user_head(self.final_norm(x[:, 2 * n:])), dim=-1)  # [B, N, E]
+
+    def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
+                        item_table: Tensor | None) -> Tensor:
+        # event token = item repr + action + mean(query tokens of the event): [B, N, D]
+        return (self.item_repr(history_items, item_table) + self.action_emb(history_actions)
+                + self.text_embedding(history_query_tokens)[0])
+
+    def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
+                    structure: Tensor, extra_tokens: int) -> tuple[Tensor, list, list]:
+        """The backbone over [N history tokens | extra_tokens context/task tokens] (age 0, always valid).
+        positions [B, S] int; structure [S, S]: which key each query may see before padding is masked.
+        Returns the output [B, S, D] and each layer's keys and values [B, H, S, Dh]."""
+        x = self.input_drop(x)
+        # int64 ages -> float only here, after the request-relative difference was taken.
+        ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
+        ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, S]
+        cos, sin = self.rotary(positions.float(), torch.log1p(ages.float() / 60.0))
+        key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, S]
+        allowed = (structure[None] & key_valid[:, None, :])[:, None]        # [B, 1, S, S]
+        mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, S]
+        bias = None
+        if self.cfg.time_signal == "bucket":
+            buckets = time_bucket(ages[:, None, :] - ages[:, :, None], self.cfg.time_buckets)  # [B, S, S]
+            bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, S]
+        keys, values = [], []
+        for block in self.blocks:
+            x, k, v = block(x, cos, sin, mask_add, allowed, bias)
+            keys.append(k)
+            values.append(v)
+        return x, keys, values
 
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,

@@ -28,7 +28,7 @@ from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
 from .losses import (AdaptiveLossWeighter, dense_next_item_loss, enhanced_retrieval_loss, enhancer_select,
-                     pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
+                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
 from .model import GenRecModel, ModelConfig
 from .schema import Event, Item
 from .search import ItemQueries, attach_training_queries, evaluate_search
@@ -57,6 +57,16 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def resolve_device(name: str) -> torch.device:
+    """"auto" = CUDA when torch sees a GPU, else CPU. Asking for CUDA where there is none is an error,
+    not a silent (and 50x slower) CPU run."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: torch {torch.__version__} sees no CUDA device (use --device cpu)")
+    return torch.device(name)
+
+
 def user_examples(train_examples: np.ndarray) -> np.ndarray:
     """One example per user: the user's last training target, whose history is the whole training
     prefix (up to max_history). With the dense loss every position of it is a target, so one epoch
@@ -73,7 +83,7 @@ def _enhanced_retrieval(model: GenRecModel, table, user, ck, cv, cm, batch, neg,
     the request's history excluded) are scored by the ranking model; those it scores lowest become
     hard negatives, those above `threshold` are relabelled positive (potential favourites)."""
     target = batch["target"]
-    all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1), table)        # [I + 1, E]
+    all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
     with torch.no_grad():
         sims = user.detach() @ all_emb.detach().T                                       # [B, I + 1]
         sims[:, 0] = float("-inf")
@@ -123,19 +133,26 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
           adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
-          export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dropout: float = 0.0,
+          export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
+          dropout: float = 0.0,
           weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
-          patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5) -> dict:
+          patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
+          device: str = "cpu") -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
+    dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
+    user head on each history event's own state (cheap; inference never reads there), "ret" = RET
+    after each prefix (model.prefix_users, one extra pass over 3N tokens; inference reads there).
     full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation NDCG@10 (0: never).
+    device: "cpu" | "cuda[:N]" | "auto"; the exported bundle is always computed and checked on CPU.
     search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
     search events with a category query, and the search test runs after the recommendation test."""
     torch.manual_seed(seed)
     # One thread = bit-reproducible runs (measured: 2 intra-op threads drift ~1e-7 run to run).
     torch.set_num_threads(threads)
+    dev = resolve_device(device)
     rng = np.random.default_rng(seed)
     t_start = time.time()
 
@@ -168,9 +185,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, d_model {d_model}, "
         f"layers {layers}, heads {heads}, dropout {dropout}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives)") + f" + {rank_loss}"
-        + (" + dense next-item" if dense_loss else "") + (" + enhancer" if enhancer else "")
+        + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
-    model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens)))
+    model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
+    log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
     if sampling == "users":
@@ -178,7 +196,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         examples_per_epoch = len(train_examples)
     elif sampling != "examples":
         raise ValueError(f"unknown sampling {sampling!r}")
-    all_items = torch.arange(1, num_items + 1)
+    all_items = torch.arange(1, num_items + 1, device=dev)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -190,30 +208,37 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         steps = 0
         batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
         for chunk in batches:
-            batch = make_batch(seqs, chunk, max_history)
+            batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
             target = batch["target"]
             table = model.item_table()  # every item's repr once per step, gathered below
-            hidden: list | None = [] if dense_loss else None
+            hidden: list | None = [] if dense_loss and dense_readout == "history" else None
             user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
                                             batch["history_age_seconds"], batch["history_query_tokens"],
                                             batch["query_tokens"], item_table=table, hidden=hidden)
-            # Retrieval: in-batch + uniform negatives.
-            neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives))
+            # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
+            neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
+            neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
             if enhancer:
                 l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
                                             enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
+            elif full_softmax:
+                l_ret = full_softmax_loss(user, target, neg_emb, temperature)
             else:
-                l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg,
-                                             model.item_embeddings(neg, table), temperature)
+                l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
+                                             temperature)
             if dense_loss:
                 # every history event's state predicts the next event (the last one: the target)
                 h_items = batch["history_items"]
                 nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
-                l_ret = l_ret + dense_weight * dense_next_item_loss(
-                    hidden[0], nxt, model.item_embeddings(nxt, table), neg, model.item_embeddings(neg, table),
-                    temperature)
+                states = hidden[0] if hidden is not None else model.prefix_users(
+                    h_items, batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
+                    item_table=table)                                  # [B, N, E]
+                l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
+                           dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
+                                                temperature))
+                l_ret = l_ret + dense_weight * l_dense
             # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
-            rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives)))
+            rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
             cands = torch.cat([target[:, None], rneg], dim=1)
             labels = torch.zeros_like(cands)
             labels[:, 0] = torch.where(batch["label"] < 0, 1, batch["label"])
@@ -275,7 +300,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
             "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "enhancer": enhancer,
-            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss, "sampling": sampling,
+            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
+            "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
             "full_softmax": full_softmax, "negatives": negatives, "lr": lr, "weight_decay": weight_decay,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
             "search_fraction": search_fraction if search_queries else None,
@@ -288,6 +314,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if not export:
         return metrics
 
+    model.cpu()  # the bundle's golden vectors come from the CPU model, as the Java runtime's CPU path runs it
     golden = default_golden_requests(items, events, actions, max_history, seed=seed)
     export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
                   max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
@@ -343,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--dense-loss", action="store_true",
                    help="also train every history position to predict the next event (SASRec-style)")
     p.add_argument("--dense-weight", type=float, default=1.0)
+    p.add_argument("--dense-readout", choices=["history", "ret"], default="history",
+                   help="dense loss read at each history event's state or at RET after each prefix")
     p.add_argument("--dropout", type=float, default=0.0, help="training-only dropout (inputs, residual branches)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
@@ -357,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="personalized search benchmark: training events get category queries (path: the item's "
                         "category path; one: one random category, e.g. a MovieLens genre) and a search test runs")
     p.add_argument("--search-fraction", type=float, default=0.5, help="share of training events made searches")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (CUDA when present)")
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
     args = p.parse_args(argv)
 
@@ -401,10 +431,11 @@ def main(argv: Sequence[str] | None = None) -> None:
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
           adaptive_temperature=args.adaptive_temperature, select_best=args.select_best, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
-          dense_loss=args.dense_loss, dense_weight=args.dense_weight, dropout=args.dropout,
+          dense_loss=args.dense_loss, dense_weight=args.dense_weight,
+          dense_readout=args.dense_readout, dropout=args.dropout,
           weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
-          search_fraction=args.search_fraction, **arch)
+          search_fraction=args.search_fraction, device=args.device, **arch)
 
 
 if __name__ == "__main__":

@@ -110,3 +110,18 @@ def test_dense_next_item_loss_by_hand():
     want = -math.log(math.exp(0.6) / (math.exp(0.6) + math.exp(0.0)))
     got = dense_next_item_loss(states, nxt, nxt_emb, negs, neg_emb, temperature=t)
     assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_full_softmax_loss_by_hand_and_equal_to_dense_loss_with_every_item_negative():
+    from genrec_trainer.losses import dense_next_item_loss, full_softmax_loss
+    catalogue = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])      # items 1, 2, 3
+    states = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])                    # [1, 2, 2]
+    nxt = torch.tensor([[2, 0]])                                          # second position: no target
+    want = -math.log(math.exp(0.6 / 0.5) / (math.exp(1.0 / 0.5) + math.exp(0.6 / 0.5) + math.exp(0.0)))
+    assert full_softmax_loss(states, nxt, catalogue, temperature=0.5).item() == pytest.approx(want, rel=1e-6)
+    torch.manual_seed(0)
+    states = torch.nn.functional.normalize(torch.randn(3, 4, 2), dim=-1)
+    nxt = torch.tensor([[1, 3, 0, 2], [2, 2, 1, 0], [0, 0, 0, 3]])
+    every = torch.arange(1, 4)
+    dense = dense_next_item_loss(states, nxt, catalogue[(nxt - 1).clamp(min=0)], every, catalogue, temperature=0.05)
+    torch.testing.assert_close(full_softmax_loss(states, nxt, catalogue, temperature=0.05), dense)

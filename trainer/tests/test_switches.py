@@ -82,3 +82,22 @@ def test_hstu_bucket_export_parity(tiny, tmp_path):
     assert manifest["graphs"]["score"]["inputs"] == ["cache_keys", "cache_values", "cache_mask", "candidates"]
     golden = json.loads((tmp_path / "golden.json").read_text())
     assert check_onnx_parity(tmp_path, golden) <= 1e-5
+
+
+@pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
+                         ids=lambda c: "-".join(str(v) for v in c.values()))
+@torch.no_grad()
+def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, switches):
+    """The training-only all-prefix pass (dense loss read at RET) must equal what inference computes
+    for each shorter history: same positions, ages, masks, time-bucket bias; left padding ignored."""
+    m = _model(tiny, **switches)
+    hist = tiny.history(6)
+    items, actions, ages, hq, _ = _pad(tiny.encoder.encode(hist, None, hist[-1]["time"] + 600), 3)
+    users = m.prefix_users(items, actions, ages, hq)                        # [1, N, E]
+    n = items.shape[1]
+    no_query = torch.zeros(1, MAX_Q, dtype=torch.long)
+    for i in range(n - 6, n):                                               # the real events' columns
+        cut = slice(0, i + 1)
+        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], no_query)[0]
+        torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
+    assert not torch.allclose(users[:, n - 6], users[:, n - 1], atol=1e-3)  # prefixes differ

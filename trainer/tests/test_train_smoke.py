@@ -3,6 +3,7 @@ configuration trained this way exports a bundle that passes ONNX parity."""
 import json
 
 import pytest
+import torch
 
 from genrec_trainer import synthetic
 from genrec_trainer.train import train
@@ -36,11 +37,12 @@ def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
 
 
 def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny_log, tmp_path):
-    m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dropout=0.3, full_softmax=True,
+    m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dense_readout="ret", dropout=0.3, full_softmax=True,
                weight_decay=0.01, eval_every=1, patience=1, search_queries="path", search_fraction=0.5,
                metrics_out=str(tmp_path / "m.json"))
     saved = json.loads((tmp_path / "m.json").read_text())
     assert saved["sampling"] == "users" and saved["examples_per_epoch"] == 60, "one example per user"
+    assert saved["dense_readout"] == "ret"
     assert set(saved["search"]) == {"model", "model_no_history", "bm25"}
     assert 0.0 <= m["search_bm25_hr@10"] <= 1.0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
@@ -54,3 +56,17 @@ def test_user_examples_take_each_users_last_training_target():
 
     ex = user_examples(np.array([[0, 0], [0, 1], [1, 0], [0, 2], [2, 3], [1, 1]]))
     assert ex.tolist() == [[0, 2], [1, 1], [2, 3]]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without a GPU")
+def test_device_auto_falls_back_to_cpu_and_cuda_without_a_gpu_is_a_clear_error():
+    from genrec_trainer.train import resolve_device
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(SystemExit, match="sees no CUDA device"):
+        resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device tool's machine)")
+def test_cuda_training_exports_a_bundle_whose_parity_check_passes(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, device="cuda", dense_loss=True, dense_readout="ret")
+    assert 0.0 <= m["hr@10"] <= 1.0 and (tmp_path / "b" / "manifest.json").exists()
