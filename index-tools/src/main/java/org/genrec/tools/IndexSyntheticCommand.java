@@ -1,5 +1,7 @@
 package org.genrec.tools;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
@@ -28,6 +30,8 @@ final class IndexSyntheticCommand {
                         [--shards 1] [--batch 2000] [--seed 1]
             Creates an items index of N documents for benchmarks: the bundle's items, then jittered copies of them
             (ids ITEM~COPY, unknown to the model, so they are retrieved but not ranked).""";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private IndexSyntheticCommand() {}
 
@@ -73,9 +77,39 @@ final class IndexSyntheticCommand {
                 }
             }
             cluster.client().indices().refresh(r -> r.index(index));
-            cluster.json("POST", "/" + index + "/_forcemerge?max_num_segments=1", null);
+            forceMergeToOneSegment(cluster, index, out);
             out.printf("index [%s] holds %d items (%d of them known to model [%s])%n", index, count, Math.min(count, items.size()),
                 bundle.manifest().modelId());
+        }
+    }
+
+    /**
+     * One segment, so that every benchmark run searches the same HNSW graph. At 1M items the merge
+     * takes many minutes, longer than any HTTP timeout: it runs as a task and is polled.
+     */
+    private static void forceMergeToOneSegment(ClusterConnection cluster, String index, PrintStream out) throws IOException {
+        long start = System.nanoTime();
+        JsonNode started = JSON.readTree(cluster.json("POST", "/" + index + "/_forcemerge?max_num_segments=1&wait_for_completion=false", null));
+        String task = started.path("task").asText();
+        if (task.isEmpty()) {
+            throw new IOException("force merge of [" + index + "] did not start a task: " + started);
+        }
+        out.printf("force-merging [%s] to one segment (task %s)%n", index, task);
+        while (true) {
+            JsonNode status = JSON.readTree(cluster.json("GET", "/_tasks/" + task, null));
+            if (status.path("completed").asBoolean(false)) {
+                if (status.has("error")) {
+                    throw new IOException("force merge of [" + index + "] failed: " + status.get("error"));
+                }
+                out.printf("force merge done in %.0f s%n", (System.nanoTime() - start) / 1e9);
+                return;
+            }
+            try {
+                Thread.sleep(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the force merge of [" + index + "]", e);
+            }
         }
     }
 

@@ -26,15 +26,16 @@ import java.util.Set;
 public final class BenchCommand {
 
     public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
-        "concurrency", "duration", "warmup", "requests", "out", "candidates", "model-only");
+        "rank", "concurrency", "duration", "warmup", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
-              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--concurrency 1,2,4,8]
+              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true] [--concurrency 1,2,4,8]
               [--duration 10] [--warmup 3] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out] [--model-only]
             Drives the cluster with N closed-loop clients per cell (seconds of warm-up, then --duration seconds) for the
             genrec request and, in the same run, the same request as plain genrec_knn with the same vector. Prints and
             writes QPS and p50/p90/p99/max latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time
             per score call for each candidate count (--model-only: just that, no cluster needed).
+            --rank false: the genrec query retrieves only (no ranking head), to compare retrieval alone with kNN.
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -52,6 +53,7 @@ public final class BenchCommand {
         int[] histories = ints(args.get("history", "10,50,200"));
         int[] ks = ints(args.get("k", "100"));
         int window = Integer.parseInt(args.get("window", "100"));
+        boolean rank = Boolean.parseBoolean(args.get("rank", "true"));
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
@@ -67,7 +69,7 @@ public final class BenchCommand {
                 for (int history : histories) {
                     for (int k : ks) {
                         List<BenchRequests.Pair> pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window,
-                            requestCount, 42);
+                            rank, requestCount, 42);
                         for (int c : concurrency) {
                             String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
                             LoadRun.Result genrec = load.run(cell + " genrec", pairs.stream().map(BenchRequests.Pair::genrec).toList(), c,
@@ -86,6 +88,7 @@ public final class BenchCommand {
                             row.put("history", history);
                             row.put("k", k);
                             row.put("window", window);
+                            row.put("rank", rank);
                             row.put("concurrency", c);
                             row.put("genrec", genrec);
                             row.put("baseline", baseline);

@@ -34,8 +34,8 @@ final class BenchRequests {
 
     private BenchRequests() {}
 
-    static List<Pair> build(GenrecModel model, String modelName, String vectorField, Mix mix, int history, int k, int window, int count,
-        long seed) {
+    static List<Pair> build(GenrecModel model, String modelName, String vectorField, Mix mix, int history, int k, int window,
+        boolean rank, int count, long seed) {
         ItemCatalog items = model.bundle().items();
         String action = model.manifest().actions().get(0);
         Random random = new Random(seed);
@@ -88,6 +88,9 @@ final class BenchRequests {
                 baselineBody = plain.toString();
             } else {
                 genrec.put("vector_field", vectorField).put("k", k);
+                if (!rank) {
+                    genrec.put("rank", false); // retrieval alone (the rescorer mix always ranks)
+                }
                 ObjectNode genrecQuery = JSON.createObjectNode();
                 genrecQuery.set("genrec", genrec);
                 genrecBody = wrap(genrecQuery);
