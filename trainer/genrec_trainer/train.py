@@ -171,6 +171,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
 
+    if rank_negatives == 0 and not any((s.labels == 0).any() for s in seqs):
+        raise ValueError("rank_negatives 0 trains the ranker on labelled events only, but no event has a negative "
+                         "label (e.g. a MovieLens rating < 4): it would see positives only")
     queries = None
     if search_queries:
         queries = ItemQueries(items, vocab, search_queries, max_query_tokens)
@@ -302,7 +305,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
-            "full_softmax": full_softmax, "negatives": negatives, "lr": lr, "weight_decay": weight_decay,
+            "full_softmax": full_softmax, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr, "weight_decay": weight_decay,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
             "search_fraction": search_fraction if search_queries else None,
             "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
@@ -353,6 +356,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--negatives", type=int, default=512)
+    p.add_argument("--rank-negatives", type=int, default=7,
+                   help="random items labelled 0 beside each target in the ranking loss (0: labelled events only, as "
+                        "UniGRF trains its ranker; needs labels, e.g. MovieLens ratings)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--temperature", type=float, default=0.05)
     p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")
@@ -425,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           model_id=args.model_id or (args.dataset or "custom"), model_version=args.model_version,
           max_history=args.max_history, examples_per_epoch=args.examples_per_epoch,
           threads=args.threads, protocol=protocol, d_model=args.d_model, layers=args.layers, heads=args.heads,
-          batch_size=args.batch_size, negatives=args.negatives, lr=args.lr, temperature=args.temperature,
+          batch_size=args.batch_size, negatives=args.negatives, rank_negatives=args.rank_negatives, lr=args.lr, temperature=args.temperature,
           rank_loss=args.rank_loss, pairwise_weight=args.pairwise_weight, enhancer=args.enhancer,
           enhancer_top=args.enhancer_top, enhancer_hard=args.enhancer_hard,
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,

@@ -1,5 +1,6 @@
 """Every training switch runs end to end on a tiny synthetic log (seconds), and a non-default
 configuration trained this way exports a bundle that passes ONNX parity."""
+import dataclasses
 import json
 
 import pytest
@@ -70,3 +71,12 @@ def test_device_auto_falls_back_to_cpu_and_cuda_without_a_gpu_is_a_clear_error()
 def test_cuda_training_exports_a_bundle_whose_parity_check_passes(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, device="cuda", dense_loss=True, dense_readout="ret")
     assert 0.0 <= m["hr@10"] <= 1.0 and (tmp_path / "b" / "manifest.json").exists()
+
+
+def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, rank_negatives=0, rank_loss="bce+pairwise", export=False)
+    assert 0.0 <= m["auc"] <= 1.0
+    items, events = tiny_log
+    unlabelled = [dataclasses.replace(e, label=None) for e in events]
+    with pytest.raises(ValueError, match="no event has a negative label"):
+        _train((items, unlabelled), tmp_path, rank_negatives=0, export=False)

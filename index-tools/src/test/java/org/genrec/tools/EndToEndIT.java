@@ -200,6 +200,29 @@ class EndToEndIT {
         assertEquals(lines.size(), Files.readAllLines(exported).size());
     }
 
+    @Test
+    void syntheticCatalogueIsIndexedInOneSegmentAndServesGenrecQueries() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int count = 5_000;
+        assertEquals(0, GenrecTools.run(new String[] { "index-synthetic", "--bundle", LocalNode.property("genrec.test.bundle"),
+            "--count", String.valueOf(count), "--url", node.url(), "--index", "items-synthetic", "--batch", "1000" },
+            new PrintStream(out), new PrintStream(err)), err.toString());
+        assertTrue(out.toString().contains("force merge done"), out.toString());
+        JsonNode docs = JSON.readTree(send("GET", "/items-synthetic/_count", null).body());
+        assertEquals(count, docs.path("count").asInt(), docs.toString());
+        // One segment: every benchmark run searches the same HNSW graph.
+        String segments = send("GET", "/_cat/segments/items-synthetic?h=segment", null).body().strip();
+        assertEquals(1, segments.lines().count(), segments);
+
+        JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
+        ObjectNode body = JSON.createObjectNode().put("size", 10);
+        body.set("query", JSON.createObjectNode().set("genrec", genrecQuery(c, MODEL)));
+        HttpResponse<String> response = send("POST", "/items-synthetic/_search", body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(10, JSON.readTree(response.body()).path("hits").path("hits").size(), response.body());
+    }
+
     private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
         assertTopTen(c, genrecQuery(c, MODEL));
     }
@@ -250,7 +273,7 @@ class EndToEndIT {
 
     private static HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(node.url() + path))
-            .method(method, HttpRequest.BodyPublishers.ofString(body))
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
             .header("Content-Type", "application/json")
             .build();
         return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
