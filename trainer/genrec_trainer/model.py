@@ -31,6 +31,9 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
 - dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
   graphs are unchanged by it.
+
+Training only: prefix_users() gives RET's embedding after every history prefix in one pass (the
+dense next-item loss read where inference reads); the exported graphs never call it.
 """
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
 def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc: str, seed: int = 7,
           epochs: int = 8, model_id: str = "synthetic", model_version: str = "1", max_history: int = 50,
           max_query_tokens: int = 8, max_item_tokens: int = 16, d_model: int = 32, layers: int = 2, heads: int = 2,
-          batch_size: int = 256, examples_per_epoch: int = 10_000, negatives: int = 512, rank_negatives: int = 7,
+          batch_size: int = 256, examples_per_epoch: int = 10_000, negatives: int = 512, rank_negatives: int | None = None,
           lr: float = 3e-3, temperature: float = 0.05, threads: int = 1, log=print,
           protocol: str = "loo", block: str = "softmax", time_signal: str = "rope", item_text: bool = True,
           rank_loss: str = "bce", pairwise_weight: float = 1.0, enhancer: bool = False, enhancer_top: int = 20,
@@ -171,9 +171,14 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
 
-    if rank_negatives == 0 and not any((s.labels == 0).any() for s in seqs):
+    has_negative_labels = any((s.labels == 0).any() for s in seqs)
+    if rank_negatives is None:  # UniGRF trains its ranker on labelled events; a log without labels needs sampled 0s
+        rank_negatives = 0 if has_negative_labels else 7
+    if rank_negatives == 0 and not has_negative_labels:
         raise ValueError("rank_negatives 0 trains the ranker on labelled events only, but no event has a negative "
                          "label (e.g. a MovieLens rating < 4): it would see positives only")
+    log("ranking loss on: " + ("the labelled target events only" if rank_negatives == 0 else
+                               f"each target (unlabelled = positive) + {rank_negatives} random items labelled 0"))
     queries = None
     if search_queries:
         queries = ItemQueries(items, vocab, search_queries, max_query_tokens)
@@ -241,6 +246,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                                                 temperature))
                 l_ret = l_ret + dense_weight * l_dense
             # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
+            # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
             rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
             cands = torch.cat([target[:, None], rneg], dim=1)
             labels = torch.zeros_like(cands)
@@ -250,7 +256,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             rank_logits = model.score(ck, cv, cm, cands, item_table=table)
             l_rank = ranking_bce_loss(rank_logits, labels, weight)
             if rank_loss == "bce+pairwise":
-                l_rank = l_rank + pairwise_weight * pairwise_logistic_loss(rank_logits, labels, weight)
+                by_row = rank_negatives > 0
+                l_rank = l_rank + pairwise_weight * (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
+                                                     pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
             if weighter is not None:
                 w = weighter.weights()
                 loss = w[0] * l_ret + w[1] * l_rank
@@ -356,9 +364,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--negatives", type=int, default=512)
-    p.add_argument("--rank-negatives", type=int, default=7,
-                   help="random items labelled 0 beside each target in the ranking loss (0: labelled events only, as "
-                        "UniGRF trains its ranker; needs labels, e.g. MovieLens ratings)")
+    p.add_argument("--rank-negatives", type=int, default=None,
+                   help="random items labelled 0 beside each target in the ranking loss; 0 = the labelled events only, "
+                        "as UniGRF trains its ranker (needs negative labels, e.g. MovieLens ratings < 4). "
+                        "Default: 0 when the log has negative labels, else 7")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--temperature", type=float, default=0.05)
     p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")

@@ -125,3 +125,13 @@ def test_full_softmax_loss_by_hand_and_equal_to_dense_loss_with_every_item_negat
     every = torch.arange(1, 4)
     dense = dense_next_item_loss(states, nxt, catalogue[(nxt - 1).clamp(min=0)], every, catalogue, temperature=0.05)
     torch.testing.assert_close(full_softmax_loss(states, nxt, catalogue, temperature=0.05), dense)
+
+
+def test_pairwise_loss_across_a_batch_of_single_labelled_events():
+    """rank_negatives 0: one labelled candidate per row; the transposed call pairs rows' events."""
+    from genrec_trainer.losses import pairwise_logistic_loss
+    logits = torch.tensor([[2.0], [0.5], [1.0]])                  # [B, 1]
+    labels = torch.tensor([[1], [0], [0]])
+    want = (math.log1p(math.exp(-1.5)) + math.log1p(math.exp(-1.0))) / 2
+    assert pairwise_logistic_loss(logits.T, labels.T).item() == pytest.approx(want, rel=1e-6)
+    assert pairwise_logistic_loss(logits, labels).item() == 0.0    # row-wise: no pair within a row

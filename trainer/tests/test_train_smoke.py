@@ -74,9 +74,14 @@ def test_cuda_training_exports_a_bundle_whose_parity_check_passes(tiny_log, tmp_
 
 
 def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
-    m = _train(tiny_log, tmp_path, rank_negatives=0, rank_loss="bce+pairwise", export=False)
+    m = _train(tiny_log, tmp_path, rank_negatives=0, rank_loss="bce+pairwise", export=False,
+               metrics_out=str(tmp_path / "m.json"))
     assert 0.0 <= m["auc"] <= 1.0
+    _train(tiny_log, tmp_path, export=False, metrics_out=str(tmp_path / "auto.json"))
+    assert json.loads((tmp_path / "auto.json").read_text())["rank_negatives"] == 0, "labelled log: labelled events only"
     items, events = tiny_log
     unlabelled = [dataclasses.replace(e, label=None) for e in events]
     with pytest.raises(ValueError, match="no event has a negative label"):
         _train((items, unlabelled), tmp_path, rank_negatives=0, export=False)
+    _train((items, unlabelled), tmp_path, export=False, metrics_out=str(tmp_path / "unlabelled.json"))
+    assert json.loads((tmp_path / "unlabelled.json").read_text())["rank_negatives"] == 7, "no labels: sampled negatives"
