@@ -134,7 +134,8 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
     dev = model.item_tokens.device                                      # the model's device (CPU or CUDA)
     table = model.item_table()                                          # [I + 1, D]
-    item_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=dev), table).cpu().numpy()  # [I + 1, E]
+    all_items = torch.arange(model.cfg.num_items + 1, device=dev)
+    item_emb = model.item_embeddings(all_items, table).cpu().numpy()    # [I + 1, E]
     ranks, rank_scores, labels = [], [], []
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
