@@ -104,6 +104,10 @@ final class IndexSyntheticCommand {
                 out.printf("force merge done in %.0f s%n", (System.nanoTime() - start) / 1e9);
                 return;
             }
+            long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+            if (seconds >= 60 && seconds % 60 < 5) {
+                out.printf("  still merging after %d s%n", seconds);
+            }
             try {
                 Thread.sleep(5_000);
             } catch (InterruptedException e) {

@@ -53,7 +53,11 @@ public final class BenchCommand {
         int[] histories = ints(args.get("history", "10,50,200"));
         int[] ks = ints(args.get("k", "100"));
         int window = Integer.parseInt(args.get("window", "100"));
-        boolean rank = Boolean.parseBoolean(args.get("rank", "true"));
+        boolean rank = switch (args.get("rank", "true")) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new CliArgs.UsageException("--rank takes true or false, not [" + args.get("rank", "") + "]");
+        };
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
