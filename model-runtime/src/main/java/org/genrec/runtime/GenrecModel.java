@@ -7,6 +7,10 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.Manifest;
+import org.genrec.runtime.batching.BatchSlicer;
+import org.genrec.runtime.batching.EncodeBatcher;
+import org.genrec.runtime.batching.EncodeBatching;
+import org.genrec.runtime.batching.ShapeBuckets;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
@@ -43,22 +47,34 @@ public final class GenrecModel implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ModelStats stats = new ModelStats();
     private volatile double gemmGflops;
+    private final EncodeBatching batching;
+    /** Null when this model encodes each request in its own call (batching off, or AUTO on CPU). */
+    private final EncodeBatcher batcher;
 
-    private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph) {
+    private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph, EncodeBatching batching) {
         this.bundle = bundle;
         this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
         this.encodeGraph = encodeGraph;
         this.scoreGraph = scoreGraph;
+        boolean batched = batching.enabledOn(encodeGraph.provider());
+        this.batching = batched ? batching : EncodeBatching.OFF;
+        this.batcher = batched
+            ? new EncodeBatcher(bundle.manifest().modelId(), batch -> encodeBatch(batch, true), batching.maxBatch(), batching.maxDelayMicros())
+            : null;
     }
 
     public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider) {
+        return load(bundleDirectory, provider, EncodeBatching.DEFAULT);
+    }
+
+    public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider, EncodeBatching batching) {
         ModelBundle bundle = BundleLoader.load(bundleDirectory);
         Manifest.GraphSpec encodeSpec = bundle.manifest().graph("encode");
         Manifest.GraphSpec scoreSpec = bundle.manifest().graph("score");
         OnnxGraph encode = OnnxGraph.open("encode", bundle.graphFile("encode"), encodeSpec.inputs(), encodeSpec.outputs(), provider);
         try {
             OnnxGraph score = OnnxGraph.open("score", bundle.graphFile("score"), scoreSpec.inputs(), scoreSpec.outputs(), provider);
-            return new GenrecModel(bundle, encode, score);
+            return new GenrecModel(bundle, encode, score, batching);
         } catch (RuntimeException e) {
             encode.close();
             throw e;
@@ -66,9 +82,10 @@ public final class GenrecModel implements AutoCloseable {
     }
 
     /**
-     * Runs both graphs once at the smallest and largest shapes the manifest allows, so that the
-     * first real requests do not pay for ONNX Runtime's first-run allocations, and measures the
-     * machine's GEMM rate for the time/FLOP-bound stats. Not counted in stats.
+     * Runs both graphs once at the smallest and largest shapes the manifest allows (with batching:
+     * at every shape bucket), so that the first real requests do not pay for ONNX Runtime's
+     * first-run allocations, and measures the machine's GEMM rate for the time/FLOP-bound stats.
+     * Not counted in stats.
      */
     public void warmUp() {
         gemmGflops = GemmRate.gflops();
@@ -87,6 +104,15 @@ public final class GenrecModel implements AutoCloseable {
             UserEncoding user = encode(new GenrecRequest(history, "warm up", longest.size()));
             score(user, new long[] { 1 });
             score(user, candidates);
+        }
+        if (batcher != null) { // every (batch, length) bucket a batched call can have, so no request meets a new shape
+            for (int length : ShapeBuckets.all(Math.max(1, manifest().maxHistory()))) {
+                EncodedRequest request = encoder.encode(new GenrecRequest(longest.subList(0, Math.min(length, longest.size())), null,
+                    longest.size()));
+                for (int rows : ShapeBuckets.all(batching.maxBatch())) {
+                    encodeBatch(java.util.Collections.nCopies(rows, request), true);
+                }
+            }
         }
         stats.reset();
     }
@@ -111,46 +137,84 @@ public final class GenrecModel implements AutoCloseable {
         return stats;
     }
 
+    /** The batching in effect: {@link EncodeBatching#OFF} unless enabled for this model's execution provider. */
+    public EncodeBatching batching() {
+        return batching;
+    }
+
     /** The FLOP lower bound of a call in nanoseconds at the measured GEMM rate; 0 until warmUp() measured it. */
     private double boundNanos(double flops) {
         return gemmGflops > 0 ? flops / gemmGflops : 0;
     }
 
-    /** Runs the encode graph once for this request. */
+    /**
+     * Encodes this request: one encode-graph call of its own, or, with batching on, a share of
+     * one call together with concurrent requests (identical results: see {@link #encodeBatch}).
+     */
     public UserEncoding encode(GenrecRequest request) {
         EncodedRequest in = encoder.encode(request);
         acquire();
+        try {
+            return batcher != null ? batcher.encode(in) : encodeBatch(List.of(in), false).get(0);
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * One encode-graph call for several requests. Each history is left-padded to the batch's
+     * length (padded events are masked and do not move positions, so a request's outputs are
+     * its solo outputs up to float rounding); its cache is cut back to its own length, so the
+     * score graph sees exactly the solo shapes. {@code bucketed}: batch size and length rounded
+     * up to {@link ShapeBuckets} (padded rows are empty histories, dropped from the result).
+     */
+    List<UserEncoding> encodeBatch(List<EncodedRequest> batch, boolean bucketed) {
+        int count = batch.size();
+        int length = batch.stream().mapToInt(EncodedRequest::length).max().orElseThrow();
+        int rows = bucketed ? ShapeBuckets.bucket(count, batching.maxBatch()) : count;
+        if (bucketed) {
+            length = ShapeBuckets.bucket(length, Math.max(1, manifest().maxHistory()));
+        }
+        int q = batch.get(0).queryTokens();
+        long[] items = new long[rows * length];
+        long[] actions = new long[rows * length];
+        long[] ages = new long[rows * length];
+        long[] historyTokens = new long[rows * length * q];
+        long[] queryTokens = new long[rows * q];
+        for (int row = 0; row < count; row++) {
+            EncodedRequest in = batch.get(row);
+            int at = row * length + (length - in.length()); // left padding
+            System.arraycopy(in.historyItems(), 0, items, at, in.length());
+            System.arraycopy(in.historyActions(), 0, actions, at, in.length());
+            System.arraycopy(in.historyAgeSeconds(), 0, ages, at, in.length());
+            System.arraycopy(in.historyQueryTokens(), 0, historyTokens, at * q, in.length() * q);
+            System.arraycopy(in.requestQueryTokens(), 0, queryTokens, row * q, q);
+        }
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            long n = in.length();
-            long q = in.queryTokens();
-            inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), 1, n));
-            inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), 1, n));
-            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", in.historyAgeSeconds(), 1, n));
-            inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), 1, n, q));
-            inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), 1, q));
+            inputs.put("history_items", buffers.longs(env, "history_items", items, rows, length));
+            inputs.put("history_actions", buffers.longs(env, "history_actions", actions, rows, length));
+            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", ages, rows, length));
+            inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", historyTokens, rows, length, q));
+            inputs.put("query_tokens", buffers.longs(env, "query_tokens", queryTokens, rows, q));
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
-                OnnxTensor keys = tensor(result, "cache_keys");
-                UserEncoding encoding = new UserEncoding(
+                List<UserEncoding> encodings = BatchSlicer.split(batch, length,
                     floats(tensor(result, "embedding")),
-                    keys.getInfo().getShape(),
-                    floats(keys),
+                    tensor(result, "cache_keys").getInfo().getShape(),
+                    floats(tensor(result, "cache_keys")),
                     floats(tensor(result, "cache_values")),
-                    floats(tensor(result, "cache_mask")),
-                    in.droppedHistoryItems()
-                );
-                stats.recordEncode(System.nanoTime() - start, boundNanos(FlopCount.encode(manifest().architecture(), in.length())));
-                return encoding;
+                    floats(tensor(result, "cache_mask")));
+                stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(manifest().architecture(), length)), count);
+                return encodings;
             }
         } catch (OrtException e) {
             stats.recordError();
             throw new IllegalStateException("encode graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
-            release();
         }
     }
 
@@ -218,6 +282,9 @@ public final class GenrecModel implements AutoCloseable {
 
     private void release() {
         if (references.decrementAndGet() == 0) {
+            if (batcher != null) {
+                batcher.close(); // nobody waits in it: every waiter holds a reference
+            }
             encodeGraph.close();
             scoreGraph.close();
         }

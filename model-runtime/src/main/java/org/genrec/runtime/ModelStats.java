@@ -23,14 +23,19 @@ public final class ModelStats {
     private final Histogram encodeTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram scoreTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram candidatesTotal = new Histogram(1_000_000L, 2);
+    /** Requests per encode-graph call: 1 without batching. */
+    private static final long MAX_BATCH = 10_000L;
+    private final Recorder requestsPerEncode = new Recorder(MAX_BATCH, 2);
+    private final Histogram requestsPerEncodeTotal = new Histogram(MAX_BATCH, 2);
     /** Measured time / FLOP lower bound, in hundredths (150 = 1.5x the bound). */
     private final Recorder encodeBound = new Recorder(1_000_000L, 2);
     private final Recorder scoreBound = new Recorder(1_000_000L, 2);
     private final Histogram encodeBoundTotal = new Histogram(1_000_000L, 2);
     private final Histogram scoreBoundTotal = new Histogram(1_000_000L, 2);
 
-    void recordEncode(long nanos, double boundNanos) {
+    void recordEncode(long nanos, double boundNanos, int requests) {
         encodeCalls.increment();
+        requestsPerEncode.recordValue(Math.min(MAX_BATCH, Math.max(1, requests)));
         encodeMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, nanos / 1_000)));
         recordBound(encodeBound, nanos, boundNanos);
     }
@@ -69,10 +74,13 @@ public final class ModelStats {
         encodeTotal.reset();
         scoreTotal.reset();
         candidatesTotal.reset();
+        requestsPerEncode.reset();
+        requestsPerEncodeTotal.reset();
     }
 
     /**
-     * Percentiles in microseconds; counts since load. {@code *BoundRatioP50}: median of measured time
+     * Percentiles in microseconds; counts since load; {@code encodeCalls} counts encode-graph calls
+     * (with batching one call serves {@code requestsPerEncode*} requests). {@code *BoundRatioP50}: median of measured time
      * over the call's FLOP lower bound at this machine's GEMM rate ({@code gemmGflops}); 0 when unknown.
      */
     public record Snapshot(
@@ -86,6 +94,8 @@ public final class ModelStats {
         double scoreP99Micros,
         double candidatesP50,
         double candidatesMax,
+        double requestsPerEncodeP50,
+        double requestsPerEncodeMax,
         double encodeBoundRatioP50,
         double scoreBoundRatioP50,
         double gemmGflops
@@ -101,6 +111,7 @@ public final class ModelStats {
         encodeTotal.add(encodeMicros.getIntervalHistogram());
         scoreTotal.add(scoreMicros.getIntervalHistogram());
         candidatesTotal.add(candidatesPerCall.getIntervalHistogram());
+        requestsPerEncodeTotal.add(requestsPerEncode.getIntervalHistogram());
         encodeBoundTotal.add(encodeBound.getIntervalHistogram());
         scoreBoundTotal.add(scoreBound.getIntervalHistogram());
         return new Snapshot(
@@ -114,6 +125,8 @@ public final class ModelStats {
             scoreTotal.getValueAtPercentile(99),
             candidatesTotal.getValueAtPercentile(50),
             candidatesTotal.getMaxValue(),
+            requestsPerEncodeTotal.getValueAtPercentile(50),
+            requestsPerEncodeTotal.getMaxValue(),
             encodeBoundTotal.getValueAtPercentile(50) / 100.0,
             scoreBoundTotal.getValueAtPercentile(50) / 100.0,
             gemmGflops

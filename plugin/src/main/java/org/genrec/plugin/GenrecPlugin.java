@@ -7,6 +7,7 @@ import org.genrec.plugin.query.GenrecQueryParser;
 import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
+import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
@@ -71,13 +72,47 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         key -> Setting.simpleString(key, Setting.Property.Dynamic, Setting.Property.NodeScope)
     );
 
+    /** Cross-request batching of history encoding: auto (on with CUDA, off on CPU), on or off. */
+    public static final Setting<String> BATCHING_MODE = Setting.simpleString(
+        "genrec.batching.mode",
+        EncodeBatching.DEFAULT.mode().name().toLowerCase(Locale.ROOT),
+        EncodeBatching.Mode::parse,
+        Setting.Property.NodeScope
+    );
+
+    /** Most requests encoded in one graph call. */
+    public static final Setting<Integer> BATCHING_MAX_BATCH = Setting.intSetting(
+        "genrec.batching.max_batch",
+        EncodeBatching.DEFAULT.maxBatch(),
+        1,
+        EncodeBatching.MAX_BATCH_LIMIT,
+        Setting.Property.NodeScope
+    );
+
+    /** How long the first request of a batch waits for others. */
+    public static final Setting<TimeValue> BATCHING_MAX_DELAY = Setting.timeSetting(
+        "genrec.batching.max_delay",
+        TimeValue.timeValueNanos(EncodeBatching.DEFAULT.maxDelayMicros() * 1_000),
+        TimeValue.ZERO,
+        TimeValue.timeValueSeconds(1),
+        Setting.Property.NodeScope
+    );
+
     private static final TimeValue RETIRE_AFTER = TimeValue.timeValueSeconds(60);
 
     private final GenrecServices services;
 
     public GenrecPlugin(Settings settings, Path configPath) {
         ExecutionProvider provider = ExecutionProvider.valueOf(EXECUTION_PROVIDER.get(settings).toUpperCase(Locale.ROOT));
-        this.services = new GenrecServices(new ModelRegistry(configPath.resolve("genrec"), provider), new RankedHitsCache());
+        this.services = new GenrecServices(new ModelRegistry(configPath.resolve("genrec"), provider, batching(settings)), new RankedHitsCache());
+    }
+
+    static EncodeBatching batching(Settings settings) {
+        return new EncodeBatching(
+            EncodeBatching.Mode.parse(BATCHING_MODE.get(settings)),
+            BATCHING_MAX_BATCH.get(settings),
+            BATCHING_MAX_DELAY.get(settings).micros()
+        );
     }
 
     /** This node's models and caches (for stats and tests). */
@@ -150,7 +185,7 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(EXECUTION_PROVIDER, MODEL_ALIASES);
+        return List.of(EXECUTION_PROVIDER, MODEL_ALIASES, BATCHING_MODE, BATCHING_MAX_BATCH, BATCHING_MAX_DELAY);
     }
 
     @Override

@@ -143,7 +143,7 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
                 scores += s.scoreCalls();
             }
         }
-        return new ModelStats.Snapshot(encodes, scores, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        return new ModelStats.Snapshot(encodes, scores, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
 

@@ -2,6 +2,7 @@ package org.genrec.plugin.action;
 
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.runtime.ModelStats;
+import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
@@ -22,6 +23,7 @@ public record ModelInfo(
     int items,
     int embeddingDim,
     long memoryBytes,
+    EncodeBatching batching,
     ModelStats.Snapshot stats
 ) implements Writeable, ToXContentFragment {
 
@@ -45,15 +47,17 @@ public record ModelInfo(
             bundle.items().size(),
             bundle.items().embeddingDim(),
             memory,
+            loaded.model().batching(),
             loaded.model().stats().snapshot()
         );
     }
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readVLong(), new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(),
+            in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(), in.readDouble(),
                 in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
-                in.readDouble()));
+                in.readDouble(), in.readDouble()));
     }
 
     @Override
@@ -66,6 +70,9 @@ public record ModelInfo(
         out.writeVInt(items);
         out.writeVInt(embeddingDim);
         out.writeVLong(memoryBytes);
+        out.writeEnum(batching.mode());
+        out.writeVInt(batching.maxBatch());
+        out.writeVLong(batching.maxDelayMicros());
         out.writeVLong(stats.encodeCalls());
         out.writeVLong(stats.scoreCalls());
         out.writeVLong(stats.candidatesScored());
@@ -76,6 +83,8 @@ public record ModelInfo(
         out.writeDouble(stats.scoreP99Micros());
         out.writeDouble(stats.candidatesP50());
         out.writeDouble(stats.candidatesMax());
+        out.writeDouble(stats.requestsPerEncodeP50());
+        out.writeDouble(stats.requestsPerEncodeMax());
         out.writeDouble(stats.encodeBoundRatioP50());
         out.writeDouble(stats.scoreBoundRatioP50());
         out.writeDouble(stats.gemmGflops());
@@ -87,12 +96,20 @@ public record ModelInfo(
         builder.field("model_id", modelId).field("version", version).field("execution_provider", executionProvider);
         builder.field("loaded_at_millis", loadedAtMillis).field("items", items).field("embedding_dim", embeddingDim);
         builder.field("memory_bytes", memoryBytes);
+        // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
+        builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
+        if (batching.mode() != EncodeBatching.Mode.OFF) {
+            builder.field("max_batch", batching.maxBatch()).field("max_delay_micros", batching.maxDelayMicros());
+        }
+        builder.endObject();
         builder.startObject("stats");
         builder.field("encode_calls", stats.encodeCalls()).field("score_calls", stats.scoreCalls());
         builder.field("candidates_scored", stats.candidatesScored()).field("errors", stats.errors());
         builder.startObject("encode_micros").field("p50", stats.encodeP50Micros()).field("p99", stats.encodeP99Micros()).endObject();
         builder.startObject("score_micros").field("p50", stats.scoreP50Micros()).field("p99", stats.scoreP99Micros()).endObject();
         builder.startObject("candidates_per_call").field("p50", stats.candidatesP50()).field("max", stats.candidatesMax()).endObject();
+        builder.startObject("requests_per_encode_call").field("p50", stats.requestsPerEncodeP50())
+            .field("max", stats.requestsPerEncodeMax()).endObject();
         // Measured time over the FLOP lower bound at this node's GEMM rate (1.0 = at the bound).
         builder.startObject("time_over_flop_bound_p50").field("encode", stats.encodeBoundRatioP50())
             .field("score", stats.scoreBoundRatioP50()).field("gemm_gflops", stats.gemmGflops()).endObject();

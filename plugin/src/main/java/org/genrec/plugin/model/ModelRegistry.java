@@ -3,6 +3,7 @@ package org.genrec.plugin.model;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
 
 import java.io.Closeable;
@@ -45,6 +46,7 @@ public final class ModelRegistry implements Closeable {
 
     private final Path modelsDirectory;
     private final ExecutionProvider provider;
+    private final EncodeBatching batching;
     private final Map<String, Loaded> current = new ConcurrentHashMap<>();
     /** NAME@VERSION of every model still usable, including versions retiring after a reload. */
     private final Map<String, Loaded> byVersion = new ConcurrentHashMap<>();
@@ -53,8 +55,13 @@ public final class ModelRegistry implements Closeable {
     private volatile Consumer<Runnable> retireLater = Runnable::run;
 
     public ModelRegistry(Path modelsDirectory, ExecutionProvider provider) {
+        this(modelsDirectory, provider, EncodeBatching.DEFAULT);
+    }
+
+    public ModelRegistry(Path modelsDirectory, ExecutionProvider provider, EncodeBatching batching) {
         this.modelsDirectory = modelsDirectory;
         this.provider = provider;
+        this.batching = batching;
     }
 
     public void retireWith(Consumer<Runnable> scheduler) {
@@ -102,15 +109,15 @@ public final class ModelRegistry implements Closeable {
         GenrecModel model;
         try {
             long start = System.nanoTime();
-            model = GenrecModel.load(directory, provider);
+            model = GenrecModel.load(directory, provider, batching);
             try {
                 model.warmUp();
             } catch (RuntimeException e) {
                 model.close();
                 throw e;
             }
-            LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} in {} ms", name, model.manifest().modelVersion(), directory,
-                model.executionProvider(), (System.nanoTime() - start) / 1_000_000);
+            LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} (encode batching {}) in {} ms", name,
+                model.manifest().modelVersion(), directory, model.executionProvider(), model.batching(), (System.nanoTime() - start) / 1_000_000);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("genrec model [" + name + "] cannot be loaded: " + e.getMessage(), e);
         }

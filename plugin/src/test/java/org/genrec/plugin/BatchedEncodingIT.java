@@ -1,0 +1,79 @@
+package org.genrec.plugin;
+
+import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.runtime.ModelStats;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.encoding.HistoryEvent;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.common.action.ActionFuture;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.plugins.PluginsService;
+import org.opensearch.search.SearchHit;
+import org.opensearch.transport.client.Client;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Nodes with {@code genrec.batching.mode: on} (what AUTO does on a GPU node, run here on CPU):
+ * concurrent genrec queries coordinated by one node share encode calls, and each gets the hits
+ * and scores it gets when it runs alone.
+ */
+public class BatchedEncodingIT extends GenrecIntegTestCase {
+
+    @Override
+    protected Settings nodeSettings(int nodeOrdinal) {
+        return Settings.builder()
+            .put(super.nodeSettings(nodeOrdinal))
+            .put("genrec.batching.mode", "on")
+            .put("genrec.batching.max_batch", 8)
+            .put("genrec.batching.max_delay", "100ms")
+            .build();
+    }
+
+    public void testConcurrentQueriesShareEncodeCallsAndGetTheirSoloResults() throws Exception {
+        ModelBundle bundle = indexItems();
+        String coordinator = internalCluster().getNodeNames()[0];
+        // That node's own client: the search is coordinated (and its history encoded) there. The
+        // framework's client(name) may pick another node, which spreads the queries and their batches.
+        Client client = internalCluster().getInstance(Client.class, coordinator);
+        List<List<HistoryEvent>> histories = new ArrayList<>();
+        for (int user = 0; user < 12; user++) {
+            int[] items = new int[1 + user * 3];
+            for (int i = 0; i < items.length; i++) {
+                items[i] = 1 + (user * 37 + i * 11) % bundle.items().size();
+            }
+            histories.add(history(bundle, items));
+        }
+        // One at a time: every encode call holds one request.
+        List<SearchResponse> alone = new ArrayList<>();
+        for (List<HistoryEvent> h : histories) {
+            alone.add(client.prepareSearch(INDEX).setQuery(query(h, null, true)).setSize(10).get());
+        }
+        assertEquals(1.0, coordinatorStats(coordinator).requestsPerEncodeMax(), 0.0);
+
+        List<ActionFuture<SearchResponse>> together = new ArrayList<>();
+        for (List<HistoryEvent> h : histories) {
+            together.add(client.prepareSearch(INDEX).setQuery(query(h, null, true)).setSize(10).execute());
+        }
+        for (int u = 0; u < histories.size(); u++) {
+            SearchHit[] want = alone.get(u).getHits().getHits();
+            SearchHit[] got = together.get(u).get().getHits().getHits();
+            assertEquals("user " + u + " hit count", want.length, got.length);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals("user " + u + " hit " + i, want[i].getId(), got[i].getId());
+                assertEquals("user " + u + " score " + i, want[i].getScore(), got[i].getScore(), 1e-4f);
+            }
+        }
+        ModelStats.Snapshot stats = coordinatorStats(coordinator);
+        assertTrue("12 concurrent queries never shared an encode call: " + stats, stats.requestsPerEncodeMax() > 1);
+        assertTrue("an encode call above max_batch: " + stats, stats.requestsPerEncodeMax() <= 8);
+    }
+
+    private ModelStats.Snapshot coordinatorStats(String node) {
+        PluginsService plugins = internalCluster().getInstance(PluginsService.class, node);
+        ModelRegistry.Loaded loaded = plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().resolve(MODEL);
+        assertEquals("on", loaded.model().batching().mode().name().toLowerCase(java.util.Locale.ROOT));
+        return loaded.model().stats().snapshot();
+    }
+}
