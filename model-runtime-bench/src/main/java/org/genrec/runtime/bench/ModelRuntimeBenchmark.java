@@ -3,7 +3,6 @@ package org.genrec.runtime.bench;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
-import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,8 +19,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -58,15 +55,9 @@ public class ModelRuntimeBenchmark {
         model = GenrecModel.load(Path.of(System.getProperty("genrec.bundle", "target/fixture-bundle")), ExecutionProvider.CPU);
         model.warmUp();
         Random random = new Random(7);
-        var items = model.bundle().items();
-        List<HistoryEvent> events = new ArrayList<>();
-        for (int i = 0; i < history; i++) {
-            events.add(new HistoryEvent(items.items().get(random.nextInt(items.size())).itemId(), model.manifest().actions().get(0), i * 60L,
-                null));
-        }
-        request = new GenrecRequest(events, "bench", history * 60L);
+        request = BenchHistories.request(model, history, random);
         user = model.encode(request);
-        candidateIndices = random.ints(candidates, 1, items.size() + 1).asLongStream().toArray();
+        candidateIndices = random.ints(candidates, 1, model.bundle().items().size() + 1).asLongStream().toArray();
     }
 
     @TearDown(Level.Trial)
