@@ -32,6 +32,7 @@ from .losses import (AdaptiveLossWeighter, dense_next_item_loss, enhanced_retrie
 from .model import GenRecModel, ModelConfig
 from .schema import Event, Item
 from .search import ItemQueries, attach_training_queries, evaluate_search
+from .stopping import StopRequest
 
 PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True},
            "sasrec": {"block": "softmax", "time_signal": "none", "item_text": False},
@@ -210,87 +211,97 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
     best = (-1.0, 0, None)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        t0 = time.time()
-        sums = np.zeros(2)
-        steps = 0
-        batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
-        for chunk in batches:
-            batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
-            target = batch["target"]
-            table = model.item_table()  # every item's repr once per step, gathered below
-            hidden: list | None = [] if dense_loss and dense_readout == "history" else None
-            user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
-                                            batch["history_age_seconds"], batch["history_query_tokens"],
-                                            batch["query_tokens"], item_table=table, hidden=hidden)
-            # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
-            neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
-            neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
-            if enhancer:
-                l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
-                                            enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
-            elif full_softmax:
-                l_ret = full_softmax_loss(user, target, neg_emb, temperature)
-            else:
-                l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
-                                             temperature)
-            if dense_loss:
-                # every history event's state predicts the next event (the last one: the target)
-                h_items = batch["history_items"]
-                nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
-                states = hidden[0] if hidden is not None else model.prefix_users(
-                    h_items, batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
-                    item_table=table)                                  # [B, N, E]
-                l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
-                           dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
-                                                temperature))
-                l_ret = l_ret + dense_weight * l_dense
-            # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
-            # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
-            rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
-            cands = torch.cat([target[:, None], rneg], dim=1)
-            labels = torch.zeros_like(cands)
-            labels[:, 0] = torch.where(batch["label"] < 0, 1, batch["label"])
-            weight = torch.ones_like(cands)
-            weight[:, 1:] = (rneg != target[:, None]).long()  # a sampled "negative" equal to the target is no negative
-            rank_logits = model.score(ck, cv, cm, cands, item_table=table)
-            l_rank = ranking_bce_loss(rank_logits, labels, weight)
-            if rank_loss == "bce+pairwise":
-                by_row = rank_negatives > 0
-                l_rank = l_rank + pairwise_weight * (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
-                                                     pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
-            if weighter is not None:
-                w = weighter.weights()
-                loss = w[0] * l_ret + w[1] * l_rank
-                weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
-            else:
-                loss = l_ret + l_rank
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sums += [l_ret.item(), l_rank.item()]
-            steps += 1
-            if progress_every and steps % progress_every == 0:
-                log(f"  epoch {epoch} step {steps}/{len(batches)}: retrieval {sums[0] / steps:.4f} "
-                    f"ranking {sums[1] / steps:.4f} ({time.time() - t0:.0f}s)")
-        record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
-        if epoch % eval_every and epoch != epochs:
-            history.append({**record, "seconds": time.time() - t0})
-            log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} ({time.time() - t0:.1f}s)")
-            continue
-        val = evaluate(model, seqs, split.valid, max_history)
-        history.append({**record, **{f"valid_{k}": v for k, v in val.items() if k != "users"},
-                        "seconds": time.time() - t0})
-        log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
-            f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
-            f"({time.time() - t0:.1f}s)")
-        if val["ndcg@10"] > best[0]:
-            best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    if select_best else None)
-        elif patience and epoch - best[1] >= patience * eval_every:
-            log(f"early stop: no better validation ndcg@10 in {patience} evaluations")
-            break
+    with StopRequest(log) as stop:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            t0 = time.time()
+            sums = np.zeros(2)
+            steps = 0
+            batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
+            for chunk in batches:
+                batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
+                target = batch["target"]
+                table = model.item_table()  # every item's repr once per step, gathered below
+                hidden: list | None = [] if dense_loss and dense_readout == "history" else None
+                user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
+                                                batch["history_age_seconds"], batch["history_query_tokens"],
+                                                batch["query_tokens"], item_table=table, hidden=hidden)
+                # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
+                neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
+                neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
+                if enhancer:
+                    l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
+                                                enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
+                elif full_softmax:
+                    l_ret = full_softmax_loss(user, target, neg_emb, temperature)
+                else:
+                    l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
+                                                 temperature)
+                if dense_loss:
+                    # every history event's state predicts the next event (the last one: the target)
+                    h_items = batch["history_items"]
+                    nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
+                    states = hidden[0] if hidden is not None else model.prefix_users(
+                        h_items, batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
+                        item_table=table)                                  # [B, N, E]
+                    l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
+                               dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
+                                                    temperature))
+                    l_ret = l_ret + dense_weight * l_dense
+                # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
+                # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
+                rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
+                cands = torch.cat([target[:, None], rneg], dim=1)
+                labels = torch.zeros_like(cands)
+                labels[:, 0] = torch.where(batch["label"] < 0, 1, batch["label"])
+                weight = torch.ones_like(cands)
+                # a sampled "negative" equal to the target is no negative
+                weight[:, 1:] = (rneg != target[:, None]).long()
+                rank_logits = model.score(ck, cv, cm, cands, item_table=table)
+                l_rank = ranking_bce_loss(rank_logits, labels, weight)
+                if rank_loss == "bce+pairwise":
+                    by_row = rank_negatives > 0
+                    pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
+                             pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
+                    l_rank = l_rank + pairwise_weight * pairs
+                if weighter is not None:
+                    w = weighter.weights()
+                    loss = w[0] * l_ret + w[1] * l_rank
+                    weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
+                else:
+                    loss = l_ret + l_rank
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sums += [l_ret.item(), l_rank.item()]
+                steps += 1
+                if progress_every and steps % progress_every == 0:
+                    log(f"  epoch {epoch} step {steps}/{len(batches)}: retrieval {sums[0] / steps:.4f} "
+                        f"ranking {sums[1] / steps:.4f} ({time.time() - t0:.0f}s)")
+                if stop.requested:
+                    break
+            steps = max(steps, 1)
+            record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
+            if epoch % eval_every and epoch != epochs and not stop.requested:
+                history.append({**record, "seconds": time.time() - t0})
+                log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} "
+                    f"({time.time() - t0:.1f}s)")
+                continue
+            val = evaluate(model, seqs, split.valid, max_history)
+            history.append({**record, **{f"valid_{k}": v for k, v in val.items() if k != "users"},
+                            "seconds": time.time() - t0})
+            log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
+                f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
+                f"({time.time() - t0:.1f}s)")
+            if val["ndcg@10"] > best[0]:
+                best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+                        if select_best else None)
+            elif patience and epoch - best[1] >= patience * eval_every:
+                log(f"early stop: no better validation ndcg@10 in {patience} evaluations")
+                break
+            if stop.requested:
+                log(f"stopped on request in epoch {epoch}")
+                break
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation ndcg@10 {best[0]:.4f})")

@@ -85,3 +85,26 @@ def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
         _train((items, unlabelled), tmp_path, rank_negatives=0, export=False)
     _train((items, unlabelled), tmp_path, export=False, metrics_out=str(tmp_path / "unlabelled.json"))
     assert json.loads((tmp_path / "unlabelled.json").read_text())["rank_negatives"] == 7, "no labels: sampled negatives"
+
+
+def test_a_stop_request_ends_training_after_the_step_and_still_tests_and_exports(tiny_log, tmp_path):
+    """SIGUSR1 (or a first Ctrl-C) mid-epoch: that epoch is validated, then the best epoch is
+    tested and the bundle exported, as after a normal end."""
+    import os
+    import signal
+    sent = []
+
+    def log(line, *_):
+        if "step 1/" in line and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    items, events = tiny_log
+    m = train(items, events, out=str(tmp_path / "b"), data_desc="tiny", seed=1, epochs=5, max_history=10,
+              d_model=16, batch_size=16, examples_per_epoch=64, negatives=32, progress_every=1, select_best=True,
+              metrics_out=str(tmp_path / "m.json"), log=log)
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert sent and saved["epochs_run"] == 1 and "valid_ndcg@10" in saved["history"][0]
+    assert set(m) >= {"hr@10", "ndcg@10"}
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["training"]["onnx_parity_max_abs_err"] <= 1e-5
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, "the handler is removed after training"

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class ModelStats {
 
     private static final long MAX_MICROS = 60_000_000L;
+    private static final long MAX_BATCH = 10_000L;
 
     private final LongAdder encodeCalls = new LongAdder();
     private final LongAdder scoreCalls = new LongAdder();
@@ -24,7 +25,6 @@ public final class ModelStats {
     private final Histogram scoreTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram candidatesTotal = new Histogram(1_000_000L, 2);
     /** Requests per encode-graph call: 1 without batching. */
-    private static final long MAX_BATCH = 10_000L;
     private final Recorder requestsPerEncode = new Recorder(MAX_BATCH, 2);
     private final Histogram requestsPerEncodeTotal = new Histogram(MAX_BATCH, 2);
     /** Measured time / FLOP lower bound, in hundredths (150 = 1.5x the bound). */
