@@ -1,7 +1,6 @@
 package org.genrec.plugin;
 
 import org.genrec.plugin.model.ModelRegistry;
-import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.opensearch.action.search.SearchResponse;
@@ -16,8 +15,8 @@ import java.util.List;
 
 /**
  * Nodes with {@code genrec.batching.mode: on} (what AUTO does on a GPU node, run here on CPU):
- * concurrent genrec queries coordinated by one node share encode calls, and each gets the hits
- * and scores it gets when it runs alone.
+ * concurrent genrec queries share encode calls, and each gets the hits and scores it gets when it
+ * runs alone.
  */
 public class BatchedEncodingIT extends GenrecIntegTestCase {
 
@@ -27,15 +26,14 @@ public class BatchedEncodingIT extends GenrecIntegTestCase {
             .put(super.nodeSettings(nodeOrdinal))
             .put("genrec.batching.mode", "on")
             .put("genrec.batching.max_batch", 8)
-            .put("genrec.batching.max_delay", "100ms")
+            .put("genrec.batching.max_delay", "200ms")
             .build();
     }
 
     public void testConcurrentQueriesShareEncodeCallsAndGetTheirSoloResults() throws Exception {
         ModelBundle bundle = indexItems();
         String coordinator = internalCluster().getNodeNames()[0];
-        // That node's own client: the search is coordinated (and its history encoded) there. The
-        // framework's client(name) may pick another node, which spreads the queries and their batches.
+        // That node's own client, so that most searches are coordinated (and their histories encoded) on one node.
         Client client = internalCluster().getInstance(Client.class, coordinator);
         List<List<HistoryEvent>> histories = new ArrayList<>();
         for (int user = 0; user < 12; user++) {
@@ -50,7 +48,7 @@ public class BatchedEncodingIT extends GenrecIntegTestCase {
         for (List<HistoryEvent> h : histories) {
             alone.add(client.prepareSearch(INDEX).setQuery(query(h, null, true)).setSize(10).get());
         }
-        assertEquals(1.0, coordinatorStats(coordinator).requestsPerEncodeMax(), 0.0);
+        assertEquals(1.0, largestEncodeBatch(), 0.0);
 
         List<ActionFuture<SearchResponse>> together = new ArrayList<>();
         for (List<HistoryEvent> h : histories) {
@@ -65,15 +63,24 @@ public class BatchedEncodingIT extends GenrecIntegTestCase {
                 assertEquals("user " + u + " score " + i, want[i].getScore(), got[i].getScore(), 1e-4f);
             }
         }
-        ModelStats.Snapshot stats = coordinatorStats(coordinator);
-        assertTrue("12 concurrent queries never shared an encode call: " + stats, stats.requestsPerEncodeMax() > 1);
-        assertTrue("an encode call above max_batch: " + stats, stats.requestsPerEncodeMax() <= 8);
+        double largest = largestEncodeBatch();
+        assertTrue("12 concurrent queries never shared an encode call", largest > 1);
+        assertTrue("an encode call above max_batch: " + largest, largest <= 8);
     }
 
-    private ModelStats.Snapshot coordinatorStats(String node) {
-        PluginsService plugins = internalCluster().getInstance(PluginsService.class, node);
-        ModelRegistry.Loaded loaded = plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().resolve(MODEL);
-        assertEquals("on", loaded.model().batching().mode().name().toLowerCase(java.util.Locale.ROOT));
-        return loaded.model().stats().snapshot();
+    /**
+     * The largest number of requests one encode call served, over every node that encoded. Summed
+     * over nodes because the test framework does not always coordinate on the node it was asked for
+     * (measured: a share of the searches was encoded elsewhere), which spreads the batches.
+     */
+    private double largestEncodeBatch() {
+        double largest = 0;
+        for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
+            for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
+                assertEquals("on", loaded.model().batching().mode().name().toLowerCase(java.util.Locale.ROOT));
+                largest = Math.max(largest, loaded.model().stats().snapshot().requestsPerEncodeMax());
+            }
+        }
+        return largest;
     }
 }
