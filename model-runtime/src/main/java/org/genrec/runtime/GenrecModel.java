@@ -7,7 +7,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.Manifest;
-import org.genrec.runtime.batching.BatchSlicer;
+import org.genrec.runtime.batching.BatchLayout;
 import org.genrec.runtime.batching.EncodeBatcher;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.batching.ShapeBuckets;
@@ -175,36 +175,25 @@ public final class GenrecModel implements AutoCloseable {
         if (bucketed) {
             length = ShapeBuckets.bucket(length, Math.max(1, manifest().maxHistory()));
         }
-        int q = batch.get(0).queryTokens();
-        long[] items = new long[rows * length];
-        long[] actions = new long[rows * length];
-        long[] ages = new long[rows * length];
-        long[] historyTokens = new long[rows * length * q];
-        long[] queryTokens = new long[rows * q];
-        for (int row = 0; row < count; row++) {
-            EncodedRequest in = batch.get(row);
-            int at = row * length + (length - in.length()); // left padding
-            System.arraycopy(in.historyItems(), 0, items, at, in.length());
-            System.arraycopy(in.historyActions(), 0, actions, at, in.length());
-            System.arraycopy(in.historyAgeSeconds(), 0, ages, at, in.length());
-            System.arraycopy(in.historyQueryTokens(), 0, historyTokens, at * q, in.length() * q);
-            System.arraycopy(in.requestQueryTokens(), 0, queryTokens, row * q, q);
-        }
+        // A solo request at its own length is already the graph's input: no copy on the unbatched path.
+        EncodedRequest in = rows == 1 && batch.get(0).length() == length ? batch.get(0) : BatchLayout.join(batch, rows, length);
+        int q = in.queryTokens();
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            inputs.put("history_items", buffers.longs(env, "history_items", items, rows, length));
-            inputs.put("history_actions", buffers.longs(env, "history_actions", actions, rows, length));
-            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", ages, rows, length));
-            inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", historyTokens, rows, length, q));
-            inputs.put("query_tokens", buffers.longs(env, "query_tokens", queryTokens, rows, q));
+            inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), rows, length));
+            inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), rows, length));
+            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", in.historyAgeSeconds(), rows, length));
+            inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), rows, length, q));
+            inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), rows, q));
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
-                List<UserEncoding> encodings = BatchSlicer.split(batch, length,
+                OnnxTensor keys = tensor(result, "cache_keys");
+                List<UserEncoding> encodings = BatchLayout.split(batch, length,
                     floats(tensor(result, "embedding")),
-                    tensor(result, "cache_keys").getInfo().getShape(),
-                    floats(tensor(result, "cache_keys")),
+                    keys.getInfo().getShape(),
+                    floats(keys),
                     floats(tensor(result, "cache_values")),
                     floats(tensor(result, "cache_mask")));
                 stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(manifest().architecture(), length)), count);

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +30,8 @@ public final class EncodeBatcher implements AutoCloseable {
 
     private record Pending(EncodedRequest request, CompletableFuture<UserEncoding> result) {}
 
+    private static final String CLOSED = "the encode batcher is closed (model unloaded)";
+
     private final BatchEncoder encoder;
     private final int maxBatch;
     private final long maxDelayNanos;
@@ -50,7 +51,7 @@ public final class EncodeBatcher implements AutoCloseable {
     /** Encodes {@code request} in the next batch; blocks until that batch has run. */
     public UserEncoding encode(EncodedRequest request) {
         if (closed) {
-            throw new IllegalStateException("the encode batcher is closed (model unloaded)");
+            throw new IllegalStateException(CLOSED);
         }
         CompletableFuture<UserEncoding> result = new CompletableFuture<>();
         queue.add(new Pending(request, result));
@@ -115,14 +116,12 @@ public final class EncodeBatcher implements AutoCloseable {
     private void failRemaining() {
         Pending p;
         while ((p = queue.poll()) != null) {
-            p.result().completeExceptionally(new IllegalStateException("the encode batcher is closed (model unloaded)"));
+            p.result().completeExceptionally(new IllegalStateException(CLOSED));
         }
     }
 
+    /** The batch's own exception (completeExceptionally stores it unwrapped). */
     private static RuntimeException rethrow(Throwable cause) {
-        if (cause instanceof CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
         if (cause instanceof RuntimeException runtime) {
             return runtime;
         }

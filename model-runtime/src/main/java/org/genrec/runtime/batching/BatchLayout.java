@@ -7,10 +7,37 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Cuts the outputs of one batched encode call back into each request's solo-shaped encoding. */
-public final class BatchSlicer {
+/**
+ * The layout of one batched encode call: {@link #join} stacks the requests' inputs into one
+ * left-padded batch, {@link #split} cuts the outputs back into each request's solo-shaped encoding.
+ */
+public final class BatchLayout {
 
-    private BatchSlicer() {}
+    private BatchLayout() {}
+
+    /**
+     * The requests' inputs as [rows, length] (history tokens [rows, length, Q], query [rows, Q]),
+     * each history left-padded to {@code length}; rows past {@code batch.size()} are empty histories.
+     * Returned as an {@link EncodedRequest} whose arrays are the stacked rows and whose length is {@code length}.
+     */
+    public static EncodedRequest join(List<EncodedRequest> batch, int rows, int length) {
+        int q = batch.get(0).queryTokens();
+        long[] items = new long[rows * length];
+        long[] actions = new long[rows * length];
+        long[] ages = new long[rows * length];
+        long[] historyTokens = new long[rows * length * q];
+        long[] queryTokens = new long[rows * q];
+        for (int row = 0; row < batch.size(); row++) {
+            EncodedRequest in = batch.get(row);
+            int at = row * length + (length - in.length()); // left padding
+            System.arraycopy(in.historyItems(), 0, items, at, in.length());
+            System.arraycopy(in.historyActions(), 0, actions, at, in.length());
+            System.arraycopy(in.historyAgeSeconds(), 0, ages, at, in.length());
+            System.arraycopy(in.historyQueryTokens(), 0, historyTokens, at * q, in.length() * q);
+            System.arraycopy(in.requestQueryTokens(), 0, queryTokens, row * q, q);
+        }
+        return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0);
+    }
 
     /**
      * @param batch      the requests, in batch-row order (rows past {@code batch.size()} are padding)
