@@ -268,6 +268,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "model_id": model_id, "model_version": model_version,
         "architecture": _architecture(cfg),
         "embedding_dim": cfg.embedding_dim,
+        "similarity": cfg.similarity,
         "max_history": max_history, "max_query_tokens": max_query_tokens, "max_candidates": max_candidates,
         "actions": list(actions),
         "tokenizer": {"type": "lowercase_alnum", "vocab": "vocab.txt", "pad_id": PAD_ID, "unk_id": UNK_ID},

@@ -8,21 +8,26 @@ from torch import Tensor
 
 
 def sampled_softmax_loss(user: Tensor, positives: Tensor, pos_emb: Tensor, negatives: Tensor, neg_emb: Tensor,
-                         temperature: float = 0.05) -> Tensor:
-    """InfoNCE on cosine similarity over in-batch + uniform random negatives.
+                         temperature: float = 0.05, in_batch: bool = True) -> Tensor:
+    """InfoNCE on cosine similarity / temperature over in-batch + uniform random negatives.
 
-    user [B, E], pos_emb [B, E], neg_emb [R, E]: L2-normalized; positives [B], negatives [R]: item ids.
+    user [B, E], pos_emb [B, E], neg_emb [R, E]: L2-normalized (or raw, for dot-product logits with
+    temperature 1); positives [B], negatives [R]: item ids.
     Candidates for row b are all B in-batch positives and the R sampled items; a candidate that is
     the same item as row b's positive (an "accidental hit") but not row b's own column is masked,
-    so the model is never pushed away from the item it should retrieve.
+    so the model is never pushed away from the item it should retrieve. in_batch=False: the other
+    rows' positives are no negatives (they are popularity-sampled: without a logQ correction they
+    teach the model to push popular items down), only the R uniform samples are.
     """
     b = user.shape[0]
     cand_ids = torch.cat([positives, negatives])                       # [B + R]
     logits = user @ torch.cat([pos_emb, neg_emb]).T / temperature      # [B, B + R]
     own = torch.zeros_like(logits, dtype=torch.bool)
     own[:, :b] = torch.eye(b, dtype=torch.bool, device=user.device)
-    accidental = (cand_ids[None, :] == positives[:, None]) & ~own
-    logits = logits.masked_fill(accidental, float("-inf"))
+    masked = (cand_ids[None, :] == positives[:, None]) & ~own
+    if not in_batch:
+        masked[:, :b] |= ~own[:, :b]
+    logits = logits.masked_fill(masked, float("-inf"))
     return F.cross_entropy(logits, torch.arange(b, device=user.device))
 
 
@@ -40,7 +45,7 @@ def dense_next_item_loss(states: Tensor, next_items: Tensor, next_emb: Tensor, n
     """SASRec-style dense objective: the state after each history event predicts the next item,
     sampled softmax against shared uniform negatives (a negative equal to the row's next item is
     masked). states [B, N, E], next_items [B, N] (0 = no target: skipped), next_emb [B, N, E],
-    negatives [R], neg_emb [R, E]; all embeddings L2-normalized."""
+    negatives [R], neg_emb [R, E]; embeddings as in sampled_softmax_loss."""
     keep = next_items > 0
     if not keep.any():
         return states.sum() * 0.0
@@ -53,8 +58,8 @@ def dense_next_item_loss(states: Tensor, next_items: Tensor, next_emb: Tensor, n
 
 def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float = 0.05) -> Tensor:
     """Softmax over the whole catalogue: states [..., E] (rows whose target is 0 are skipped),
-    targets [...] item ids 1..I, catalogue_emb [I, E] = the embeddings of items 1..I, all
-    L2-normalized. The same value as dense_next_item_loss with every item as a negative, without
+    targets [...] item ids 1..I, catalogue_emb [I, E] = the embeddings of items 1..I (as in
+    sampled_softmax_loss). The same value as dense_next_item_loss with every item as a negative, without
     building the [M, I] mask and concatenation (~25 % less time per step on Beauty's 12,101 items)."""
     keep = targets > 0
     if not keep.any():

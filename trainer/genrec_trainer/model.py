@@ -14,7 +14,8 @@ L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + 
             a constant shift of all times (request time included) changes nothing.
 5. Backbone: L pre-norm Llama blocks (RMSNorm, causal softmax attention, SiLU-gated MLP);
             padded history keys get an additive -1e9 (finite, so padded rows stay finite).
-6. Retrieval: user = normalize(W_u out[RET]); item = normalize(W_i repr(item)); score = cosine.
+6. Retrieval: user = normalize(W_u out[RET]); item = normalize(W_i repr(item)); score = cosine
+            (similarity = "dot": the same without normalize, score = dot product).
 7. Ranking (M-FALCON): candidates (repr + Type(candidate)) sit at RET's position with age 0; at
             each layer a candidate attends to the cached keys/values of the T history+context
             tokens and to itself only: O(K*T), and a score never depends on another candidate.
@@ -28,6 +29,22 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   RET and context see it too (age 0 vs each event's age: recency); score.onnx has no age inputs,
   so M-FALCON candidates get no bucket bias — there a candidate differs from RET's stream).
 - item_text = False: repr(i) = IdEmb(i) only (SASRec/HSTU baselines).
+- similarity = "cosine" (unit embeddings; losses divide the logits by a temperature) | "dot"
+  (unnormalized embeddings, raw dot-product logits, as SASRec: an embedding's length can carry
+  popularity and confidence; the item index then needs a maximum-inner-product field).
+- readout = "ret" (the user embedding is read at RET) | "last_event" (a request WITHOUT a query
+  is read at the last history event's state, as SASRec reads it; a request with a query still
+  at RET, after the query context). SASRec's objective trains exactly that state at every prefix
+  for the price of one causal pass, where RET needs the 3N-token prefix pass (prefix_users).
+- tied_embeddings = True: no W_u / W_i heads: user = out[readout], item = repr(item) (SASRec's tied
+  input/output embeddings).
+- input_scale: the item representation is multiplied by it where it enters the sequence (events,
+  candidates), not where it is compared with the user: SASRec's sqrt(d) lets the item's identity
+  dominate the residual stream (its output state stays close to the last item) while the output
+  logits keep a small scale.
+- recency_positions = P > 0: a learned embedding of each event's rank from the latest event (0 ..
+  P - 1, older ones share P - 1) added to its token: SASRec's learned right-aligned positions,
+  which rotary position (relative, content-driven) did not replace on Beauty (BENCHMARKS.md).
 - dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
   graphs are unchanged by it.
@@ -65,10 +82,18 @@ class ModelConfig:
     item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
     time_buckets: int = 48
     dropout: float = 0.0             # training only; the exported graphs have none
+    similarity: str = "cosine"       # "cosine" | "dot" (retrieval embeddings unnormalized)
+    readout: str = "ret"             # "ret" | "last_event" (no-query requests read the last event's state)
+    tied_embeddings: bool = False    # no user/item heads: state . repr(item) directly (SASRec)
+    input_scale: float = 1.0         # item repr x this where it enters the sequence (SASRec: sqrt(d_model))
+    recency_positions: int = 0       # > 0: learned embedding per recency rank (0 = latest event), SASRec-style
 
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
         assert self.time_signal in ("rope", "none", "bucket"), self.time_signal
+        assert self.similarity in ("cosine", "dot"), self.similarity
+        assert self.readout in ("ret", "last_event"), self.readout
+        assert not self.tied_embeddings or self.embedding_dim == self.d_model, "tied embeddings need embedding_dim = d_model"
         if self.time_signal != "rope":
             self.time_rope_fraction = 0.0
 
@@ -245,10 +270,15 @@ class GenRecModel(nn.Module):
         self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
         if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)
             self.time_bias = nn.Parameter(torch.zeros(cfg.time_buckets, cfg.heads))
+        if cfg.recency_positions > 0:
+            self.recency_emb = nn.Embedding(cfg.recency_positions, d)
+            nn.init.normal_(self.recency_emb.weight, std=0.1)
         self.input_drop = nn.Dropout(cfg.dropout)
         self.final_norm = RMSNorm(d)
-        self.user_head = nn.Linear(d, cfg.embedding_dim)
-        self.item_head = nn.Linear(d, cfg.embedding_dim)
+        # Tied: the final state is compared with the items' own input representations, as SASRec
+        # does (its output softmax reuses the input embedding table).
+        self.user_head = nn.Identity() if cfg.tied_embeddings else nn.Linear(d, cfg.embedding_dim)
+        self.item_head = nn.Identity() if cfg.tied_embeddings else nn.Linear(d, cfg.embedding_dim)
         self.rank_head = nn.Linear(d, 1)
         for emb in (self.item_id_emb, self.token_emb, self.action_emb, self.type_emb):
             nn.init.normal_(emb.weight, std=0.1)
@@ -298,15 +328,18 @@ class GenRecModel(nn.Module):
         return cached
 
     def item_embeddings(self, items: Tensor, table: Tensor | None = None) -> Tensor:
-        """Retrieval embedding of items: [...] -> [..., E], L2-normalized."""
-        return F.normalize(self.item_head(self.item_repr(items, table)), dim=-1)
+        """Retrieval embedding of items: [...] -> [..., E] (L2-normalized for cosine)."""
+        return self._retrieval_space(self.item_head(self.item_repr(items, table)))
+
+    def _retrieval_space(self, embedding: Tensor) -> Tensor:
+        return F.normalize(embedding, dim=-1) if self.cfg.similarity == "cosine" else embedding
 
     # ---- 3-6. encode: history + request context -> retrieval embedding + KV cache ----------
     def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                history_query_tokens: Tensor, query_tokens: Tensor,
                item_table: Tensor | None = None, hidden: list | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """hidden: training only; when a list is given, the L2-normalized user-head output at every
-        history position [B, N, E] is appended to it (the dense next-item loss)."""
+        """hidden: training only; when a list is given, the user-head output at every history
+        position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss)."""
         valid = history_items > 0                                           # [B, N]
         hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)  # [B, N, D]
         q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
@@ -323,10 +356,13 @@ class GenRecModel(nn.Module):
         causal = idx[None, :] <= idx[:, None]                               # [S, S]
         x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2)
         if hidden is not None:
-            hidden.append(F.normalize(self.user_head(self.final_norm(x[:, :-2])), dim=-1))  # [B, N, E]
-        user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E]
+            hidden.append(self._retrieval_space(self.user_head(self.final_norm(x[:, :-2]))))  # [B, N, E]
+        user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E] at RET
+        if self.cfg.readout == "last_event":  # left padding keeps the last event at column N - 1
+            last = self.user_head(self.final_norm(x[:, -3]))                # [B, E]
+            user = torch.where(has_query[:, None], user, last)
         one = torch.ones_like(valid[:, :1])
-        return (F.normalize(user, dim=-1), torch.stack([k[:, :, :-1] for k in keys]),  # drop RET: [L, B, H, T, Dh]
+        return (self._retrieval_space(user), torch.stack([k[:, :, :-1] for k in keys]),  # drop RET: [L, B, H, T, Dh]
                 torch.stack([v[:, :, :-1] for v in values]),
                 torch.cat([valid, one], dim=1).float())                    # cache_mask [B, T]
 
@@ -354,13 +390,23 @@ class GenRecModel(nn.Module):
                                torch.cat([upto, eye, none], 1),             # ctx_i: e_1..e_i, ctx_i
                                torch.cat([upto, eye, eye], 1)], 0)          # RET_i: e_1..e_i, ctx_i, RET_i
         x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * n)
-        return F.normalize(self.user_head(self.final_norm(x[:, 2 * n:])), dim=-1)  # [B, N, E]
+        read = x[:, :n] if self.cfg.readout == "last_event" else x[:, 2 * n:]  # e_i, or RET_i
+        return self._retrieval_space(self.user_head(self.final_norm(read)))  # [B, N, E]
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
                         item_table: Tensor | None) -> Tensor:
-        # event token = item repr + action + mean(query tokens of the event): [B, N, D]
-        return (self.item_repr(history_items, item_table) + self.action_emb(history_actions)
-                + self.text_embedding(history_query_tokens)[0])
+        # event token = item repr + action + mean(query tokens of the event) [+ recency]: [B, N, D]
+        tokens = (self.item_repr(history_items, item_table) * self.cfg.input_scale + self.action_emb(history_actions)
+                  + self.text_embedding(history_query_tokens)[0])
+        if self.cfg.recency_positions > 0:
+            # rank from the latest event (0) backwards, counted over real events only; the oldest
+            # ranks share the last embedding. Not prefix-consistent (a prefix's latest event has rank
+            # > 0), which is SASRec's right-aligned positions: train it with readout="last_event".
+            valid = history_items > 0
+            rank = valid.long().sum(1, keepdim=True) - valid.long().cumsum(1)            # [B, N]
+            recency = self.recency_emb(rank.clamp(0, self.cfg.recency_positions - 1))
+            tokens = tokens + recency * valid[..., None]
+        return tokens
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
                     structure: Tensor, extra_tokens: int) -> tuple[Tensor, list, list]:
@@ -389,7 +435,8 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None) -> Tensor:
-        x = self.input_drop(self.item_repr(candidates, item_table) + self.type_emb.weight[TYPE_CANDIDATE])  # [B, K, D]
+        x = self.input_drop(self.item_repr(candidates, item_table) * self.cfg.input_scale
+                            + self.type_emb.weight[TYPE_CANDIDATE])  # [B, K, D]
         # Every candidate takes RET's place: position = #real history + 1 = sum(cache_mask), age 0.
         positions = cache_mask.sum(1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
         cos, sin = self.rotary(positions, torch.zeros_like(positions))

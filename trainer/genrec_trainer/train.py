@@ -139,7 +139,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dropout: float = 0.0,
           weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
           patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
-          device: str = "cpu") -> dict:
+          device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
+          in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
+          recency_positions: int = 0, target_weight: float = 1.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -148,6 +150,12 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation NDCG@10 (0: never).
+    similarity: "cosine" (logits = cosine / temperature) | "dot" (raw dot products; temperature unused).
+    target_weight: with dense_loss, the weight of the example-level retrieval loss beside the dense one.
+    rank_weight: the ranking loss's weight beside the retrieval loss (without the adaptive weighter).
+    in_batch_negatives: the other rows' targets are negatives of the retrieval loss too (else uniform only).
+    readout: "ret" | "last_event" (no-query requests read the last event's state; the dense loss
+    then trains that state at every prefix, read at "history" = where inference reads).
     device: "cpu" | "cuda[:N]" | "auto"; the exported bundle is always computed and checked on CPU.
     search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
     search events with a category query, and the search test runs after the recommendation test."""
@@ -191,10 +199,19 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=2 * d_model, block=block, time_signal=time_signal,
-                      item_text=item_text, dropout=dropout)
-    log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, d_model {d_model}, "
+                      item_text=item_text, dropout=dropout, similarity=similarity, readout=readout,
+                      tied_embeddings=tied_embeddings, input_scale=input_scale,
+                      recency_positions=recency_positions)
+    if readout == "last_event":
+        dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
+    if similarity == "dot":
+        temperature = 1.0  # dot-product logits are not rescaled
+    log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
+        f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
+        f"recency positions {cfg.recency_positions}, "
+        f"d_model {d_model}, "
         f"layers {layers}, heads {heads}, dropout {dropout}; losses: "
-        + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives)") + f" + {rank_loss}"
+        + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
@@ -236,7 +253,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     l_ret = full_softmax_loss(user, target, neg_emb, temperature)
                 else:
                     l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
-                                                 temperature)
+                                                 temperature, in_batch_negatives)
                 if dense_loss:
                     # every history event's state predicts the next event (the last one: the target)
                     h_items = batch["history_items"]
@@ -247,7 +264,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
                                dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
                                                     temperature))
-                    l_ret = l_ret + dense_weight * l_dense
+                    l_ret = target_weight * l_ret + dense_weight * l_dense
                 # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
                 # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
                 rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
@@ -269,7 +286,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     loss = w[0] * l_ret + w[1] * l_rank
                     weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
                 else:
-                    loss = l_ret + l_rank
+                    loss = l_ret + rank_weight * l_rank
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -322,10 +339,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
-            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "enhancer": enhancer,
+            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
-            "full_softmax": full_softmax, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
+            "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
             "search_fraction": search_fraction if search_queries else None,
@@ -382,9 +399,25 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "as UniGRF trains its ranker (needs negative labels, e.g. MovieLens ratings < 4). "
                         "Default: 0 when the log has negative labels, else 7")
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--temperature", type=float, default=0.05)
+    p.add_argument("--temperature", type=float, default=0.05, help="cosine logits are divided by it")
+    p.add_argument("--readout", choices=["ret", "last_event"], default="ret",
+                   help="where a request without a query is read: RET, or the last history event's state "
+                        "(SASRec's readout; with --dense-loss every prefix trains it in one causal pass)")
+    p.add_argument("--no-in-batch-negatives", action="store_true",
+                   help="retrieval loss against the uniform negatives only (in-batch positives are popularity-biased)")
+    p.add_argument("--recency-positions", type=int, default=0,
+                   help="learned embedding per event rank from the latest (SASRec's positions), up to this many; 0: off")
+    p.add_argument("--input-scale", type=float, default=1.0,
+                   help="item representation x this where it enters the sequence (SASRec: sqrt(d_model))")
+    p.add_argument("--tied-embeddings", action="store_true",
+                   help="no user/item heads: the final state meets each item's input representation (SASRec)")
+    p.add_argument("--similarity", choices=["cosine", "dot"], default="cosine",
+                   help="retrieval score: cosine of unit embeddings, or the dot product of unnormalized ones "
+                        "(SASRec's; the item index then needs a maximum-inner-product field)")
     p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")
     p.add_argument("--pairwise-weight", type=float, default=1.0)
+    p.add_argument("--rank-weight", type=float, default=1.0,
+                   help="weight of the ranking loss beside the retrieval loss (0: the ranking head is not trained)")
     p.add_argument("--enhancer", action="store_true", help="UniGRF ranking-driven enhancer")
     p.add_argument("--enhancer-top", type=int, default=20)
     p.add_argument("--enhancer-hard", type=int, default=5)
@@ -398,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--dense-loss", action="store_true",
                    help="also train every history position to predict the next event (SASRec-style)")
     p.add_argument("--dense-weight", type=float, default=1.0)
+    p.add_argument("--target-weight", type=float, default=1.0,
+                   help="with --dense-loss: weight of the request-level retrieval loss (the example's own target, "
+                        "in-batch + uniform negatives); 0 leaves the dense loss alone, every position weighted "
+                        "equally (SASRec's objective)")
     p.add_argument("--dense-readout", choices=["history", "ret"], default="history",
                    help="dense loss read at each history event's state or at RET after each prefix")
     p.add_argument("--dropout", type=float, default=0.0, help="training-only dropout (inputs, residual branches)")
@@ -464,7 +501,11 @@ def main(argv: Sequence[str] | None = None) -> None:
           dense_readout=args.dense_readout, dropout=args.dropout,
           weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
-          search_fraction=args.search_fraction, device=args.device, **arch)
+          search_fraction=args.search_fraction, device=args.device,
+          similarity=args.similarity, readout=args.readout,
+          tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
+          input_scale=args.input_scale, rank_weight=args.rank_weight,
+          recency_positions=args.recency_positions, target_weight=args.target_weight, **arch)
 
 
 if __name__ == "__main__":

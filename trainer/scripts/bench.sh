@@ -3,6 +3,7 @@
 # trainer, same protocol, same budget). Writes build/bench/<dataset>-<preset>-s<seed>.{json,png,log}.
 # Usage: scripts/bench.sh DATASET DATA_DIR MAX_HISTORY "PRESETS" "SEEDS" [extra trainer flags...]
 #   e.g. scripts/bench.sh ml-100k ../../shared/data/ml-100k 200 "ours sasrec hstu" "1"
+# BENCH_TAG=x names the files <dataset>-<preset>-x-s<seed>.* (a recipe variant; no overwriting).
 set -euo pipefail
 TRAINER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATASET=$1 DATA_DIR=$(cd "$2" && pwd) MAX_HISTORY=$3 PRESETS=$4 SEEDS=$5
@@ -12,9 +13,9 @@ cd "$TRAINER_DIR"
 mkdir -p build/bench
 for seed in $SEEDS; do
   for preset in $PRESETS; do
-    name="build/bench/$DATASET-$preset-s$seed"
+    name="build/bench/$DATASET-$preset${BENCH_TAG:+-$BENCH_TAG}-s$seed"
     echo "== $name"
-    /usr/bin/time -f "wall %e s" nice -n 10 .venv/bin/python -m genrec_trainer.train --dataset "$DATASET" \
+    /usr/bin/time -f "wall %e s" nice -n 10 .venv/bin/python -u -m genrec_trainer.train --dataset "$DATASET" \
       --data-dir "$DATA_DIR" --max-history "$MAX_HISTORY" --preset "$preset" --seed "$seed" \
       --no-export --out "$name.bundle" --metrics-out "$name.json" --curves "$name.png" "$@" 2>&1 | tee "$name.log"
   done

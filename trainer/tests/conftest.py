@@ -46,7 +46,8 @@ def rank_head_with_candidate_in_ret_place(model, enc, item: int) -> torch.Tensor
     from genrec_trainer import model as mod
 
     saved = model.type_emb.weight[mod.TYPE_RET].clone()
-    model.type_emb.weight[mod.TYPE_RET] = model.item_repr(torch.tensor(item)) + model.type_emb.weight[mod.TYPE_CANDIDATE]
+    model.type_emb.weight[mod.TYPE_RET] = (model.item_repr(torch.tensor(item)) * model.cfg.input_scale
+                                           + model.type_emb.weight[mod.TYPE_CANDIDATE])
     try:
         captured = {}
         hook = model.final_norm.register_forward_hook(lambda _m, _i, o: captured.setdefault("out", o))

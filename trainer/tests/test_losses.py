@@ -24,6 +24,17 @@ def test_infonce_masks_accidental_hits():
     assert abs(loss.item() - (unmasked0 + row1) / 2) > 0.3  # the mask matters on this case
 
 
+def test_infonce_without_in_batch_negatives_uses_the_uniform_samples_only():
+    t = 0.05
+    user = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    emb = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    loss = sampled_softmax_loss(user, torch.tensor([5, 6]), emb, torch.tensor([5, 7]), emb, temperature=t, in_batch=False)
+    e = math.exp(1 / t)
+    row0 = -math.log(e / (e + 1))          # own 5; sampled 5 masked (accidental hit), sampled 7 -> 1
+    row1 = -math.log(e / (e + 1 + e))      # own 6; sampled 5 -> 1, sampled 7 -> e; row 0's 5 is no negative
+    assert loss.item() == pytest.approx((row0 + row1) / 2, rel=1e-6)
+
+
 def test_infonce_duplicate_positive_in_batch_is_masked():
     user = torch.eye(2)
     emb = torch.eye(2)

@@ -14,7 +14,10 @@ from genrec_trainer.model import GenRecModel, ModelConfig
 CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="bucket", item_text=True),
            dict(block="hstu", time_signal="rope", item_text=True),
-           dict(block="softmax", time_signal="none", item_text=False)]
+           dict(block="softmax", time_signal="none", item_text=False),
+           dict(block="softmax", time_signal="rope", item_text=True, similarity="dot"),
+           dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
+                input_scale=8.0)]
 
 
 def _model(tiny, **switches) -> GenRecModel:
@@ -37,7 +40,12 @@ def _pad(enc, extra):
                                           np.pad(i["query_tokens"], ((0, 0), (0, 3))))]
 
 
-@pytest.mark.parametrize("switches", CONFIGS, ids=lambda c: "-".join(str(v) for v in c.values()))
+# Recency positions are not prefix-consistent by design (SASRec's right-aligned positions), so
+# they are not in the prefix_users test below; every other invariant holds.
+RECENCY = dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", recency_positions=5)
+
+
+@pytest.mark.parametrize("switches", CONFIGS + [RECENCY], ids=lambda c: "-".join(str(v) for v in c.values()))
 @torch.no_grad()
 def test_switch_invariants(tiny, switches):
     m = _model(tiny, **switches)

@@ -50,6 +50,25 @@ def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny
     assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5, "dropout is gone from the export"
 
 
+def test_sasrec_style_switches_train_and_export_a_dot_product_bundle(tiny_log, tmp_path):
+    """The Beauty recipe's switches (session 5): last-event readout, tied embeddings, scaled inputs,
+    dot-product logits, uniform negatives only, no ranking loss. The bundle says "dot" (so the items
+    index maps maximum_inner_product), its embeddings are not unit length, and ONNX parity holds."""
+    import numpy as np
+
+    _train(tiny_log, tmp_path, sampling="users", dense_loss=True, readout="last_event", tied_embeddings=True,
+           input_scale=4.0, similarity="dot", in_batch_negatives=False, rank_weight=0.0,
+           metrics_out=str(tmp_path / "m.json"))
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["dense_readout"] == "history", "last_event is read at each event's own state: no prefix pass"
+    assert saved["config"]["similarity"] == "dot" and saved["rank_weight"] == 0.0
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["similarity"] == "dot"
+    assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5
+    emb = np.fromfile(tmp_path / "b" / "item_embeddings.f32", dtype="<f4").reshape(manifest["items"]["count"], -1)
+    assert np.abs(np.linalg.norm(emb, axis=1) - 1).max() > 1e-2, "dot-product embeddings keep their lengths"
+
+
 def test_user_examples_take_each_users_last_training_target():
     import numpy as np
 

@@ -34,6 +34,7 @@ final class IndexItemsCommand {
         String vectorField = args.get("vector-field", "item_vector");
         int batch = Math.max(1, args.getInt("batch", 500));
         ItemCatalog items = bundle.items();
+        String similarity = bundle.manifest().retrievalSimilarity().fieldSimilarity();
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
             boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
             if (exists && args.flag("recreate")) {
@@ -42,8 +43,8 @@ final class IndexItemsCommand {
             }
             if (!exists) {
                 cluster.json("PUT", "/" + index,
-                    ItemsIndex.definition(vectorField, items.embeddingDim(), args.getInt("shards", 1), args.getInt("replicas", 0)));
-                out.printf("created index [%s] with %s dimension %d%n", index, vectorField, items.embeddingDim());
+                    ItemsIndex.definition(vectorField, items.embeddingDim(), similarity, args.getInt("shards", 1), args.getInt("replicas", 0)));
+                out.printf("created index [%s] with %s dimension %d, similarity %s%n", index, vectorField, items.embeddingDim(), similarity);
             }
             List<ItemCatalog.Item> all = items.items();
             for (int from = 0; from < all.size(); from += batch) {

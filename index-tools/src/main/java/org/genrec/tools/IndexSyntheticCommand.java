@@ -47,7 +47,8 @@ final class IndexSyntheticCommand {
             if (cluster.client().indices().exists(e -> e.index(index)).value()) {
                 cluster.client().indices().delete(d -> d.index(index));
             }
-            cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, items.embeddingDim(), args.getInt("shards", 1), 0));
+            cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, items.embeddingDim(),
+                bundle.manifest().retrievalSimilarity().fieldSimilarity(), args.getInt("shards", 1), 0));
             long start = System.nanoTime();
             for (int from = 0; from < count; from += batch) {
                 BulkRequest.Builder request = new BulkRequest.Builder();
@@ -117,14 +118,22 @@ final class IndexSyntheticCommand {
         }
     }
 
-    /** Adds Gaussian noise of 0.3 of the vector's length, then renormalizes (dot_product needs unit vectors). */
+    /**
+     * Adds Gaussian noise of 0.3 of the vector's length, then rescales it to its old length (unit
+     * vectors stay unit vectors, as dot_product needs; a dot-product model's lengths are kept).
+     */
     private static void jitter(float[] vector, Random random) {
-        double norm = 0;
-        for (int i = 0; i < vector.length; i++) {
-            vector[i] += (float) (random.nextGaussian() * 0.3 / Math.sqrt(vector.length));
-            norm += vector[i] * vector[i];
+        double before = 0;
+        for (float v : vector) {
+            before += v * v;
         }
-        float scale = (float) (1 / Math.sqrt(norm));
+        double length = Math.sqrt(before);
+        double after = 0;
+        for (int i = 0; i < vector.length; i++) {
+            vector[i] += (float) (random.nextGaussian() * 0.3 * length / Math.sqrt(vector.length));
+            after += vector[i] * vector[i];
+        }
+        float scale = (float) (length / Math.sqrt(after));
         for (int i = 0; i < vector.length; i++) {
             vector[i] *= scale;
         }

@@ -13,7 +13,8 @@ final class ItemsIndex {
 
     private ItemsIndex() {}
 
-    static String definition(String vectorField, int dimension, int shards, int replicas) {
+    /** @param similarity the {@code genrec_vector} similarity that ranks like the model (RetrievalSimilarity.fieldSimilarity) */
+    static String definition(String vectorField, int dimension, String similarity, int shards, int replicas) {
         return """
             {
               "settings": {"index": {"number_of_shards": %d, "number_of_replicas": %d}},
@@ -22,10 +23,10 @@ final class ItemsIndex {
                   "%s": {"type": "keyword"},
                   "%s": {"type": "text"},
                   "%s": {"type": "keyword"},
-                  "%s": {"type": "genrec_vector", "dimension": %d, "similarity": "dot_product"}
+                  "%s": {"type": "genrec_vector", "dimension": %d, "similarity": "%s"}
                 }
               }
             }
-            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, dimension);
+            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, dimension, similarity);
     }
 }

@@ -6,7 +6,7 @@ package org.genrec.runtime;
  * number of candidates without reading the history again. Plain arrays so that the plugin can
  * ship it from the coordinating node to the shards.
  *
- * @param embedding           [E], L2-normalized
+ * @param embedding           [E] (L2-normalized for a cosine model, see {@link org.genrec.runtime.bundle.RetrievalSimilarity})
  * @param cacheShape          [L, 1, H, T, Dh]
  * @param cacheKeys           flattened per cacheShape
  * @param cacheValues         flattened per cacheShape

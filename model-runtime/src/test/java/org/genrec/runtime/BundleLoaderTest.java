@@ -2,6 +2,7 @@ package org.genrec.runtime;
 
 import org.genrec.runtime.bundle.BundleFormatException;
 import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.RetrievalSimilarity;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +53,19 @@ class BundleLoaderTest {
         replaceInManifest("\"format_version\": 1", "\"format_version\": 99");
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("unsupported bundle format_version [99]"), e.getMessage());
+    }
+
+    @Test
+    void retrievalSimilarityIsReadAndAnUnknownOneRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        assertEquals(RetrievalSimilarity.COSINE, BundleLoader.load(dir).manifest().retrievalSimilarity());
+        replaceInManifest("\"similarity\": \"cosine\",", "");  // a bundle written before the field: cosine
+        assertEquals(RetrievalSimilarity.COSINE, BundleLoader.load(dir).manifest().retrievalSimilarity());
+        replaceInManifest("\"embedding_dim\"", "\"similarity\": \"dot\", \"embedding_dim\"");
+        assertEquals("maximum_inner_product", BundleLoader.load(dir).manifest().retrievalSimilarity().fieldSimilarity());
+        replaceInManifest("\"similarity\": \"dot\"", "\"similarity\": \"euclidean\"");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("similarity must be \"cosine\" or \"dot\", got [euclidean]"), e.getMessage());
     }
 
     @Test

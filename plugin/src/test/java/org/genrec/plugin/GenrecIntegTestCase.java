@@ -42,13 +42,16 @@ import java.util.stream.Stream;
 /**
  * An internal cluster of three data nodes whose config dirs hold the fixture model (trained by
  * the trainer before the Java tests) as {@code config/genrec/synthetic}, a corrupt copy as
- * {@code config/genrec/broken}, and a helper to index the model's items into a three-shard index.
+ * {@code config/genrec/broken}, the same model declared a dot-product one as {@code config/genrec/dot},
+ * and a helper to index the model's items into a three-shard index.
  */
 @OpenSearchIntegTestCase.ClusterScope(scope = OpenSearchIntegTestCase.Scope.SUITE, numDataNodes = 3, numClientNodes = 0)
 public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
 
 
     protected static final String MODEL = "synthetic";
+    /** The fixture model declared a dot-product model (its vectors need a maximum_inner_product field). */
+    protected static final String DOT_MODEL = "dot";
     protected static final String INDEX = "items";
     protected static final int SHARDS = 3;
     protected static final long NOW = 1_800_000_000L;
@@ -76,6 +79,14 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
                         }
                     }
                     Files.writeString(broken.resolve("score.onnx"), "not a graph");
+                    Path dot = Files.createDirectories(configDir.resolve("genrec").resolve(DOT_MODEL));
+                    try (Stream<Path> files = Files.list(bundlePath())) {
+                        for (Path f : (Iterable<Path>) files::iterator) {
+                            Files.copy(f, dot.resolve(f.getFileName().toString()));
+                        }
+                    }
+                    Path manifest = dot.resolve("manifest.json");
+                    Files.writeString(manifest, Files.readString(manifest).replace("\"similarity\": \"cosine\"", "\"similarity\": \"dot\""));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

@@ -39,10 +39,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The genrec query on an internal cluster of three data nodes and a three-shard index, with the
- * small real model the trainer produced (target/fixture-bundle).
- */
-/**
  * The genrec query and rescorer on an internal cluster of three data nodes and a three-shard
  * index, with the small real model the trainer produced.
  */
@@ -208,6 +204,38 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             () -> client().prepareSearch(INDEX).setQuery(onTitle).get());
         assertEquals(RestStatus.BAD_REQUEST, e.status());
         assertTrue(e.toString(), e.toString().contains("must be a [genrec_vector] field"));
+    }
+
+    public void testADotProductModelNeedsAMaximumInnerProductField() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15);
+        SearchPhaseExecutionException e = expectThrows(SearchPhaseExecutionException.class,
+            () -> client().prepareSearch(INDEX).setQuery(query(DOT_MODEL, history)).get());
+        assertEquals(RestStatus.BAD_REQUEST, e.status());
+        assertTrue(e.toString(), e.toString().contains("map the field with \"similarity\": \"maximum_inner_product\""));
+
+        String mip = "items-mip";
+        assertAcked(prepareCreate(mip).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
+            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"item_vector\": {\"type\": \"genrec_vector\", "
+                + "\"dimension\": " + bundle.items().embeddingDim() + ", \"similarity\": \"maximum_inner_product\"}}}"));
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (ItemCatalog.Item item : bundle.items().items()) {
+            float[] longer = bundle.items().embedding(item.index());
+            for (int d = 0; d < longer.length; d++) {
+                longer[d] *= 3;  // not unit length: a dot_product field would refuse it
+            }
+            bulk.add(client().prepareIndex(mip).setId(item.itemId()).setSource(Map.of("item_id", item.itemId(), "item_vector", longer)));
+        }
+        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        ensureGreen(mip);
+        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(DOT_MODEL, history, null, null, NOW), "item_vector",
+            null, 10, null, true, false);
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
+            List<String> expected = nearestItems(bundle, reference.encode(new GenrecRequest(history, null, NOW)).embedding(), 20).stream()
+                .filter(id -> !seen.contains(id)).limit(10).toList();
+            assertEquals("ranked by the dot product, history excluded", expected, ids(client().prepareSearch(mip).setQuery(unranked).setSize(10).get()));
+        }
     }
 
     public void testUnknownModelIsABadRequest() {

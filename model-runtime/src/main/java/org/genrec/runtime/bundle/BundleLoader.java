@@ -77,6 +77,7 @@ public final class BundleLoader {
         require(m.tokenizer() != null && "lowercase_alnum".equals(m.tokenizer().type()),
             "tokenizer.type must be lowercase_alnum");
         require(m.items() != null && m.items().count() > 0, "items.count must be positive");
+        m.retrievalSimilarity(); // an unknown value fails here, at load, not at the first query
     }
 
     private static ItemCatalog readItems(Path dir, Manifest manifest) {

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * The bundle's items: external id to model index (1-based, 0 is padding) and each item's
- * L2-normalized retrieval embedding, the vector that goes into the index's vector field.
+ * retrieval embedding (L2-normalized for a cosine model), the vector that goes into the index's vector field.
  */
 public final class ItemCatalog {
 

@@ -26,7 +26,8 @@ public record Manifest(
     @JsonProperty("items") ItemsSpec items,
     @JsonProperty("graphs") Map<String, GraphSpec> graphs,
     @JsonProperty("golden") String golden,
-    @JsonProperty("training") Map<String, Object> training
+    @JsonProperty("training") Map<String, Object> training,
+    @JsonProperty("similarity") String similarity
 ) {
     /** The only format this runtime reads. */
     public static final int SUPPORTED_FORMAT_VERSION = 1;
@@ -62,6 +63,11 @@ public record Manifest(
         @JsonProperty("inputs") List<String> inputs,
         @JsonProperty("outputs") List<String> outputs
     ) {}
+
+    /** How the model compares user and item embeddings; cosine when the manifest does not say. */
+    public RetrievalSimilarity retrievalSimilarity() {
+        return RetrievalSimilarity.fromManifest(similarity);
+    }
 
     public GraphSpec graph(String name) {
         GraphSpec spec = graphs == null ? null : graphs.get(name);

@@ -27,6 +27,8 @@ import java.util.Map;
  * <pre>
  * "item_vector": { "type": "genrec_vector", "dimension": 32, "similarity": "dot_product" }
  * </pre>
+ * similarity: {@code dot_product} (unit vectors only, refused otherwise), {@code cosine}, or
+ * {@code maximum_inner_product} (any length: for models whose retrieval score is the raw dot product).
  */
 public final class GenrecVectorFieldMapper extends ParametrizedFieldMapper {
 
@@ -46,13 +48,15 @@ public final class GenrecVectorFieldMapper extends ParametrizedFieldMapper {
                     throw new MapperParsingException("[dimension] must be set, between 1 and " + MAX_DIMENSION + ", got " + d);
                 }
             });
-        // dot_product first = default: model embeddings are L2-normalized, where it equals cosine and is cheaper.
+        // dot_product first = default: a cosine model's embeddings are L2-normalized, where it equals cosine and
+        // is cheaper; maximum_inner_product for a model that scores by the raw dot product (manifest "similarity": "dot").
         private final Parameter<String> similarity = Parameter.restrictedStringParam(
             "similarity",
             false,
             m -> toType(m).similarity.name().toLowerCase(java.util.Locale.ROOT),
             "dot_product",
-            "cosine"
+            "cosine",
+            "maximum_inner_product"
         );
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
 

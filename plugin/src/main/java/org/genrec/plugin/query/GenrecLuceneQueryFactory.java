@@ -32,7 +32,9 @@ final class GenrecLuceneQueryFactory {
     Query create(GenrecQueryBuilder builder) throws IOException {
         UserContext user = builder.user();
         float[] embedding = user.encoding().embedding();
-        GenrecVectorFieldType vectorType = VectorFields.check(context, builder.vectorField(), embedding.length, "model [" + user.model() + "]");
+        String source = "model [" + user.model() + "]";
+        GenrecVectorFieldType vectorType = VectorFields.check(context, builder.vectorField(), embedding.length, source);
+        VectorFields.requireRanksLike(vectorType, services.models().get(user.model()).manifest().retrievalSimilarity(), source);
         boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
         MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 

@@ -1,11 +1,18 @@
 package org.genrec.plugin.query;
 
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
+import org.apache.lucene.index.VectorSimilarityFunction;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper.GenrecVectorFieldType;
+import org.genrec.runtime.bundle.RetrievalSimilarity;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
 
-/** Checks that a query's vector field exists, is a {@code genrec_vector} field and has the query vector's dimension. */
+import java.util.Locale;
+
+/**
+ * Checks that a query's vector field exists, is a {@code genrec_vector} field, has the query
+ * vector's dimension and, for a model's embedding, the similarity the model scores with.
+ */
 final class VectorFields {
 
     private VectorFields() {}
@@ -25,5 +32,21 @@ final class VectorFields {
                 + " produces vectors of dimension " + dimension);
         }
         return vectorType;
+    }
+
+    /**
+     * A model's embeddings rank the catalogue like the model only through the matching field
+     * similarity: a dot-product model's vectors are not unit length, so a {@code cosine} field would
+     * rank by angle and a {@code dot_product} field refuses them.
+     */
+    static void requireRanksLike(GenrecVectorFieldType field, RetrievalSimilarity model, String source) {
+        boolean ok = model == RetrievalSimilarity.DOT
+            ? field.similarity() == VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT
+            : field.similarity() != null;  // unit vectors: dot_product, cosine and maximum_inner_product all rank by cosine
+        if (!ok) {
+            throw new IllegalArgumentException("[genrec] field [" + field.name() + "] has similarity ["
+                + field.similarity().name().toLowerCase(Locale.ROOT) + "] but " + source + " scores by the dot product of unnormalized "
+                + "embeddings: map the field with \"similarity\": \"" + model.fieldSimilarity() + "\"");
+        }
     }
 }
