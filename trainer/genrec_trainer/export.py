@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .encoding import RequestEncoder
-from .model import GenRecModel
+from .model import GenRecModel, ModelConfig
 from .schema import Event, Item, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
@@ -237,6 +237,10 @@ def _architecture(cfg) -> dict[str, Any]:
         arch["time_signal"] = cfg.time_signal
     if not cfg.item_text:
         arch["item_text"] = False
+    defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)
+    for key in ("readout", "tied_embeddings", "input_scale", "recency_positions"):
+        if getattr(cfg, key) != getattr(defaults, key):
+            arch[key] = getattr(cfg, key)
     return arch
 
 

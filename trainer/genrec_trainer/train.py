@@ -208,9 +208,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         temperature = 1.0  # dot-product logits are not rescaled
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
-        f"recency positions {cfg.recency_positions}, "
-        f"d_model {d_model}, "
-        f"layers {layers}, heads {heads}, dropout {dropout}; losses: "
+        f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
+        f"dropout {dropout}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))

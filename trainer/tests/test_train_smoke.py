@@ -64,6 +64,7 @@ def test_sasrec_style_switches_train_and_export_a_dot_product_bundle(tiny_log, t
     assert saved["config"]["similarity"] == "dot" and saved["rank_weight"] == 0.0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["similarity"] == "dot"
+    assert manifest["architecture"]["readout"] == "last_event" and manifest["architecture"]["input_scale"] == 4.0
     assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5
     emb = np.fromfile(tmp_path / "b" / "item_embeddings.f32", dtype="<f4").reshape(manifest["items"]["count"], -1)
     assert np.abs(np.linalg.norm(emb, axis=1) - 1).max() > 1e-2, "dot-product embeddings keep their lengths"

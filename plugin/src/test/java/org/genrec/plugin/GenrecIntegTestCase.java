@@ -72,19 +72,15 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
                     configDir = createTempDir();
                     Path target = Files.createDirectories(configDir.resolve("genrec").resolve(MODEL));
                     Path broken = Files.createDirectories(configDir.resolve("genrec").resolve("broken"));
-                    try (Stream<Path> files = Files.list(bundlePath())) {
-                        for (Path f : (Iterable<Path>) files::iterator) {
-                            Files.copy(f, target.resolve(f.getFileName().toString()));
-                            Files.copy(f, broken.resolve(f.getFileName().toString()));
-                        }
-                    }
-                    Files.writeString(broken.resolve("score.onnx"), "not a graph");
                     Path dot = Files.createDirectories(configDir.resolve("genrec").resolve(DOT_MODEL));
                     try (Stream<Path> files = Files.list(bundlePath())) {
                         for (Path f : (Iterable<Path>) files::iterator) {
-                            Files.copy(f, dot.resolve(f.getFileName().toString()));
+                            for (Path copy : List.of(target, broken, dot)) {
+                                Files.copy(f, copy.resolve(f.getFileName().toString()));
+                            }
                         }
                     }
+                    Files.writeString(broken.resolve("score.onnx"), "not a graph");
                     Path manifest = dot.resolve("manifest.json");
                     Files.writeString(manifest, Files.readString(manifest).replace("\"similarity\": \"cosine\"", "\"similarity\": \"dot\""));
                 } catch (IOException e) {
