@@ -25,10 +25,6 @@ public enum RetrievalSimilarity {
         return fieldSimilarity;
     }
 
-    public String manifestName() {
-        return manifestName;
-    }
-
     /** A manifest's value; absent (bundles written before the field existed) means cosine. */
     public static RetrievalSimilarity fromManifest(String value) {
         if (value == null) {
