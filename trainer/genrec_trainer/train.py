@@ -245,7 +245,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
                 neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
                 neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
-                if enhancer:
+                if dense_loss and target_weight == 0:
+                    l_ret = user.sum() * 0.0  # SASRec's objective: the dense loss alone, no request-level loss to compute
+                elif enhancer:
                     l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
                                                 enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
                 elif full_softmax:

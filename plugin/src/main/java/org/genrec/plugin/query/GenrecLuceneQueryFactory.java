@@ -6,6 +6,7 @@ import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper.GenrecVectorFieldType;
 import org.genrec.plugin.GenrecServices;
+import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
@@ -32,9 +33,10 @@ final class GenrecLuceneQueryFactory {
     Query create(GenrecQueryBuilder builder) throws IOException {
         UserContext user = builder.user();
         float[] embedding = user.encoding().embedding();
+        GenrecModel model = services.models().get(user.model());
         String source = "model [" + user.model() + "]";
         GenrecVectorFieldType vectorType = VectorFields.check(context, builder.vectorField(), embedding.length, source);
-        VectorFields.requireRanksLike(vectorType, services.models().get(user.model()).manifest().retrievalSimilarity(), source);
+        VectorFields.requireRanksLike(vectorType, model.manifest().retrievalSimilarity(), source);
         boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
         MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 
@@ -58,7 +60,7 @@ final class GenrecLuceneQueryFactory {
         if (!builder.rank()) {
             return builder.numCandidates() == builder.k() && !excludeHistory ? candidates : new RankedKnnQuery(candidates, builder.k(), null);
         }
-        RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), services.models().get(user.model()), user.encoding(),
+        RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), model, user.encoding(),
             user.encodingId(), builder.rankWindow(), services.rankedHits());
         return new RankedKnnQuery(candidates, builder.k(), ranking);
     }

@@ -40,10 +40,8 @@ final class VectorFields {
      * rank by angle and a {@code dot_product} field refuses them.
      */
     static void requireRanksLike(GenrecVectorFieldType field, RetrievalSimilarity model, String source) {
-        boolean ok = model == RetrievalSimilarity.DOT
-            ? field.similarity() == VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT
-            : field.similarity() != null;  // unit vectors: dot_product, cosine and maximum_inner_product all rank by cosine
-        if (!ok) {
+        // A cosine model's unit vectors rank the same under dot_product, cosine and maximum_inner_product.
+        if (model == RetrievalSimilarity.DOT && field.similarity() != VectorSimilarityFunction.MAXIMUM_INNER_PRODUCT) {
             throw new IllegalArgumentException("[genrec] field [" + field.name() + "] has similarity ["
                 + field.similarity().name().toLowerCase(Locale.ROOT) + "] but " + source + " scores by the dot product of unnormalized "
                 + "embeddings: map the field with \"similarity\": \"" + model.fieldSimilarity() + "\"");
