@@ -93,7 +93,8 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
                max_history: int, use_target_query: bool = True) -> dict[str, torch.Tensor]:
     """Example (u, t): history = events [t - max_history, t) of user u, request time = time of
     event t, request query = query of event t (personalized search) -> target item of event t.
-    History is LEFT-padded to the longest history in the batch (>= 1), as the runtime does."""
+    History is LEFT-padded to the longest history in the batch (>= 1), as the runtime does.
+    label / history_labels: the events' labels (-1 = unlabelled; history padding is -1 too)."""
     b = len(examples)
     q = seqs[0].query_tokens.shape[1]
     lens = [min(t, max_history) for _, t in examples]
@@ -105,6 +106,7 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
     query = np.zeros((b, q), np.int64)
     target = np.zeros(b, np.int64)
     label = np.zeros(b, np.int64)
+    hlabels = np.full((b, n), -1, np.int64)
     for row, ((u, t), k) in enumerate(zip(examples, lens)):
         s = seqs[u]
         lo = t - k
@@ -113,6 +115,7 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
             actions[row, n - k:] = s.actions[lo:t]
             ages[row, n - k:] = np.maximum(0, s.timestamps[t] - s.timestamps[lo:t])
             hq[row, n - k:] = s.query_tokens[lo:t]
+            hlabels[row, n - k:] = s.labels[lo:t]
         if use_target_query:
             query[row] = s.query_tokens[t]
         target[row] = s.items[t]
@@ -120,7 +123,8 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
     as_t = torch.from_numpy
     return {"history_items": as_t(items), "history_actions": as_t(actions),
             "history_age_seconds": as_t(ages), "history_query_tokens": as_t(hq),
-            "query_tokens": as_t(query), "target": as_t(target), "label": as_t(label)}
+            "query_tokens": as_t(query), "target": as_t(target), "label": as_t(label),
+            "history_labels": as_t(hlabels)}
 
 
 def history_items_of(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]) -> list[np.ndarray]:

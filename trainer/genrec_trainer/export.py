@@ -6,6 +6,7 @@ export fails.
 """
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from pathlib import Path
@@ -29,6 +30,8 @@ SCORE_OUTPUTS = ["scores"]
 GOLDEN_TOP_K = 50
 GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
 ONNX_PARITY = 1e-5        # what the exported graphs must meet against PyTorch here
+FP16_TOLERANCE = 5e-2     # the float16 graphs (GPU) against the float32 golden outputs, here and in Java
+FP16 = "_fp16"            # graph name and file suffix of the float16 variants
 
 
 class _EncodeGraph(nn.Module):
@@ -50,15 +53,24 @@ class _ScoreGraph(nn.Module):
         return self.model.score(cache_keys, cache_values, cache_mask, candidates)
 
 
-def export_onnx(model: GenRecModel, out_dir: Path) -> None:
+def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
     with warnings.catch_warnings():
         # The classic TorchScript exporter is deprecated in torch >= 2.9 but is the robust path
         # for these dynamic-axis graphs; its deprecation notices are noise here.
         warnings.simplefilter("ignore", DeprecationWarning)
-        _export_onnx(model, out_dir)
+        _export_onnx(model, out_dir, suffix)
 
 
-def _export_onnx(model: GenRecModel, out_dir: Path) -> None:
+def half_blocks(model: GenRecModel) -> GenRecModel:
+    """A copy whose transformer blocks compute in float16 (the GPU graphs): the blocks hold all the
+    FLOPs; embeddings, rotary angles (ages in seconds overflow float16), masks, norms and heads stay
+    float32 (model.block_dtype), so the graphs keep the float32 interface the runtime feeds."""
+    half = copy.deepcopy(model).eval()
+    half.blocks.half()
+    return half
+
+
+def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str) -> None:
     model.eval()
     b, n, q, k = 2, 3, 4, 5  # example sizes; every one of them is a dynamic axis
     ex_enc = (torch.randint(1, model.cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
@@ -67,7 +79,7 @@ def _export_onnx(model: GenRecModel, out_dir: Path) -> None:
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
     # them independently of the request query.
     torch.onnx.export(
-        _EncodeGraph(model), ex_enc, str(out_dir / "encode.onnx"), dynamo=False, opset_version=17,
+        _EncodeGraph(model), ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
         input_names=ENCODE_INPUTS, output_names=ENCODE_OUTPUTS,
         dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
                       "history_age_seconds": {0: "B", 1: "N"},
@@ -78,7 +90,7 @@ def _export_onnx(model: GenRecModel, out_dir: Path) -> None:
         _, ck, cv, cm = model.encode(*ex_enc)
     ex_score = (ck, cv, cm, torch.randint(1, model.cfg.num_items + 1, (b, k)))
     torch.onnx.export(
-        _ScoreGraph(model), ex_score, str(out_dir / "score.onnx"), dynamo=False, opset_version=17,
+        _ScoreGraph(model), ex_score, str(out_dir / f"score{suffix}.onnx"), dynamo=False, opset_version=17,
         input_names=SCORE_INPUTS, output_names=SCORE_OUTPUTS,
         dynamic_axes={"cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
                       "cache_mask": {0: "B", 1: "T"}, "candidates": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
@@ -200,15 +212,16 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
             "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K,
             "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
                                           (ck, cv, cm))}})
-    return {"tolerance": GOLDEN_TOLERANCE, "cases": cases}
+    return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
 
-def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY) -> float:
-    """Run every golden case through onnxruntime; raise if any output drifts beyond tolerance."""
+def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY, suffix: str = "") -> float:
+    """Run every golden case through onnxruntime (CPU; the float16 graphs with suffix FP16); raise
+    if any output drifts beyond tolerance from the PyTorch float32 outputs."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    enc = ort.InferenceSession(str(out_dir / "encode.onnx"), opts, providers=["CPUExecutionProvider"])
-    sco = ort.InferenceSession(str(out_dir / "score.onnx"), opts, providers=["CPUExecutionProvider"])
+    enc = ort.InferenceSession(str(out_dir / f"encode{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
+    sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     assert [i.name for i in enc.get_inputs()] == ENCODE_INPUTS and [o.name for o in enc.get_outputs()] == ENCODE_OUTPUTS
     assert [i.name for i in sco.get_inputs()] == SCORE_INPUTS and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0
@@ -222,7 +235,7 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
             err = float(np.max(np.abs(got - np.asarray(want, np.float32)))) if len(want) else 0.0
             worst = max(worst, err)
             if not err <= tolerance:
-                raise RuntimeError(f"ONNX parity failed: case {case['name']!r} {what}: "
+                raise RuntimeError(f"ONNX parity failed ({f'encode{suffix}/score{suffix}'}): case {case['name']!r} {what}: "
                                    f"max abs err {err:.3g} > {tolerance:g}")
     return worst
 
@@ -261,11 +274,13 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     (out / "item_embeddings.f32").write_bytes(np.ascontiguousarray(item_emb).tobytes())
     vocab.save(out / "vocab.txt")
     export_onnx(model, out)
+    export_onnx(half_blocks(model), out, FP16)
 
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens)
     golden = build_golden(model, encoder, items, item_emb, golden_requests)
     (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     parity = check_onnx_parity(out, golden)
+    parity_fp16 = check_onnx_parity(out, golden, FP16_TOLERANCE, FP16)
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -277,10 +292,12 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "actions": list(actions),
         "tokenizer": {"type": "lowercase_alnum", "vocab": "vocab.txt", "pad_id": PAD_ID, "unk_id": UNK_ID},
         "items": {"table": "items.jsonl", "embeddings": "item_embeddings.f32", "count": len(items)},
-        "graphs": {"encode": {"file": "encode.onnx", "inputs": ENCODE_INPUTS, "outputs": ENCODE_OUTPUTS},
-                   "score": {"file": "score.onnx", "inputs": SCORE_INPUTS, "outputs": SCORE_OUTPUTS}},
+        "graphs": {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS, "outputs": ENCODE_OUTPUTS}
+                   for suffix in ("", FP16)}
+        | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": SCORE_INPUTS, "outputs": SCORE_OUTPUTS}
+           for suffix in ("", FP16)},
         "golden": "golden.json",
-        "training": {**training, "onnx_parity_max_abs_err": parity},
+        "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return out

@@ -61,6 +61,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 NEG_INF = -1e9  # finite "minus infinity": rows with every key masked still softmax to finite values
+
+
+def as_dtype(x: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """x in dtype; no cast (so no node in the float32 export) when it already is."""
+    return x if x is None or x.dtype == dtype else x.to(dtype)
 TYPE_QUERY, TYPE_NO_QUERY, TYPE_RET, TYPE_CANDIDATE = range(4)
 
 
@@ -112,7 +117,9 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        # in float32 also inside float16 blocks: the mean of squares overflows float16 once |x| > 256
+        h = as_dtype(x, torch.float32)
+        return as_dtype(h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight, x.dtype)
 
 
 class TimeRotary(nn.Module):
@@ -168,38 +175,41 @@ class Block(nn.Module):
 
     def _qkv(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
-        qkv = self.qkv(self.attn_norm(x)).reshape(b, s, 3, self.heads, self.head_dim)
+        qkv = self.qkv(as_dtype(self.attn_norm(x), self.qkv.weight.dtype)).reshape(b, s, 3, self.heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
         return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
 
     def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
-        x = x + self.drop(self.out(attn.transpose(1, 2).reshape(b, s, -1)))  # [B, S, D]
-        h = self.mlp_norm(x)
-        return x + self.drop(self.down(F.silu(self.gate(h)) * self.up(h)))
+        # the residual stream keeps its own dtype (float32) when the block computes in float16
+        x = x + as_dtype(self.drop(self.out(attn.transpose(1, 2).reshape(b, s, -1))), x.dtype)  # [B, S, D]
+        h = as_dtype(self.mlp_norm(x), self.gate.weight.dtype)
+        return x + as_dtype(self.drop(self.down(F.silu(self.gate(h)) * self.up(h))), x.dtype)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked); bias: [B, H, S, S] or None
         q, k, v = self._qkv(x, cos, sin)
-        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5 + mask_add  # [B, H, S, S]
+        # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
+        # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
+        scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add  # [B, H, S, S]
         if bias is not None:
             scores = scores + bias
-        attn = scores.softmax(-1) @ v                                       # [B, H, S, Dh]
+        attn = as_dtype(scores.softmax(-1), v.dtype) @ v                    # [B, H, S, Dh]
         return self._residual(x, attn), k, v
 
     def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
                            cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
                            bias_self: Tensor | None = None) -> Tensor:
-        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, 1, T]; cache_mask [B, T]
+        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, K or 1, T]; cache_mask [B, K or 1, T]
         # bias_cache: [B, H, 1, T], bias_self: [1, H, 1, 1] or None
         q, k, v = self._qkv(x, cos, sin)                                    # [B, H, K, Dh]
         scale = self.head_dim ** -0.5
-        s_cache = q @ cache_k.transpose(-1, -2) * scale + cache_add        # [B, H, K, T]
-        s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]: own key only
+        s_cache = as_dtype(q @ cache_k.transpose(-1, -2), torch.float32) * scale + cache_add  # [B, H, K, T]
+        s_self = as_dtype((q * k).sum(-1, keepdim=True), torch.float32) * scale  # [B, H, K, 1]: own key only
         if bias_cache is not None:
             s_cache, s_self = s_cache + bias_cache, s_self + bias_self
-        p = torch.cat([s_cache, s_self], dim=-1).softmax(-1)               # [B, H, K, T + 1]
+        p = as_dtype(torch.cat([s_cache, s_self], dim=-1).softmax(-1), v.dtype)  # [B, H, K, T + 1]
         attn = p[..., :-1] @ cache_v + p[..., -1:] * v                     # [B, H, K, Dh]
         return self._residual(x, attn)
 
@@ -220,14 +230,14 @@ class HSTUBlock(nn.Module):
 
     def _uvqk(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
-        h = F.silu(self.uvqk(self.attn_norm(x))).reshape(b, s, 4, self.heads, self.head_dim)
+        h = F.silu(self.uvqk(as_dtype(self.attn_norm(x), self.uvqk.weight.dtype))).reshape(b, s, 4, self.heads, self.head_dim)
         u, v, q, k = h.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
         return u, apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
 
     def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
         a = self.av_norm(attn.transpose(1, 2).reshape(b, s, -1))            # [B, S, D]
-        return x + self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1)))
+        return x + as_dtype(self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1))), x.dtype)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -235,9 +245,9 @@ class HSTUBlock(nn.Module):
         scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, S]
         if bias is not None:
             scores = scores + bias
-        allowed_f = allowed.float()                                         # [B, 1, S, S]
+        allowed_f = allowed.to(scores.dtype)                                # [B, 1, S, S]
         w = F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0)
-        return self._residual(x, w @ v, u), k, v
+        return self._residual(x, as_dtype(w, v.dtype) @ v, u), k, v
 
     def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
                            cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
@@ -248,9 +258,9 @@ class HSTUBlock(nn.Module):
         s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]
         if bias_cache is not None:
             s_cache, s_self = s_cache + bias_cache, s_self + bias_self
-        m = cache_mask[:, None, None, :]                                    # [B, 1, 1, T]
+        m = cache_mask[:, None]                                             # [B, 1, K or 1, T]
         count = m.sum(-1, keepdim=True) + 1.0                               # visible keys incl. itself
-        attn = ((F.silu(s_cache) * m) @ cache_v + F.silu(s_self) * v) / count
+        attn = as_dtype((as_dtype(F.silu(s_cache) * m, v.dtype) @ cache_v + F.silu(s_self) * v) / count, v.dtype)
         return self._residual(x, attn, u)
 
 
@@ -425,26 +435,58 @@ class GenRecModel(nn.Module):
         if self.cfg.time_signal == "bucket":
             buckets = time_bucket(ages[:, None, :] - ages[:, :, None], self.cfg.time_buckets)  # [B, S, S]
             bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, S]
+        cos, sin = (as_dtype(t, self.block_dtype()) for t in (cos, sin))
         keys, values = [], []
         for block in self.blocks:
             x, k, v = block(x, cos, sin, mask_add, allowed, bias)
-            keys.append(k)
-            values.append(v)
+            keys.append(as_dtype(k, torch.float32))
+            values.append(as_dtype(v, torch.float32))
         return x, keys, values
+
+    def block_dtype(self) -> torch.dtype:
+        """float32, or float16 in the GPU export (export.half_blocks): then the blocks' matmuls run
+        in float16, while the residual stream, norms, attention scores and softmax, embeddings,
+        rotary angles (ages in seconds overflow float16), masks and heads stay float32, and so do
+        the graphs' inputs and outputs."""
+        return self.blocks[0].attn_norm.weight.dtype
 
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
-              item_table: Tensor | None = None) -> Tensor:
+              item_table: Tensor | None = None, positions: Tensor | None = None,
+              log_ages: Tensor | None = None) -> Tensor:
+        """cache_mask [B, T], or [B, K, T] for a cache slice per candidate (training: score_every_prefix).
+        positions, log_ages [B, K]: default RET's place (#real history + 1 = sum(cache_mask)), age 0."""
         x = self.input_drop(self.item_repr(candidates, item_table) * self.cfg.input_scale
                             + self.type_emb.weight[TYPE_CANDIDATE])  # [B, K, D]
-        # Every candidate takes RET's place: position = #real history + 1 = sum(cache_mask), age 0.
-        positions = cache_mask.sum(1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
-        cos, sin = self.rotary(positions, torch.zeros_like(positions))
-        cache_add = ((1.0 - cache_mask) * NEG_INF)[:, None, None, :]        # [B, 1, 1, T]
+        if positions is None:
+            positions = cache_mask.sum(-1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
+        cos, sin = self.rotary(positions, torch.zeros_like(positions) if log_ages is None else log_ages)
+        visible = cache_mask if cache_mask.dim() == 3 else cache_mask[:, None, :]  # [B, K or 1, T]
+        cache_add = ((1.0 - visible) * NEG_INF)[:, None]                    # [B, 1, K or 1, T]
+        cos, sin, cache_keys, cache_values = (as_dtype(t, self.block_dtype()) for t in (cos, sin, cache_keys, cache_values))
         # time_signal = "bucket": the score graph's inputs (the bundle contract) carry no ages, so
         # candidates get no time-bucket bias; history timing reaches them through the cached K/V.
         bias_cache = bias_self = None
         for layer, block in enumerate(self.blocks):
             x = block.forward_candidates(x, cos, sin, cache_keys[layer], cache_values[layer], cache_add,
-                                         cache_mask, bias_cache, bias_self)
+                                         visible, bias_cache, bias_self)
         return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits
+
+    def score_every_prefix(self, cache_keys: Tensor, cache_values: Tensor, history_items: Tensor,
+                           history_age_seconds: Tensor, next_items: Tensor, item_table: Tensor | None = None) -> Tensor:
+        """Training only: the ranking score of each history event's successor, in one call.
+        next_items [B, N]: candidate i is the item of event i + 1 (the last: the request's target); it
+        sees events 1..i of encode()'s cache and itself, as if a request had come right after event i:
+        not the context token (computed after the whole history) and no later event; placed where
+        score() puts a candidate (two positions after the last event) at event i + 1's age. So every
+        labelled event trains the ranker, as SASRec's dense loss trains retrieval. -> logits [B, N]"""
+        valid = history_items > 0                                           # [B, N]
+        n = valid.shape[1]
+        j = torch.arange(n, device=valid.device)
+        sees = (j[None, :] <= j[:, None])[None] & valid[:, None, :]         # [B, N (candidate), N (event)]
+        hidden_context = torch.zeros_like(sees[:, :, :1])
+        visible = torch.cat([sees, hidden_context], dim=2).float()          # [B, N, T = N + 1]
+        positions = ((valid.long().cumsum(1) - 1).clamp(min=0) + 2).float()  # [B, N]
+        ages = torch.cat([history_age_seconds[:, 1:], torch.zeros_like(history_age_seconds[:, :1])], dim=1)
+        log_ages = torch.log1p(ages.clamp(min=0).float() / 60.0)            # int64 difference first, as encode()
+        return self.score(cache_keys, cache_values, visible, next_items, item_table, positions, log_ages)

@@ -98,16 +98,19 @@ class ReferenceSASRec(nn.Module):
         return user @ item_weights.T
 
 
-def sampled_softmax_all_positions(states: Tensor, targets: Tensor, item_weights: Tensor, negatives: Tensor,
+def sampled_softmax_all_positions(states: Tensor, targets: Tensor, item_weights: Tensor, negatives: Tensor | None,
                                   temperature: float | None = None) -> Tensor:
     """Dot-product sampled softmax at every position: states [B, N, D], targets [B, N] (0 = no
     target), negatives [R] uniform item ids shared by the batch; a negative equal to a position's
-    target is masked for that position. temperature: cosine logits / temperature instead (our
-    model's retrieval logits; the ablation of the logit form)."""
+    target is masked for that position. negatives None: the softmax over the whole catalogue
+    (items 1..I; the "CE" SASRec of Klenitskiy & Vasilev 2023). temperature: cosine logits /
+    temperature instead (our model's retrieval logits; the ablation of the logit form)."""
     keep = targets > 0
     s, t = states[keep], targets[keep]                                      # [M, D], [M]
     if temperature is not None:
         s, item_weights = F.normalize(s, dim=-1) / temperature, F.normalize(item_weights, dim=-1)
+    if negatives is None:
+        return F.cross_entropy(s @ item_weights[1:].T, t - 1)               # [M, I]: item i at column i - 1
     pos = (s * item_weights[t]).sum(-1, keepdim=True)                       # [M, 1]
     neg = (s @ item_weights[negatives].T).masked_fill(negatives[None, :] == t[:, None], float("-inf"))
     return F.cross_entropy(torch.cat([pos, neg], dim=1), torch.zeros(len(t), dtype=torch.long, device=s.device))
@@ -160,7 +163,7 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
         t0, total, steps = time.time(), 0.0, 0
         for rows in np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)):
             x, y = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
-            neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives))
+            neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives)) if negatives else None
             loss = sampled_softmax_all_positions(model(x), y, model.item_weights(), neg, temperature)
             opt.zero_grad()
             loss.backward()
@@ -191,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=1)
     p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--negatives", type=int, default=256)
+    p.add_argument("--negatives", type=int, default=256, help="uniform negatives per batch; 0: the whole catalogue")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=200)

@@ -141,6 +141,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
+          dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
@@ -148,6 +149,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     user head on each history event's own state (cheap; inference never reads there), "ret" = RET
     after each prefix (model.prefix_users, one extra pass over 3N tokens; inference reads there).
     full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
+    dense_rank: the ranking BCE also on each labelled history event, scored after its own prefix
+    (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation NDCG@10 (0: never).
     similarity: "cosine" (logits = cosine / temperature) | "dot" (raw dot products; temperature unused).
@@ -187,8 +190,12 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if rank_negatives == 0 and not has_negative_labels:
         raise ValueError("rank_negatives 0 trains the ranker on labelled events only, but no event has a negative "
                          "label (e.g. a MovieLens rating < 4): it would see positives only")
+    if dense_rank and not has_negative_labels:
+        raise ValueError("dense_rank ranks the logged events (unlabelled = positive), but no event has a negative "
+                         "label: it would see positives only")
     log("ranking loss on: " + ("the labelled target events only" if rank_negatives == 0 else
-                               f"each target (unlabelled = positive) + {rank_negatives} random items labelled 0"))
+                               f"each target (unlabelled = positive) + {rank_negatives} random items labelled 0")
+        + (" + every labelled history event after its own prefix" if dense_rank else ""))
     queries = None
     if search_queries:
         queries = ItemQueries(items, vocab, search_queries, max_query_tokens)
@@ -277,6 +284,16 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 weight[:, 1:] = (rneg != target[:, None]).long()
                 rank_logits = model.score(ck, cv, cm, cands, item_table=table)
                 l_rank = ranking_bce_loss(rank_logits, labels, weight)
+                if dense_rank:
+                    # every labelled event is also ranked after its own prefix: [B, N] candidates at once
+                    h_items = batch["history_items"]
+                    nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
+                    nxt_label = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
+                    dense_logits = model.score_every_prefix(ck, cv, h_items, batch["history_age_seconds"], nxt,
+                                                            item_table=table)
+                    l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
+                                              torch.cat([labels, torch.where(nxt_label < 0, 1, nxt_label)], dim=1),
+                                              torch.cat([weight, (nxt > 0).long()], dim=1))
                 if rank_loss == "bce+pairwise":
                     by_row = rank_negatives > 0
                     pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
@@ -340,7 +357,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
-            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "enhancer": enhancer,
+            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
@@ -417,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "(SASRec's; the item index then needs a maximum-inner-product field)")
     p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")
     p.add_argument("--pairwise-weight", type=float, default=1.0)
+    p.add_argument("--dense-rank", action="store_true",
+                   help="also rank every labelled history event after its own prefix (M-FALCON at every position; "
+                        "with --sampling users the ranker otherwise sees one target per user per epoch)")
     p.add_argument("--rank-weight", type=float, default=1.0,
                    help="weight of the ranking loss beside the retrieval loss (0: the ranking head is not trained)")
     p.add_argument("--enhancer", action="store_true", help="UniGRF ranking-driven enhancer")
@@ -506,7 +526,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           similarity=args.similarity, readout=args.readout,
           tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
           input_scale=args.input_scale, rank_weight=args.rank_weight,
-          recency_positions=args.recency_positions, target_weight=args.target_weight, **arch)
+          recency_positions=args.recency_positions, target_weight=args.target_weight,
+          dense_rank=args.dense_rank, **arch)
 
 
 if __name__ == "__main__":

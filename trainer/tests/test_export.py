@@ -110,3 +110,22 @@ def test_parity_check_fails_loudly(bundle):
     golden["cases"][0]["expected"]["scores"][0] += 1e-3
     with pytest.raises(RuntimeError, match="ONNX parity failed"):
         check_onnx_parity(bundle, golden)
+
+
+def test_float16_graphs_compute_the_blocks_in_half_precision_behind_a_float32_interface(bundle):
+    import onnx
+    m = json.loads((bundle / "manifest.json").read_text())
+    for graph in ("encode", "score"):
+        fp32, fp16 = m["graphs"][graph], m["graphs"][graph + "_fp16"]
+        assert fp16["inputs"] == fp32["inputs"] and fp16["outputs"] == fp32["outputs"]
+        proto = onnx.load(bundle / fp16["file"])
+        for value in (*proto.graph.input, *proto.graph.output):  # the runtime feeds and reads float32/int64
+            assert value.type.tensor_type.elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.INT64), value.name
+        weight_type = {t.name: t.data_type for t in proto.graph.initializer}
+        matmul_weights = [weight_type.get(n.input[1]) for n in proto.graph.node if n.op_type == "MatMul"]
+        # every block has >= 2 weight matrices (qkv/uvqk and out); heads and text stay float32
+        assert matmul_weights.count(onnx.TensorProto.FLOAT16) >= 2 * m["architecture"]["layers"], graph
+    err = m["training"]["onnx_fp16_max_abs_err"]
+    golden = json.loads((bundle / "golden.json").read_text())
+    assert 0 < err <= golden["fp16_tolerance"], "float16 differs from float32, within the stated tolerance"
+    assert m["training"]["onnx_parity_max_abs_err"] < err

@@ -39,21 +39,30 @@ def test_sampled_softmax_at_every_position_by_hand():
     assert abs(sampled_softmax_all_positions(states, targets, weights, negatives).item() - expected) < 1e-6
 
 
+def test_full_catalogue_softmax_at_every_position_by_hand():
+    states = torch.tensor([[[1.0, 0.0], [0.0, 2.0]]])
+    weights = torch.tensor([[5.0, 5.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # row 0 (padding) is never a class
+    targets = torch.tensor([[1, 3]])
+    # position 0: logits (items 1, 2, 3) = (1, 0, 1), target 1; position 1: (0, 2, 2), target 3
+    expected = (-math.log(math.e / (2 * math.e + 1)) - math.log(math.e ** 2 / (1 + 2 * math.e ** 2))) / 2
+    assert abs(sampled_softmax_all_positions(states, targets, weights, None).item() - expected) < 1e-6
+
+
 def test_training_sequences_shift_targets_by_one_and_stop_before_validation():
     seqs = [_user([1, 2, 3, 4, 5, 6])]                        # validation = 5, test = 6
     inputs, targets = training_sequences(seqs, np.asarray(leave_one_out(seqs).train), max_len=3)
     assert inputs.tolist() == [[1, 2, 3]] and targets.tolist() == [[2, 3, 4]]
 
 
-@pytest.mark.parametrize("temperature", [None, 0.1])   # dot-product logits, and the cosine ablation
-def test_it_learns_a_next_item_rule(temperature):
+@pytest.mark.parametrize("temperature,negatives", [(None, 16), (0.1, 16), (None, 0)])  # dot, cosine, full softmax
+def test_it_learns_a_next_item_rule(temperature, negatives):
     # Every user walks the catalogue in steps of +1 from a random start: a learnable rule that
     # random or popularity ranking cannot guess (HR@10 by chance: ~10 / 40).
     rng = np.random.default_rng(0)
     seqs = [_user([(s + k) % 40 + 1 for k in range(12)]) for s in rng.integers(0, 40, 200)]
     split = leave_one_out(seqs)
     model, history, best_epoch = train_reference(seqs, split, 40, max_len=10, d_model=32, layers=1, heads=1,
-                                                 dropout=0.0, negatives=16, batch_size=32, lr=5e-3, epochs=15,
+                                                 dropout=0.0, negatives=negatives, batch_size=32, lr=5e-3, epochs=15,
                                                  patience=15, temperature=temperature,
                                                  log=lambda *_: None)
     test = evaluate_reference(model, seqs, split.test, max_len=10)

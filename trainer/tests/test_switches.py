@@ -109,3 +109,28 @@ def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, swi
         expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], no_query)[0]
         torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
     assert not torch.allclose(users[:, n - 6], users[:, n - 1], atol=1e-3)  # prefixes differ
+
+
+@pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
+                         ids=lambda c: "-".join(str(v) for v in c.values()))
+@torch.no_grad()
+def test_score_every_prefix_column_i_is_score_after_the_history_cut_after_event_i(tiny, switches):
+    """The training-only dense ranking call must score event i + 1's item as score() would for a
+    request right after event i: the prefix's cache (context token hidden: it saw the whole
+    history), the candidate where score() puts it, at event i + 1's age; padding ignored."""
+    m = _model(tiny, **switches)
+    hist = tiny.history(6)
+    items, actions, ages, hq, q = _pad(tiny.encoder.encode(hist, None, hist[-1]["time"] + 600), 3)
+    _, ck, cv, _ = m.encode(items, actions, ages, hq, q)
+    n = items.shape[1]
+    nxt = torch.cat([items[:, 1:], torch.tensor([[11]])], dim=1) * (items > 0)
+    got = m.score_every_prefix(ck, cv, items, ages, nxt)                    # [1, N]
+    next_age = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1])], dim=1)
+    for i in range(n - 6, n):
+        cut = slice(0, i + 1)
+        _, pk, pv, pm = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], q)
+        pm[:, -1] = 0                                                       # hide the context token
+        real = (items[:, cut] > 0).sum().item()
+        want = m.score(pk, pv, pm, nxt[:, i:i + 1], positions=torch.tensor([[real + 1.0]]),
+                       log_ages=torch.log1p(next_age[:, i:i + 1].float() / 60.0))
+        torch.testing.assert_close(got[:, i], want[:, 0], atol=1e-5, rtol=0)

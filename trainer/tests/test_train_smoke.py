@@ -105,6 +105,16 @@ def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
         _train((items, unlabelled), tmp_path, rank_negatives=0, export=False)
     _train((items, unlabelled), tmp_path, export=False, metrics_out=str(tmp_path / "unlabelled.json"))
     assert json.loads((tmp_path / "unlabelled.json").read_text())["rank_negatives"] == 7, "no labels: sampled negatives"
+    with pytest.raises(ValueError, match="dense_rank .* no event has a negative label"):
+        _train((items, unlabelled), tmp_path, dense_rank=True, export=False)
+
+
+def test_dense_ranking_in_user_epochs_trains_and_exports(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, target_weight=0.0, readout="last_event",
+               tied_embeddings=True, dense_rank=True, block="hstu", metrics_out=str(tmp_path / "m.json"))
+    assert 0.0 <= m["auc"] <= 1.0 and json.loads((tmp_path / "m.json").read_text())["dense_rank"] is True
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5
 
 
 def test_a_stop_request_ends_training_after_the_step_and_still_tests_and_exports(tiny_log, tmp_path):

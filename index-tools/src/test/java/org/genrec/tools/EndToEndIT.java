@@ -116,7 +116,8 @@ class EndToEndIT {
     void modelManagementAndStatsOverRest() throws Exception {
         HttpResponse<String> loaded = send("POST", "/_plugins/_genrec/models/" + MODEL + "/_load", "");
         assertEquals(200, loaded.statusCode(), loaded.body());
-        assertTrue(loaded.body().contains("\"" + MODEL + "\"") && loaded.body().contains("\"execution_provider\":\"cpu\""), loaded.body());
+        assertTrue(loaded.body().contains("\"" + MODEL + "\"") && loaded.body().contains("\"execution_provider\":\"cpu\"")
+            && loaded.body().contains("\"precision\":\"fp32\""), loaded.body());
 
         HttpResponse<String> alias = send("PUT", "/_plugins/_genrec/aliases/recs", "{\"model\": \"" + MODEL + "\"}");
         assertEquals(200, alias.statusCode(), alias.body());

@@ -16,6 +16,7 @@ import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.RequestEncoder;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.GraphPrecision;
 import org.genrec.runtime.onnx.InputTensors;
 import org.genrec.runtime.onnx.OnnxGraph;
 import org.genrec.runtime.perf.FlopCount;
@@ -68,12 +69,14 @@ public final class GenrecModel implements AutoCloseable {
     }
 
     public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider, EncodeBatching batching) {
+        return load(bundleDirectory, provider, batching, GraphPrecision.AUTO);
+    }
+
+    public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider, EncodeBatching batching, GraphPrecision precision) {
         ModelBundle bundle = BundleLoader.load(bundleDirectory);
-        Manifest.GraphSpec encodeSpec = bundle.manifest().graph("encode");
-        Manifest.GraphSpec scoreSpec = bundle.manifest().graph("score");
-        OnnxGraph encode = OnnxGraph.open("encode", bundle.graphFile("encode"), encodeSpec.inputs(), encodeSpec.outputs(), provider);
+        OnnxGraph encode = OnnxGraph.open(bundle, "encode", provider, precision);
         try {
-            OnnxGraph score = OnnxGraph.open("score", bundle.graphFile("score"), scoreSpec.inputs(), scoreSpec.outputs(), provider);
+            OnnxGraph score = OnnxGraph.open(bundle, "score", provider, precision);
             return new GenrecModel(bundle, encode, score, batching);
         } catch (RuntimeException e) {
             encode.close();
@@ -131,6 +134,11 @@ public final class GenrecModel implements AutoCloseable {
 
     public ExecutionProvider executionProvider() {
         return encodeGraph.provider();
+    }
+
+    /** FP32 or FP16: the graph variant that runs (GraphPrecision.AUTO picks it per provider). */
+    public GraphPrecision precision() {
+        return encodeGraph.precision();
     }
 
     public ModelStats stats() {

@@ -1,15 +1,20 @@
 package org.genrec.runtime;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.bundle.BundleFormatException;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.RetrievalSimilarity;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.GraphPrecision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -66,6 +71,26 @@ class BundleLoaderTest {
         replaceInManifest("\"similarity\": \"dot\"", "\"similarity\": \"euclidean\"");
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("similarity must be \"cosine\" or \"dot\", got [euclidean]"), e.getMessage());
+    }
+
+    @Test
+    void float16GraphsAreOptionalButMustBeThereWhenDeclared() throws IOException {
+        FixtureBundle.copyTo(dir);
+        Files.delete(dir.resolve("score_fp16.onnx"));
+        BundleFormatException missing = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(missing.getMessage().contains("score_fp16"), missing.getMessage());
+
+        // A bundle from a trainer before float16 graphs: AUTO serves float32, FP16 says what is missing.
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ((ObjectNode) manifest.path("graphs")).remove(List.of("encode_fp16", "score_fp16"));
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        try (GenrecModel model = GenrecModel.load(dir, ExecutionProvider.AUTO, EncodeBatching.DEFAULT, GraphPrecision.AUTO)) {
+            assertEquals(GraphPrecision.FP32, model.precision());
+        }
+        BundleFormatException e = assertThrows(BundleFormatException.class,
+            () -> GenrecModel.load(dir, ExecutionProvider.CPU, EncodeBatching.DEFAULT, GraphPrecision.FP16));
+        assertTrue(e.getMessage().contains("fp16 was required but the bundle has no [encode_fp16] graph"), e.getMessage());
     }
 
     @Test

@@ -6,10 +6,13 @@ import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.GraphPrecision;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
@@ -21,35 +24,57 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Zero skew: the Java encoding and ONNX run reproduce every golden case the trainer wrote. */
+/**
+ * Zero skew: the Java encoding and ONNX run reproduce every golden case the trainer wrote, with the
+ * float32 graphs at the golden tolerance and with the float16 (GPU) graphs, run here on the CPU,
+ * at the float16 tolerance the trainer states.
+ */
 class GoldenVectorsTest {
 
     private static GenrecModel model;
+    private static GenrecModel fp16Model;
     private static JsonNode golden;
+    /** Largest float16 error seen over all cases: a float16 graph that matched float32 exactly would not be one. */
+    private static double fp16MaxError;
 
     @BeforeAll
     static void load() throws IOException {
         model = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU);
+        fp16Model = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU, EncodeBatching.DEFAULT, GraphPrecision.FP16);
         golden = new ObjectMapper().readTree(FixtureBundle.path().resolve(model.manifest().golden()).toFile());
     }
 
     @AfterAll
     static void close() {
         model.close();
+        fp16Model.close();
+    }
+
+    @Test
+    void autoPrecisionKeepsTheCpuOnFloat32() {
+        assertEquals(GraphPrecision.FP32, model.precision());
+        assertEquals(GraphPrecision.FP16, fp16Model.precision());
     }
 
     @TestFactory
     Stream<DynamicTest> goldenCases() {
         double tolerance = golden.path("tolerance").asDouble(1e-4);
+        double fp16Tolerance = golden.path("fp16_tolerance").asDouble();
+        assertTrue(fp16Tolerance > 0, "golden.json states the float16 tolerance");
         List<DynamicTest> tests = new ArrayList<>();
         assertTrue(golden.path("cases").size() >= 4, "the trainer writes at least four golden cases");
         for (JsonNode c : golden.path("cases")) {
-            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(c, tolerance)));
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(model, c, tolerance)));
         }
+        for (JsonNode c : golden.path("cases")) {
+            tests.add(DynamicTest.dynamicTest("fp16 " + c.path("name").asText(), () -> check(fp16Model, c, fp16Tolerance)));
+        }
+        tests.add(DynamicTest.dynamicTest("fp16 graphs differ from fp32",
+            () -> assertTrue(fp16MaxError > 1e-6, "float16 outputs equal float32 ones: the float16 graphs did not run")));
         return tests.stream();
     }
 
-    private static void check(JsonNode c, double tolerance) {
+    private static void check(GenrecModel model, JsonNode c, double tolerance) {
         GenrecRequest request = request(c.path("request"));
         EncodedRequest encoded = model.encoder().encode(request);
         JsonNode inputs = c.path("inputs");
@@ -63,12 +88,12 @@ class GoldenVectorsTest {
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);
         assertEquals(expected.path("dropped_history_items").asInt(), user.droppedHistoryItems(), "dropped_history_items");
-        assertClose(floats(expected.path("embedding")), user.embedding(), tolerance, "embedding");
+        assertClose(model, floats(expected.path("embedding")), user.embedding(), tolerance, "embedding");
 
         List<String> candidates = new ArrayList<>();
         c.path("request").path("candidates").forEach(n -> candidates.add(n.asText()));
         assertArrayEquals(flatLongs(inputs.path("candidates")), model.encoder().encodeCandidates(candidates), "candidates");
-        assertClose(floats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
+        assertClose(model, floats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
     }
 
     static GenrecRequest request(JsonNode r) {
@@ -107,11 +132,14 @@ class GoldenVectorsTest {
         return out;
     }
 
-    private static void assertClose(float[] expected, float[] actual, double tolerance, String what) {
+    private static void assertClose(GenrecModel model, float[] expected, float[] actual, double tolerance, String what) {
         assertEquals(expected.length, actual.length, what + " length");
         double maxError = 0;
         for (int i = 0; i < expected.length; i++) {
             maxError = Math.max(maxError, Math.abs(expected[i] - actual[i]));
+        }
+        if (model.precision() == GraphPrecision.FP16) {
+            fp16MaxError = Math.max(fp16MaxError, maxError);
         }
         assertTrue(maxError <= tolerance, what + ": max abs error " + maxError + " > " + tolerance);
     }

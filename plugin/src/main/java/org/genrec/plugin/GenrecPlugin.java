@@ -9,6 +9,7 @@ import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.GraphPrecision;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.index.mapper.Mapper;
@@ -98,13 +99,22 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         Setting.Property.NodeScope
     );
 
+    /** Graph variant: auto (the bundle's float16 graphs on CUDA, float32 on CPU), fp32 or fp16. */
+    public static final Setting<String> PRECISION = Setting.simpleString(
+        "genrec.precision",
+        "auto",
+        GraphPrecision::parse,
+        Setting.Property.NodeScope
+    );
+
     private static final TimeValue RETIRE_AFTER = TimeValue.timeValueSeconds(60);
 
     private final GenrecServices services;
 
     public GenrecPlugin(Settings settings, Path configPath) {
         ExecutionProvider provider = ExecutionProvider.valueOf(EXECUTION_PROVIDER.get(settings).toUpperCase(Locale.ROOT));
-        this.services = new GenrecServices(new ModelRegistry(configPath.resolve("genrec"), provider, batching(settings)), new RankedHitsCache());
+        this.services = new GenrecServices(new ModelRegistry(configPath.resolve("genrec"), provider, batching(settings),
+            GraphPrecision.parse(PRECISION.get(settings))), new RankedHitsCache());
     }
 
     static EncodeBatching batching(Settings settings) {
@@ -185,7 +195,7 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(EXECUTION_PROVIDER, MODEL_ALIASES, BATCHING_MODE, BATCHING_MAX_BATCH, BATCHING_MAX_DELAY);
+        return List.of(EXECUTION_PROVIDER, PRECISION, MODEL_ALIASES, BATCHING_MODE, BATCHING_MAX_BATCH, BATCHING_MAX_DELAY);
     }
 
     @Override

@@ -32,6 +32,7 @@ public class ModelManagementIT extends GenrecIntegTestCase {
             assertEquals(MODEL, node.models().get(0).name());
             assertEquals(bundle.manifest().modelVersion(), node.models().get(0).version());
             assertEquals("cpu", node.models().get(0).executionProvider());
+            assertEquals("fp32", node.models().get(0).precision());
             assertTrue(node.models().get(0).memoryBytes() > 0);
         }
         client().prepareSearch(INDEX).setQuery(query(MODEL, history(bundle, 1, 2))).get();

@@ -3,6 +3,7 @@ package org.genrec.runtime.bundle;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.encoding.TextTokenizer;
+import org.genrec.runtime.onnx.GraphPrecision;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -36,6 +37,13 @@ public final class BundleLoader {
         TextTokenizer tokenizer = readTokenizer(directory, manifest);
         for (String graph : List.of("encode", "score")) {
             requireFile(directory.resolve(manifest.graph(graph).file()), graph + " graph");
+            String fp16 = GraphPrecision.FP16.graphName(graph);
+            if (manifest.hasGraph(fp16)) { // optional; when declared it must be there and interchangeable
+                requireFile(directory.resolve(manifest.graph(fp16).file()), fp16 + " graph");
+                Manifest.GraphSpec full = manifest.graph(graph), half = manifest.graph(fp16);
+                require(full.inputs().equals(half.inputs()) && full.outputs().equals(half.outputs()),
+                    "graph [" + fp16 + "] must have the inputs and outputs of [" + graph + "]");
+            }
         }
         return new ModelBundle(directory, manifest, items, tokenizer);
     }

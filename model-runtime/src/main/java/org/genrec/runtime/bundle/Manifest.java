@@ -69,6 +69,10 @@ public record Manifest(
         return RetrievalSimilarity.fromManifest(similarity);
     }
 
+    public boolean hasGraph(String name) {
+        return graphs != null && graphs.containsKey(name);
+    }
+
     public GraphSpec graph(String name) {
         GraphSpec spec = graphs == null ? null : graphs.get(name);
         if (spec == null) {

@@ -6,6 +6,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import org.genrec.runtime.bundle.BundleFormatException;
+import org.genrec.runtime.bundle.Manifest;
+import org.genrec.runtime.bundle.ModelBundle;
 
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -24,25 +26,37 @@ public final class OnnxGraph implements AutoCloseable {
     private final String name;
     private final OrtSession session;
     private final ExecutionProvider provider;
+    private final GraphPrecision precision;
 
-    private OnnxGraph(String name, OrtSession session, ExecutionProvider provider) {
+    private OnnxGraph(String name, OrtSession session, ExecutionProvider provider, GraphPrecision precision) {
         this.name = name;
         this.session = session;
         this.provider = provider;
+        this.precision = precision;
     }
 
     /**
-     * Opens the graph and checks that its inputs and outputs are exactly those the manifest names,
-     * so that a bundle whose graph and manifest disagree fails at load time, not on the first query.
+     * Opens graph {@code name} ("encode", "score") of the bundle in the variant {@code precision}
+     * picks for the provider it lands on, and checks that its inputs and outputs are exactly those
+     * the manifest names, so that a bundle whose graph and manifest disagree fails at load time,
+     * not on the first query.
      */
-    public static OnnxGraph open(String name, Path file, List<String> inputs, List<String> outputs, ExecutionProvider wanted) {
+    public static OnnxGraph open(ModelBundle bundle, String name, ExecutionProvider wanted, GraphPrecision precision) {
+        boolean hasFp16 = bundle.manifest().hasGraph(GraphPrecision.FP16.graphName(name));
+        if (precision == GraphPrecision.FP16 && !hasFp16) {
+            throw new BundleFormatException("graph precision fp16 was required but the bundle has no ["
+                + GraphPrecision.FP16.graphName(name) + "] graph (written by a trainer before float16 graphs existed)");
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         ExecutionProvider used = ExecutionProvider.CPU;
+        String graph = precision.on(ExecutionProvider.CPU, hasFp16).graphName(name);
         if (wanted != ExecutionProvider.CPU && OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+            String cudaGraph = precision.on(ExecutionProvider.CUDA, hasFp16).graphName(name);
             try {
-                session = env.createSession(file.toString(), options(true));
+                session = env.createSession(bundle.graphFile(cudaGraph).toString(), options(true));
                 used = ExecutionProvider.CUDA;
+                graph = cudaGraph;
             } catch (OrtException e) {
                 if (wanted == ExecutionProvider.CUDA) {
                     throw new BundleFormatException("CUDA was required for graph [" + name + "] but failed: " + e.getMessage(), e);
@@ -52,14 +66,16 @@ public final class OnnxGraph implements AutoCloseable {
         } else if (wanted == ExecutionProvider.CUDA) {
             throw new BundleFormatException("CUDA was required for graph [" + name + "] but this ONNX Runtime build has no CUDA provider");
         }
+        Path file = bundle.graphFile(graph);
         try {
             if (session == null) {
                 session = env.createSession(file.toString(), options(false));
             }
-            checkSignature(name, session, inputs, outputs);
-            return new OnnxGraph(name, session, used);
+            Manifest.GraphSpec spec = bundle.manifest().graph(graph);
+            checkSignature(graph, session, spec.inputs(), spec.outputs());
+            return new OnnxGraph(name, session, used, graph.equals(name) ? GraphPrecision.FP32 : GraphPrecision.FP16);
         } catch (OrtException e) {
-            throw new BundleFormatException("graph [" + name + "] in " + file.getFileName() + " cannot be loaded: " + e.getMessage(), e);
+            throw new BundleFormatException("graph [" + graph + "] in " + file.getFileName() + " cannot be loaded: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -103,6 +119,11 @@ public final class OnnxGraph implements AutoCloseable {
 
     public ExecutionProvider provider() {
         return provider;
+    }
+
+    /** FP32 or FP16: the variant that runs. */
+    public GraphPrecision precision() {
+        return precision;
     }
 
     @Override

@@ -19,6 +19,7 @@ public record ModelInfo(
     String modelId,
     String version,
     String executionProvider,
+    String precision,
     long loadedAtMillis,
     int items,
     int embeddingDim,
@@ -33,7 +34,7 @@ public record ModelInfo(
         long memory = (long) bundle.items().size() * bundle.items().embeddingDim() * Float.BYTES;
         for (String graph : new String[] { "encode", "score" }) {
             try {
-                memory += Files.size(bundle.graphFile(graph));
+                memory += Files.size(bundle.graphFile(loaded.model().precision().graphName(graph)));
             } catch (IOException e) {
                 // a missing file cannot happen for a loaded model; leave the estimate lower
             }
@@ -43,6 +44,7 @@ public record ModelInfo(
             bundle.manifest().modelId(),
             loaded.version(),
             loaded.model().executionProvider().name().toLowerCase(java.util.Locale.ROOT),
+            loaded.model().precision().name().toLowerCase(java.util.Locale.ROOT),
             loaded.loadedAtMillis(),
             bundle.items().size(),
             bundle.items().embeddingDim(),
@@ -53,7 +55,7 @@ public record ModelInfo(
     }
 
     static ModelInfo read(StreamInput in) throws IOException {
-        return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
+        return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
             in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(), in.readDouble(),
                 in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
@@ -66,6 +68,7 @@ public record ModelInfo(
         out.writeString(modelId);
         out.writeString(version);
         out.writeString(executionProvider);
+        out.writeString(precision);
         out.writeVLong(loadedAtMillis);
         out.writeVInt(items);
         out.writeVInt(embeddingDim);
@@ -93,7 +96,8 @@ public record ModelInfo(
     @Override
     public XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
         builder.startObject(name);
-        builder.field("model_id", modelId).field("version", version).field("execution_provider", executionProvider);
+        builder.field("model_id", modelId).field("version", version).field("execution_provider", executionProvider)
+            .field("precision", precision);
         builder.field("loaded_at_millis", loadedAtMillis).field("items", items).field("embedding_dim", embeddingDim);
         builder.field("memory_bytes", memoryBytes);
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).

@@ -5,6 +5,7 @@ import org.apache.logging.log4j.Logger;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.GraphPrecision;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -47,6 +48,7 @@ public final class ModelRegistry implements Closeable {
     private final Path modelsDirectory;
     private final ExecutionProvider provider;
     private final EncodeBatching batching;
+    private final GraphPrecision precision;
     private final Map<String, Loaded> current = new ConcurrentHashMap<>();
     /** NAME@VERSION of every model still usable, including versions retiring after a reload. */
     private final Map<String, Loaded> byVersion = new ConcurrentHashMap<>();
@@ -59,9 +61,14 @@ public final class ModelRegistry implements Closeable {
     }
 
     public ModelRegistry(Path modelsDirectory, ExecutionProvider provider, EncodeBatching batching) {
+        this(modelsDirectory, provider, batching, GraphPrecision.AUTO);
+    }
+
+    public ModelRegistry(Path modelsDirectory, ExecutionProvider provider, EncodeBatching batching, GraphPrecision precision) {
         this.modelsDirectory = modelsDirectory;
         this.provider = provider;
         this.batching = batching;
+        this.precision = precision;
     }
 
     public void retireWith(Consumer<Runnable> scheduler) {
@@ -109,15 +116,16 @@ public final class ModelRegistry implements Closeable {
         GenrecModel model;
         try {
             long start = System.nanoTime();
-            model = GenrecModel.load(directory, provider, batching);
+            model = GenrecModel.load(directory, provider, batching, precision);
             try {
                 model.warmUp();
             } catch (RuntimeException e) {
                 model.close();
                 throw e;
             }
-            LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} (encode batching {}) in {} ms", name,
-                model.manifest().modelVersion(), directory, model.executionProvider(), model.batching(), (System.nanoTime() - start) / 1_000_000);
+            LOG.info("loaded genrec model [{}] version [{}] from [{}] on {} {} (encode batching {}) in {} ms", name,
+                model.manifest().modelVersion(), directory, model.executionProvider(), model.precision(), model.batching(),
+                (System.nanoTime() - start) / 1_000_000);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("genrec model [" + name + "] cannot be loaded: " + e.getMessage(), e);
         }
