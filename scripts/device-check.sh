@@ -5,7 +5,8 @@
 #   device run: bash scripts/device-check.sh target/ml100k-bundle      (writes $OUT/*.json, $OUT/log)
 # What it measures: both graphs' p50/p99 at history 200, encode at batch 1/8/32 (cross-request
 # batching), score at K = 100..2048, with torch on CUDA in fp32 and fp16 autocast, and with ONNX
-# Runtime's CUDA provider when the Python there has onnxruntime-gpu; then the trainer's CUDA test.
+# Runtime's CUDA provider (the bundle's fp32 and fp16 graphs) when the Python there has
+# onnxruntime-gpu; then the trainer's CUDA test.
 set -uo pipefail
 BUNDLE=${1:-target/ml100k-bundle}
 OUT=${OUT:-/tmp/device-check}
@@ -19,8 +20,11 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/trainer
     python3 -m genrec_trainer.latency --bundle "$BUNDLE" --backend torch --device cuda $flag --reps 500 \
       --out "$OUT/latency-torch-cuda-$precision.json" | tail -3
   done
-  python3 -m genrec_trainer.latency --bundle "$BUNDLE" --backend onnx --device cuda --reps 500 \
-    --out "$OUT/latency-onnx-cuda.json" | tail -3 || echo "no ONNX Runtime CUDA provider here"
+  for precision in fp32 fp16; do  # the bundle's float32 and float16 graphs (what genrec.precision picks)
+    flag=$([[ $precision == fp16 ]] && echo --fp16)
+    python3 -m genrec_trainer.latency --bundle "$BUNDLE" --backend onnx --device cuda $flag --reps 500 \
+      --out "$OUT/latency-onnx-cuda-$precision.json" | tail -3 || echo "no ONNX Runtime CUDA provider here"
+  done
   python3 -m genrec_trainer.latency --bundle "$BUNDLE" --backend onnx --device cpu --reps 200 \
     --out "$OUT/latency-onnx-cpu.json" | tail -3 || echo "no onnxruntime here"
   (cd trainer && python3 -m pytest -q tests/test_train_smoke.py -k cuda) || echo "CUDA training test failed or could not run"

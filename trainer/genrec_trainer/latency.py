@@ -5,9 +5,9 @@
         [--history 200] [--candidates 100,500,1000,2048] [--batches 1,8,32] [--reps 200] [--out F.json]
 
 onnx: the bundle's own graphs under ONNX Runtime (CUDA execution provider when asked for and the
-installed build has it; CPU with one intra-op thread, as the plugin runs them). torch: the same
-architecture in PyTorch with random weights (latency does not depend on the weights), fp32 and,
-on CUDA, fp16 autocast — the GPU number for an fp16 graph before one is exported. Encode runs at
+installed build has it; CPU with one intra-op thread, as the plugin runs them), --fp16: its float16
+graphs. torch: the same architecture in PyTorch with random weights (latency does not depend on the
+weights), fp32 and, on CUDA, fp16 autocast. Encode runs at
 each batch size (the plugin's cross-request batching), score at each K against one user's cache.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ def random_inputs(manifest: dict, batch: int, history: int, rng: np.random.Gener
             "query_tokens": np.zeros((batch, q), dtype=np.int64)}
 
 
-def onnx_runner(bundle: Path, device: str):
+def onnx_runner(bundle: Path, device: str, fp16: bool):
     import onnxruntime as ort
     providers = ["CPUExecutionProvider"]
     if device == "cuda":
@@ -59,8 +59,9 @@ def onnx_runner(bundle: Path, device: str):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    encode = ort.InferenceSession(str(bundle / "encode.onnx"), options, providers=providers)
-    score = ort.InferenceSession(str(bundle / "score.onnx"), options, providers=providers)
+    suffix = "_fp16" if fp16 else ""  # the bundle's float16 graphs (docs/bundle-format.md)
+    encode = ort.InferenceSession(str(bundle / f"encode{suffix}.onnx"), options, providers=providers)
+    score = ort.InferenceSession(str(bundle / f"score{suffix}.onnx"), options, providers=providers)
 
     def run_encode(inputs):
         return encode.run(None, inputs)
@@ -69,7 +70,7 @@ def onnx_runner(bundle: Path, device: str):
         keys, values, mask = cache[1], cache[2], cache[3]
         return score.run(None, {"cache_keys": keys[:, :1], "cache_values": values[:, :1], "cache_mask": mask[:1],
                                 "candidates": candidates})
-    return encode.get_providers()[0], run_encode, run_score, lambda: None
+    return encode.get_providers()[0] + (" fp16 graphs" if fp16 else ""), run_encode, run_score, lambda: None
 
 
 def torch_runner(manifest: dict, bundle: Path, device: str, fp16: bool):
@@ -102,7 +103,7 @@ def measure(bundle: Path, backend: str, device: str, history: int, candidates: l
     history = min(history, manifest["max_history"])
     rng = np.random.default_rng(seed)
     if backend == "onnx":
-        engine, run_encode, run_score, sync = onnx_runner(bundle, device)
+        engine, run_encode, run_score, sync = onnx_runner(bundle, device, fp16)
     else:
         engine, run_encode, run_score, sync = torch_runner(manifest, bundle, device, fp16)
     result = {"bundle": str(bundle), "engine": engine, "history": history, "encode": [], "score": []}
@@ -121,7 +122,7 @@ def main(argv=None) -> None:
     p.add_argument("--bundle", required=True)
     p.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--fp16", action="store_true", help="torch backend: fp16 autocast")
+    p.add_argument("--fp16", action="store_true", help="onnx: the bundle's float16 graphs; torch: fp16 autocast")
     p.add_argument("--history", type=int, default=200)
     p.add_argument("--candidates", default="100,500,1000,2048")
     p.add_argument("--batches", default="1,8,32")

@@ -26,6 +26,11 @@ def test_latency_reports_every_shape(bundle, backend):
     assert r["engine"] == ("CPUExecutionProvider" if backend == "onnx" else "torch " + r["engine"].split()[1] + " cpu fp32")
 
 
+def test_the_float16_graphs_are_measured_too(bundle):
+    r = measure(bundle, "onnx", "cpu", history=12, candidates=[5], batches=[1], reps=2, fp16=True)
+    assert r["engine"] == "CPUExecutionProvider fp16 graphs" and r["score"][0]["p50_ms"] > 0
+
+
 def test_cli_writes_json_and_refuses_cuda_without_a_gpu(bundle, tmp_path):
     main(["--bundle", str(bundle), "--candidates", "4", "--batches", "1", "--reps", "2", "--out", str(tmp_path / "r.json")])
     assert json.loads((tmp_path / "r.json").read_text())["score"][0]["candidates"] == 4
