@@ -215,7 +215,8 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
     return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
 
-def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY, suffix: str = "") -> float:
+def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY,
+                      suffix: str = "") -> float:
     """Run every golden case through onnxruntime (CPU; the float16 graphs with suffix FP16); raise
     if any output drifts beyond tolerance from the PyTorch float32 outputs."""
     opts = ort.SessionOptions()
@@ -235,7 +236,7 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
             err = float(np.max(np.abs(got - np.asarray(want, np.float32)))) if len(want) else 0.0
             worst = max(worst, err)
             if not err <= tolerance:
-                raise RuntimeError(f"ONNX parity failed ({f'encode{suffix}/score{suffix}'}): case {case['name']!r} {what}: "
+                raise RuntimeError(f"ONNX parity failed (encode{suffix}/score{suffix}): case {case['name']!r} {what}: "
                                    f"max abs err {err:.3g} > {tolerance:g}")
     return worst
 

@@ -61,12 +61,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 NEG_INF = -1e9  # finite "minus infinity": rows with every key masked still softmax to finite values
+TYPE_QUERY, TYPE_NO_QUERY, TYPE_RET, TYPE_CANDIDATE = range(4)
 
 
 def as_dtype(x: Tensor | None, dtype: torch.dtype) -> Tensor | None:
     """x in dtype; no cast (so no node in the float32 export) when it already is."""
     return x if x is None or x.dtype == dtype else x.to(dtype)
-TYPE_QUERY, TYPE_NO_QUERY, TYPE_RET, TYPE_CANDIDATE = range(4)
 
 
 @dataclass
@@ -175,7 +175,8 @@ class Block(nn.Module):
 
     def _qkv(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
-        qkv = self.qkv(as_dtype(self.attn_norm(x), self.qkv.weight.dtype)).reshape(b, s, 3, self.heads, self.head_dim)
+        h = as_dtype(self.attn_norm(x), self.qkv.weight.dtype)               # float16 in a float16 block
+        qkv = self.qkv(h).reshape(b, s, 3, self.heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
         return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
 
@@ -192,7 +193,8 @@ class Block(nn.Module):
         q, k, v = self._qkv(x, cos, sin)
         # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
         # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
-        scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add  # [B, H, S, S]
+        scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add
+        # scores: [B, H, S, S]
         if bias is not None:
             scores = scores + bias
         attn = as_dtype(scores.softmax(-1), v.dtype) @ v                    # [B, H, S, Dh]
@@ -230,7 +232,8 @@ class HSTUBlock(nn.Module):
 
     def _uvqk(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         b, s, _ = x.shape
-        h = F.silu(self.uvqk(as_dtype(self.attn_norm(x), self.uvqk.weight.dtype))).reshape(b, s, 4, self.heads, self.head_dim)
+        h = as_dtype(self.attn_norm(x), self.uvqk.weight.dtype)              # float16 in a float16 block
+        h = F.silu(self.uvqk(h)).reshape(b, s, 4, self.heads, self.head_dim)
         u, v, q, k = h.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
         return u, apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
 
@@ -260,7 +263,8 @@ class HSTUBlock(nn.Module):
             s_cache, s_self = s_cache + bias_cache, s_self + bias_self
         m = cache_mask[:, None]                                             # [B, 1, K or 1, T]
         count = m.sum(-1, keepdim=True) + 1.0                               # visible keys incl. itself
-        attn = as_dtype((as_dtype(F.silu(s_cache) * m, v.dtype) @ cache_v + F.silu(s_self) * v) / count, v.dtype)
+        weighted = as_dtype(F.silu(s_cache) * m, v.dtype) @ cache_v + F.silu(s_self) * v
+        attn = as_dtype(weighted / count, v.dtype)
         return self._residual(x, attn, u)
 
 
@@ -463,7 +467,8 @@ class GenRecModel(nn.Module):
         cos, sin = self.rotary(positions, torch.zeros_like(positions) if log_ages is None else log_ages)
         visible = cache_mask if cache_mask.dim() == 3 else cache_mask[:, None, :]  # [B, K or 1, T]
         cache_add = ((1.0 - visible) * NEG_INF)[:, None]                    # [B, 1, K or 1, T]
-        cos, sin, cache_keys, cache_values = (as_dtype(t, self.block_dtype()) for t in (cos, sin, cache_keys, cache_values))
+        cos, sin, cache_keys, cache_values = (as_dtype(t, self.block_dtype())
+                                              for t in (cos, sin, cache_keys, cache_values))
         # time_signal = "bucket": the score graph's inputs (the bundle contract) carry no ages, so
         # candidates get no time-bucket bias; history timing reaches them through the cached K/V.
         bias_cache = bias_self = None

@@ -58,6 +58,15 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def successors(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each history event's next event: items [B, N] (0 after padding; the last one's is the
+    target) and labels [B, N] (-1 = unlabelled)."""
+    h_items = batch["history_items"]
+    items = torch.cat([h_items[:, 1:], batch["target"][:, None]], dim=1) * (h_items > 0)
+    labels = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
+    return items, labels
+
+
 def resolve_device(name: str) -> torch.device:
     """"auto" = CUDA when torch sees a GPU, else CPU. Asking for CUDA where there is none is an error,
     not a silent (and 50x slower) CPU run."""
@@ -265,7 +274,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 if dense_loss:
                     # every history event's state predicts the next event (the last one: the target)
                     h_items = batch["history_items"]
-                    nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
+                    nxt, _ = successors(batch)
                     states = hidden[0] if hidden is not None else model.prefix_users(
                         h_items, batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
                         item_table=table)                                  # [B, N, E]
@@ -286,11 +295,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 l_rank = ranking_bce_loss(rank_logits, labels, weight)
                 if dense_rank:
                     # every labelled event is also ranked after its own prefix: [B, N] candidates at once
-                    h_items = batch["history_items"]
-                    nxt = torch.cat([h_items[:, 1:], target[:, None]], dim=1) * (h_items > 0)
-                    nxt_label = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
-                    dense_logits = model.score_every_prefix(ck, cv, h_items, batch["history_age_seconds"], nxt,
-                                                            item_table=table)
+                    nxt, nxt_label = successors(batch)
+                    dense_logits = model.score_every_prefix(ck, cv, batch["history_items"], batch["history_age_seconds"],
+                                                            nxt, item_table=table)
                     l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
                                               torch.cat([labels, torch.where(nxt_label < 0, 1, nxt_label)], dim=1),
                                               torch.cat([weight, (nxt > 0).long()], dim=1))
