@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Where ranking runs (issue 6): the cost the shard-side design pays per shard, measured on one
+# local node. For 1, 2 and 4 shards it benches the genrec recommendation (history 200, k 100,
+# rank window 100, one client) with ranking on each shard (the plugin's design: the rewritten query
+# carries the history's key/value cache, every shard scores its own top window) and with ranking
+# off (retrieval only), each against plain kNN in the same run; then the model alone scores one
+# window (what ranking the merged top window once on the coordinating node would add instead).
+#
+#   scripts/bench-ranking-placement.sh BUNDLE MODEL OUT_DIR
+#
+# Results: OUT_DIR/shards-S-rank-{true,false}/results.json, OUT_DIR/model-only/results.json.
+# Needs `mvn -B package -DskipTests` first (plugin zip, genrec-tools.jar).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+BUNDLE=$(realpath "$1") MODEL=$2 OUT=$(realpath -m "$3")
+PORT=${GENREC_BENCH_PORT:-9271}
+NODE_DIR=${GENREC_BENCH_NODE:-/tmp/genrec-bench}
+HEAP=${GENREC_BENCH_HEAP:-1g}
+OPENSEARCH_VERSION=3.6.0
+if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+fi
+TOOLS=("$JAVA_HOME/bin/java" -jar index-tools/target/genrec-tools.jar)
+URL=http://127.0.0.1:$PORT
+
+[[ -f target/opensearch-$OPENSEARCH_VERSION.zip ]] || mvn -B -ntp -q dependency:copy \
+  -Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip -DoutputDirectory="$ROOT/target"
+scripts/opensearch-node.sh stop "$NODE_DIR" >/dev/null 2>&1 || true
+scripts/opensearch-node.sh install "target/opensearch-$OPENSEARCH_VERSION.zip" plugin/target/genrec-*.zip "$NODE_DIR"
+scripts/opensearch-node.sh add-model "$NODE_DIR" "$MODEL" "$BUNDLE"
+trap 'scripts/opensearch-node.sh stop "$NODE_DIR"' EXIT
+OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR" "$PORT"
+mkdir -p "$OUT"
+for shards in 1 2 4; do
+  "${TOOLS[@]}" index-items --bundle "$BUNDLE" --url "$URL" --index items --shards "$shards" --recreate
+  for rank in true false; do
+    echo "== $shards shard(s), ranking $rank"
+    "${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 200 --k 100 \
+      --window 100 --rank "$rank" --concurrency 1 --duration 15 --warmup 5 --candidates 100 --out "$OUT/shards-$shards-rank-$rank"
+  done
+done
+echo "== model alone: one score call over the window"
+"${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --model-only --candidates 100,200,400 --out "$OUT/model-only"
