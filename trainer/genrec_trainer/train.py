@@ -67,6 +67,11 @@ def successors(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return items, labels
 
 
+def observed_as_positive(labels: torch.Tensor) -> torch.Tensor:
+    """Ranking labels: an unlabelled event (-1) was observed, so it counts as positive."""
+    return torch.where(labels < 0, 1, labels)
+
+
 def resolve_device(name: str) -> torch.device:
     """"auto" = CUDA when torch sees a GPU, else CPU. Asking for CUDA where there is none is an error,
     not a silent (and 50x slower) CPU run."""
@@ -258,6 +263,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
                                                 batch["history_age_seconds"], batch["history_query_tokens"],
                                                 batch["query_tokens"], item_table=table, hidden=hidden)
+                nxt, nxt_label = successors(batch)  # each history event's next event: [B, N]
                 # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
                 neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
                 neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
@@ -273,10 +279,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                                                  temperature, in_batch_negatives)
                 if dense_loss:
                     # every history event's state predicts the next event (the last one: the target)
-                    h_items = batch["history_items"]
-                    nxt, _ = successors(batch)
                     states = hidden[0] if hidden is not None else model.prefix_users(
-                        h_items, batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
+                        batch["history_items"], batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
                         item_table=table)                                  # [B, N, E]
                     l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
                                dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
@@ -287,7 +291,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
                 cands = torch.cat([target[:, None], rneg], dim=1)
                 labels = torch.zeros_like(cands)
-                labels[:, 0] = torch.where(batch["label"] < 0, 1, batch["label"])
+                labels[:, 0] = observed_as_positive(batch["label"])
                 weight = torch.ones_like(cands)
                 # a sampled "negative" equal to the target is no negative
                 weight[:, 1:] = (rneg != target[:, None]).long()
@@ -295,11 +299,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 l_rank = ranking_bce_loss(rank_logits, labels, weight)
                 if dense_rank:
                     # every labelled event is also ranked after its own prefix: [B, N] candidates at once
-                    nxt, nxt_label = successors(batch)
                     dense_logits = model.score_every_prefix(ck, cv, batch["history_items"], batch["history_age_seconds"],
                                                             nxt, item_table=table)
                     l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
-                                              torch.cat([labels, torch.where(nxt_label < 0, 1, nxt_label)], dim=1),
+                                              torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
                                               torch.cat([weight, (nxt > 0).long()], dim=1))
                 if rank_loss == "bce+pairwise":
                     by_row = rank_negatives > 0
