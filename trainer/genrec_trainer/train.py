@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Sequence
@@ -70,6 +71,25 @@ def successors(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
 def observed_as_positive(labels: torch.Tensor) -> torch.Tensor:
     """Ranking labels: an unlabelled event (-1) was observed, so it counts as positive."""
     return torch.where(labels < 0, 1, labels)
+
+
+# Validation criteria of early stopping and checkpoint selection. One checkpoint serves both heads,
+# and on ML-100K validation AUC peaks some epochs away from validation NDCG@10 (BENCHMARKS.md), so
+# the sum is offered: both lie in [0, 1], and AUC moves about as much as NDCG@10 while training.
+SELECTION_CRITERIA = {
+    "ndcg@10": lambda val: val["ndcg@10"],
+    "auc": lambda val: val["auc"],
+    "ndcg@10+auc": lambda val: val["ndcg@10"] + val["auc"],
+}
+
+
+def selection_score(val: dict[str, float], criterion: str) -> float:
+    """The validation figure that select_on=criterion maximizes; AUC is NaN without labels: refused."""
+    score = SELECTION_CRITERIA[criterion](val)
+    if math.isnan(score):
+        raise ValueError(f"--select-on {criterion}: the validation AUC is undefined (the log has no "
+                         f"negative labels); select on ndcg@10")
+    return score
 
 
 def resolve_device(name: str) -> torch.device:
@@ -148,6 +168,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           rank_loss: str = "bce", pairwise_weight: float = 1.0, enhancer: bool = False, enhancer_top: int = 20,
           enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
           adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
+          select_on: str = "ndcg@10",
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
           dropout: float = 0.0,
@@ -166,7 +187,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     dense_rank: the ranking BCE also on each labelled history event, scored after its own prefix
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
-    validations without a better validation NDCG@10 (0: never).
+    validations without a better validation `select_on` (0: never).
+    select_on: the validation criterion of early stopping and select_best (SELECTION_CRITERIA).
     similarity: "cosine" (logits = cosine / temperature) | "dot" (raw dot products; temperature unused).
     target_weight: with dense_loss, the weight of the example-level retrieval loss beside the dense one.
     rank_weight: the ranking loss's weight beside the retrieval loss (without the adaptive weighter).
@@ -338,18 +360,18 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
                 f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
                 f"({time.time() - t0:.1f}s)")
-            if val["ndcg@10"] > best[0]:
-                best = (val["ndcg@10"], epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if selection_score(val, select_on) > best[0]:
+                best = (selection_score(val, select_on), epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
                         if select_best else None)
             elif patience and epoch - best[1] >= patience * eval_every:
-                log(f"early stop: no better validation ndcg@10 in {patience} evaluations")
+                log(f"early stop: no better validation {select_on} in {patience} evaluations")
                 break
             if stop.requested:
                 log(f"stopped on request in epoch {epoch}")
                 break
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
-        log(f"model selection: epoch {best[1]} (best validation ndcg@10 {best[0]:.4f})")
+        log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
     test = evaluate(model, seqs, split.test, max_history)
     train_seconds = time.time() - t_start
     metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
@@ -367,7 +389,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
-            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
+            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on, "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
@@ -455,7 +477,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--favourite-threshold", type=float, default=0.9)
     p.add_argument("--adaptive-weights", action="store_true", help="UniGRF adaptive loss weighter")
     p.add_argument("--adaptive-temperature", type=float, default=1.0)
-    p.add_argument("--select-best", action="store_true", help="test the epoch with the best validation NDCG@10")
+    p.add_argument("--select-best", action="store_true", help="test the epoch with the best validation --select-on")
+    p.add_argument("--select-on", choices=list(SELECTION_CRITERIA), default="ndcg@10",
+                   help="validation criterion of --select-best and --patience: ndcg@10 (retrieval), auc "
+                        "(ranking) or ndcg@10+auc (their sum: one checkpoint serves both heads)")
     p.add_argument("--curves", help="write a PNG of the per-epoch curves")
     p.add_argument("--metrics-out", help="write test metrics + per-epoch history as JSON")
     p.add_argument("--progress-every", type=int, default=0, help="log every N steps (0: per epoch only)")
@@ -477,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="retrieval losses over the whole catalogue instead of --negatives uniform samples")
     p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
     p.add_argument("--patience", type=int, default=0,
-                   help="early stop after N validations without a better validation NDCG@10 (0: off)")
+                   help="early stop after N validations without a better validation --select-on (0: off)")
     p.add_argument("--search-queries", choices=["path", "one"],
                    help="personalized search benchmark: training events get category queries (path: the item's "
                         "category path; one: one random category, e.g. a MovieLens genre) and a search test runs")
@@ -526,7 +551,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           rank_loss=args.rank_loss, pairwise_weight=args.pairwise_weight, enhancer=args.enhancer,
           enhancer_top=args.enhancer_top, enhancer_hard=args.enhancer_hard,
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
-          adaptive_temperature=args.adaptive_temperature, select_best=args.select_best, curves=args.curves,
+          adaptive_temperature=args.adaptive_temperature, select_best=args.select_best,
+          select_on=args.select_on, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout,

@@ -2,12 +2,13 @@
 configuration trained this way exports a bundle that passes ONNX parity."""
 import dataclasses
 import json
+import math
 
 import pytest
 import torch
 
 from genrec_trainer import synthetic
-from genrec_trainer.train import train
+from genrec_trainer.train import selection_score, train
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +16,9 @@ def tiny_log():
     return synthetic.generate(seed=1, num_users=60, num_items=50, min_len=12, max_len=20)
 
 
-def _train(tiny_log, tmp_path, **kw):
+def _train(tiny_log, tmp_path, epochs=2, seed=1, **kw):
     items, events = tiny_log
-    return train(items, events, out=str(tmp_path / "b"), data_desc="tiny", seed=1, epochs=2, max_history=10,
+    return train(items, events, out=str(tmp_path / "b"), data_desc="tiny", seed=seed, epochs=epochs, max_history=10,
                  d_model=16, batch_size=32, examples_per_epoch=64, negatives=32, log=lambda *_: None, **kw)
 
 
@@ -138,3 +139,22 @@ def test_a_stop_request_ends_training_after_the_step_and_still_tests_and_exports
     assert set(m) >= {"hr@10", "ndcg@10"}
     assert json.loads((tmp_path / "b" / "manifest.json").read_text())["training"]["onnx_parity_max_abs_err"] <= 1e-5
     assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, "the handler is removed after training"
+
+
+def test_select_on_auc_tests_the_epoch_with_the_best_validation_auc(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, epochs=5, seed=3, select_best=True, select_on="auc", export=False,
+               metrics_out=str(tmp_path / "m.json"))
+    saved = json.loads((tmp_path / "m.json").read_text())
+    aucs = [h["valid_auc"] for h in saved["history"]]
+    ndcgs = [h["valid_ndcg@10"] for h in saved["history"]]
+    assert saved["select_on"] == "auc" and saved["selected_epoch"] == 1 + aucs.index(max(aucs))
+    assert aucs.index(max(aucs)) != ndcgs.index(max(ndcgs)), "this seed must tell the two criteria apart"
+    assert not math.isnan(m["auc"])
+
+
+def test_selection_criteria_and_the_clear_error_without_labels():
+    val = {"ndcg@10": 0.1, "auc": 0.8}
+    assert selection_score(val, "ndcg@10") == 0.1 and selection_score(val, "auc") == 0.8
+    assert selection_score(val, "ndcg@10+auc") == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="no negative labels"):
+        selection_score({"ndcg@10": 0.1, "auc": float("nan")}, "ndcg@10+auc")

@@ -224,6 +224,30 @@ class EndToEndIT {
         assertEquals(10, JSON.readTree(response.body()).path("hits").path("hits").size(), response.body());
     }
 
+    @Test
+    void benchMeasuresRankedAndRetrievalOnlyGenrecBesideKnnWithoutErrors() throws Exception {
+        Path out = Files.createTempDirectory("genrec-bench-");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "bench", "--bundle", LocalNode.property("genrec.test.bundle"), "--model", MODEL,
+            "--url", node.url(), "--index", "items", "--mix", "recommend", "--history", "10", "--k", "10", "--window", "10",
+            "--rank", "true,false", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2", "--requests", "5",
+            "--candidates", "10", "--out", out.toString() }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
+            err.toString());
+
+        JsonNode cells = JSON.readTree(out.resolve("results.json").toFile()).path("cells");
+        assertEquals(2, cells.size(), cells.toString());
+        assertEquals(List.of(true, false), List.of(cells.get(0).path("rank").asBoolean(), cells.get(1).path("rank").asBoolean()));
+        for (JsonNode cell : cells) {
+            for (String variant : List.of("genrec", "baseline")) {
+                JsonNode result = cell.path(variant);
+                assertTrue(result.path("requests").asLong() > 0, cell.toString());
+                assertEquals(0, result.path("errors").asLong(), cell.toString());
+            }
+        }
+        assertEquals(cells.get(0).path("baseline"), cells.get(1).path("baseline"), "one kNN baseline shared by both");
+        assertTrue(Files.size(out.resolve("latency.png")) > 0);
+    }
+
     private static void assertHitsAreTheTrainersTopTen(JsonNode c) throws Exception {
         assertTopTen(c, genrecQuery(c, MODEL));
     }

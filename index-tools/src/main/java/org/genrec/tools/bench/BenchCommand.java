@@ -26,16 +26,20 @@ import java.util.Set;
 public final class BenchCommand {
 
     public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
-        "rank", "concurrency", "duration", "warmup", "requests", "out", "candidates", "model-only");
+        "rank", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
               [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true] [--concurrency 1,2,4,8]
-              [--duration 10] [--warmup 3] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out] [--model-only]
-            Drives the cluster with N closed-loop clients per cell (seconds of warm-up, then --duration seconds) for the
-            genrec request and, in the same run, the same request as plain genrec_knn with the same vector. Prints and
-            writes QPS and p50/p90/p99/max latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time
-            per score call for each candidate count (--model-only: just that, no cluster needed).
-            --rank false: the genrec query retrieves only (no ranking head), to compare retrieval alone with kNN.
+              [--duration 10] [--warmup 3] [--slices 10] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
+              [--model-only]
+            Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
+            request as plain genrec_knn with the same vector: each is warmed up (--warmup seconds), then measured for
+            --duration seconds in total, in --slices alternating slices (A B, B A, ...) so that drift of the node
+            over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
+            latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time per score call for each
+            candidate count (--model-only: just that, no cluster needed).
+            --rank false: the genrec query retrieves only (no ranking head); --rank true,false: both, alternated with
+            kNN in the same run (what ranking adds to retrieval).
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -53,14 +57,18 @@ public final class BenchCommand {
         int[] histories = ints(args.get("history", "10,50,200"));
         int[] ks = ints(args.get("k", "100"));
         int window = Integer.parseInt(args.get("window", "100"));
-        boolean rank = switch (args.get("rank", "true")) {
+        List<Boolean> ranks = Arrays.stream(args.get("rank", "true").split(",")).map(String::trim).map(r -> switch (r) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new CliArgs.UsageException("--rank takes true or false, not [" + args.get("rank", "") + "]");
-        };
+            default -> throw new CliArgs.UsageException("--rank takes true, false or true,false, not [" + args.get("rank", "") + "]");
+        }).distinct().toList();
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
+        int slices = args.getInt("slices", 10);
+        if (slices < 1 || duration.dividedBy(slices).toMillis() < 100) {
+            throw new CliArgs.UsageException("--slices must be at least 1 and leave each slice 100 ms or more of --duration");
+        }
         int requestCount = Integer.parseInt(args.get("requests", "200"));
 
         List<Map<String, Object>> cells = new ArrayList<>();
@@ -72,34 +80,36 @@ public final class BenchCommand {
             for (BenchRequests.Mix mix : args.flag("model-only") ? List.<BenchRequests.Mix>of() : mixes) {
                 for (int history : histories) {
                     for (int k : ks) {
-                        List<BenchRequests.Pair> pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window,
-                            rank, requestCount, 42);
+                        String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
+                        // The rescorer always ranks: one genrec variant. Same seed: every variant sends the same histories.
+                        List<Boolean> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(true) : ranks;
+                        List<LoadRun.Variant> variants = new ArrayList<>();
+                        List<BenchRequests.Pair> pairs = List.of();
+                        for (boolean rank : cellRanks) {
+                            pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window, rank, requestCount, 42);
+                            variants.add(new LoadRun.Variant(cell + " genrec" + rankLabel(rank, cellRanks),
+                                pairs.stream().map(BenchRequests.Pair::genrec).toList()));
+                        }
+                        variants.add(new LoadRun.Variant(cell + (mix == BenchRequests.Mix.RESCORE ? " match" : " knn"),
+                            pairs.stream().map(BenchRequests.Pair::baseline).toList()));
                         for (int c : concurrency) {
-                            String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
-                            LoadRun.Result genrec = load.run(cell + " genrec", pairs.stream().map(BenchRequests.Pair::genrec).toList(), c,
-                                warmup, duration, out);
-                            LoadRun.Result baseline = load.run(cell + (mix == BenchRequests.Mix.RESCORE ? " match" : " knn"),
-                                pairs.stream().map(BenchRequests.Pair::baseline).toList(), c, warmup, duration, out);
-                            out.printf("  %-22s c=%-2d genrec p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
-                                + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, c, genrec.p50Millis(), genrec.p99Millis(), genrec.qps(),
-                                baseline.p50Millis(), baseline.p99Millis(), baseline.qps(), genrec.p50Millis() / baseline.p50Millis(),
-                                genrec.p99Millis() / baseline.p99Millis(), genrec.errors(), baseline.errors());
-                            if (genrec.firstError() != null) {
-                                out.println("  first genrec error: " + genrec.firstError());
+                            List<LoadRun.Result> results = load.run(variants, c, warmup, duration, slices, out);
+                            LoadRun.Result baseline = results.get(results.size() - 1);
+                            for (int r = 0; r < cellRanks.size(); r++) {
+                                boolean rank = cellRanks.get(r);
+                                LoadRun.Result genrec = results.get(r);
+                                out.printf("  %-22s c=%-2d genrec%s p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
+                                    + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, c, rankLabel(rank, cellRanks), genrec.p50Millis(),
+                                    genrec.p99Millis(), genrec.qps(), baseline.p50Millis(), baseline.p99Millis(), baseline.qps(),
+                                    genrec.p50Millis() / baseline.p50Millis(), genrec.p99Millis() / baseline.p99Millis(), genrec.errors(),
+                                    baseline.errors());
+                                if (genrec.firstError() != null) {
+                                    out.println("  first genrec error: " + genrec.firstError());
+                                }
+                                cells.add(row(mix, history, k, window, rank, c, slices, genrec, baseline));
+                                latency.add(cell + " genrec" + rankLabel(rank, cellRanks), c, genrec.p50Millis());
                             }
-                            Map<String, Object> row = new LinkedHashMap<>();
-                            row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
-                            row.put("history", history);
-                            row.put("k", k);
-                            row.put("window", window);
-                            row.put("rank", rank);
-                            row.put("concurrency", c);
-                            row.put("genrec", genrec);
-                            row.put("baseline", baseline);
-                            row.put("p50_ratio", genrec.p50Millis() / baseline.p50Millis());
-                            row.put("p99_ratio", genrec.p99Millis() / baseline.p99Millis());
-                            cells.add(row);
-                            latency.add(cell + " genrec", c, genrec.p50Millis()).add(cell + " baseline", c, baseline.p50Millis());
+                            latency.add(cell + " baseline", c, baseline.p50Millis());
                         }
                     }
                 }
@@ -127,6 +137,28 @@ public final class BenchCommand {
         }
         latency.write(outDir.resolve("latency.png"));
         out.println("wrote " + outDir.resolve("results.json") + ", latency.png, model-time.png");
+    }
+
+    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, boolean rank, int concurrency,
+        int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
+        row.put("history", history);
+        row.put("k", k);
+        row.put("window", window);
+        row.put("rank", rank);
+        row.put("concurrency", concurrency);
+        row.put("slices", slices);
+        row.put("genrec", genrec);
+        row.put("baseline", baseline);
+        row.put("p50_ratio", genrec.p50Millis() / baseline.p50Millis());
+        row.put("p99_ratio", genrec.p99Millis() / baseline.p99Millis());
+        return row;
+    }
+
+    /** " rank=false" etc. only when a cell measures both; a single variant keeps the plain name. */
+    private static String rankLabel(boolean rank, List<Boolean> cellRanks) {
+        return cellRanks.size() > 1 ? " rank=" + rank : (rank ? "" : " (retrieval only)");
     }
 
     private static int[] ints(String csv) {

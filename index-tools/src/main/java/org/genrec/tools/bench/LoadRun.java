@@ -12,10 +12,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** N closed-loop clients sending prepared bodies to {@code INDEX/_search} for a fixed time, after a warm-up. */
+/**
+ * N closed-loop clients sending prepared bodies to {@code INDEX/_search}: several variants of one
+ * request (genrec, genrec without ranking, plain kNN) measured in alternating time slices.
+ *
+ * <p>Why slices: on a small shared machine the latency of a node drifts by a millisecond or more
+ * over tens of seconds (JIT, merges, page cache, neighbours), so measuring one variant for the whole
+ * duration and then the next one attributes that drift to the variant that ran first (measured:
+ * ranking seemed to cost 3.7 ms when its run came first after indexing, 0–1.6 ms when alternated).
+ * Each slice runs one variant alone at the full concurrency, so each variant's latency and QPS are
+ * still its own, and the order flips every round (A B, B A, ...) so neither always goes first.
+ */
 final class LoadRun {
+
+    record Variant(String label, List<String> bodies) {}
 
     record Result(double qps, double p50Millis, double p90Millis, double p99Millis, double maxMillis, long requests, long errors,
         String firstError) {}
@@ -30,54 +43,85 @@ final class LoadRun {
         this.searchUri = URI.create(url + "/" + index + "/_search");
     }
 
-    Result run(String label, List<String> bodies, int clients, Duration warmup, Duration measure, PrintStream progress) throws InterruptedException {
-        drive(bodies, clients, warmup, new Recorder(MAX_NANOS, 3), new AtomicLong(), new AtomicLong(), new String[1], null);
-        Recorder recorder = new Recorder(MAX_NANOS, 3);
-        AtomicLong requests = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        String[] firstError = new String[1];
-        long start = System.nanoTime();
-        drive(bodies, clients, measure, recorder, requests, errors, firstError, () -> progress.printf("\r  %-34s c=%-3d %6d requests %5d errors",
-            label, clients, requests.get(), errors.get()));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        progress.println();
-        Histogram h = recorder.getIntervalHistogram();
-        return new Result(requests.get() / seconds, h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(90) / 1e6,
-            h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, requests.get(), errors.get(), firstError[0]);
+    /** What one variant accumulates over its slices. */
+    private static final class Tally {
+        final Recorder recorder = new Recorder(MAX_NANOS, 3);
+        final AtomicLong requests = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
+        final AtomicInteger nextBody = new AtomicInteger();
+        final String[] firstError = new String[1];
+        long nanos;
+
+        Result result() {
+            Histogram h = recorder.getIntervalHistogram();
+            return new Result(requests.get() / (nanos / 1e9), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(90) / 1e6,
+                h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, requests.get(), errors.get(), firstError[0]);
+        }
     }
 
-    private void drive(List<String> bodies, int clients, Duration duration, Recorder recorder, AtomicLong requests, AtomicLong errors,
-        String[] firstError, Runnable onTick) throws InterruptedException {
+    /**
+     * Warms each variant up for {@code warmup}, then gives each {@code measure} in total, split into
+     * {@code slices} alternating slices. Results in the order of {@code variants}.
+     */
+    List<Result> run(List<Variant> variants, int clients, Duration warmup, Duration measure, int slices, PrintStream progress)
+        throws InterruptedException {
+        if (slices < 1) {
+            throw new IllegalArgumentException("slices must be at least 1, got " + slices);
+        }
+        for (Variant v : variants) {
+            drive(v, clients, warmup, new Tally(), null);
+        }
+        List<Tally> tallies = variants.stream().map(v -> new Tally()).toList();
+        Duration slice = measure.dividedBy(slices);
+        for (int s = 0; s < slices; s++) {
+            for (int i = 0; i < variants.size(); i++) {
+                int v = s % 2 == 0 ? i : variants.size() - 1 - i;
+                Variant variant = variants.get(v);
+                Tally tally = tallies.get(v);
+                drive(variant, clients, slice, tally, () -> progress.printf("\r  %-34s c=%-3d %6d requests %5d errors", variant.label(),
+                    clients, tally.requests.get(), tally.errors.get()));
+            }
+        }
+        for (int v = 0; v < variants.size(); v++) {
+            progress.printf("\r  %-34s c=%-3d %6d requests %5d errors%n", variants.get(v).label(), clients, tallies.get(v).requests.get(),
+                tallies.get(v).errors.get());
+        }
+        return tallies.stream().map(Tally::result).toList();
+    }
+
+    private void drive(Variant variant, int clients, Duration duration, Tally tally, Runnable onTick) throws InterruptedException {
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> threads = new ArrayList<>();
+        List<String> bodies = variant.bodies();
+        long start = System.nanoTime();
         for (int c = 0; c < clients; c++) {
-            int offset = c;
             Thread t = Thread.ofPlatform().start(() -> {
-                for (int i = offset; !stop.get(); i += clients) {
+                while (!stop.get()) {
+                    String body = bodies.get(Math.floorMod(tally.nextBody.getAndIncrement(), bodies.size()));
                     HttpRequest request = HttpRequest.newBuilder(searchUri).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(bodies.get(i % bodies.size()))).build();
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
                     long t0 = System.nanoTime();
                     try {
                         HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-                        recorder.recordValue(Math.min(MAX_NANOS, System.nanoTime() - t0));
-                        requests.incrementAndGet();
+                        tally.recorder.recordValue(Math.min(MAX_NANOS, System.nanoTime() - t0));
+                        tally.requests.incrementAndGet();
                         if (response.statusCode() != 200) {
-                            errors.incrementAndGet();
-                            synchronized (firstError) {
-                                if (firstError[0] == null) {
-                                    firstError[0] = "HTTP " + response.statusCode() + ": " + response.body();
+                            tally.errors.incrementAndGet();
+                            synchronized (tally.firstError) {
+                                if (tally.firstError[0] == null) {
+                                    tally.firstError[0] = "HTTP " + response.statusCode() + ": " + response.body();
                                 }
                             }
                         }
                     } catch (Exception e) {
-                        errors.incrementAndGet();
-                        requests.incrementAndGet();
+                        tally.errors.incrementAndGet();
+                        tally.requests.incrementAndGet();
                     }
                 }
             });
             threads.add(t);
         }
-        long end = System.nanoTime() + duration.toNanos();
+        long end = start + duration.toNanos();
         while (System.nanoTime() < end) {
             Thread.sleep(Math.min(1000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
             if (onTick != null) {
@@ -88,5 +132,7 @@ final class LoadRun {
         for (Thread t : threads) {
             t.join();
         }
+        // Until the last client's request returned: the requests counted ran inside this time.
+        tally.nanos += System.nanoTime() - start;
     }
 }
