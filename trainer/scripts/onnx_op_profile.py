@@ -1,0 +1,78 @@
+"""Where a score call's time goes, per ONNX operator type (BENCHMARKS.md, "Model time per score call").
+
+Runs a bundle's score graph in ONNX Runtime as the Java runtime configures it (all graph
+optimizations, one intra-op thread, no spinning) for K candidates over a full history cache, with
+ONNX Runtime's profiler on, and prints the mean wall time per call and the kernel time per
+operator type. The profiler adds a few microseconds per kernel, so the kernel total is above the
+unprofiled mean; read the shares, not the absolute sum.
+
+    .venv/bin/python scripts/onnx_op_profile.py BUNDLE_DIR [K ...]
+"""
+from __future__ import annotations
+
+import collections
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+CALLS = 200
+
+
+def session(graph: Path, profile_prefix: str | None) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
+
+
+def feed(bundle: Path, k: int) -> dict[str, np.ndarray]:
+    arch = json.loads((bundle / "manifest.json").read_text())["architecture"]
+    layers, heads, d = arch["layers"], arch["heads"], arch["d_model"]
+    t = json.loads((bundle / "manifest.json").read_text())["max_history"] + 1   # the history and the context token
+    rng = np.random.default_rng(0)
+    items = sum(1 for _ in (bundle / "items.jsonl").open())
+    cache = (layers, 1, heads, t, d // heads)
+    return {"cache_keys": rng.standard_normal(cache, np.float32), "cache_values": rng.standard_normal(cache, np.float32),
+            "cache_mask": np.ones((1, t), np.float32), "candidates": rng.integers(1, items + 1, (1, k), dtype=np.int64)}
+
+
+def main(bundle: Path, ks: list[int]) -> None:
+    graph = bundle / "score.onnx"
+    for k in ks:
+        inputs = feed(bundle, k)
+        plain = session(graph, None)
+        for _ in range(20):
+            plain.run(None, inputs)
+        start = time.perf_counter()
+        for _ in range(CALLS):
+            plain.run(None, inputs)
+        mean_ms = (time.perf_counter() - start) / CALLS * 1e3
+
+        profiled = session(graph, str(Path(tempfile.mkdtemp()) / "ort"))
+        for _ in range(CALLS):
+            profiled.run(None, inputs)
+        events = json.loads(Path(profiled.end_profiling()).read_text())
+        micros, kernels = collections.Counter(), set()
+        for e in events:
+            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+                micros[e["args"]["op_name"]] += e["dur"]
+                kernels.add(e["name"])
+        total = sum(micros.values())
+        print(f"K={k}: {mean_ms:.3f} ms per call unprofiled; {len(kernels)} kernels per call, "
+              f"{total / CALLS:.0f} us of kernel time per call profiled")
+        for op, us in micros.most_common(12):
+            print(f"  {op:30s} {us / CALLS:8.1f} us  {100 * us / total:5.1f} %")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), [int(k) for k in sys.argv[2:]] or [100, 2048])
