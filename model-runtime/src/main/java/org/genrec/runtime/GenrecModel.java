@@ -225,6 +225,9 @@ public final class GenrecModel implements AutoCloseable {
         if (candidates.length == 0) {
             return scores;
         }
+        if (!user.hasCache()) {
+            throw new IllegalArgumentException("this user encoding carries no history cache (a retrieval-only request); it cannot rank");
+        }
         acquire();
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();

@@ -31,4 +31,20 @@ public record UserEncoding(
             throw new IllegalArgumentException("inconsistent user encoding: cache shape " + java.util.Arrays.toString(cacheShape));
         }
     }
+
+    /** False for {@link #withoutCache()}: the embedding alone, which retrieves but cannot rank. */
+    public boolean hasCache() {
+        return cacheShape[3] > 0;
+    }
+
+    /**
+     * The same embedding with an empty cache (T = 0), for requests that only retrieve: the cache is
+     * 2·L·H·T·Dh floats (206 KB for d 64, 2 layers, 200 events) that a retrieval-only query would
+     * otherwise carry to every shard for nothing.
+     */
+    public UserEncoding withoutCache() {
+        long[] shape = cacheShape.clone();
+        shape[3] = 0;
+        return new UserEncoding(embedding, shape, new float[0], new float[0], new float[0], droppedHistoryItems);
+    }
 }

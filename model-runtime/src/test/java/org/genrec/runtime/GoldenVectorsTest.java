@@ -22,6 +22,8 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -54,6 +56,22 @@ class GoldenVectorsTest {
     void autoPrecisionKeepsTheCpuOnFloat32() {
         assertEquals(GraphPrecision.FP32, model.precision());
         assertEquals(GraphPrecision.FP16, fp16Model.precision());
+    }
+
+    @Test
+    void aRetrievalOnlyEncodingKeepsTheEmbeddingAndRefusesToRank() {
+        String item = model.bundle().items().items().get(0).itemId();
+        UserEncoding full = model.encode(new GenrecRequest(List.of(new HistoryEvent(item, model.manifest().actions().get(0),
+            1_600_000_000L, null)), null, 1_600_000_060L));
+        UserEncoding retrievalOnly = full.withoutCache();
+
+        assertTrue(full.hasCache());
+        assertFalse(retrievalOnly.hasCache());
+        assertArrayEquals(full.embedding(), retrievalOnly.embedding());
+        assertEquals(0, retrievalOnly.cacheKeys().length + retrievalOnly.cacheValues().length + retrievalOnly.cacheMask().length);
+        assertEquals(1, model.score(full, List.of(item)).length);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.score(retrievalOnly, List.of(item)));
+        assertTrue(e.getMessage().contains("no history cache"), e.getMessage());
     }
 
     @TestFactory

@@ -11,6 +11,8 @@ import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.common.compress.CompressedXContent;
+import org.opensearch.common.io.stream.BytesStreamOutput;
+import org.opensearch.index.query.Rewriteable;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.index.mapper.MapperService;
 import org.opensearch.index.query.QueryBuilders;
@@ -111,6 +113,36 @@ public class GenrecQueryBuilderTests extends AbstractQueryTestCase<GenrecQueryBu
     @Override
     protected boolean builderGeneratesCacheableQueries() {
         return false;
+    }
+
+    public void testARetrievalOnlyQueryCarriesNoHistoryCacheToTheShards() throws IOException {
+        List<HistoryEvent> history = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            history.add(new HistoryEvent(bundle.items().items().get(i).itemId(), bundle.manifest().actions().get(0), 1_600_000_000L + i, null));
+        }
+        GenrecQueryBuilder ranked = rewritten(history, true);
+        GenrecQueryBuilder retrievalOnly = rewritten(history, false);
+
+        assertTrue(ranked.user().encoding().hasCache());
+        assertFalse(retrievalOnly.user().encoding().hasCache());
+        assertArrayEquals(ranked.user().encoding().embedding(), retrievalOnly.user().encoding().embedding(), 0f);
+        long cacheBytes = 4L * (ranked.user().encoding().cacheKeys().length + ranked.user().encoding().cacheValues().length);
+        assertTrue(serializedSize(ranked) - serializedSize(retrievalOnly) >= cacheBytes);
+        // and the shard still builds its kNN query from the embedding alone
+        assertNotNull(retrievalOnly.toQuery(createShardContext()));
+    }
+
+    private static GenrecQueryBuilder rewritten(List<HistoryEvent> history, boolean rank) throws IOException {
+        UserContext user = new UserContext(MODEL, history, null, null, 1_600_003_600L);
+        GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, "item_vector", "item_id", 10, null, false, rank);
+        return (GenrecQueryBuilder) Rewriteable.rewrite(builder, createShardContext());
+    }
+
+    private static long serializedSize(GenrecQueryBuilder builder) throws IOException {
+        try (BytesStreamOutput out = new BytesStreamOutput()) {
+            builder.writeTo(out);
+            return out.size();
+        }
     }
 
     @Override

@@ -149,6 +149,9 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
         QueryBuilder rewrittenFilter = filter == null ? null : filter.rewrite(context);
         UserContext rewrittenUser = user.rewrite(context, services);
+        if (!rank) {
+            rewrittenUser = rewrittenUser.retrievalOnly(); // the shards need the embedding, not the ranking cache
+        }
         if (rewrittenFilter == filter && rewrittenUser == user) {
             return this;
         }

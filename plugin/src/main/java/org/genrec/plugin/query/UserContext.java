@@ -227,6 +227,14 @@ public final class UserContext {
         return encodingId;
     }
 
+    /** This context for a query that only retrieves: its encoding without the history cache ({@link UserEncoding#withoutCache()}). */
+    public UserContext retrievalOnly() {
+        if (encoding == null || !encoding.hasCache()) {
+            return this;
+        }
+        return new UserContext(model, history, user, queryText, requestTime, encoding.withoutCache(), encodingId, null);
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof UserContext that)) {
