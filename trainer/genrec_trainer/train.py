@@ -226,6 +226,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if rank_negatives == 0 and not has_negative_labels:
         raise ValueError("rank_negatives 0 trains the ranker on labelled events only, but no event has a negative "
                          "label (e.g. a MovieLens rating < 4): it would see positives only")
+    if "auc" in select_on and not has_negative_labels:
+        raise ValueError(f"select_on {select_on} needs the validation AUC, but no event has a negative label (e.g. a "
+                         f"MovieLens rating < 4): select on ndcg@10")
     if dense_rank and not has_negative_labels:
         raise ValueError("dense_rank ranks the logged events (unlabelled = positive), but no event has a negative "
                          "label: it would see positives only")
@@ -360,8 +363,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
                 f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
                 f"({time.time() - t0:.1f}s)")
-            if selection_score(val, select_on) > best[0]:
-                best = (selection_score(val, select_on), epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
+            score = selection_score(val, select_on)
+            if score > best[0]:
+                best = (score, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
                         if select_best else None)
             elif patience and epoch - best[1] >= patience * eval_every:
                 log(f"early stop: no better validation {select_on} in {patience} evaluations")

@@ -152,6 +152,13 @@ def test_select_on_auc_tests_the_epoch_with_the_best_validation_auc(tiny_log, tm
     assert not math.isnan(m["auc"])
 
 
+def test_selecting_on_auc_without_negative_labels_is_refused_before_training(tiny_log, tmp_path):
+    items, events = tiny_log
+    positives_only = [dataclasses.replace(e, label=1) for e in events]
+    with pytest.raises(ValueError, match="no event has a negative label"):
+        _train((items, positives_only), tmp_path, select_best=True, select_on="ndcg@10+auc", export=False)
+
+
 def test_selection_criteria_and_the_clear_error_without_labels():
     val = {"ndcg@10": 0.1, "auc": 0.8}
     assert selection_score(val, "ndcg@10") == 0.1 and selection_score(val, "auc") == 0.8

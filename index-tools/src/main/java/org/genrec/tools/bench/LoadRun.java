@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Why slices: on a small shared machine the latency of a node drifts by a millisecond or more
  * over tens of seconds (JIT, merges, page cache, neighbours), so measuring one variant for the whole
  * duration and then the next one attributes that drift to the variant that ran first (measured:
- * ranking seemed to cost 3.7 ms when its run came first after indexing, 0–1.6 ms when alternated).
+ * two sequential 10-second runs of the same request differed by up to 3.5 ms at p50; ranking
+ * seemed to cost 3.7 ms measured sequentially, 1.3–2.2 ms alternated).
  * Each slice runs one variant alone at the full concurrency, so each variant's latency and QPS are
  * still its own, and the order flips every round (A B, B A, ...) so neither always goes first.
  */
