@@ -6,6 +6,8 @@ import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 
 /** Transport serialization of the model types the query carries from the coordinating node to the shards. */
@@ -35,11 +37,11 @@ final class WireFormat {
     static void writeEncoding(StreamOutput out, UserEncoding encoding) throws IOException {
         out.writeBoolean(encoding != null);
         if (encoding != null) {
-            out.writeFloatArray(encoding.embedding());
+            writeFloats(out, encoding.embedding());
             out.writeVLongArray(encoding.cacheShape());
-            out.writeFloatArray(encoding.cacheKeys());
-            out.writeFloatArray(encoding.cacheValues());
-            out.writeFloatArray(encoding.cacheMask());
+            writeFloats(out, encoding.cacheKeys());
+            writeFloats(out, encoding.cacheValues());
+            writeFloats(out, encoding.cacheMask());
             out.writeVInt(encoding.droppedHistoryItems());
         }
     }
@@ -48,13 +50,28 @@ final class WireFormat {
         if (!in.readBoolean()) {
             return null;
         }
-        return new UserEncoding(
-            in.readFloatArray(),
-            in.readVLongArray(),
-            in.readFloatArray(),
-            in.readFloatArray(),
-            in.readFloatArray(),
-            in.readVInt()
-        );
+        return new UserEncoding(readFloats(in), in.readVLongArray(), readFloats(in), readFloats(in), readFloats(in), in.readVInt());
+    }
+
+    /**
+     * Floats as one little-endian byte block. The cache is ~50K floats per request and shard (206 KB
+     * for d 64, 2 layers, 200 events); StreamOutput.writeFloatArray writes them one by one, which
+     * measured ~0.4-0.7 ms to write and as much to read per shard request on this machine, against
+     * two bulk copies here.
+     */
+    private static void writeFloats(StreamOutput out, float[] values) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(values);
+        out.writeByteArray(bytes.array());
+    }
+
+    private static float[] readFloats(StreamInput in) throws IOException {
+        byte[] bytes = in.readByteArray();
+        if (bytes.length % Float.BYTES != 0) {
+            throw new IOException("genrec encoding: a float block of " + bytes.length + " bytes is not a whole number of floats");
+        }
+        float[] values = new float[bytes.length / Float.BYTES];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
     }
 }
