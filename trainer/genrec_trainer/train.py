@@ -288,7 +288,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
                                                 batch["history_age_seconds"], batch["history_query_tokens"],
                                                 batch["query_tokens"], item_table=table, hidden=hidden)
-                nxt, nxt_label = successors(batch)  # each history event's next event: [B, N]
+                if dense_loss or dense_rank:
+                    nxt, nxt_label = successors(batch)  # each history event's next event: [B, N]
                 # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
                 neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
                 neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
@@ -393,7 +394,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
-            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on, "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
+            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
+            "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,

@@ -118,7 +118,8 @@ public class GenrecQueryBuilderTests extends AbstractQueryTestCase<GenrecQueryBu
     public void testARetrievalOnlyQueryCarriesNoHistoryCacheToTheShards() throws IOException {
         List<HistoryEvent> history = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
-            history.add(new HistoryEvent(bundle.items().items().get(i).itemId(), bundle.manifest().actions().get(0), 1_600_000_000L + i, null));
+            String item = bundle.items().items().get(i).itemId();
+            history.add(new HistoryEvent(item, bundle.manifest().actions().get(0), 1_600_000_000L + i, null));
         }
         GenrecQueryBuilder ranked = rewritten(history, true);
         GenrecQueryBuilder retrievalOnly = rewritten(history, false);

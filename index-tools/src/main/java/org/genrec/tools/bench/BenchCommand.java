@@ -98,14 +98,7 @@ public final class BenchCommand {
                             for (int r = 0; r < cellRanks.size(); r++) {
                                 boolean rank = cellRanks.get(r);
                                 LoadRun.Result genrec = results.get(r);
-                                out.printf("  %-22s c=%-2d genrec%s p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
-                                    + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, c, rankLabel(rank, cellRanks), genrec.p50Millis(),
-                                    genrec.p99Millis(), genrec.qps(), baseline.p50Millis(), baseline.p99Millis(), baseline.qps(),
-                                    genrec.p50Millis() / baseline.p50Millis(), genrec.p99Millis() / baseline.p99Millis(), genrec.errors(),
-                                    baseline.errors());
-                                if (genrec.firstError() != null) {
-                                    out.println("  first genrec error: " + genrec.firstError());
-                                }
+                                printCell(out, cell, c, rankLabel(rank, cellRanks), genrec, baseline);
                                 cells.add(row(mix, history, k, window, rank, c, slices, genrec, baseline));
                                 latency.add(cell + " genrec" + rankLabel(rank, cellRanks), c, genrec.p50Millis());
                             }
@@ -137,6 +130,16 @@ public final class BenchCommand {
         }
         latency.write(outDir.resolve("latency.png"));
         out.println("wrote " + outDir.resolve("results.json") + ", latency.png, model-time.png");
+    }
+
+    private static void printCell(PrintStream out, String cell, int clients, String label, LoadRun.Result genrec, LoadRun.Result baseline) {
+        out.printf("  %-22s c=%-2d genrec%s p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
+            + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, clients, label, genrec.p50Millis(), genrec.p99Millis(), genrec.qps(),
+            baseline.p50Millis(), baseline.p99Millis(), baseline.qps(), genrec.p50Millis() / baseline.p50Millis(),
+            genrec.p99Millis() / baseline.p99Millis(), genrec.errors(), baseline.errors());
+        if (genrec.firstError() != null) {
+            out.println("  first genrec error: " + genrec.firstError());
+        }
     }
 
     private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, boolean rank, int concurrency,

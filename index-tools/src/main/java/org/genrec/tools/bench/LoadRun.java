@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * N closed-loop clients sending prepared bodies to {@code INDEX/_search}: several variants of one
@@ -50,13 +51,13 @@ final class LoadRun {
         final AtomicLong requests = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
         final AtomicInteger nextBody = new AtomicInteger();
-        final String[] firstError = new String[1];
+        final AtomicReference<String> firstError = new AtomicReference<>();
         long nanos;
 
         Result result() {
             Histogram h = recorder.getIntervalHistogram();
             return new Result(requests.get() / (nanos / 1e9), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(90) / 1e6,
-                h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, requests.get(), errors.get(), firstError[0]);
+                h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, requests.get(), errors.get(), firstError.get());
         }
     }
 
@@ -108,11 +109,7 @@ final class LoadRun {
                         tally.requests.incrementAndGet();
                         if (response.statusCode() != 200) {
                             tally.errors.incrementAndGet();
-                            synchronized (tally.firstError) {
-                                if (tally.firstError[0] == null) {
-                                    tally.firstError[0] = "HTTP " + response.statusCode() + ": " + response.body();
-                                }
-                            }
+                            tally.firstError.compareAndSet(null, "HTTP " + response.statusCode() + ": " + response.body());
                         }
                     } catch (Exception e) {
                         tally.errors.incrementAndGet();

@@ -52,7 +52,8 @@ public final class WireFormatTiming {
         }
         System.out.printf("cache %s (%d KB): median over %d rounds of %d round trips, microseconds per shard request%n",
             Arrays.toString(shape), 2L * n * Float.BYTES / 1000, ROUNDS, CALLS);
-        System.out.printf("  StreamOutput float arrays (one float at a time): write %.0f, read %.0f%n", median(perFloat[0]), median(perFloat[1]));
+        System.out.printf("  StreamOutput float arrays (one float at a time): write %.0f, read %.0f%n",
+            median(perFloat[0]), median(perFloat[1]));
         System.out.printf("  WireFormat (one byte block per array):           write %.0f, read %.0f%n", median(bulk[0]), median(bulk[1]));
     }
 
