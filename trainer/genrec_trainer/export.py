@@ -48,9 +48,11 @@ class _ScoreGraph(nn.Module):
     def __init__(self, model: GenRecModel):
         super().__init__()
         self.model = model
+        with torch.no_grad():  # a constant of the graph: candidates' input rows, gathered, not computed
+            self.register_buffer("candidate_rows", model.candidate_table().float().clone())
 
     def forward(self, cache_keys, cache_values, cache_mask, candidates):
-        return self.model.score(cache_keys, cache_values, cache_mask, candidates)
+        return self.model.score(cache_keys, cache_values, cache_mask, candidates, candidate_rows=self.candidate_rows)
 
 
 def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
@@ -58,6 +60,9 @@ def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
         # The classic TorchScript exporter is deprecated in torch >= 2.9 but is the robust path
         # for these dynamic-axis graphs; its deprecation notices are noise here.
         warnings.simplefilter("ignore", DeprecationWarning)
+        # F.pad's pad widths reach the graph through a step -1 Slice of constants that the exporter
+        # does not fold (ONNX Runtime folds it when it loads the graph): also noise.
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
         _export_onnx(model, out_dir, suffix)
 
 

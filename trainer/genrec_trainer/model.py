@@ -19,6 +19,10 @@ L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + 
 7. Ranking (M-FALCON): candidates (repr + Type(candidate)) sit at RET's position with age 0; at
             each layer a candidate attends to the cached keys/values of the T history+context
             tokens and to itself only: O(K*T), and a score never depends on another candidate.
+            All candidates share one place, so one rotation matrix turns their queries, and their
+            own keys need none; each layer's scores are one product with the cached keys plus one
+            slot for the own key (CandidateCache). The exported graph gathers candidates' input
+            rows from a table precomputed at export (candidate_table).
 
 Switches (ModelConfig; the defaults are the model above, and every switch exports the same graphs):
 - block = "softmax" (the Llama block) | "hstu" (HSTU: SiLU(W x) -> U, V, Q, K; pointwise
@@ -55,6 +59,7 @@ dense next-item loss read where inference reads); the exported graphs never call
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -144,6 +149,21 @@ class TimeRotary(nn.Module):
                             log_age[..., None] * self.inv_freq_time], dim=-1)
         return angles.cos()[:, None], angles.sin()[:, None]
 
+    def matrix_at_age_zero(self, positions: Tensor) -> Tensor:
+        """The rotation of rows at age 0 that all share one position, as one matrix: positions [B, 1]
+        -> R [B, 1, Dh, Dh] with apply_rotary(x, *self(positions, 0)) == x @ R. K candidates at one
+        place are then rotated by one matrix product instead of the ~8 [K, Dh] kernels of
+        apply_rotary (most of a score call's kernels at K = 100, BENCHMARKS.md). Built from constants
+        so that the exported graph spends a handful of kernels on it."""
+        pairs = self.inv_freq_pos.shape[0] + self.inv_freq_time.shape[0]
+        # angle per column of R: half-split pairs (i, i + Dh/2) share angle i; age 0 -> time angles 0
+        freq = torch.cat([self.inv_freq_pos, torch.zeros_like(self.inv_freq_time)]).repeat(2)  # [Dh]
+        angles = (positions[..., None] * freq)[..., None, :]                # [B, 1, 1, Dh]
+        eye = torch.eye(pairs, dtype=freq.dtype, device=freq.device)
+        zero = torch.zeros_like(eye)
+        turn = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)  # [[0, I], [-I, 0]]
+        return torch.eye(2 * pairs, dtype=freq.dtype, device=freq.device) * angles.cos() + turn * angles.sin()
+
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
@@ -155,6 +175,44 @@ def time_bucket(age_seconds: Tensor, num_buckets: int) -> Tensor:
     """int64 ages (or int64 age differences) -> bucket floor(3 * log1p(|d| / 60)) in [0, num_buckets)."""
     minutes = age_seconds.abs().float() / 60.0   # cast after the int64 difference
     return torch.floor(torch.log1p(minutes) * 3.0).long().clamp(0, num_buckets - 1)
+
+
+class CandidateCache(NamedTuple):
+    """One layer's history cache as the M-FALCON candidate stream reads it, with one extra key slot
+    T + 1 that stands for each candidate's own key. A candidate's query carries its dot product with
+    its own key in an extra column that only slot T + 1 reads, so a layer's [K, T + 1] scores come
+    out of one matrix product. (Joining [K, T] scores with the own score afterwards and splitting
+    the probabilities again copied the largest tensor of the score graph twice per layer.)
+    Built once per call for all layers (from_cache)."""
+    keys: Tensor      # [B, H, T + 1, Dh + 1]: cached (rotated) keys with a zero column; slot T + 1 = [0 .. 0, 1]
+    values: Tensor    # [B, H, T + 1, Dh]: cached values; slot T + 1 = 0 (the own value is added apart)
+    add: Tensor       # [B, 1, K or 1, T + 1] float32: 0 visible, NEG_INF masked; slot T + 1 always visible
+    visible: Tensor   # [B, 1, K or 1, T + 1] float32: 1 visible, 0 masked
+
+    @staticmethod
+    def from_cache(cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, head_dim: int) -> list["CandidateCache"]:
+        # cache_keys/values: [L, B, H, T, Dh] (block dtype); cache_mask [B, T] or [B, K, T]. head_dim
+        # as a Python int: a traced shape would cost the exported graph a chain of shape kernels.
+        visible = cache_mask if cache_mask.dim() == 3 else cache_mask[:, None, :]  # [B, K or 1, T]
+        visible = F.pad(visible, (0, 1), value=1.0)[:, None]                # [B, 1, K or 1, T + 1]
+        keys = F.pad(cache_keys, (0, 1))                                    # [L, B, H, T, Dh + 1]
+        own = F.pad(torch.ones_like(keys[..., :1, :1]), (head_dim, 0))      # [L, B, H, 1, Dh + 1] = [0 .. 0, 1]
+        keys = torch.cat([keys, own], -2)                                   # [L, B, H, T + 1, Dh + 1]
+        values = F.pad(cache_values, (0, 0, 0, 1))                          # [L, B, H, T + 1, Dh]
+        return [CandidateCache(k, v, (1.0 - visible) * NEG_INF, visible)
+                for k, v in zip(keys.unbind(0), values.unbind(0))]
+
+    def scores(self, q_rotated: Tensor, q: Tensor, k: Tensor, scale: float) -> Tensor:
+        """scale * q.k with every cached key and, in slot T + 1, with the candidate's own key, masked:
+        [B, H, K, Dh] x3 -> float32 [B, H, K, T + 1]. The own pair needs no rotation: a candidate's
+        query and key share one angle, and a rotation keeps their dot product."""
+        own_scores = (q * k).sum(-1, keepdim=True)                          # [B, H, K, 1]
+        query = torch.cat([q_rotated, own_scores], -1)                      # [B, H, K, Dh + 1]
+        return as_dtype(query @ self.keys.transpose(-1, -2), torch.float32) * scale + self.add
+
+    def attend(self, weights: Tensor, v: Tensor) -> Tensor:
+        """[B, H, K, T + 1] weights (slot T + 1: the own key's) x values -> [B, H, K, Dh]."""
+        return weights @ self.values + weights[..., -1:] * v
 
 
 class Block(nn.Module):
@@ -173,12 +231,13 @@ class Block(nn.Module):
         self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def _qkv(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        # not rotated yet: the candidate stream rotates only its queries (forward_candidates)
         b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.qkv.weight.dtype)               # float16 in a float16 block
         qkv = self.qkv(h).reshape(b, s, 3, self.heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
-        return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
+        return q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
@@ -190,7 +249,8 @@ class Block(nn.Module):
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked); bias: [B, H, S, S] or None
-        q, k, v = self._qkv(x, cos, sin)
+        q, k, v = self._qkv(x)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
         # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
         scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add
@@ -200,19 +260,12 @@ class Block(nn.Module):
         attn = as_dtype(scores.softmax(-1), v.dtype) @ v                    # [B, H, S, Dh]
         return self._residual(x, attn), k, v
 
-    def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
-                           cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
-                           bias_self: Tensor | None = None) -> Tensor:
-        # x: [B, K, D]; cache_k/v: [B, H, T, Dh]; cache_add: [B, 1, K or 1, T]; cache_mask [B, K or 1, T]
-        # bias_cache: [B, H, 1, T], bias_self: [1, H, 1, 1] or None
-        q, k, v = self._qkv(x, cos, sin)                                    # [B, H, K, Dh]
-        scale = self.head_dim ** -0.5
-        s_cache = as_dtype(q @ cache_k.transpose(-1, -2), torch.float32) * scale + cache_add  # [B, H, K, T]
-        s_self = as_dtype((q * k).sum(-1, keepdim=True), torch.float32) * scale  # [B, H, K, 1]: own key only
-        if bias_cache is not None:
-            s_cache, s_self = s_cache + bias_cache, s_self + bias_self
-        p = as_dtype(torch.cat([s_cache, s_self], dim=-1).softmax(-1), v.dtype)  # [B, H, K, T + 1]
-        attn = p[..., :-1] @ cache_v + p[..., -1:] * v                     # [B, H, K, Dh]
+    def forward_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], cache: CandidateCache) -> Tensor:
+        # x: [B, K, D]; rotate: the candidates' rotary, for their queries to meet the rotated cached keys
+        q, k, v = self._qkv(x)                                              # [B, H, K, Dh]
+        scores = cache.scores(rotate(q), q, k, self.head_dim ** -0.5)
+        p = as_dtype(scores.softmax(-1), v.dtype)                           # [B, H, K, T + 1]
+        attn = cache.attend(p, v)                                           # [B, H, K, Dh]
         return self._residual(x, attn)
 
 
@@ -230,12 +283,13 @@ class HSTUBlock(nn.Module):
         self.out = nn.Linear(d, d, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def _uvqk(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _uvqk(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        # not rotated yet, as Block._qkv
         b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.uvqk.weight.dtype)              # float16 in a float16 block
         h = F.silu(self.uvqk(h)).reshape(b, s, 4, self.heads, self.head_dim)
         u, v, q, k = h.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
-        return u, apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v
+        return u, q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
         b, _, s, _ = attn.shape
@@ -244,7 +298,8 @@ class HSTUBlock(nn.Module):
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        u, q, k, v = self._uvqk(x, cos, sin)
+        u, q, k, v = self._uvqk(x)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, S]
         if bias is not None:
             scores = scores + bias
@@ -252,19 +307,11 @@ class HSTUBlock(nn.Module):
         w = F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0)
         return self._residual(x, as_dtype(w, v.dtype) @ v, u), k, v
 
-    def forward_candidates(self, x: Tensor, cos: Tensor, sin: Tensor, cache_k: Tensor, cache_v: Tensor,
-                           cache_add: Tensor, cache_mask: Tensor, bias_cache: Tensor | None = None,
-                           bias_self: Tensor | None = None) -> Tensor:
-        u, q, k, v = self._uvqk(x, cos, sin)                                # [B, H, K, Dh]
-        scale = self.head_dim ** -0.5
-        s_cache = q @ cache_k.transpose(-1, -2) * scale                    # [B, H, K, T]
-        s_self = (q * k).sum(-1, keepdim=True) * scale                     # [B, H, K, 1]
-        if bias_cache is not None:
-            s_cache, s_self = s_cache + bias_cache, s_self + bias_self
-        m = cache_mask[:, None]                                             # [B, 1, K or 1, T]
-        count = m.sum(-1, keepdim=True) + 1.0                               # visible keys incl. itself
-        weighted = as_dtype(F.silu(s_cache) * m, v.dtype) @ cache_v + F.silu(s_self) * v
-        attn = as_dtype(weighted / count, v.dtype)
+    def forward_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], cache: CandidateCache) -> Tensor:
+        u, q, k, v = self._uvqk(x)                                          # [B, H, K, Dh]; as Block's
+        w = F.silu(cache.scores(rotate(q), q, k, self.head_dim ** -0.5)) * cache.visible  # [B, H, K, T + 1]
+        count = cache.visible.sum(-1, keepdim=True)                         # visible keys incl. its own
+        attn = as_dtype(cache.attend(as_dtype(w, v.dtype), v) / count, v.dtype)
         return self._residual(x, attn, u)
 
 
@@ -457,25 +504,41 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None, positions: Tensor | None = None,
-              log_ages: Tensor | None = None) -> Tensor:
+              log_ages: Tensor | None = None, candidate_rows: Tensor | None = None) -> Tensor:
         """cache_mask [B, T], or [B, K, T] for a cache slice per candidate (training: score_every_prefix).
-        positions, log_ages [B, K]: default RET's place (#real history + 1 = sum(cache_mask)), age 0."""
-        x = self.input_drop(self.item_repr(candidates, item_table) * self.cfg.input_scale
-                            + self.type_emb.weight[TYPE_CANDIDATE])  # [B, K, D]
+        positions, log_ages [B, K]: default RET's place (#real history + 1 = sum(cache_mask)), age 0,
+        one place for every candidate (the request's), so one rotation matrix rotates them all.
+        candidate_rows: candidate_table(), precomputed (the exported score graph), else from the items."""
+        if candidate_rows is not None:
+            x = candidate_rows[candidates]                                  # [B, K, D]
+        else:
+            x = self.input_drop(self.item_repr(candidates, item_table) * self.cfg.input_scale
+                                + self.type_emb.weight[TYPE_CANDIDATE])     # [B, K, D]
         if positions is None:
-            positions = cache_mask.sum(-1, keepdim=True) * torch.ones_like(candidates, dtype=torch.float32)  # [B, K]
-        cos, sin = self.rotary(positions, torch.zeros_like(positions) if log_ages is None else log_ages)
-        visible = cache_mask if cache_mask.dim() == 3 else cache_mask[:, None, :]  # [B, K or 1, T]
-        cache_add = ((1.0 - visible) * NEG_INF)[:, None]                    # [B, 1, K or 1, T]
-        cos, sin, cache_keys, cache_values = (as_dtype(t, self.block_dtype())
-                                              for t in (cos, sin, cache_keys, cache_values))
+            rotation = as_dtype(self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True)), self.block_dtype())
+
+            def rotate(q: Tensor) -> Tensor:
+                return q @ rotation                                         # [B, H, K, Dh] @ [B, 1, Dh, Dh]
+        else:
+            cos, sin = (as_dtype(t, self.block_dtype()) for t in self.rotary(
+                positions, torch.zeros_like(positions) if log_ages is None else log_ages))
+
+            def rotate(q: Tensor) -> Tensor:
+                return apply_rotary(q, cos, sin)
+        caches = CandidateCache.from_cache(*(as_dtype(t, self.block_dtype()) for t in (cache_keys, cache_values)),
+                                           cache_mask, self.cfg.head_dim)
         # time_signal = "bucket": the score graph's inputs (the bundle contract) carry no ages, so
         # candidates get no time-bucket bias; history timing reaches them through the cached K/V.
-        bias_cache = bias_self = None
-        for layer, block in enumerate(self.blocks):
-            x = block.forward_candidates(x, cos, sin, cache_keys[layer], cache_values[layer], cache_add,
-                                         visible, bias_cache, bias_self)
+        for block, cache in zip(self.blocks, caches):
+            x = block.forward_candidates(x, rotate, cache)
         return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits
+
+    def candidate_table(self) -> Tensor:
+        """Every item's input row as a candidate (repr * input_scale + Type(candidate)), [I + 1, D]:
+        the exported score graph gathers its candidates' rows from this constant instead of
+        computing id + text mean per call (~20 kernels at any K). It replaces the id, token and
+        item-token tables in that graph, so the graph gets smaller, not larger. Eval only."""
+        return self.item_table() * self.cfg.input_scale + self.type_emb.weight[TYPE_CANDIDATE]
 
     def score_every_prefix(self, cache_keys: Tensor, cache_values: Tensor, history_items: Tensor,
                            history_age_seconds: Tensor, next_items: Tensor, item_table: Tensor | None = None) -> Tensor:

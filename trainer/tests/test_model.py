@@ -67,6 +67,32 @@ def test_candidate_equals_full_causal_pass_in_ret_place(tiny):
 
 
 @torch.no_grad()
+def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
+    from genrec_trainer.model import TimeRotary, apply_rotary
+    rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)
+    positions = torch.tensor([[3.0], [40.0]])                                 # [B, 1]
+    x = torch.randn(2, 2, 5, 8, generator=torch.Generator().manual_seed(0))   # [B, H, K, Dh]
+    cos, sin = rotary(positions.expand(2, 5), torch.zeros(2, 5))
+    torch.testing.assert_close(x @ rotary.matrix_at_age_zero(positions), apply_rotary(x, cos, sin),
+                               atol=1e-6, rtol=0)
+
+
+@torch.no_grad()
+def test_score_graph_shortcuts_give_the_general_path_scores(tiny):
+    """What the exported score graph takes as given (every candidate at the request's place, so one
+    rotation matrix; candidates' input rows precomputed) changes no score against the general path
+    training uses (a rotary angle per candidate, input rows computed from the items)."""
+    m = tiny.model
+    enc = tiny.encoder.encode(tiny.history(6), "ball", 1_800_000_000)
+    _, ck, cv, cm = m.encode(*_pad(enc, extra_history=3, extra_q=0, extra_hq=0))
+    cands = torch.tensor([[1, 4, 9, 2, 7]])
+    general = m.score(ck, cv, cm, cands, positions=cm.sum(-1, keepdim=True).expand(1, 5))
+    torch.testing.assert_close(m.score(ck, cv, cm, cands), general, atol=1e-5, rtol=0)
+    torch.testing.assert_close(m.score(ck, cv, cm, cands, candidate_rows=m.candidate_table()), general,
+                               atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
 def test_time_rope_invariant_to_constant_shift_but_sensitive_to_gaps(tiny):
     m = tiny.model
     hist = tiny.history(6)

@@ -1,0 +1,47 @@
+"""Two bundles' score graphs timed against each other in one process, alternating (BENCHMARKS.md,
+"Where a score call's time goes").
+
+On a shared 2-vCPU VM two sequential timings of the same graph differ by more than the changes
+being measured, so the graphs take turns: ROUNDS rounds of CALLS calls each, order A B then B A, and
+each graph's figure is the median over its rounds of the mean call time. Sessions are configured
+as the Java runtime configures them (scripts/onnx_op_profile.py), inputs as there: a full history
+cache, K random catalogue items.
+
+    .venv/bin/python scripts/score_graph_ab.py BUNDLE_A BUNDLE_B [K ...]
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from onnx_op_profile import feed, session
+
+ROUNDS, CALLS = 15, 20
+
+
+def mean_call_ms(sess, inputs) -> float:
+    start = time.perf_counter()
+    for _ in range(CALLS):
+        sess.run(None, inputs)
+    return (time.perf_counter() - start) / CALLS * 1e3
+
+
+def main(bundles: list[Path], ks: list[int]) -> None:
+    sessions = [session(b / "score.onnx", None) for b in bundles]
+    print("K      " + "   ".join(f"{b.name:>24s}" for b in bundles) + "   B / A")
+    for k in ks:
+        inputs = [feed(b, k) for b in bundles]
+        for s, x in zip(sessions, inputs):
+            mean_call_ms(s, x)                                               # warm-up
+        rounds = [[], []]
+        for r in range(ROUNDS):
+            for i in (0, 1) if r % 2 == 0 else (1, 0):
+                rounds[i].append(mean_call_ms(sessions[i], inputs[i]))
+        a, b = (statistics.median(t) for t in rounds)
+        print(f"{k:<6d} {a:21.3f} ms {b:21.3f} ms   {b / a:.3f}")
+
+
+if __name__ == "__main__":
+    main([Path(sys.argv[1]), Path(sys.argv[2])], [int(k) for k in sys.argv[3:]] or [100, 200, 500, 1000, 2048])
