@@ -199,8 +199,8 @@ class CandidateCache(NamedTuple):
         own = F.pad(torch.ones_like(keys[..., :1, :1]), (head_dim, 0))      # [L, B, H, 1, Dh + 1] = [0 .. 0, 1]
         keys = torch.cat([keys, own], -2)                                   # [L, B, H, T + 1, Dh + 1]
         values = F.pad(cache_values, (0, 0, 0, 1))                          # [L, B, H, T + 1, Dh]
-        return [CandidateCache(k, v, (1.0 - visible) * NEG_INF, visible)
-                for k, v in zip(keys.unbind(0), values.unbind(0))]
+        add = (1.0 - visible) * NEG_INF
+        return [CandidateCache(k, v, add, visible) for k, v in zip(keys.unbind(0), values.unbind(0))]
 
     def scores(self, q_rotated: Tensor, q: Tensor, k: Tensor, scale: float) -> Tensor:
         """scale * q.k with every cached key and, in slot T + 1, with the candidate's own key, masked:
