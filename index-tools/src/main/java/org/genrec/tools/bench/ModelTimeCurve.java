@@ -38,9 +38,7 @@ final class ModelTimeCurve {
             for (int i = 0; i < k; i++) {
                 candidates[i] = 1 + random.nextInt(items.size());
             }
-            for (int i = 0; i < 5; i++) {
-                model.score(user, candidates); // warm this shape
-            }
+            warmUp(model, user, candidates);
             double[] times = new double[repeats];
             for (int r = 0; r < repeats; r++) {
                 long t0 = System.nanoTime();
@@ -54,5 +52,19 @@ final class ModelTimeCurve {
         }
         return points;
     }
+
+    /**
+     * Warm this shape and the Java side of a call until the JIT has compiled it: with 5 calls per
+     * shape, K = 100 measured 0.46 ms where a warm node's calls take 0.34 ms (BENCHMARKS.md).
+     */
+    private static void warmUp(GenrecModel model, UserEncoding user, long[] candidates) {
+        long until = System.nanoTime() + WARM_UP_NANOS;
+        for (int calls = 0; calls < WARM_UP_CALLS || System.nanoTime() < until; calls++) {
+            model.score(user, candidates);
+        }
+    }
+
+    private static final int WARM_UP_CALLS = 200;
+    private static final long WARM_UP_NANOS = 500_000_000L;
 
 }
