@@ -110,6 +110,11 @@ def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
         _train((items, unlabelled), tmp_path, dense_rank=True, export=False)
 
 
+def test_enhancer_without_the_loss_it_acts_on_is_refused(tiny_log, tmp_path):
+    with pytest.raises(ValueError, match="enhancer acts on the example-level retrieval loss"):
+        _train(tiny_log, tmp_path, enhancer=True, dense_loss=True, target_weight=0.0, export=False)
+
+
 def test_dense_ranking_in_user_epochs_trains_and_exports(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, target_weight=0.0, readout="last_event",
                tied_embeddings=True, dense_rank=True, block="hstu", metrics_out=str(tmp_path / "m.json"))
