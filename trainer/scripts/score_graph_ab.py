@@ -1,5 +1,5 @@
 """Two bundles' score graphs timed against each other in one process, alternating (BENCHMARKS.md,
-"Where a score call's time goes").
+"The score graph reshaped").
 
 On a shared 2-vCPU VM two sequential timings of the same graph differ by more than the changes
 being measured, so the graphs take turns: ROUNDS rounds of CALLS calls each, order A B then B A, and

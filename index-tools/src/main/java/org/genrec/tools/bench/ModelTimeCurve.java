@@ -19,6 +19,9 @@ import java.util.Random;
  */
 final class ModelTimeCurve {
 
+    private static final int WARM_UP_CALLS = 200;
+    private static final long WARM_UP_NANOS = 500_000_000L;
+
     record Point(int candidates, double medianMillis, double megaFlops, double timeOverFlopBound) {}
 
     private ModelTimeCurve() {}
@@ -63,8 +66,5 @@ final class ModelTimeCurve {
             model.score(user, candidates);
         }
     }
-
-    private static final int WARM_UP_CALLS = 200;
-    private static final long WARM_UP_NANOS = 500_000_000L;
 
 }
