@@ -142,6 +142,14 @@ class TimeRotary(nn.Module):
         # resolve from "same minute vs hour" down to "week vs year" without wrapping around.
         self.register_buffer("inv_freq_time", 2.0 ** (-torch.arange(n_time, dtype=torch.float32)),
                              persistent=False)
+        # matrix_at_age_zero's constants, built once: the angle of each column of R (half-split pairs
+        # (i, i + Dh/2) share angle i; at age 0 the time pairs' angles are 0), and R's two patterns.
+        self.register_buffer("column_freq", torch.cat([self.inv_freq_pos, torch.zeros(n_time)]).repeat(2),
+                             persistent=False)                             # [Dh]
+        eye, zero = torch.eye(pairs), torch.zeros(pairs, pairs)
+        self.register_buffer("eye", torch.eye(2 * pairs), persistent=False)  # [[I, 0], [0, I]] (cos)
+        self.register_buffer("turn", torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0),
+                             persistent=False)                             # [[0, I], [-I, 0]] (sin)
 
     def forward(self, positions: Tensor, log_age: Tensor) -> tuple[Tensor, Tensor]:
         # positions, log_age: [B, S] float -> cos, sin: [B, 1, S, Dh/2] (broadcast over heads)
@@ -155,14 +163,8 @@ class TimeRotary(nn.Module):
         place are then rotated by one matrix product instead of the ~8 [K, Dh] kernels of
         apply_rotary (most of a score call's kernels at K = 100, BENCHMARKS.md). Built from constants
         so that the exported graph spends a handful of kernels on it."""
-        pairs = self.inv_freq_pos.shape[0] + self.inv_freq_time.shape[0]
-        # angle per column of R: half-split pairs (i, i + Dh/2) share angle i; age 0 -> time angles 0
-        freq = torch.cat([self.inv_freq_pos, torch.zeros_like(self.inv_freq_time)]).repeat(2)  # [Dh]
-        angles = (positions[..., None] * freq)[..., None, :]                # [B, 1, 1, Dh]
-        eye = torch.eye(pairs, dtype=freq.dtype, device=freq.device)
-        zero = torch.zeros_like(eye)
-        turn = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)  # [[0, I], [-I, 0]]
-        return torch.eye(2 * pairs, dtype=freq.dtype, device=freq.device) * angles.cos() + turn * angles.sin()
+        angles = (positions[..., None] * self.column_freq)[..., None, :]    # [B, 1, 1, Dh]
+        return self.eye * angles.cos() + self.turn * angles.sin()
 
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
@@ -512,8 +514,7 @@ class GenRecModel(nn.Module):
         if candidate_rows is not None:
             x = candidate_rows[candidates]                                  # [B, K, D]
         else:
-            x = self.input_drop(self.item_repr(candidates, item_table) * self.cfg.input_scale
-                                + self.type_emb.weight[TYPE_CANDIDATE])     # [B, K, D]
+            x = self.input_drop(self._as_candidate(self.item_repr(candidates, item_table)))  # [B, K, D]
         if positions is None:
             rotation = as_dtype(self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True)), self.block_dtype())
 
@@ -538,7 +539,11 @@ class GenRecModel(nn.Module):
         the exported score graph gathers its candidates' rows from this constant instead of
         computing id + text mean per call (~20 kernels at any K). It replaces the id, token and
         item-token tables in that graph, so the graph gets smaller, not larger. Eval only."""
-        return self.item_table() * self.cfg.input_scale + self.type_emb.weight[TYPE_CANDIDATE]
+        return self._as_candidate(self.item_table())
+
+    def _as_candidate(self, item_repr: Tensor) -> Tensor:
+        # an item's representation as it enters the candidate stream: [..., D] -> [..., D]
+        return item_repr * self.cfg.input_scale + self.type_emb.weight[TYPE_CANDIDATE]
 
     def score_every_prefix(self, cache_keys: Tensor, cache_values: Tensor, history_items: Tensor,
                            history_age_seconds: Tensor, next_items: Tensor, item_table: Tensor | None = None) -> Tensor:
