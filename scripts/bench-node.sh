@@ -1,7 +1,10 @@
-# Sourced by the serving benchmarks (bench-serving.sh, bench-ranking-placement.sh), from the
+# Sourced by the serving benchmarks (bench-serving.sh, bench-ranking-placement.sh, ...), from the
 # repository root with BUNDLE and MODEL set: a fresh local OpenSearch node with the plugin and the
 # bundle installed as MODEL, started, and stopped when the calling script exits. Defines URL, TOOLS.
 # Settings: GENREC_BENCH_PORT (9271), GENREC_BENCH_NODE (/tmp/genrec-bench), GENREC_BENCH_HEAP (1g).
+# BENCH_NODES=2 (set by the caller) starts a two-node cluster instead: the first node (URL, named
+# genrec-node-PORT) bootstraps it and coordinates the benchmark's requests, the second
+# (NODE_DIR-2, HTTP port PORT+1, named genrec-node-PORT+1) joins it as a data node.
 PORT=${GENREC_BENCH_PORT:-9271}
 NODE_DIR=${GENREC_BENCH_NODE:-/tmp/genrec-bench}
 HEAP=${GENREC_BENCH_HEAP:-1g}
@@ -11,11 +14,22 @@ if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; t
 fi
 TOOLS=("$JAVA_HOME/bin/java" -jar index-tools/target/genrec-tools.jar)
 URL=http://127.0.0.1:$PORT
+NODE_DIRS=("$NODE_DIR")
+[[ ${BENCH_NODES:-1} == 2 ]] && NODE_DIRS+=("$NODE_DIR-2")
 
 [[ -f target/opensearch-$OPENSEARCH_VERSION.zip ]] || mvn -B -ntp -q dependency:copy \
   -Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip -DoutputDirectory="$PWD/target"
-scripts/opensearch-node.sh stop "$NODE_DIR" >/dev/null 2>&1 || true
-scripts/opensearch-node.sh install "target/opensearch-$OPENSEARCH_VERSION.zip" plugin/target/genrec-*.zip "$NODE_DIR"
-scripts/opensearch-node.sh add-model "$NODE_DIR" "$MODEL" "$BUNDLE"
-trap 'scripts/opensearch-node.sh stop "$NODE_DIR"' EXIT
-OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR" "$PORT"
+for dir in "${NODE_DIRS[@]}"; do
+  scripts/opensearch-node.sh stop "$dir" >/dev/null 2>&1 || true
+  scripts/opensearch-node.sh install "target/opensearch-$OPENSEARCH_VERSION.zip" plugin/target/genrec-*.zip "$dir"
+  scripts/opensearch-node.sh add-model "$dir" "$MODEL" "$BUNDLE"
+done
+trap 'for dir in "${NODE_DIRS[@]}"; do scripts/opensearch-node.sh stop "$dir"; done' EXIT
+if [[ ${#NODE_DIRS[@]} == 2 ]]; then
+  export GENREC_CLUSTER_SEED=127.0.0.1:$(( PORT + 100 ))
+  OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR" "$PORT" "$(( PORT + 100 ))"
+  OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR-2" "$(( PORT + 1 ))" "$(( PORT + 101 ))"
+  curl -fs "$URL/_cluster/health?wait_for_nodes=2&timeout=60s" >/dev/null
+else
+  OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR" "$PORT"
+fi

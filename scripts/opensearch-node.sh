@@ -6,6 +6,10 @@
 #   opensearch-node.sh start NODE_DIR HTTP_PORT [TRANSPORT_PORT] start bound to 127.0.0.1, wait until it answers
 #   opensearch-node.sh stop NODE_DIR                             stop it by its PID file
 #
+# A multi-node local cluster (one process per node dir): start every node with GENREC_CLUSTER_SEED
+# set to HOST:TRANSPORT_PORT of the first one. That node bootstraps the cluster; the others join it
+# as data nodes. Nodes are then named genrec-node-HTTP_PORT (for allocation filters); alone, genrec-node.
+#
 # OpenSearch refuses to run as root. When this script runs as root it runs the node as the user
 # $GENREC_NODE_USER (default: genrec, created if missing) and hands NODE_DIR to that user.
 # The JDK is $OPENSEARCH_JAVA_HOME, else Temurin 25 where it exists, else $JAVA_HOME.
@@ -59,13 +63,23 @@ cmd_add_model() {
 cmd_start() {
   local dir=$1 http=$2 transport=${3:-$(( $2 + 100 ))}
   [[ -x $dir/bin/opensearch ]] || die "$dir has no OpenSearch; run install first"
+  local name=genrec-node discovery="discovery.type: single-node"
+  if [[ -n ${GENREC_CLUSTER_SEED:-} ]]; then
+    name=genrec-node-$http
+    discovery="discovery.seed_hosts: [\"$GENREC_CLUSTER_SEED\"]"
+    if [[ $GENREC_CLUSTER_SEED == "127.0.0.1:$transport" ]]; then
+      discovery+=$'\n'"cluster.initial_cluster_manager_nodes: [\"$name\"]"
+    else
+      discovery+=$'\n'"node.roles: [data, ingest]"
+    fi
+  fi
   cat > "$dir/config/opensearch.yml" <<YML
 cluster.name: genrec-local
-node.name: genrec-node
+node.name: $name
 network.host: 127.0.0.1
 http.port: $http
 transport.port: $transport
-discovery.type: single-node
+$discovery
 YML
   hand_over "$dir"
   rm -f "$dir/opensearch.pid"

@@ -2,6 +2,7 @@ package org.genrec.plugin;
 
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
 import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.plugin.pipeline.CoordinatorRankingProcessor;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
 import org.genrec.plugin.query.KnnQueryBuilder;
@@ -16,7 +17,10 @@ import org.opensearch.index.mapper.Mapper;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.SearchPipelinePlugin;
 import org.opensearch.plugins.SearchPlugin;
+import org.opensearch.search.pipeline.Processor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
 
 import org.genrec.plugin.action.ModelsAction;
 import org.genrec.plugin.action.TransportModelsAction;
@@ -50,10 +54,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * genrec: the {@code genrec} query and rescorer and the {@code genrec_vector} field. Models are bundle
+ * genrec: the {@code genrec} query and rescorer, the {@code genrec_rank} search pipeline processor and the
+ * {@code genrec_vector} field. Models are bundle
  * directories under {@code config/genrec/}, loaded on first use.
  */
-public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin {
+public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin, SearchPipelinePlugin {
 
     /** auto (CUDA when present, else CPU), cpu or cuda. */
     public static final Setting<String> EXECUTION_PROVIDER = Setting.simpleString(
@@ -146,6 +151,11 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
             in -> new GenrecRescorerBuilder(in, services),
             parser -> GenrecRescorerBuilder.fromXContent(parser, services)
         ));
+    }
+
+    @Override
+    public Map<String, Processor.Factory<SearchResponseProcessor>> getResponseProcessors(Parameters parameters) {
+        return Map.of(CoordinatorRankingProcessor.TYPE, new CoordinatorRankingProcessor.Factory(services));
     }
 
     @Override

@@ -125,18 +125,27 @@ public class GenrecQueryBuilderTests extends AbstractQueryTestCase<GenrecQueryBu
         GenrecQueryBuilder retrievalOnly = rewritten(history, false);
 
         assertTrue(ranked.user().encoding().hasCache());
-        assertFalse(retrievalOnly.user().encoding().hasCache());
-        assertArrayEquals(ranked.user().encoding().embedding(), retrievalOnly.user().encoding().embedding(), 0f);
+        assertTrue("kept on the coordinating node, for genrec_rank", retrievalOnly.user().encoding().hasCache());
+        GenrecQueryBuilder shipped = overTheWire(retrievalOnly);
+        assertFalse("not shipped to the shards", shipped.user().encoding().hasCache());
+        assertArrayEquals(ranked.user().encoding().embedding(), shipped.user().encoding().embedding(), 0f);
         long cacheBytes = 4L * (ranked.user().encoding().cacheKeys().length + ranked.user().encoding().cacheValues().length);
         assertTrue(serializedSize(ranked) - serializedSize(retrievalOnly) >= cacheBytes);
         // and the shard still builds its kNN query from the embedding alone
-        assertNotNull(retrievalOnly.toQuery(createShardContext()));
+        assertNotNull(shipped.toQuery(createShardContext()));
     }
 
     private static GenrecQueryBuilder rewritten(List<HistoryEvent> history, boolean rank) throws IOException {
         UserContext user = new UserContext(MODEL, history, null, null, 1_600_003_600L);
         GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, "item_vector", "item_id", 10, null, false, rank);
         return (GenrecQueryBuilder) Rewriteable.rewrite(builder, createShardContext());
+    }
+
+    private static GenrecQueryBuilder overTheWire(GenrecQueryBuilder builder) throws IOException {
+        try (BytesStreamOutput out = new BytesStreamOutput()) {
+            builder.writeTo(out);
+            return new GenrecQueryBuilder(out.bytes().streamInput(), services);
+        }
     }
 
     private static long serializedSize(GenrecQueryBuilder builder) throws IOException {

@@ -29,7 +29,7 @@ public final class BenchCommand {
         "rank", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
-              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true] [--concurrency 1,2,4,8]
+              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator,...] [--concurrency 1,2,4,8]
               [--duration 10] [--warmup 3] [--slices 10] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
               [--model-only]
             Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
@@ -38,8 +38,9 @@ public final class BenchCommand {
             over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
             latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time per score call for each
             candidate count (--model-only: just that, no cluster needed).
-            --rank false: the genrec query retrieves only (no ranking head); --rank true,false: both, alternated with
-            kNN in the same run (what ranking adds to retrieval).
+            --rank false: the genrec query retrieves only (no ranking head); coordinator: the shards retrieve and the
+            genrec_rank search pipeline processor ranks the merged window once (size = window); --rank true,false,coordinator:
+            each, alternated with kNN in the same run (what ranking adds to retrieval, and where it costs least).
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -57,11 +58,12 @@ public final class BenchCommand {
         int[] histories = ints(args.get("history", "10,50,200"));
         int[] ks = ints(args.get("k", "100"));
         int window = Integer.parseInt(args.get("window", "100"));
-        List<Boolean> ranks = Arrays.stream(args.get("rank", "true").split(",")).map(String::trim).map(r -> switch (r) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new CliArgs.UsageException("--rank takes true, false or true,false, not [" + args.get("rank", "") + "]");
-        }).distinct().toList();
+        List<BenchRequests.Ranking> ranks;
+        try {
+            ranks = Arrays.stream(args.get("rank", "true").split(",")).map(String::trim).map(BenchRequests.Ranking::parse).distinct().toList();
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException(e.getMessage());
+        }
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
@@ -82,10 +84,10 @@ public final class BenchCommand {
                     for (int k : ks) {
                         String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
                         // The rescorer always ranks: one genrec variant. Same seed: every variant sends the same histories.
-                        List<Boolean> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(true) : ranks;
+                        List<BenchRequests.Ranking> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(BenchRequests.Ranking.SHARDS) : ranks;
                         List<LoadRun.Variant> variants = new ArrayList<>();
                         List<BenchRequests.Pair> pairs = List.of();
-                        for (boolean rank : cellRanks) {
+                        for (BenchRequests.Ranking rank : cellRanks) {
                             pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window, rank, requestCount, 42);
                             variants.add(new LoadRun.Variant(cell + " genrec" + rankLabel(rank, cellRanks),
                                 pairs.stream().map(BenchRequests.Pair::genrec).toList()));
@@ -96,7 +98,7 @@ public final class BenchCommand {
                             List<LoadRun.Result> results = load.run(variants, c, warmup, duration, slices, out);
                             LoadRun.Result baseline = results.get(results.size() - 1);
                             for (int r = 0; r < cellRanks.size(); r++) {
-                                boolean rank = cellRanks.get(r);
+                                BenchRequests.Ranking rank = cellRanks.get(r);
                                 LoadRun.Result genrec = results.get(r);
                                 printCell(out, cell, c, rankLabel(rank, cellRanks), genrec, baseline);
                                 cells.add(row(mix, history, k, window, rank, c, slices, genrec, baseline));
@@ -142,14 +144,14 @@ public final class BenchCommand {
         }
     }
 
-    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, boolean rank, int concurrency,
+    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, BenchRequests.Ranking rank, int concurrency,
         int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
         row.put("history", history);
         row.put("k", k);
         row.put("window", window);
-        row.put("rank", rank);
+        row.put("rank", rank.cliValue);
         row.put("concurrency", concurrency);
         row.put("slices", slices);
         row.put("genrec", genrec);
@@ -159,9 +161,16 @@ public final class BenchCommand {
         return row;
     }
 
-    /** " rank=false" etc. only when a cell measures both; a single variant keeps the plain name. */
-    private static String rankLabel(boolean rank, List<Boolean> cellRanks) {
-        return cellRanks.size() > 1 ? " rank=" + rank : (rank ? "" : " (retrieval only)");
+    /** " rank=false" etc. only when a cell measures several; a single variant keeps the plain name. */
+    private static String rankLabel(BenchRequests.Ranking rank, List<BenchRequests.Ranking> cellRanks) {
+        if (cellRanks.size() > 1) {
+            return " rank=" + rank.cliValue;
+        }
+        return switch (rank) {
+            case SHARDS -> "";
+            case OFF -> " (retrieval only)";
+            case COORDINATOR -> " (ranked on the coordinator)";
+        };
     }
 
     private static int[] ints(String csv) {

@@ -27,6 +27,31 @@ final class BenchRequests {
         RESCORE
     }
 
+    /** Where the genrec request ranks, as {@code --rank} names it. */
+    enum Ranking {
+        /** {@code true}: every shard ranks its own top window (the query's default). */
+        SHARDS("true"),
+        /** {@code false}: retrieval alone. */
+        OFF("false"),
+        /** {@code coordinator}: the shards retrieve, the {@code genrec_rank} search pipeline processor ranks the merged top window once. */
+        COORDINATOR("coordinator");
+
+        final String cliValue;
+
+        Ranking(String cliValue) {
+            this.cliValue = cliValue;
+        }
+
+        static Ranking parse(String value) {
+            for (Ranking r : values()) {
+                if (r.cliValue.equals(value)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("--rank takes true, false or coordinator (comma-separated), not [" + value + "]");
+        }
+    }
+
     record Pair(String genrec, String baseline) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -35,7 +60,7 @@ final class BenchRequests {
     private BenchRequests() {}
 
     static List<Pair> build(GenrecModel model, String modelName, String vectorField, Mix mix, int history, int k, int window,
-        boolean rank, int count, long seed) {
+        Ranking ranking, int count, long seed) {
         ItemCatalog items = model.bundle().items();
         String action = model.manifest().actions().get(0);
         Random random = new Random(seed);
@@ -88,17 +113,30 @@ final class BenchRequests {
                 baselineBody = plain.toString();
             } else {
                 genrec.put("vector_field", vectorField).put("k", k);
-                if (!rank) {
-                    genrec.put("rank", false); // retrieval alone (the rescorer mix always ranks)
-                }
+                // (the rescorer mix always ranks, on the shards)
+                genrec.putObject("rank").put("enabled", ranking == Ranking.SHARDS).put("window", Math.min(window, k));
                 ObjectNode genrecQuery = JSON.createObjectNode();
                 genrecQuery.set("genrec", genrec);
-                genrecBody = wrap(genrecQuery);
+                genrecBody = ranking == Ranking.COORDINATOR ? rankedOnTheCoordinator(genrecQuery, Math.min(window, k)) : wrap(genrecQuery);
                 baselineBody = wrap(baselineQuery);
             }
             pairs.add(new Pair(genrecBody, baselineBody));
         }
         return pairs;
+    }
+
+    /**
+     * The genrec_rank processor ranks the hits of the response, so the response holds the whole window
+     * (size = window, item ids as doc values): that fetch is part of what ranking there costs. The
+     * pipeline rides in the body (ad hoc), so the other variants of the run go without it.
+     */
+    private static String rankedOnTheCoordinator(ObjectNode query, int window) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", Math.max(10, window)).put("_source", false);
+        body.putArray("docvalue_fields").add("item_id");
+        body.set("query", query);
+        body.putObject("search_pipeline").putArray("response_processors").addObject().putObject("genrec_rank");
+        return body.toString();
     }
 
     private static String wrap(ObjectNode query) {

@@ -111,7 +111,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
 
     @Override
     protected void doWriteTo(StreamOutput out) throws IOException {
-        user.writeTo(out);
+        (rank ? user : user.retrievalOnly()).writeTo(out); // shards that only retrieve need the embedding, not the history cache
         out.writeString(vectorField);
         out.writeString(itemIdField);
         out.writeVInt(k);
@@ -148,10 +148,9 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     @Override
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
         QueryBuilder rewrittenFilter = filter == null ? null : filter.rewrite(context);
+        // Kept whole even when the shards do not rank: the genrec_rank search pipeline processor ranks the
+        // merged hits on this node with the same encoding. What travels to the shards is trimmed in doWriteTo.
         UserContext rewrittenUser = user.rewrite(context, services);
-        if (!rank) {
-            rewrittenUser = rewrittenUser.retrievalOnly(); // the shards need the embedding, not the ranking cache
-        }
         if (rewrittenFilter == filter && rewrittenUser == user) {
             return this;
         }
@@ -219,6 +218,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         return excludeHistory;
     }
 
+    /** Whether the shards rank their hits; false for retrieval only, or when genrec_rank ranks on the coordinating node. */
     public boolean rank() {
         return rank;
     }

@@ -80,9 +80,8 @@ final class RankedKnnQuery extends Query {
         float[] scores = new float[n];
         boolean[] ranked = new boolean[n];
         float lowestRanked = rankWindow(searcher, docs, window, scores, ranked);
-        // Hits beyond the window follow every ranked hit, in retrieval order (as a rescorer's window does).
         for (int i = window; i < n; i++) {
-            scores[i] = lowestRanked * Math.min(1f, retrievalScores[i]) * 0.5f;
+            scores[i] = RankingScores.afterWindow(lowestRanked, retrievalScores[i]);
         }
         return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems());
     }
@@ -105,8 +104,7 @@ final class RankedKnnQuery extends Query {
         float lowest = 1f;
         for (int i = 0, next = 0; i < window; i++) {
             if (indices[i] > 0) {
-                // Lucene scores must be non-negative: the probability, not the logit.
-                float probability = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
+                float probability = RankingScores.probability(logits[next++]);
                 scores[order[i]] = probability;
                 ranked[order[i]] = true;
                 lowest = Math.min(lowest, probability);

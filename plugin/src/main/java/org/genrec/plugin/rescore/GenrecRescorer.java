@@ -5,6 +5,7 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.genrec.plugin.query.ItemIds;
+import org.genrec.plugin.query.RankingScores;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
@@ -53,7 +54,7 @@ final class GenrecRescorer implements Rescorer {
         float[] out = new float[docs.length];
         for (int i = 0, next = 0; i < docs.length; i++) {
             if (indices[i] > 0) {
-                out[i] = (float) (1.0 / (1.0 + Math.exp(-logits[next++])));
+                out[i] = RankingScores.probability(logits[next++]);
             }
         }
         return out;
