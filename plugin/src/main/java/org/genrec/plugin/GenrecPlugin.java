@@ -155,7 +155,8 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public Map<String, Processor.Factory<SearchResponseProcessor>> getResponseProcessors(Parameters parameters) {
-        return Map.of(CoordinatorRankingProcessor.TYPE, new CoordinatorRankingProcessor.Factory(services));
+        return Map.of(CoordinatorRankingProcessor.TYPE,
+            new CoordinatorRankingProcessor.Factory(services, parameters.client.threadPool().executor(ThreadPool.Names.SEARCH)));
     }
 
     @Override

@@ -9,11 +9,13 @@ import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
 import org.opensearch.common.document.DocumentField;
+import org.opensearch.core.action.ActionListener;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
 import org.opensearch.search.SearchService;
 import org.opensearch.search.builder.SearchSourceBuilder;
 import org.opensearch.search.pipeline.AbstractProcessor;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
 import org.opensearch.search.profile.SearchProfileShardResults;
@@ -21,6 +23,8 @@ import org.opensearch.search.profile.SearchProfileShardResults;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * {@code genrec_rank}, a search response processor: ranks the merged top window of a {@code genrec}
@@ -40,15 +44,38 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
     public static final String TYPE = "genrec_rank";
 
     private final GenrecServices services;
+    /** The search thread pool: the response may complete on a network thread, which must not run the model. */
+    private final Executor searchPool;
 
-    CoordinatorRankingProcessor(String tag, String description, boolean ignoreFailure, GenrecServices services) {
+    CoordinatorRankingProcessor(String tag, String description, boolean ignoreFailure, GenrecServices services, Executor searchPool) {
         super(tag, description, ignoreFailure);
         this.services = services;
+        this.searchPool = searchPool;
     }
 
     @Override
     public String getType() {
         return TYPE;
+    }
+
+    @Override
+    public void processResponseAsync(SearchRequest request, SearchResponse response, PipelineProcessingContext context,
+        ActionListener<SearchResponse> listener) {
+        Runnable rank = () -> {
+            SearchResponse ranked;
+            try {
+                ranked = processResponse(request, response);
+            } catch (Exception e) {
+                listener.onFailure(e);
+                return;
+            }
+            listener.onResponse(ranked);
+        };
+        try {
+            searchPool.execute(rank);
+        } catch (RejectedExecutionException e) {
+            listener.onFailure(e); // the search queue is full: 429, as for any search it turns away
+        }
     }
 
     @Override
@@ -68,17 +95,20 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         // One model call for every hit in the window that the model knows; unknown items score 0.
         float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).asLongStream().toArray());
         float lowest = 1f;
+        float highest = 0f;
         for (int i = 0, next = 0; i < window; i++) {
             float probability = indices[i] > 0 ? RankingScores.probability(logits[next++]) : 0f;
             lowest = indices[i] > 0 ? Math.min(lowest, probability) : lowest;
             hits[i].score(probability);
+            highest = Math.max(highest, probability);
         }
         for (int i = window; i < hits.length; i++) {
             hits[i].score(RankingScores.afterWindow(lowest, hits[i].getScore()));
+            highest = Math.max(highest, hits[i].getScore());
         }
         SearchHit[] ranked = hits.clone();
         Arrays.sort(ranked, 0, window, Comparator.comparingDouble(SearchHit::getScore).reversed()); // stable: ties keep retrieval order
-        return withHits(response, new SearchHits(ranked, response.getHits().getTotalHits(), ranked[0].getScore()));
+        return withHits(response, new SearchHits(ranked, response.getHits().getTotalHits(), highest));
     }
 
     /** The request's top-level genrec query, rewritten on this node (so it holds the encoding), with what ranking here needs. */
@@ -132,9 +162,11 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
     public static final class Factory implements Processor.Factory<SearchResponseProcessor> {
 
         private final GenrecServices services;
+        private final Executor searchPool;
 
-        public Factory(GenrecServices services) {
+        public Factory(GenrecServices services, Executor searchPool) {
             this.services = services;
+            this.searchPool = searchPool;
         }
 
         @Override
@@ -144,7 +176,7 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
                 throw new IllegalArgumentException("[" + TYPE + "] takes no options (the query's [rank.window] and [item_id_field] apply),"
                     + " got " + config.keySet());
             }
-            return new CoordinatorRankingProcessor(tag, description, ignoreFailure, services);
+            return new CoordinatorRankingProcessor(tag, description, ignoreFailure, services, searchPool);
         }
     }
 }
