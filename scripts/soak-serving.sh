@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Soak: concurrent genrec traffic against a running node for SECONDS, sampling the node's resident
 # memory (RSS, from /proc) and JVM heap / direct-buffer use (from _nodes/stats) every 30 s.
-# Two genrec-tools bench clients run side by side: recommendation (history 200, 2 clients) and the
-# rescorer over a match query (history 50, 2 clients). Each bench also runs its baseline after the
-# genrec phase; the soak stops both when the genrec phase is over.
+# Two genrec-tools bench clients run side by side: recommendation (history 200, 2 clients; ranked on
+# the shards and ranked once by the genrec_rank processor, alternated with plain kNN) and the
+# rescorer over a match query (history 50, 2 clients; alternated with plain match). The soak
+# samples until both benches have finished.
 #
 #   scripts/soak-serving.sh BUNDLE MODEL NODE_DIR PORT SECONDS OUT_DIR
 #
 # Start the node first (scripts/bench-serving.sh leaves one installed under /tmp/genrec-bench:
-# `scripts/opensearch-node.sh start /tmp/genrec-bench 9271`). Results: OUT_DIR/memory.tsv and the
-# two bench logs (their progress lines carry the request and error counts).
+# `scripts/opensearch-node.sh start /tmp/genrec-bench 9271`). Results: OUT_DIR/memory.tsv, the
+# two bench logs and OUT_DIR/{recommend,rescore}/results.json (requests, errors, latency per variant).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUNDLE=$1 MODEL=$2 NODE_DIR=$3 PORT=$4 SECONDS_TOTAL=$5 OUT=$6
@@ -32,15 +33,17 @@ print(n["mem"]["heap_used_in_bytes"] // 1024, n["buffer_pools"]["direct"]["used_
 printf 'seconds\trss_kib\theap_used_kib\tdirect_buffers_kib\n' > "$OUT/memory.tsv"
 START=$(date +%s)
 "$JAVA" -jar index-tools/target/genrec-tools.jar bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend \
-  --history 200 --k 100 --window 100 --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" --out "$OUT/recommend" \
+  --history 200 --k 100 --window 100 --rank true,coordinator --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" \
+  --slices $(( SECONDS_TOTAL / 10 )) --candidates 100 --out "$OUT/recommend" \
   > "$OUT/recommend.log" 2>&1 &
 A=$!
 "$JAVA" -jar index-tools/target/genrec-tools.jar bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix rescore \
-  --history 50 --k 100 --window 100 --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" --out "$OUT/rescore" \
+  --history 50 --k 100 --window 100 --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" \
+  --slices $(( SECONDS_TOTAL / 10 )) --candidates 100 --out "$OUT/rescore" \
   > "$OUT/rescore.log" 2>&1 &
 B=$!
 trap 'kill $A $B 2>/dev/null || true' EXIT
-while (( $(date +%s) - START < SECONDS_TOTAL + 15 )); do
+while kill -0 $A 2>/dev/null || kill -0 $B 2>/dev/null; do
   sample
   sleep 30
 done
