@@ -88,19 +88,19 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         }
         UserEncoding user = query.user().encoding();
         GenrecModel model = services.models().get(query.user().model());
-        int[] indices = new int[window];
+        long[] indices = new long[window];
         for (int i = 0; i < window; i++) {
-            indices[i] = model.bundle().items().indexOf(itemId(hits[i], query.itemIdField()));
+            indices[i] = Math.max(0, model.bundle().items().indexOf(itemId(hits[i], query.itemIdField())));
         }
-        // One model call for every hit in the window that the model knows; unknown items score 0.
-        float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).asLongStream().toArray());
+        float[] probabilities = RankingScores.probabilities(model, user, indices);
         float lowest = 1f;
         float highest = 0f;
-        for (int i = 0, next = 0; i < window; i++) {
-            float probability = indices[i] > 0 ? RankingScores.probability(logits[next++]) : 0f;
-            lowest = indices[i] > 0 ? Math.min(lowest, probability) : lowest;
-            hits[i].score(probability);
-            highest = Math.max(highest, probability);
+        for (int i = 0; i < window; i++) {
+            if (indices[i] > 0) {
+                lowest = Math.min(lowest, probabilities[i]);
+            }
+            hits[i].score(probabilities[i]);
+            highest = Math.max(highest, probabilities[i]);
         }
         for (int i = window; i < hits.length; i++) {
             hits[i].score(RankingScores.afterWindow(lowest, hits[i].getScore()));

@@ -99,15 +99,13 @@ final class RankedKnnQuery extends Query {
             sortedDocs[i] = docs[order[i]];
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
-        // One model call for every hit in this shard's window that the model knows.
-        float[] logits = ranking.model().score(ranking.user(), Arrays.stream(indices).filter(i -> i > 0).toArray());
+        float[] probabilities = RankingScores.probabilities(ranking.model(), ranking.user(), indices);
         float lowest = 1f;
-        for (int i = 0, next = 0; i < window; i++) {
+        for (int i = 0; i < window; i++) {
             if (indices[i] > 0) {
-                float probability = RankingScores.probability(logits[next++]);
-                scores[order[i]] = probability;
+                scores[order[i]] = probabilities[i];
                 ranked[order[i]] = true;
-                lowest = Math.min(lowest, probability);
+                lowest = Math.min(lowest, probabilities[i]);
             }
         }
         return lowest;

@@ -49,15 +49,7 @@ final class GenrecRescorer implements Rescorer {
     /** Ranking probability per doc (0 for items the model does not know); {@code docs} sorted ascending. */
     private static float[] probabilities(IndexSearcher searcher, GenrecRescoreContext ctx, int[] docs) throws IOException {
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
-        long[] known = Arrays.stream(indices).filter(i -> i > 0).toArray();
-        float[] logits = ctx.model.score(ctx.user, known);
-        float[] out = new float[docs.length];
-        for (int i = 0, next = 0; i < docs.length; i++) {
-            if (indices[i] > 0) {
-                out[i] = RankingScores.probability(logits[next++]);
-            }
-        }
-        return out;
+        return RankingScores.probabilities(ctx.model, ctx.user, indices);
     }
 
     @Override
