@@ -32,14 +32,15 @@ print(n["mem"]["heap_used_in_bytes"] // 1024, n["buffer_pools"]["direct"]["used_
 
 printf 'seconds\trss_kib\theap_used_kib\tdirect_buffers_kib\n' > "$OUT/memory.tsv"
 START=$(date +%s)
+# bench's --duration is per variant and the variants alternate: split SECONDS among them (3 and 2).
 "$JAVA" -jar index-tools/target/genrec-tools.jar bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend \
-  --history 200 --k 100 --window 100 --rank true,coordinator --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" \
-  --slices $(( SECONDS_TOTAL / 10 )) --candidates 100 --out "$OUT/recommend" \
+  --history 200 --k 100 --window 100 --rank true,coordinator --concurrency 2 --warmup 10 --duration $(( SECONDS_TOTAL / 3 )) \
+  --slices $(( SECONDS_TOTAL / 30 )) --candidates 100 --out "$OUT/recommend" \
   > "$OUT/recommend.log" 2>&1 &
 A=$!
 "$JAVA" -jar index-tools/target/genrec-tools.jar bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix rescore \
-  --history 50 --k 100 --window 100 --concurrency 2 --warmup 10 --duration "$SECONDS_TOTAL" \
-  --slices $(( SECONDS_TOTAL / 10 )) --candidates 100 --out "$OUT/rescore" \
+  --history 50 --k 100 --window 100 --concurrency 2 --warmup 10 --duration $(( SECONDS_TOTAL / 2 )) \
+  --slices $(( SECONDS_TOTAL / 20 )) --candidates 100 --out "$OUT/rescore" \
   > "$OUT/rescore.log" 2>&1 &
 B=$!
 trap 'kill $A $B 2>/dev/null || true' EXIT

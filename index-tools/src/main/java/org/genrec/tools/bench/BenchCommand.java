@@ -34,7 +34,7 @@ public final class BenchCommand {
               [--model-only]
             Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
             request as plain genrec_knn with the same vector: each is warmed up (--warmup seconds), then measured for
-            --duration seconds in total, in --slices alternating slices (A B, B A, ...) so that drift of the node
+            --duration seconds in total per variant, in --slices alternating slices (A B, B A, ...) so that drift of the node
             over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
             latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time per score call for each
             candidate count (--model-only: just that, no cluster needed).
@@ -73,6 +73,12 @@ public final class BenchCommand {
         }
         int requestCount = Integer.parseInt(args.get("requests", "200"));
 
+        if (!args.flag("model-only")) {
+            // --duration is per variant: a cell with --rank true,coordinator measures three variants (two genrec, one kNN).
+            long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), concurrency.length, warmup, duration);
+            out.printf("load plan: about %d min %02d s of load (warm-up %d s + %d s measured per variant, per cell and concurrency)%n",
+                seconds / 60, seconds % 60, warmup.toSeconds(), duration.toSeconds());
+        }
         List<Map<String, Object>> cells = new ArrayList<>();
         LineChart latency = new LineChart("p50 latency vs concurrency (" + index + ")", "concurrent clients", "ms");
         LoadRun load = new LoadRun(url, index);
@@ -132,6 +138,20 @@ public final class BenchCommand {
         }
         latency.write(outDir.resolve("latency.png"));
         out.println("wrote " + outDir.resolve("results.json") + ", latency.png, model-time.png");
+    }
+
+    /**
+     * Wall time the load phase takes: each (mix, history, k) cell runs once per concurrency level, and each run warms up and then
+     * measures every variant (one per ranking placement, one for the rescorer, plus the baseline) for the full {@code duration}.
+     */
+    static long plannedLoadSeconds(List<BenchRequests.Mix> mixes, int cellsPerMix, int rankings, int concurrencyLevels, Duration warmup,
+        Duration duration) {
+        long variantRuns = 0;
+        for (BenchRequests.Mix mix : mixes) {
+            int genrecVariants = mix == BenchRequests.Mix.RESCORE ? 1 : rankings;
+            variantRuns += (long) cellsPerMix * concurrencyLevels * (genrecVariants + 1);
+        }
+        return variantRuns * (warmup.toSeconds() + duration.toSeconds());
     }
 
     private static void printCell(PrintStream out, String cell, int clients, String label, LoadRun.Result genrec, LoadRun.Result baseline) {
