@@ -29,7 +29,7 @@ public final class BenchCommand {
         "rank", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
-              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator,...] [--concurrency 1,2,4,8]
+              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator|coordinator-named,...] [--concurrency 1,2,4,8]
               [--duration 10] [--warmup 3] [--slices 10] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
               [--model-only]
             Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
@@ -39,8 +39,10 @@ public final class BenchCommand {
             latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time per score call for each
             candidate count (--model-only: just that, no cluster needed).
             --rank false: the genrec query retrieves only (no ranking head); coordinator: the shards retrieve and the
-            genrec_rank search pipeline processor ranks the merged window once (size = window); --rank true,false,coordinator:
-            each, alternated with kNN in the same run (what ranking adds to retrieval, and where it costs least).
+            genrec_rank search pipeline processor ranks the merged window once (size = window; the pipeline ad hoc in the
+            body); coordinator-named: the same through a named pipeline (genrec-bench-rank, created by bench);
+            --rank true,false,coordinator: each, alternated with kNN in the same run (what ranking adds to retrieval, and
+            where it costs least).
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -82,6 +84,9 @@ public final class BenchCommand {
         List<Map<String, Object>> cells = new ArrayList<>();
         LineChart latency = new LineChart("p50 latency vs concurrency (" + index + ")", "concurrent clients", "ms");
         LoadRun load = new LoadRun(url, index);
+        if (!args.flag("model-only") && ranks.contains(BenchRequests.Ranking.COORDINATOR_NAMED)) {
+            load.putSearchPipeline(BenchRequests.NAMED_PIPELINE, BenchRequests.RANKING_PIPELINE);
+        }
         try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
             out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),
                 model.manifest().architecture().dModel(), Runtime.version());
@@ -190,6 +195,7 @@ public final class BenchCommand {
             case SHARDS -> "";
             case OFF -> " (retrieval only)";
             case COORDINATOR -> " (ranked on the coordinator)";
+            case COORDINATOR_NAMED -> " (ranked on the coordinator, named pipeline)";
         };
     }
 

@@ -34,7 +34,12 @@ final class BenchRequests {
         /** {@code false}: retrieval alone. */
         OFF("false"),
         /** {@code coordinator}: the shards retrieve, the {@code genrec_rank} search pipeline processor ranks the merged top window once. */
-        COORDINATOR("coordinator");
+        COORDINATOR("coordinator"),
+        /**
+         * {@code coordinator-named}: the same through a named pipeline ({@link #NAMED_PIPELINE}, which bench creates) instead of an
+         * ad hoc one in the body, which the node builds anew for every request.
+         */
+        COORDINATOR_NAMED("coordinator-named");
 
         final String cliValue;
 
@@ -48,9 +53,19 @@ final class BenchRequests {
                     return r;
                 }
             }
-            throw new IllegalArgumentException("--rank takes true, false or coordinator (comma-separated), not [" + value + "]");
+            throw new IllegalArgumentException(
+                "--rank takes true, false, coordinator or coordinator-named (comma-separated), not [" + value + "]");
+        }
+
+        boolean onTheCoordinator() {
+            return this == COORDINATOR || this == COORDINATOR_NAMED;
         }
     }
+
+    /** The pipeline {@code --rank coordinator-named} sends requests through. */
+    static final String NAMED_PIPELINE = "genrec-bench-rank";
+    /** Its definition, the same as the ad hoc one in the bodies of {@code --rank coordinator}. */
+    static final String RANKING_PIPELINE = "{\"response_processors\":[{\"genrec_rank\":{}}]}";
 
     record Pair(String genrec, String baseline) {}
 
@@ -117,7 +132,7 @@ final class BenchRequests {
                 genrec.putObject("rank").put("enabled", ranking == Ranking.SHARDS).put("window", Math.min(window, k));
                 ObjectNode genrecQuery = JSON.createObjectNode();
                 genrecQuery.set("genrec", genrec);
-                genrecBody = ranking == Ranking.COORDINATOR ? rankedOnTheCoordinator(genrecQuery, Math.min(window, k)) : wrap(genrecQuery);
+                genrecBody = ranking.onTheCoordinator() ? rankedOnTheCoordinator(genrecQuery, Math.min(window, k), ranking) : wrap(genrecQuery);
                 baselineBody = wrap(baselineQuery);
             }
             pairs.add(new Pair(genrecBody, baselineBody));
@@ -128,14 +143,22 @@ final class BenchRequests {
     /**
      * The genrec_rank processor ranks the hits of the response, so the response holds the whole window
      * (size = window, item ids as doc values): that fetch is part of what ranking there costs. The
-     * pipeline rides in the body (ad hoc), so the other variants of the run go without it.
+     * pipeline is named in the body, or rides in it (ad hoc), so the other variants of the run go without it.
      */
-    private static String rankedOnTheCoordinator(ObjectNode query, int window) {
+    private static String rankedOnTheCoordinator(ObjectNode query, int window, Ranking ranking) {
         ObjectNode body = JSON.createObjectNode();
         body.put("size", Math.max(10, window)).put("_source", false);
         body.putArray("docvalue_fields").add("item_id");
         body.set("query", query);
-        body.putObject("search_pipeline").putArray("response_processors").addObject().putObject("genrec_rank");
+        if (ranking == Ranking.COORDINATOR_NAMED) {
+            body.put("search_pipeline", NAMED_PIPELINE);
+        } else {
+            try {
+                body.set("search_pipeline", JSON.readTree(RANKING_PIPELINE));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
         return body.toString();
     }
 

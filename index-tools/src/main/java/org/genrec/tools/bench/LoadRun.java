@@ -3,6 +3,7 @@ package org.genrec.tools.bench;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,10 +40,22 @@ final class LoadRun {
 
     // HTTP/1.1 keep-alive, as OpenSearch clients use; the default HTTP/2 upgrade attempt costs a round trip per request.
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    private final String url;
     private final URI searchUri;
 
     LoadRun(String url, String index) {
+        this.url = url;
         this.searchUri = URI.create(url + "/" + index + "/_search");
+    }
+
+    /** Creates (or replaces) a search pipeline on the cluster, for variants that name it. */
+    void putSearchPipeline(String name, String definition) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(url + "/_search/pipeline/" + name)).header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(definition)).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException("could not create search pipeline " + name + ": HTTP " + response.statusCode() + ": " + response.body());
+        }
     }
 
     /** What one variant accumulates over its slices. */
