@@ -230,8 +230,8 @@ class EndToEndIT {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "bench", "--bundle", LocalNode.property("genrec.test.bundle"), "--model", MODEL,
             "--url", node.url(), "--index", "items", "--mix", "recommend", "--history", "10", "--k", "10", "--window", "10",
-            "--rank", "true,false,coordinator,coordinator-named", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2", "--requests", "5",
-            "--candidates", "10", "--out", out.toString() }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
+            "--rank", "true,false,coordinator,coordinator-named", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2",
+            "--requests", "5", "--candidates", "10", "--out", out.toString() }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
             err.toString());
 
         JsonNode cells = JSON.readTree(out.resolve("results.json").toFile()).path("cells");

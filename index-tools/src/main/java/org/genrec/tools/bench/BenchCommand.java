@@ -85,7 +85,7 @@ public final class BenchCommand {
         LineChart latency = new LineChart("p50 latency vs concurrency (" + index + ")", "concurrent clients", "ms");
         LoadRun load = new LoadRun(url, index);
         if (!args.flag("model-only") && ranks.contains(BenchRequests.Ranking.COORDINATOR_NAMED)) {
-            load.putSearchPipeline(BenchRequests.NAMED_PIPELINE, BenchRequests.RANKING_PIPELINE);
+            load.putSearchPipeline(BenchRequests.NAMED_PIPELINE, BenchRequests.rankingPipeline().toString());
         }
         try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
             out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),

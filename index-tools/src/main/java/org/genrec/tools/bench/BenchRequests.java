@@ -64,12 +64,17 @@ final class BenchRequests {
 
     /** The pipeline {@code --rank coordinator-named} sends requests through. */
     static final String NAMED_PIPELINE = "genrec-bench-rank";
-    /** Its definition, the same as the ad hoc one in the bodies of {@code --rank coordinator}. */
-    static final String RANKING_PIPELINE = "{\"response_processors\":[{\"genrec_rank\":{}}]}";
 
     record Pair(String genrec, String baseline) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The pipeline both coordinator variants rank through: named ({@link #NAMED_PIPELINE}) or ad hoc in each body. */
+    static ObjectNode rankingPipeline() {
+        ObjectNode pipeline = JSON.createObjectNode();
+        pipeline.putArray("response_processors").addObject().putObject("genrec_rank");
+        return pipeline;
+    }
     private static final long NOW = 1_800_000_000L;
 
     private BenchRequests() {}
@@ -153,11 +158,7 @@ final class BenchRequests {
         if (ranking == Ranking.COORDINATOR_NAMED) {
             body.put("search_pipeline", NAMED_PIPELINE);
         } else {
-            try {
-                body.set("search_pipeline", JSON.readTree(RANKING_PIPELINE));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
+            body.set("search_pipeline", rankingPipeline());
         }
         return body.toString();
     }
