@@ -75,7 +75,8 @@ public final class BenchCommand {
         }
         int requestCount = Integer.parseInt(args.get("requests", "200"));
 
-        if (!args.flag("model-only")) {
+        boolean modelOnly = args.flag("model-only");
+        if (!modelOnly) {
             // --duration is per variant: a cell with --rank true,coordinator measures three variants (two genrec, one kNN).
             long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), concurrency.length, warmup, duration);
             out.printf("load plan: about %d min %02d s of load (warm-up %d s + %d s measured per variant, per cell and concurrency)%n",
@@ -84,13 +85,13 @@ public final class BenchCommand {
         List<Map<String, Object>> cells = new ArrayList<>();
         LineChart latency = new LineChart("p50 latency vs concurrency (" + index + ")", "concurrent clients", "ms");
         LoadRun load = new LoadRun(url, index);
-        if (!args.flag("model-only") && ranks.contains(BenchRequests.Ranking.COORDINATOR_NAMED)) {
+        if (!modelOnly && ranks.contains(BenchRequests.Ranking.COORDINATOR_NAMED)) {
             load.putSearchPipeline(BenchRequests.NAMED_PIPELINE, BenchRequests.rankingPipeline().toString());
         }
         try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
             out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),
                 model.manifest().architecture().dModel(), Runtime.version());
-            for (BenchRequests.Mix mix : args.flag("model-only") ? List.<BenchRequests.Mix>of() : mixes) {
+            for (BenchRequests.Mix mix : modelOnly ? List.<BenchRequests.Mix>of() : mixes) {
                 for (int history : histories) {
                     for (int k : ks) {
                         String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
