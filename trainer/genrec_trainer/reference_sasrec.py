@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from .data import build_vocab, group_by_user, history_items_of, item_index, make_batch
 from .datasets import DATASETS, load_dataset
 from .evaluate import PROTOCOL_TEXT, make_split, rank_metrics, target_ranks
+from .stopping import StopRequest
 from .train import action_list, user_examples
 
 
@@ -158,27 +159,30 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
     inputs, targets = training_sequences(seqs, np.asarray(split.train), max_len)
     history, best = [], (-1.0, 0, None)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        t0, total, steps = time.time(), 0.0, 0
-        for rows in np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)):
-            x, y = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
-            neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives)) if negatives else None
-            loss = sampled_softmax_all_positions(model(x), y, model.item_weights(), neg, temperature)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, steps = total + loss.item(), steps + 1
-        val = evaluate_reference(model, seqs, split.valid, max_len)
-        history.append({"epoch": epoch, "loss": total / steps, **{f"valid_{k}": v for k, v in val.items()},
-                        "seconds": time.time() - t0})
-        log(f"epoch {epoch}: loss {total / steps:.4f} | valid hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} "
-            f"({time.time() - t0:.1f}s)")
-        if val["ndcg@10"] > best[0]:
-            best = (val["ndcg@10"], epoch, {k: v.clone() for k, v in model.state_dict().items()})
-        elif epoch - best[1] >= patience:
-            log(f"early stop: no better validation ndcg@10 in {patience} epochs")
-            break
+    with StopRequest(log) as stop:  # SIGUSR1 / Ctrl-C: end after this epoch, test the best one so far
+        for epoch in range(1, epochs + 1):
+            model.train()
+            t0, total, steps = time.time(), 0.0, 0
+            for rows in np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)):
+                x, y = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
+                neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives)) if negatives else None
+                loss = sampled_softmax_all_positions(model(x), y, model.item_weights(), neg, temperature)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total, steps = total + loss.item(), steps + 1
+            val = evaluate_reference(model, seqs, split.valid, max_len)
+            history.append({"epoch": epoch, "loss": total / steps, **{f"valid_{k}": v for k, v in val.items()},
+                            "seconds": time.time() - t0})
+            log(f"epoch {epoch}: loss {total / steps:.4f} | valid hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} "
+                f"({time.time() - t0:.1f}s)")
+            if val["ndcg@10"] > best[0]:
+                best = (val["ndcg@10"], epoch, {k: v.clone() for k, v in model.state_dict().items()})
+            elif epoch - best[1] >= patience:
+                log(f"early stop: no better validation ndcg@10 in {patience} epochs")
+                break
+            if stop.requested:
+                break
     model.load_state_dict(best[2])
     return model, history, best[1]
 

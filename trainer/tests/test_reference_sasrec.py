@@ -68,3 +68,24 @@ def test_it_learns_a_next_item_rule(temperature, negatives):
     test = evaluate_reference(model, seqs, split.test, max_len=10)
     assert test["users"] == 200 and test["hr@10"] > 0.9, test
     assert history[best_epoch - 1]["valid_ndcg@10"] == max(h["valid_ndcg@10"] for h in history)
+
+
+def test_a_stop_request_ends_training_after_the_epoch_and_returns_the_best_one():
+    """SIGUSR1 (the way a long benchmark run is ended) at epoch 1's summary line: no epoch 2
+    starts, epoch 1's model is returned, and the handler is gone afterwards."""
+    import os
+    import signal
+    rng = np.random.default_rng(0)
+    seqs = [_user([(s + k) % 40 + 1 for k in range(12)]) for s in rng.integers(0, 40, 64)]
+    sent = []
+
+    def log(line):
+        if line.startswith("epoch 1:"):
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    _, history, best_epoch = train_reference(seqs, leave_one_out(seqs), 40, max_len=10, d_model=16, layers=1,
+                                             heads=1, dropout=0.0, negatives=8, batch_size=32, epochs=5,
+                                             patience=5, log=log)
+    assert sent and len(history) == 1 and best_epoch == 1 and "valid_ndcg@10" in history[0]
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, "the handler is removed after training"
