@@ -28,9 +28,9 @@ from .data import build_vocab, data_fingerprint, group_by_user, item_index, item
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
-from .losses import (AdaptiveLossWeighter, dense_next_item_loss, enhanced_retrieval_loss, enhancer_select,
-                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
+from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
+from .objective import Enhancer, Objective
 from .schema import Event, Item
 from .search import ItemQueries, attach_training_queries, evaluate_search
 from .stopping import StopRequest
@@ -57,20 +57,6 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
         block = block[np.argsort(np.minimum(block[:, 1], max_history), kind="stable")]
         batches += [[(int(u), int(t)) for u, t in block[i:i + batch_size]] for i in range(0, len(block), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def successors(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each history event's next event: items [B, N] (0 after padding; the last one's is the
-    target) and labels [B, N] (-1 = unlabelled)."""
-    h_items = batch["history_items"]
-    items = torch.cat([h_items[:, 1:], batch["target"][:, None]], dim=1) * (h_items > 0)
-    labels = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
-    return items, labels
-
-
-def observed_as_positive(labels: torch.Tensor) -> torch.Tensor:
-    """Ranking labels: an unlabelled event (-1) was observed, so it counts as positive."""
-    return torch.where(labels < 0, 1, labels)
 
 
 # Validation criteria of early stopping and checkpoint selection. One checkpoint serves both heads,
@@ -110,52 +96,6 @@ def user_examples(train_examples: np.ndarray) -> np.ndarray:
     for u, t in train_examples:
         last[int(u)] = max(int(t), last.get(int(u), -1))
     return np.asarray(sorted(last.items()), dtype=np.int64).reshape(-1, 2)
-
-
-def _enhanced_retrieval(model: GenRecModel, table, user, ck, cv, cm, batch, neg, temperature: float, top: int,
-                        hard_k: int, threshold: float, fav_weight: float):
-    """UniGRF ranking-driven enhancer: the retrieval model's current top-`top` items (target and
-    the request's history excluded) are scored by the ranking model; those it scores lowest become
-    hard negatives, those above `threshold` are relabelled positive (potential favourites)."""
-    target = batch["target"]
-    all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
-    with torch.no_grad():
-        sims = user.detach() @ all_emb.detach().T                                       # [B, I + 1]
-        sims[:, 0] = float("-inf")
-        sims.scatter_(1, batch["history_items"], float("-inf"))
-        sims.scatter_(1, target[:, None], float("-inf"))
-        k = min(top, model.cfg.num_items - 1)
-        cand = sims.topk(k, dim=1).indices                                              # [B, M]
-        prob = torch.sigmoid(model.score(ck.detach(), cv.detach(), cm, cand, item_table=table.detach()))
-        valid = torch.isfinite(sims.gather(1, cand))
-        hard, fav = enhancer_select(prob, valid, hard_k, threshold)
-    return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
-                                   temperature, fav_weight)
-
-
-def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
-    """Per-epoch training losses and validation metrics as a PNG (needs matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no curves (pip install -r requirements.txt)")
-        return
-    ep = [h["epoch"] for h in history]
-    evaluated = [h for h in history if "valid_ndcg@10" in h]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(ep, [h["retrieval_loss"] for h in history], "o-", label="retrieval (sampled softmax)")
-    a.plot(ep, [h["ranking_loss"] for h in history], "o-", label="ranking")
-    a.set_xlabel("epoch"), a.set_ylabel("training loss"), a.legend()
-    for key in ("valid_hr@10", "valid_ndcg@10", "valid_mrr", "valid_auc"):
-        b.plot([h["epoch"] for h in evaluated], [h[key] for h in evaluated], "o-", label=key[6:])
-    b.set_xlabel("epoch"), b.set_ylabel("validation"), b.legend()
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc: str, seed: int = 7,
@@ -273,7 +213,12 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         examples_per_epoch = len(train_examples)
     elif sampling != "examples":
         raise ValueError(f"unknown sampling {sampling!r}")
-    all_items = torch.arange(1, num_items + 1, device=dev)
+    objective = Objective(
+        num_items=num_items, temperature=temperature, negatives=negatives, full_softmax=full_softmax,
+        in_batch_negatives=in_batch_negatives, dense_loss=dense_loss, dense_readout=dense_readout,
+        dense_weight=dense_weight, target_weight=target_weight,
+        enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
+        rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -287,59 +232,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
             for chunk in batches:
                 batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
-                target = batch["target"]
-                table = model.item_table()  # every item's repr once per step, gathered below
-                hidden: list | None = [] if dense_loss and dense_readout == "history" else None
-                user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"],
-                                                batch["history_age_seconds"], batch["history_query_tokens"],
-                                                batch["query_tokens"], item_table=table, hidden=hidden)
-                if dense_loss or dense_rank:
-                    nxt, nxt_label = successors(batch)  # each history event's next event: [B, N]
-                # Retrieval: softmax over the whole catalogue, or in-batch + uniform negatives.
-                neg = all_items if full_softmax else torch.from_numpy(rng.integers(1, num_items + 1, negatives)).to(dev)
-                neg_emb = model.item_embeddings(neg, table)                        # [R or I, E]
-                if dense_loss and target_weight == 0:
-                    l_ret = user.sum() * 0.0  # SASRec's objective: the dense loss alone, no request-level loss to compute
-                elif enhancer:
-                    l_ret = _enhanced_retrieval(model, table, user, ck, cv, cm, batch, neg, temperature,
-                                                enhancer_top, enhancer_hard, favourite_threshold, favourite_weight)
-                elif full_softmax:
-                    l_ret = full_softmax_loss(user, target, neg_emb, temperature)
-                else:
-                    l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
-                                                 temperature, in_batch_negatives)
-                if dense_loss:
-                    # every history event's state predicts the next event (the last one: the target)
-                    states = hidden[0] if hidden is not None else model.prefix_users(
-                        batch["history_items"], batch["history_actions"], batch["history_age_seconds"], batch["history_query_tokens"],
-                        item_table=table)                                  # [B, N, E]
-                    l_dense = (full_softmax_loss(states, nxt, neg_emb, temperature) if full_softmax else
-                               dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb,
-                                                    temperature))
-                    l_ret = target_weight * l_ret + dense_weight * l_dense
-                # Ranking: the target with its label (unlabelled = observed = positive) + random negatives at 0.
-                # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
-                rneg = torch.from_numpy(rng.integers(1, num_items + 1, (len(target), rank_negatives))).to(dev)
-                cands = torch.cat([target[:, None], rneg], dim=1)
-                labels = torch.zeros_like(cands)
-                labels[:, 0] = observed_as_positive(batch["label"])
-                weight = torch.ones_like(cands)
-                # a sampled "negative" equal to the target is no negative
-                weight[:, 1:] = (rneg != target[:, None]).long()
-                rank_logits = model.score(ck, cv, cm, cands, item_table=table)
-                l_rank = ranking_bce_loss(rank_logits, labels, weight)
-                if dense_rank:
-                    # every labelled event is also ranked after its own prefix: [B, N] candidates at once
-                    dense_logits = model.score_every_prefix(ck, cv, batch["history_items"], batch["history_age_seconds"],
-                                                            nxt, item_table=table)
-                    l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
-                                              torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
-                                              torch.cat([weight, (nxt > 0).long()], dim=1))
-                if rank_loss == "bce+pairwise":
-                    by_row = rank_negatives > 0
-                    pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
-                             pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
-                    l_rank = l_rank + pairwise_weight * pairs
+                l_ret, l_rank = objective(model, batch, rng)
                 if weighter is not None:
                     w = weighter.weights()
                     loss = w[0] * l_ret + w[1] * l_rank

@@ -1,0 +1,145 @@
+"""What one training step minimizes, given train()'s switches.
+
+Retrieval: the request-level loss on each example's own target (sampled softmax with in-batch and
+uniform negatives, a softmax over the whole catalogue, or UniGRF's enhancer) and/or the dense
+next-item loss (SASRec's: every history prefix predicts its next event). Ranking: BCE on the target
+and sampled or labelled negatives, optionally at every labelled history event after its own prefix
+(M-FALCON at every position), optionally + the pairwise logistic loss. train() combines the two
+(fixed weight or UniGRF's adaptive weighter); the model is untouched here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, full_softmax_loss,
+                     pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
+from .model import GenRecModel
+
+
+def successors(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """Each history event's next event: items [B, N] (0 after padding; the last one's is the
+    target) and labels [B, N] (-1 = unlabelled)."""
+    h_items = batch["history_items"]
+    items = torch.cat([h_items[:, 1:], batch["target"][:, None]], dim=1) * (h_items > 0)
+    labels = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
+    return items, labels
+
+
+def observed_as_positive(labels: Tensor) -> Tensor:
+    """Ranking labels: an unlabelled event (-1) was observed, so it counts as positive."""
+    return torch.where(labels < 0, 1, labels)
+
+
+@dataclass(frozen=True)
+class Enhancer:
+    """UniGRF's ranking-driven enhancer: of the retrieval model's current top `top` items, the
+    `hard` the ranking model scores lowest become hard negatives; those it scores above
+    `favourite_threshold` are relabelled positive with `favourite_weight`."""
+    top: int = 20
+    hard: int = 5
+    favourite_threshold: float = 0.9
+    favourite_weight: float = 0.5
+
+    def loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch, neg: Tensor,
+             temperature: float) -> Tensor:
+        ck, cv, cm = cache
+        target = batch["target"]
+        all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
+        with torch.no_grad():
+            sims = user.detach() @ all_emb.detach().T                                   # [B, I + 1]
+            sims[:, 0] = float("-inf")
+            sims.scatter_(1, batch["history_items"], float("-inf"))                      # the request's history
+            sims.scatter_(1, target[:, None], float("-inf"))                             # and its target are no candidates
+            cand = sims.topk(min(self.top, model.cfg.num_items - 1), dim=1).indices      # [B, M]
+            prob = torch.sigmoid(model.score(ck.detach(), cv.detach(), cm, cand, item_table=table.detach()))
+            valid = torch.isfinite(sims.gather(1, cand))
+            hard, fav = enhancer_select(prob, valid, self.hard, self.favourite_threshold)
+        return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
+                                       temperature, self.favourite_weight)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """train()'s loss switches, fixed for a run; called once per step."""
+    num_items: int
+    temperature: float          # 1.0 for dot-product logits
+    negatives: int              # uniform negatives per step (unused with full_softmax)
+    full_softmax: bool          # retrieval losses over the whole catalogue
+    in_batch_negatives: bool    # the other rows' targets are negatives of the request-level loss too
+    dense_loss: bool            # every history prefix also predicts its next event
+    dense_readout: str          # "history" (each event's own state) | "ret" (RET after each prefix)
+    dense_weight: float
+    target_weight: float        # with dense_loss: weight of the request-level loss (0: not computed)
+    enhancer: Enhancer | None
+    rank_negatives: int         # random items labelled 0 beside each target (0: labelled events only)
+    rank_loss: str              # "bce" | "bce+pairwise"
+    pairwise_weight: float
+    dense_rank: bool            # also rank every labelled history event after its own prefix
+
+    def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
+                 ) -> tuple[Tensor, Tensor]:
+        """(retrieval loss, ranking loss) of one batch; encodes the batch once for both."""
+        table = model.item_table()  # every item's repr once per step, gathered below
+        hidden: list | None = [] if self.dense_loss and self.dense_readout == "history" else None
+        user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
+                                        batch["history_query_tokens"], batch["query_tokens"], item_table=table,
+                                        hidden=hidden)
+        nxt, nxt_label = successors(batch) if self.dense_loss or self.dense_rank else (None, None)  # [B, N]
+        l_ret = self.retrieval(model, table, batch, user, (ck, cv, cm), hidden, nxt, rng)
+        return l_ret, self.ranking(model, table, batch, (ck, cv, cm), nxt, nxt_label, rng)
+
+    def retrieval(self, model, table, batch, user, cache, hidden, nxt, rng) -> Tensor:
+        dev = table.device
+        neg = (torch.arange(1, self.num_items + 1, device=dev) if self.full_softmax else
+               torch.from_numpy(rng.integers(1, self.num_items + 1, self.negatives)).to(dev))
+        neg_emb = model.item_embeddings(neg, table)                                      # [R or I, E]
+        target = batch["target"]
+        if self.dense_loss and self.target_weight == 0:
+            l_ret = user.sum() * 0.0  # SASRec's objective: the dense loss alone, no request-level loss to compute
+        elif self.enhancer is not None:
+            l_ret = self.enhancer.loss(model, table, user, cache, batch, neg, self.temperature)
+        elif self.full_softmax:
+            l_ret = full_softmax_loss(user, target, neg_emb, self.temperature)
+        else:
+            l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
+                                         self.temperature, self.in_batch_negatives)
+        if not self.dense_loss:
+            return l_ret
+        # every history event's state predicts the next event (the last one: the target)
+        states = hidden[0] if hidden is not None else model.prefix_users(
+            batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
+            batch["history_query_tokens"], item_table=table)                              # [B, N, E]
+        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature) if self.full_softmax else
+                   dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature))
+        return self.target_weight * l_ret + self.dense_weight * l_dense
+
+    def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:
+        # The target with its label (unlabelled = observed = positive) + random negatives at 0.
+        # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
+        ck, cv, cm = cache
+        target = batch["target"]
+        rneg = torch.from_numpy(rng.integers(1, self.num_items + 1, (len(target), self.rank_negatives))).to(table.device)
+        cands = torch.cat([target[:, None], rneg], dim=1)
+        labels = torch.zeros_like(cands)
+        labels[:, 0] = observed_as_positive(batch["label"])
+        weight = torch.ones_like(cands)
+        weight[:, 1:] = (rneg != target[:, None]).long()  # a sampled "negative" equal to the target is no negative
+        rank_logits = model.score(ck, cv, cm, cands, item_table=table)
+        l_rank = ranking_bce_loss(rank_logits, labels, weight)
+        if self.dense_rank:
+            # every labelled event is also ranked after its own prefix: [B, N] candidates at once
+            dense_logits = model.score_every_prefix(ck, cv, batch["history_items"], batch["history_age_seconds"],
+                                                    nxt, item_table=table)
+            l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
+                                      torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
+                                      torch.cat([weight, (nxt > 0).long()], dim=1))
+        if self.rank_loss == "bce+pairwise":
+            by_row = self.rank_negatives > 0
+            pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
+                     pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
+            l_rank = l_rank + self.pairwise_weight * pairs
+        return l_rank
