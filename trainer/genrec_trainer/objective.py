@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, full_softmax_loss,
-                     pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
+from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, favourites_full_softmax_loss,
+                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
 from .model import GenRecModel
 
 
@@ -44,22 +44,38 @@ class Enhancer:
     favourite_threshold: float = 0.9
     favourite_weight: float = 0.5
 
-    def loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch, neg: Tensor,
-             temperature: float) -> Tensor:
+    def select(self, model: GenRecModel, table: Tensor, all_emb: Tensor, user: Tensor, cache, batch
+               ) -> tuple[Tensor, Tensor, Tensor]:
+        """The request's retrieval top `top` over all_emb [I + 1, E] (its history and target excluded):
+        item ids [B, M] and the masks (hard negatives, favourites) [B, M] that the ranking model's
+        probabilities give them."""
         ck, cv, cm = cache
-        target = batch["target"]
-        all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
         with torch.no_grad():
             sims = user.detach() @ all_emb.detach().T                                   # [B, I + 1]
             sims[:, 0] = float("-inf")
-            sims.scatter_(1, batch["history_items"], float("-inf"))                      # the request's history
-            sims.scatter_(1, target[:, None], float("-inf"))                             # and its target are no candidates
+            sims.scatter_(1, batch["history_items"], float("-inf"))
+            sims.scatter_(1, batch["target"][:, None], float("-inf"))
             cand = sims.topk(min(self.top, model.cfg.num_items - 1), dim=1).indices      # [B, M]
             prob = torch.sigmoid(model.score(ck.detach(), cv.detach(), cm, cand, item_table=table.detach()))
-            valid = torch.isfinite(sims.gather(1, cand))
-            hard, fav = enhancer_select(prob, valid, self.hard, self.favourite_threshold)
+            hard, fav = enhancer_select(prob, torch.isfinite(sims.gather(1, cand)), self.hard, self.favourite_threshold)
+        return cand, hard, fav
+
+    def loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch, neg: Tensor,
+             temperature: float) -> Tensor:
+        """The example-level sampled softmax with the hard negatives added and the favourites relabelled."""
+        target = batch["target"]
+        all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
+        cand, hard, fav = self.select(model, table, all_emb, user, cache, batch)
         return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
                                        temperature, self.favourite_weight)
+
+    def favourites_loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch,
+                        temperature: float) -> Tensor:
+        """Beside the dense loss with a full softmax (recipe C), where no example-level loss exists:
+        the favourites of each request's own readout join as positives of the catalogue softmax."""
+        all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
+        cand, _, fav = self.select(model, table, all_emb, user, cache, batch)
+        return self.favourite_weight * favourites_full_softmax_loss(user, all_emb[1:], cand, fav, temperature)
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,7 @@ class Objective:
         neg_emb = model.item_embeddings(neg, table)                                      # [R or I, E]
         target = batch["target"]
         if self.dense_loss and self.target_weight == 0:
-            l_ret = user.sum() * 0.0  # SASRec's objective: the dense loss alone, no request-level loss to compute
+            l_ret = None  # SASRec's objective: the dense loss alone, no request-level loss to compute
         elif self.enhancer is not None:
             l_ret = self.enhancer.loss(model, table, user, cache, batch, neg, self.temperature)
         elif self.full_softmax:
@@ -115,7 +131,12 @@ class Objective:
             batch["history_query_tokens"], item_table=table)                              # [B, N, E]
         l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature) if self.full_softmax else
                    dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature))
-        return self.target_weight * l_ret + self.dense_weight * l_dense
+        if l_ret is not None:
+            return self.target_weight * l_ret + self.dense_weight * l_dense
+        if self.enhancer is not None:  # its favourites still join each request's own readout (full softmax: see train())
+            return self.dense_weight * l_dense + self.enhancer.favourites_loss(model, table, user, cache, batch,
+                                                                               self.temperature)
+        return self.dense_weight * l_dense
 
     def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:
         # The target with its label (unlabelled = observed = positive) + random negatives at 0.

@@ -138,11 +138,13 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     device: "cpu" | "cuda[:N]" | "auto"; the exported bundle is always computed and checked on CPU.
     search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
     search events with a category query, and the search test runs after the recommendation test."""
-    if enhancer and dense_loss and target_weight == 0:
-        # The enhancer reweights the example-level retrieval loss, which target_weight 0 never computes:
-        # accepted, it would train exactly the model without it (measured: identical metrics, session 8).
-        raise ValueError("enhancer acts on the example-level retrieval loss, which dense_loss with target_weight 0 "
-                         "does not compute: give target_weight > 0, or leave the enhancer off")
+    if enhancer and dense_loss and target_weight == 0 and not full_softmax:
+        # With the dense loss alone there is no example-level loss for the enhancer to reweight; it then
+        # adds its favourites to a softmax over the whole catalogue (objective.Enhancer.favourites_loss).
+        # Accepted without one, it would train exactly the model without it (measured: session 8).
+        raise ValueError("enhancer with the dense loss alone (target_weight 0) needs full_softmax: it acts on the "
+                         "example-level retrieval loss, which target_weight 0 does not compute, or adds its favourites "
+                         "to a full softmax")
     torch.manual_seed(seed)
     # One thread = bit-reproducible runs (measured: 2 intra-op threads drift ~1e-7 run to run).
     torch.set_num_threads(threads)

@@ -79,6 +79,21 @@ def test_enhancer_select_hard_negatives_and_favourites():
     assert hard.tolist() == [[False, True, True, False], [True, True, False, False]]
 
 
+
+def test_favourites_join_a_full_softmax_as_positives_by_hand():
+    from genrec_trainer.losses import favourites_full_softmax_loss
+    user = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    catalogue = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])   # items 1, 2, 3
+    candidates = torch.tensor([[2, 3], [1, 3]])
+    fav = torch.tensor([[False, True], [True, True]])
+    z0 = math.exp(1.0) + math.exp(0.0) + math.exp(0.5)              # row 0 logits 1, 0, 0.5
+    z1 = math.exp(0.0) + math.exp(2.0) + math.exp(1.0)              # row 1 logits 0, 2, 1
+    want = (-math.log(math.exp(0.5) / z0) - math.log(math.exp(0.0) / z1) - math.log(math.exp(1.0) / z1)) / 2
+    got = favourites_full_softmax_loss(user, catalogue, candidates, fav, temperature=1.0)
+    assert got.item() == pytest.approx(want, rel=1e-6)
+    assert favourites_full_softmax_loss(user, catalogue, candidates, torch.zeros_like(fav)).item() == 0.0
+
+
 def test_enhanced_retrieval_loss_by_hand():
     t = 1.0
     user = torch.tensor([[1.0, 0.0]])

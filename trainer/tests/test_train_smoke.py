@@ -111,8 +111,26 @@ def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
 
 
 def test_enhancer_without_the_loss_it_acts_on_is_refused(tiny_log, tmp_path):
-    with pytest.raises(ValueError, match="enhancer acts on the example-level retrieval loss"):
+    # the dense loss alone with sampled negatives: no example-level loss, no full softmax for the favourites
+    with pytest.raises(ValueError, match="needs full_softmax"):
         _train(tiny_log, tmp_path, enhancer=True, dense_loss=True, target_weight=0.0, export=False)
+
+
+def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_softmax(tiny_log, tmp_path):
+    recipe_c = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
+                    similarity="dot", full_softmax=True, dense_rank=True, export=False, metrics_out=str(tmp_path / "m.json"))
+
+    def losses(**kw):
+        _train(tiny_log, tmp_path, **recipe_c, **kw)
+        return [h["retrieval_loss"] for h in json.loads((tmp_path / "m.json").read_text())["history"]]
+
+    plain = losses()  # the dense loss alone
+    # threshold 0: each request's 5 retrieved candidates are all potential favourites, each adding
+    # 0.5 * -log p(item) ~ 0.5 * log(50 items) to its row: far above the dense loss's step-to-step change
+    enhanced = losses(enhancer=True, enhancer_top=5, favourite_threshold=0.0)
+    assert enhanced[0] > plain[0] + 1.0, (enhanced, plain)
+    # threshold above any probability: no favourites, and (full softmax) no hard negative to add: recipe C itself
+    assert losses(enhancer=True, enhancer_top=5, favourite_threshold=1.1) == plain
 
 
 def test_dense_ranking_in_user_epochs_trains_and_exports(tiny_log, tmp_path):
