@@ -9,7 +9,7 @@ and sampled or labelled negatives, optionally at every labelled history event af
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ def observed_as_positive(labels: Tensor) -> Tensor:
     return torch.where(labels < 0, 1, labels)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Enhancer:
     """UniGRF's ranking-driven enhancer: of the retrieval model's current top `top` items, the
     `hard` the ranking model scores lowest become hard negatives; those it scores above
@@ -43,6 +43,15 @@ class Enhancer:
     hard: int = 5
     favourite_threshold: float = 0.9
     favourite_weight: float = 0.5
+    # what it selected since the last take_counts(): requests, favourites, hard negatives (for the log)
+    counts: dict = field(default_factory=lambda: {"requests": 0, "favourites": 0, "hard": 0})
+
+    def take_counts(self) -> dict[str, float]:
+        """Favourites and hard negatives per request since the last call (then reset)."""
+        n = max(self.counts["requests"], 1)
+        per_request = {"favourites_per_request": self.counts["favourites"] / n, "hard_per_request": self.counts["hard"] / n}
+        self.counts.update(requests=0, favourites=0, hard=0)
+        return per_request
 
     def select(self, model: GenRecModel, table: Tensor, all_emb: Tensor, user: Tensor, cache, batch
                ) -> tuple[Tensor, Tensor, Tensor]:
@@ -60,12 +69,18 @@ class Enhancer:
             hard, fav = enhancer_select(prob, torch.isfinite(sims.gather(1, cand)), self.hard, self.favourite_threshold)
         return cand, hard, fav
 
+    def _count(self, fav: Tensor, hard: Tensor | None) -> None:
+        self.counts["requests"] += len(fav)
+        self.counts["favourites"] += int(fav.sum())
+        self.counts["hard"] += int(hard.sum()) if hard is not None else 0
+
     def loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch, neg: Tensor,
              temperature: float) -> Tensor:
         """The example-level sampled softmax with the hard negatives added and the favourites relabelled."""
         target = batch["target"]
         all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
         cand, hard, fav = self.select(model, table, all_emb, user, cache, batch)
+        self._count(fav, hard)
         return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
                                        temperature, self.favourite_weight)
 
@@ -75,6 +90,7 @@ class Enhancer:
         the favourites of each request's own readout join as positives of the catalogue softmax."""
         all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
         cand, _, fav = self.select(model, table, all_emb, user, cache, batch)
+        self._count(fav, None)  # every item is a negative of the full softmax already: no hard negative is added
         return self.favourite_weight * favourites_full_softmax_loss(user, all_emb[1:], cand, fav, temperature)
 
 

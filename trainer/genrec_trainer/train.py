@@ -253,6 +253,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     break
             steps = max(steps, 1)
             record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
+            if objective.enhancer is not None:
+                record.update(selected := objective.enhancer.take_counts())
+                log(f"  enhancer: {selected['favourites_per_request']:.2f} potential favourites and "
+                    f"{selected['hard_per_request']:.2f} hard negatives per request")
             if epoch % eval_every and epoch != epochs and not stop.requested:
                 history.append({**record, "seconds": time.time() - t0})
                 log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} "

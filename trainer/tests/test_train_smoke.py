@@ -28,7 +28,7 @@ def test_all_loss_switches_train(tiny_log, tmp_path):
                metrics_out=str(tmp_path / "m.json"), export=False)
     assert set(m) >= {"hr@10", "ndcg@10", "auc"}
     saved = json.loads((tmp_path / "m.json").read_text())
-    assert len(saved["history"]) == 2 and saved["enhancer"] and saved["dense_loss"]
+    assert len(saved["history"]) == 2 and saved["enhancer"] is True and saved["dense_loss"] is True
 
 
 def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
@@ -120,17 +120,19 @@ def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_soft
     recipe_c = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
                     similarity="dot", full_softmax=True, dense_rank=True, export=False, metrics_out=str(tmp_path / "m.json"))
 
-    def losses(**kw):
+    def history(**kw):
         _train(tiny_log, tmp_path, **recipe_c, **kw)
-        return [h["retrieval_loss"] for h in json.loads((tmp_path / "m.json").read_text())["history"]]
+        return json.loads((tmp_path / "m.json").read_text())["history"]
 
-    plain = losses()  # the dense loss alone
+    plain = [h["retrieval_loss"] for h in history()]  # the dense loss alone
     # threshold 0: each request's 5 retrieved candidates are all potential favourites, each adding
     # 0.5 * -log p(item) ~ 0.5 * log(50 items) to its row: far above the dense loss's step-to-step change
-    enhanced = losses(enhancer=True, enhancer_top=5, favourite_threshold=0.0)
-    assert enhanced[0] > plain[0] + 1.0, (enhanced, plain)
+    enhanced = history(enhancer=True, enhancer_top=5, favourite_threshold=0.0)
+    assert enhanced[0]["retrieval_loss"] > plain[0] + 1.0, (enhanced, plain)
+    assert enhanced[0]["favourites_per_request"] == 5.0 and enhanced[0]["hard_per_request"] == 0.0
     # threshold above any probability: no favourites, and (full softmax) no hard negative to add: recipe C itself
-    assert losses(enhancer=True, enhancer_top=5, favourite_threshold=1.1) == plain
+    none = history(enhancer=True, enhancer_top=5, favourite_threshold=1.1)
+    assert [h["retrieval_loss"] for h in none] == plain and none[0]["favourites_per_request"] == 0.0
 
 
 def test_dense_ranking_in_user_epochs_trains_and_exports(tiny_log, tmp_path):
