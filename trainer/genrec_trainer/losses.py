@@ -69,16 +69,17 @@ def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, te
 
 
 def favourites_full_softmax_loss(user: Tensor, catalogue_emb: Tensor, candidates: Tensor, favourite: Tensor,
-                                 temperature: float = 0.05) -> Tensor:
+                                 temperature: float = 0.05, per: int | None = None) -> Tensor:
     """UniGRF's potential favourites as extra positives of a softmax over the whole catalogue:
     user [B, E], catalogue_emb [I, E] (items 1..I), candidates [B, M] item ids, favourite [B, M] bool.
-    Each favourite f of row b adds -log softmax(user_b . catalogue / T)[f]; the sum is divided by B,
-    as in enhanced_retrieval_loss. (Every item is already a negative of a full softmax, so the
-    enhancer's hard negatives have nothing to add there.)"""
+    Each favourite f of row b adds -log softmax(user_b . catalogue / T)[f]; the sum is divided by
+    `per` (default B, as in enhanced_retrieval_loss; beside the dense loss: its number of targets,
+    so that a favourite weighs what one observed next event does). (Every item is already a
+    negative of a full softmax, so the enhancer's hard negatives have nothing to add there.)"""
     if not favourite.any():
         return user.sum() * 0.0
     log_p = ((user / temperature) @ catalogue_emb.T).log_softmax(dim=1)        # [B, I]
-    return -(log_p.gather(1, candidates - 1) * favourite).sum() / user.shape[0]
+    return -(log_p.gather(1, candidates - 1) * favourite).sum() / (per or user.shape[0])
 
 
 def pairwise_logistic_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:

@@ -91,6 +91,7 @@ def test_favourites_join_a_full_softmax_as_positives_by_hand():
     want = (-math.log(math.exp(0.5) / z0) - math.log(math.exp(0.0) / z1) - math.log(math.exp(1.0) / z1)) / 2
     got = favourites_full_softmax_loss(user, catalogue, candidates, fav, temperature=1.0)
     assert got.item() == pytest.approx(want, rel=1e-6)
+    assert favourites_full_softmax_loss(user, catalogue, candidates, fav, 1.0, per=6).item() == pytest.approx(want / 3)
     assert favourites_full_softmax_loss(user, catalogue, candidates, torch.zeros_like(fav)).item() == 0.0
 
 

@@ -125,10 +125,10 @@ def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_soft
         return json.loads((tmp_path / "m.json").read_text())["history"]
 
     plain = [h["retrieval_loss"] for h in history()]  # the dense loss alone
-    # threshold 0: each request's 5 retrieved candidates are all potential favourites, each adding
-    # 0.5 * -log p(item) ~ 0.5 * log(50 items) to its row: far above the dense loss's step-to-step change
+    # threshold 0: each request's 5 retrieved candidates are all potential favourites, each weighing half
+    # a dense target: + 5 * 0.5 * ~log(50 items) / ~9 targets per request ~ +1: far above any drift
     enhanced = history(enhancer=True, enhancer_top=5, favourite_threshold=0.0)
-    assert enhanced[0]["retrieval_loss"] > plain[0] + 1.0, (enhanced, plain)
+    assert enhanced[0]["retrieval_loss"] > plain[0] + 0.3, (enhanced, plain)
     assert enhanced[0]["favourites_per_request"] == 5.0 and enhanced[0]["hard_per_request"] == 0.0
     # threshold above any probability: no favourites, and (full softmax) no hard negative to add: recipe C itself
     none = history(enhancer=True, enhancer_top=5, favourite_threshold=1.1)
