@@ -98,6 +98,31 @@ def user_examples(train_examples: np.ndarray) -> np.ndarray:
     return np.asarray(sorted(last.items()), dtype=np.int64).reshape(-1, 2)
 
 
+def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
+    """Per-epoch training losses and validation metrics as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no curves (pip install -r requirements.txt)")
+        return
+    ep = [h["epoch"] for h in history]
+    evaluated = [h for h in history if "valid_ndcg@10" in h]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [h["retrieval_loss"] for h in history], "o-", label="retrieval (sampled softmax)")
+    a.plot(ep, [h["ranking_loss"] for h in history], "o-", label="ranking")
+    a.set_xlabel("epoch"), a.set_ylabel("training loss"), a.legend()
+    for key in ("valid_hr@10", "valid_ndcg@10", "valid_mrr", "valid_auc"):
+        b.plot([h["epoch"] for h in evaluated], [h[key] for h in evaluated], "o-", label=key[6:])
+    b.set_xlabel("epoch"), b.set_ylabel("validation"), b.legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc: str, seed: int = 7,
           epochs: int = 8, model_id: str = "synthetic", model_version: str = "1", max_history: int = 50,
           max_query_tokens: int = 8, max_item_tokens: int = 16, d_model: int = 32, layers: int = 2, heads: int = 2,
