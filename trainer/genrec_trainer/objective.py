@@ -84,17 +84,18 @@ class Enhancer:
         return enhanced_retrieval_loss(user, target, all_emb[target], neg, all_emb[neg], all_emb[cand], hard, fav,
                                        temperature, self.favourite_weight)
 
-    def favourites_loss(self, model: GenRecModel, table: Tensor, user: Tensor, cache, batch, dense_targets: int,
-                        temperature: float) -> Tensor:
+    def favourites_loss(self, model: GenRecModel, table: Tensor, catalogue_emb: Tensor, user: Tensor, cache, batch,
+                        dense_targets: int, temperature: float) -> Tensor:
         """Beside the dense loss with a full softmax (recipe C), where no example-level loss exists:
-        the favourites of each request's own readout join the catalogue softmax as positives, each
-        weighing favourite_weight of one of the dense loss's `dense_targets` observed next events.
+        the favourites of each request's own readout join the catalogue softmax (catalogue_emb [I, E],
+        the one the dense loss already computed) as positives, each weighing favourite_weight of one
+        of the dense loss's `dense_targets` observed next events.
         (Per request instead, ~100 targets on ML-100K, a few favourites outweighed the whole history
         and their feedback loop (retrieved -> relabelled -> retrieved higher) wrecked training: measured.)"""
-        all_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=table.device), table)  # [I + 1, E]
+        all_emb = torch.cat([catalogue_emb.new_zeros(1, catalogue_emb.shape[1]), catalogue_emb])  # [I + 1, E]; row 0 = padding
         cand, _, fav = self.select(model, table, all_emb, user, cache, batch)
         self._count(fav, None)  # every item is a negative of the full softmax already: no hard negative is added
-        return self.favourite_weight * favourites_full_softmax_loss(user, all_emb[1:], cand, fav, temperature,
+        return self.favourite_weight * favourites_full_softmax_loss(user, catalogue_emb, cand, fav, temperature,
                                                                     per=dense_targets)
 
 
@@ -155,7 +156,7 @@ class Objective:
             return self.target_weight * l_ret + self.dense_weight * l_dense
         if self.enhancer is not None:  # its favourites still join each request's own readout (full softmax: see train())
             return self.dense_weight * l_dense + self.dense_weight * self.enhancer.favourites_loss(
-                model, table, user, cache, batch, int((nxt > 0).sum()), self.temperature)
+                model, table, neg_emb, user, cache, batch, int((nxt > 0).sum()), self.temperature)
         return self.dense_weight * l_dense
 
     def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:
