@@ -51,7 +51,9 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   which rotary position (relative, content-driven) did not replace on Beauty (BENCHMARKS.md).
 - dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
-  graphs are unchanged by it.
+  graphs are unchanged by it. attention_dropout > 0: dropout on the attention weights as well
+  (SASRec's nn.MultiheadAttention does it), training only too.
+- mlp_hidden: the SiLU-gated MLP's width (the trainer's --mlp-ratio x d_model).
 
 Training only: prefix_users() gives RET's embedding after every history prefix in one pass (the
 dense next-item loss read where inference reads); the exported graphs never call it.
@@ -92,6 +94,7 @@ class ModelConfig:
     item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
     time_buckets: int = 48
     dropout: float = 0.0             # training only; the exported graphs have none
+    attention_dropout: float = 0.0   # training only: dropout on the attention weights (SASRec's)
     similarity: str = "cosine"       # "cosine" | "dot" (retrieval embeddings unnormalized)
     readout: str = "ret"             # "ret" | "last_event" (no-query requests read the last event's state)
     tied_embeddings: bool = False    # no user/item heads: state . repr(item) directly (SASRec)
@@ -232,6 +235,7 @@ class Block(nn.Module):
         self.up = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
         self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
+        self.attn_drop = nn.Dropout(cfg.attention_dropout)
 
     def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         # not rotated yet: the candidate stream rotates only its queries (forward_candidates)
@@ -259,14 +263,14 @@ class Block(nn.Module):
         # scores: [B, H, S, S]
         if bias is not None:
             scores = scores + bias
-        attn = as_dtype(scores.softmax(-1), v.dtype) @ v                    # [B, H, S, Dh]
+        attn = as_dtype(self.attn_drop(scores.softmax(-1)), v.dtype) @ v    # [B, H, S, Dh]
         return self._residual(x, attn), k, v
 
     def forward_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], cache: CandidateCache) -> Tensor:
         # x: [B, K, D]; rotate: the candidates' rotary, for their queries to meet the rotated cached keys
         q, k, v = self._qkv(x)                                              # [B, H, K, Dh]
         scores = cache.scores(rotate(q), q, k, self.head_dim ** -0.5)
-        p = as_dtype(scores.softmax(-1), v.dtype)                           # [B, H, K, T + 1]
+        p = as_dtype(self.attn_drop(scores.softmax(-1)), v.dtype)           # [B, H, K, T + 1]
         attn = cache.attend(p, v)                                           # [B, H, K, Dh]
         return self._residual(x, attn)
 
@@ -284,6 +288,7 @@ class HSTUBlock(nn.Module):
         self.av_norm = RMSNorm(d)
         self.out = nn.Linear(d, d, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
+        self.attn_drop = nn.Dropout(cfg.attention_dropout)
 
     def _uvqk(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         # not rotated yet, as Block._qkv
@@ -306,12 +311,12 @@ class HSTUBlock(nn.Module):
         if bias is not None:
             scores = scores + bias
         allowed_f = allowed.to(scores.dtype)                                # [B, 1, S, S]
-        w = F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0)
+        w = self.attn_drop(F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0))
         return self._residual(x, as_dtype(w, v.dtype) @ v, u), k, v
 
     def forward_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], cache: CandidateCache) -> Tensor:
         u, q, k, v = self._uvqk(x)                                          # [B, H, K, Dh]; as Block's
-        w = F.silu(cache.scores(rotate(q), q, k, self.head_dim ** -0.5)) * cache.visible  # [B, H, K, T + 1]
+        w = self.attn_drop(F.silu(cache.scores(rotate(q), q, k, self.head_dim ** -0.5)) * cache.visible)  # [B, H, K, T + 1]
         count = cache.visible.sum(-1, keepdim=True)                         # visible keys incl. its own
         attn = as_dtype(cache.attend(as_dtype(w, v.dtype), v) / count, v.dtype)
         return self._residual(x, attn, u)

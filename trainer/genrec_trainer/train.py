@@ -136,7 +136,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           select_on: str = "ndcg@10",
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
-          dropout: float = 0.0,
+          dropout: float = 0.0, attention_dropout: float = 0.0, mlp_ratio: float = 2.0, adam_beta2: float = 0.999,
           weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
           patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
@@ -216,8 +216,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
-                      embedding_dim=d_model, mlp_hidden=2 * d_model, block=block, time_signal=time_signal,
-                      item_text=item_text, dropout=dropout, similarity=similarity, readout=readout,
+                      embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
+                      time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout, similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions)
     if readout == "last_event":
@@ -227,13 +227,13 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
-        f"dropout {dropout}; losses: "
+        f"mlp {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, adam_beta2), weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
     if sampling == "users":
         train_examples = user_examples(train_examples)
@@ -328,7 +328,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
-            "weight_decay": weight_decay,
+            "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
             "search_fraction": search_fraction if search_queries else None,
             "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
@@ -429,6 +429,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--dense-readout", choices=["history", "ret"], default="history",
                    help="dense loss read at each history event's state or at RET after each prefix")
     p.add_argument("--dropout", type=float, default=0.0, help="training-only dropout (inputs, residual branches)")
+    p.add_argument("--attention-dropout", type=float, default=0.0,
+                   help="training-only dropout on the attention weights (SASRec applies --dropout there too)")
+    p.add_argument("--mlp-ratio", type=float, default=2.0, help="the MLP's hidden width as a multiple of --d-model")
+    p.add_argument("--adam-beta2", type=float, default=0.999,
+                   help="Adam's second-moment decay (SASRec's reference code: 0.98)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
                    help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
@@ -490,7 +495,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           select_on=args.select_on, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
-          dense_readout=args.dense_readout, dropout=args.dropout,
+          dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
+          mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2,
           weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

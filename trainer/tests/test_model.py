@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from conftest import rank_head_with_candidate_in_ret_place, tensors
@@ -124,10 +125,11 @@ def test_item_table_is_item_repr_of_every_item_with_the_same_gradients(tiny):
 
 
 @torch.no_grad()
-def test_dropout_acts_in_training_only(tiny):
+@pytest.mark.parametrize("switch", ["dropout", "attention_dropout"])
+def test_dropout_acts_in_training_only(tiny, switch):
     from genrec_trainer.model import GenRecModel
 
-    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), "dropout": 0.5})
+    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), switch: 0.5})
     m = GenRecModel(cfg, tiny.model.item_tokens.clone())
     m.load_state_dict(tiny.model.state_dict())
     enc = tiny.encoder.encode(tiny.history(6), None, tiny.history(7)[-1]["time"])

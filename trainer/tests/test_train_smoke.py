@@ -41,11 +41,12 @@ def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
 
 def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dense_readout="ret", dropout=0.3,
-               full_softmax=True, weight_decay=0.01, eval_every=1, patience=1, search_queries="path",
+               attention_dropout=0.3, mlp_ratio=1.0, adam_beta2=0.98, full_softmax=True, weight_decay=0.01, eval_every=1, patience=1, search_queries="path",
                search_fraction=0.5, metrics_out=str(tmp_path / "m.json"))
     saved = json.loads((tmp_path / "m.json").read_text())
     assert saved["sampling"] == "users" and saved["examples_per_epoch"] == 60, "one example per user"
     assert saved["dense_readout"] == "ret"
+    assert saved["config"]["mlp_hidden"] == 16 and saved["config"]["attention_dropout"] == 0.3 and saved["adam_beta2"] == 0.98
     assert set(saved["search"]) == {"model", "model_no_history", "bm25"}
     assert 0.0 <= m["search_bm25_hr@10"] <= 1.0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
