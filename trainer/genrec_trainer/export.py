@@ -257,7 +257,7 @@ def _architecture(cfg) -> dict[str, Any]:
     if not cfg.item_text:
         arch["item_text"] = False
     defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)
-    for key in ("readout", "tied_embeddings", "input_scale", "recency_positions"):
+    for key in ("readout", "tied_embeddings", "input_scale", "recency_positions", "norm", "mlp"):
         if getattr(cfg, key) != getattr(defaults, key):
             arch[key] = getattr(cfg, key)
     return arch

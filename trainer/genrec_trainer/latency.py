@@ -80,7 +80,8 @@ def torch_runner(manifest: dict, bundle: Path, device: str, fp16: bool):
                       d_model=arch["d_model"], layers=arch["layers"], heads=arch["heads"],
                       embedding_dim=manifest["embedding_dim"], mlp_hidden=arch["mlp_hidden"],
                       block="hstu" if arch["backbone"] == "hstu" else "softmax",
-                      time_signal=arch.get("time_signal", "rope"), item_text=arch.get("item_text", True))
+                      time_signal=arch.get("time_signal", "rope"), item_text=arch.get("item_text", True),
+                      norm=arch.get("norm", "rms"), mlp=arch.get("mlp", "swiglu"))
     model = GenRecModel(cfg, torch.zeros(cfg.num_items + 1, cfg.max_item_tokens, dtype=torch.long)).to(device).eval()
     dev = torch.device(device)
 

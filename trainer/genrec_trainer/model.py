@@ -53,7 +53,10 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
   graphs are unchanged by it. attention_dropout > 0: dropout on the attention weights as well
   (SASRec's nn.MultiheadAttention does it), training only too.
-- mlp_hidden: the SiLU-gated MLP's width (the trainer's --mlp-ratio x d_model).
+- mlp_hidden: the MLP's width (the trainer's --mlp-ratio x d_model). mlp = "gelu": SASRec's
+  feed-forward instead of the SiLU-gated one (W_2 drop(GELU(W_1 h + b_1)) + b_2); norm = "layer":
+  LayerNorm (centred, with a bias) instead of RMSNorm everywhere. Both to measure what separates
+  our block from the textbook SASRec's on Beauty (BENCHMARKS.md).
 
 Training only: prefix_users() gives RET's embedding after every history prefix in one pass (the
 dense next-item loss read where inference reads); the exported graphs never call it.
@@ -95,6 +98,8 @@ class ModelConfig:
     time_buckets: int = 48
     dropout: float = 0.0             # training only; the exported graphs have none
     attention_dropout: float = 0.0   # training only: dropout on the attention weights (SASRec's)
+    norm: str = "rms"                # "rms" (RMSNorm) | "layer" (LayerNorm with bias, SASRec's)
+    mlp: str = "swiglu"              # "swiglu" (SiLU-gated, no biases) | "gelu" (SASRec's: GELU, biases, inner dropout)
     similarity: str = "cosine"       # "cosine" | "dot" (retrieval embeddings unnormalized)
     readout: str = "ret"             # "ret" | "last_event" (no-query requests read the last event's state)
     tied_embeddings: bool = False    # no user/item heads: state . repr(item) directly (SASRec)
@@ -106,6 +111,8 @@ class ModelConfig:
         assert self.time_signal in ("rope", "none", "bucket"), self.time_signal
         assert self.similarity in ("cosine", "dot"), self.similarity
         assert self.readout in ("ret", "last_event"), self.readout
+        assert self.norm in ("rms", "layer"), self.norm
+        assert self.mlp in ("swiglu", "gelu"), self.mlp
         assert not self.tied_embeddings or self.embedding_dim == self.d_model, "tied embeddings need embedding_dim = d_model"
         if self.time_signal != "rope":
             self.time_rope_fraction = 0.0
@@ -128,6 +135,19 @@ class RMSNorm(nn.Module):
         # in float32 also inside float16 blocks: the mean of squares overflows float16 once |x| > 256
         h = as_dtype(x, torch.float32)
         return as_dtype(h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight, x.dtype)
+
+
+class LayerNorm(nn.LayerNorm):
+    """LayerNorm computed in float32 also inside float16 blocks, as RMSNorm is."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.layer_norm(as_dtype(x, torch.float32), self.normalized_shape, as_dtype(self.weight, torch.float32),
+                         as_dtype(self.bias, torch.float32), self.eps)
+        return as_dtype(h, x.dtype)
+
+
+def make_norm(cfg: "ModelConfig", dim: int) -> nn.Module:
+    return LayerNorm(dim) if cfg.norm == "layer" else RMSNorm(dim)
 
 
 class TimeRotary(nn.Module):
@@ -227,13 +247,14 @@ class Block(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.heads, self.head_dim = cfg.heads, cfg.head_dim
-        self.attn_norm = RMSNorm(cfg.d_model)
+        self.attn_norm = make_norm(cfg, cfg.d_model)
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
         self.out = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
-        self.mlp_norm = RMSNorm(cfg.d_model)
-        self.gate = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
-        self.up = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
-        self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
+        self.mlp_norm = make_norm(cfg, cfg.d_model)
+        gelu = cfg.mlp == "gelu"
+        self.gate = None if gelu else nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=False)
+        self.up = nn.Linear(cfg.d_model, cfg.mlp_hidden, bias=gelu)
+        self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=gelu)
         self.drop = nn.Dropout(cfg.dropout)
         self.attn_drop = nn.Dropout(cfg.attention_dropout)
 
@@ -249,8 +270,13 @@ class Block(nn.Module):
         b, _, s, _ = attn.shape
         # the residual stream keeps its own dtype (float32) when the block computes in float16
         x = x + as_dtype(self.drop(self.out(attn.transpose(1, 2).reshape(b, s, -1))), x.dtype)  # [B, S, D]
-        h = as_dtype(self.mlp_norm(x), self.gate.weight.dtype)
-        return x + as_dtype(self.drop(self.down(F.silu(self.gate(h)) * self.up(h))), x.dtype)
+        h = as_dtype(self.mlp_norm(x), self.up.weight.dtype)
+        return x + as_dtype(self.drop(self._mlp(h)), x.dtype)
+
+    def _mlp(self, h: Tensor) -> Tensor:
+        if self.gate is None:  # SASRec's feed-forward: dropout inside as well as on the branch
+            return self.down(self.drop(F.gelu(self.up(h))))
+        return self.down(F.silu(self.gate(h)) * self.up(h))
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -283,9 +309,9 @@ class HSTUBlock(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.heads, self.head_dim, d = cfg.heads, cfg.head_dim, cfg.d_model
-        self.attn_norm = RMSNorm(d)
+        self.attn_norm = make_norm(cfg, d)
         self.uvqk = nn.Linear(d, 4 * d, bias=False)
-        self.av_norm = RMSNorm(d)
+        self.av_norm = make_norm(cfg, d)
         self.out = nn.Linear(d, d, bias=False)
         self.drop = nn.Dropout(cfg.dropout)
         self.attn_drop = nn.Dropout(cfg.attention_dropout)
@@ -342,7 +368,7 @@ class GenRecModel(nn.Module):
             self.recency_emb = nn.Embedding(cfg.recency_positions, d)
             nn.init.normal_(self.recency_emb.weight, std=0.1)
         self.input_drop = nn.Dropout(cfg.dropout)
-        self.final_norm = RMSNorm(d)
+        self.final_norm = make_norm(cfg, d)
         # Tied: the final state is compared with the items' own input representations, as SASRec
         # does (its output softmax reuses the input embedding table).
         self.user_head = nn.Identity() if cfg.tied_embeddings else nn.Linear(d, cfg.embedding_dim)

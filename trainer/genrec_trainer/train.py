@@ -137,6 +137,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
           dropout: float = 0.0, attention_dropout: float = 0.0, mlp_ratio: float = 2.0, adam_beta2: float = 0.999,
+          norm: str = "rms", mlp: str = "swiglu",
           weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
           patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
@@ -217,7 +218,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
-                      time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout, similarity=similarity, readout=readout,
+                      time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout,
+                      norm=norm, mlp=mlp, similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions)
     if readout == "last_event":
@@ -227,7 +229,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
-        f"mlp {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
+        f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
@@ -432,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--attention-dropout", type=float, default=0.0,
                    help="training-only dropout on the attention weights (SASRec applies --dropout there too)")
     p.add_argument("--mlp-ratio", type=float, default=2.0, help="the MLP's hidden width as a multiple of --d-model")
+    p.add_argument("--mlp", choices=["swiglu", "gelu"], default="swiglu",
+                   help="softmax block's MLP: SiLU-gated, or SASRec's GELU feed-forward (biases, inner dropout)")
+    p.add_argument("--norm", choices=["rms", "layer"], default="rms", help="RMSNorm, or SASRec's LayerNorm")
     p.add_argument("--adam-beta2", type=float, default=0.999,
                    help="Adam's second-moment decay (SASRec's reference code: 0.98)")
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -496,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
-          mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2,
+          mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
