@@ -100,6 +100,8 @@ class ModelConfig:
     attention_dropout: float = 0.0   # training only: dropout on the attention weights (SASRec's)
     norm: str = "rms"                # "rms" (RMSNorm) | "layer" (LayerNorm with bias, SASRec's)
     mlp: str = "swiglu"              # "swiglu" (SiLU-gated, no biases) | "gelu" (SASRec's: GELU, biases, inner dropout)
+    item_init_std: float = 0.1       # item id embeddings ~ N(0, this); SASRec's code: d_model ** -0.5
+    position_init_std: float = 0.1   # recency position embeddings ~ N(0, this); SASRec's nn.Embedding: 1.0
     similarity: str = "cosine"       # "cosine" | "dot" (retrieval embeddings unnormalized)
     readout: str = "ret"             # "ret" | "last_event" (no-query requests read the last event's state)
     tied_embeddings: bool = False    # no user/item heads: state . repr(item) directly (SASRec)
@@ -366,7 +368,7 @@ class GenRecModel(nn.Module):
             self.time_bias = nn.Parameter(torch.zeros(cfg.time_buckets, cfg.heads))
         if cfg.recency_positions > 0:
             self.recency_emb = nn.Embedding(cfg.recency_positions, d)
-            nn.init.normal_(self.recency_emb.weight, std=0.1)
+            nn.init.normal_(self.recency_emb.weight, std=cfg.position_init_std)
         self.input_drop = nn.Dropout(cfg.dropout)
         self.final_norm = make_norm(cfg, d)
         # Tied: the final state is compared with the items' own input representations, as SASRec
@@ -374,7 +376,8 @@ class GenRecModel(nn.Module):
         self.user_head = nn.Identity() if cfg.tied_embeddings else nn.Linear(d, cfg.embedding_dim)
         self.item_head = nn.Identity() if cfg.tied_embeddings else nn.Linear(d, cfg.embedding_dim)
         self.rank_head = nn.Linear(d, 1)
-        for emb in (self.item_id_emb, self.token_emb, self.action_emb, self.type_emb):
+        nn.init.normal_(self.item_id_emb.weight, std=cfg.item_init_std)
+        for emb in (self.token_emb, self.action_emb, self.type_emb):
             nn.init.normal_(emb.weight, std=0.1)
         with torch.no_grad():
             self.token_emb.weight[0].zero_()

@@ -137,7 +137,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
           dropout: float = 0.0, attention_dropout: float = 0.0, mlp_ratio: float = 2.0, adam_beta2: float = 0.999,
-          norm: str = "rms", mlp: str = "swiglu",
+          norm: str = "rms", mlp: str = "swiglu", item_init_std: float = 0.1, position_init_std: float = 0.1,
           weight_decay: float = 0.0, sampling: str = "examples", full_softmax: bool = False, eval_every: int = 1,
           patience: int = 0, search_queries: str | None = None, search_fraction: float = 0.5,
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
@@ -219,7 +219,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
                       time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout,
-                      norm=norm, mlp=mlp, similarity=similarity, readout=readout,
+                      norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std, similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions)
     if readout == "last_event":
@@ -437,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--mlp", choices=["swiglu", "gelu"], default="swiglu",
                    help="softmax block's MLP: SiLU-gated, or SASRec's GELU feed-forward (biases, inner dropout)")
     p.add_argument("--norm", choices=["rms", "layer"], default="rms", help="RMSNorm, or SASRec's LayerNorm")
+    p.add_argument("--item-init-std", type=float, default=0.1,
+                   help="item id embeddings start ~ N(0, this) (SASRec's code: d_model ** -0.5)")
+    p.add_argument("--position-init-std", type=float, default=0.1,
+                   help="--recency-positions embeddings start ~ N(0, this) (SASRec's: 1)")
     p.add_argument("--adam-beta2", type=float, default=0.999,
                    help="Adam's second-moment decay (SASRec's reference code: 0.98)")
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -502,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
+          item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
