@@ -219,7 +219,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
                       time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout,
-                      norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std, similarity=similarity, readout=readout,
+                      norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std,
+                      similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions)
     if readout == "last_event":
