@@ -81,7 +81,7 @@ def torch_runner(manifest: dict, bundle: Path, device: str, fp16: bool):
                       embedding_dim=manifest["embedding_dim"], mlp_hidden=arch["mlp_hidden"],
                       block="hstu" if arch["backbone"] == "hstu" else "softmax",
                       time_signal=arch.get("time_signal", "rope"), item_text=arch.get("item_text", True),
-                      norm=arch.get("norm", "rms"), mlp=arch.get("mlp", "swiglu"))
+                      **{key: arch[key] for key in ("norm", "mlp") if key in arch})  # absent: ModelConfig's default
     model = GenRecModel(cfg, torch.zeros(cfg.num_items + 1, cfg.max_item_tokens, dtype=torch.long)).to(device).eval()
     dev = torch.device(device)
 

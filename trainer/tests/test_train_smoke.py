@@ -41,8 +41,9 @@ def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
 
 def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dense_readout="ret", dropout=0.3,
-               attention_dropout=0.3, mlp_ratio=1.0, adam_beta2=0.98, norm="layer", mlp="gelu", full_softmax=True, weight_decay=0.01, eval_every=1, patience=1, search_queries="path",
-               search_fraction=0.5, metrics_out=str(tmp_path / "m.json"))
+               attention_dropout=0.3, mlp_ratio=1.0, adam_beta2=0.98, norm="layer", mlp="gelu", full_softmax=True,
+               weight_decay=0.01, eval_every=1, patience=1, search_queries="path", search_fraction=0.5,
+               metrics_out=str(tmp_path / "m.json"))
     saved = json.loads((tmp_path / "m.json").read_text())
     assert saved["sampling"] == "users" and saved["examples_per_epoch"] == 60, "one example per user"
     assert saved["dense_readout"] == "ret"
