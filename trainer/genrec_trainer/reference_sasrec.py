@@ -36,7 +36,7 @@ from .data import build_vocab, group_by_user, history_items_of, item_index, make
 from .datasets import DATASETS, load_dataset
 from .evaluate import PROTOCOL_TEXT, make_split, rank_metrics, target_ranks
 from .stopping import StopRequest
-from .train import action_list, user_examples
+from .train import action_list, epoch_batches, user_examples
 
 
 class SASRecBlock(nn.Module):
@@ -150,20 +150,27 @@ def evaluate_reference(model: ReferenceSASRec, seqs, examples: Sequence[tuple[in
 def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: int = 64, layers: int = 2,
                     heads: int = 1, dropout: float = 0.2, negatives: int = 256, batch_size: int = 128,
                     lr: float = 1e-3, epochs: int = 200, patience: int = 20, seed: int = 1,
-                    temperature: float | None = None, log=print) -> tuple[ReferenceSASRec, list[dict], int]:
+                    temperature: float | None = None, length_grouping: bool = False,
+                    log=print) -> tuple[ReferenceSASRec, list[dict], int]:
     """User epochs, Adam, validation NDCG@10 every epoch, early stop after `patience` epochs
-    without a better one; returns the best-validation model, the per-epoch history and its epoch."""
+    without a better one; returns the best-validation model, the per-epoch history and its epoch.
+    length_grouping: batches of similar sequence lengths as our trainer makes them (epoch_batches),
+    instead of random batches (the ablation of that difference)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = ReferenceSASRec(num_items, d_model, layers, heads, max_len, dropout, temperature)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
     inputs, targets = training_sequences(seqs, np.asarray(split.train), max_len)
+    rows_and_lengths = np.stack([np.arange(len(inputs)), (inputs > 0).sum(1)], axis=1)    # [U, 2]
     history, best = [], (-1.0, 0, None)
     with StopRequest(log) as stop:  # SIGUSR1 / Ctrl-C: end after this epoch, test the best one so far
         for epoch in range(1, epochs + 1):
             model.train()
             t0, total, steps = time.time(), 0.0, 0
-            for rows in np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)):
+            order = ([np.array([row for row, _ in batch]) for batch in
+                      epoch_batches(rows_and_lengths, len(inputs), batch_size, max_len, rng)] if length_grouping else
+                     np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)))
+            for rows in order:
                 x, y = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
                 neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives)) if negatives else None
                 loss = sampled_softmax_all_positions(model(x), y, model.item_weights(), neg, temperature)
@@ -206,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cosine-temperature", type=float, default=None,
                    help="ablation: cosine logits / T (our model's form) instead of the dot product")
+    p.add_argument("--length-grouping", action="store_true",
+                   help="ablation: batches of similar sequence lengths, as our trainer makes them, instead of random")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--metrics-out")
     args = p.parse_args(argv)
@@ -221,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, history, best_epoch = train_reference(
         seqs, split, len(ds.items), max_len=args.max_history, d_model=args.d_model, layers=args.layers,
         heads=args.heads, dropout=args.dropout, negatives=args.negatives, batch_size=args.batch_size, lr=args.lr,
-        epochs=args.epochs, patience=args.patience, seed=args.seed, temperature=args.cosine_temperature)
+        epochs=args.epochs, patience=args.patience, seed=args.seed, temperature=args.cosine_temperature,
+        length_grouping=args.length_grouping)
     test = evaluate_reference(model, seqs, split.test, args.max_history)
     seconds = time.time() - t0
     print(f"model selection: epoch {best_epoch}; test ({int(test['users'])} users): "

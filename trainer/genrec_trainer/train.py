@@ -49,12 +49,15 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
                   rng: np.random.Generator, pool: int = 8) -> list[list[tuple[int, int]]]:
     """A random sample of `count` examples cut into batches. Within pools of `pool` batches the
     examples are sorted by history length, so a batch is padded to ~its own length instead of
-    max_history (about 2x faster on CPU); the batch order is shuffled again."""
+    max_history (about 2x faster on CPU); the batch order is shuffled again. pool = 0: no sorting,
+    every batch a random draw (a dense loss, averaged over a batch's targets, then weighs every
+    target alike; length-sorted batches weigh a short history's targets more)."""
     chosen = examples[rng.permutation(len(examples))[:count]]
     batches = []
-    for start in range(0, len(chosen), pool * batch_size):
-        block = chosen[start:start + pool * batch_size]
-        block = block[np.argsort(np.minimum(block[:, 1], max_history), kind="stable")]
+    for start in range(0, len(chosen), max(pool, 1) * batch_size):
+        block = chosen[start:start + max(pool, 1) * batch_size]
+        if pool:
+            block = block[np.argsort(np.minimum(block[:, 1], max_history), kind="stable")]
         batches += [[(int(u), int(t)) for u, t in block[i:i + batch_size]] for i in range(0, len(block), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
@@ -143,13 +146,14 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
           dense_rank: bool = False,
-          recency_positions: int = 0, target_weight: float = 1.0) -> dict:
+          recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
     user head on each history event's own state (cheap; inference never reads there), "ret" = RET
     after each prefix (model.prefix_users, one extra pass over 3N tokens; inference reads there).
     full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
+    length_grouping: batches of similar history lengths (epoch_batches; faster), else random batches.
     dense_rank: the ranking BCE also on each labelled history event, scored after its own prefix
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
@@ -259,7 +263,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             t0 = time.time()
             sums = np.zeros(2)
             steps = 0
-            batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng)
+            batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng,
+                                    pool=8 if length_grouping else 0)
             for chunk in batches:
                 batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
                 l_ret, l_rank = objective(model, batch, rng)
@@ -329,7 +334,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
             "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
-            "dense_readout": dense_readout if dense_loss else None, "sampling": sampling,
+            "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -448,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
                    help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
                         "epoch with the whole training prefix (SASRec-style epochs, use with --dense-loss)")
+    p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
+                   help="random batches instead of batches of similar history lengths (slower; every dense-loss "
+                        "target then weighs alike, as in SASRec's training)")
     p.add_argument("--full-softmax", action="store_true",
                    help="retrieval losses over the whole catalogue instead of --negatives uniform samples")
     p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
@@ -508,7 +516,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
-          weight_decay=args.weight_decay, sampling=args.sampling, full_softmax=args.full_softmax,
+          weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
+          full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
           similarity=args.similarity, readout=args.readout,

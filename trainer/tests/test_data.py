@@ -49,3 +49,19 @@ def test_training_batch_matches_request_encoding(tiny):
                 arr = np.zeros_like(arr)  # encoder: one padding event; batch: padding too
             assert np.array_equal(got, arr), (t, name)
         assert batch["target"][0].item() == tiny.index[evs[t].item_id]
+
+
+def test_epoch_batches_group_by_length_or_draw_at_random():
+    """pool > 0: each pool's batches hold contiguous history lengths (little padding); pool 0: random
+    batches, so a batch's lengths spread like the whole sample's. Either way every example once."""
+    from genrec_trainer.train import epoch_batches
+    rng = np.random.default_rng(0)
+    examples = np.stack([np.arange(800), rng.integers(0, 50, 800)], axis=1)   # (user, target index = length)
+    for pool in (8, 0):
+        batches = epoch_batches(examples, 800, 100, 50, np.random.default_rng(1), pool=pool)
+        assert sorted(u for b in batches for u, _ in b) == list(range(800))
+        spread = np.mean([np.ptp([t for _, t in b]) for b in batches])
+        if pool:
+            assert spread < 10, "one pool of 8 batches: each batch ~1/8 of the length range"
+        else:
+            assert spread > 40, "random batches span ~the whole range of lengths"

@@ -54,8 +54,9 @@ def test_training_sequences_shift_targets_by_one_and_stop_before_validation():
     assert inputs.tolist() == [[1, 2, 3]] and targets.tolist() == [[2, 3, 4]]
 
 
-@pytest.mark.parametrize("temperature,negatives", [(None, 16), (0.1, 16), (None, 0)])  # dot, cosine, full softmax
-def test_it_learns_a_next_item_rule(temperature, negatives):
+@pytest.mark.parametrize("temperature,negatives,grouped", [(None, 16, False), (0.1, 16, False), (None, 0, False),
+                                                         (None, 0, True)])  # dot, cosine, full softmax; length-grouped
+def test_it_learns_a_next_item_rule(temperature, negatives, grouped):
     # Every user walks the catalogue in steps of +1 from a random start: a learnable rule that
     # random or popularity ranking cannot guess (HR@10 by chance: ~10 / 40).
     rng = np.random.default_rng(0)
@@ -63,7 +64,7 @@ def test_it_learns_a_next_item_rule(temperature, negatives):
     split = leave_one_out(seqs)
     model, history, best_epoch = train_reference(seqs, split, 40, max_len=10, d_model=32, layers=1, heads=1,
                                                  dropout=0.0, negatives=negatives, batch_size=32, lr=5e-3, epochs=15,
-                                                 patience=15, temperature=temperature,
+                                                 patience=15, temperature=temperature, length_grouping=grouped,
                                                  log=lambda *_: None)
     test = evaluate_reference(model, seqs, split.test, max_len=10)
     assert test["users"] == 200 and test["hr@10"] > 0.9, test
