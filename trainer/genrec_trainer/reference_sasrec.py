@@ -147,6 +147,17 @@ def evaluate_reference(model: ReferenceSASRec, seqs, examples: Sequence[tuple[in
     return {**rank_metrics(np.concatenate(ranks)), "users": float(sum(len(r) for r in ranks))}
 
 
+def epoch_rows(lengths: np.ndarray, batch_size: int, max_len: int, rng: np.random.Generator,
+               length_grouping: bool) -> list[np.ndarray]:
+    """One epoch's batches of training-sequence rows: random (SASRec's), or of similar lengths as
+    our trainer makes them (epoch_batches over (row, length) pairs)."""
+    if not length_grouping:
+        return np.array_split(rng.permutation(len(lengths)), max(1, len(lengths) // batch_size))
+    rows_and_lengths = np.stack([np.arange(len(lengths)), lengths], axis=1)  # [U, 2]
+    return [np.array([row for row, _ in batch])
+            for batch in epoch_batches(rows_and_lengths, len(lengths), batch_size, max_len, rng)]
+
+
 def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: int = 64, layers: int = 2,
                     heads: int = 1, dropout: float = 0.2, negatives: int = 256, batch_size: int = 128,
                     lr: float = 1e-3, epochs: int = 200, patience: int = 20, seed: int = 1,
@@ -161,16 +172,13 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
     model = ReferenceSASRec(num_items, d_model, layers, heads, max_len, dropout, temperature)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
     inputs, targets = training_sequences(seqs, np.asarray(split.train), max_len)
-    rows_and_lengths = np.stack([np.arange(len(inputs)), (inputs > 0).sum(1)], axis=1)    # [U, 2]
+    lengths = (inputs > 0).sum(1)                                           # [U]
     history, best = [], (-1.0, 0, None)
     with StopRequest(log) as stop:  # SIGUSR1 / Ctrl-C: end after this epoch, test the best one so far
         for epoch in range(1, epochs + 1):
             model.train()
             t0, total, steps = time.time(), 0.0, 0
-            order = ([np.array([row for row, _ in batch]) for batch in
-                      epoch_batches(rows_and_lengths, len(inputs), batch_size, max_len, rng)] if length_grouping else
-                     np.array_split(rng.permutation(len(inputs)), max(1, len(inputs) // batch_size)))
-            for rows in order:
+            for rows in epoch_rows(lengths, batch_size, max_len, rng, length_grouping):
                 x, y = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
                 neg = torch.from_numpy(rng.integers(1, num_items + 1, negatives)) if negatives else None
                 loss = sampled_softmax_all_positions(model(x), y, model.item_weights(), neg, temperature)
