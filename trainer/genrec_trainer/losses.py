@@ -40,12 +40,18 @@ def ranking_bce_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = Non
     return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 
+def mean_or_per(losses: Tensor, per: float | None) -> Tensor:
+    """The mean of per-target losses, or (per = a number) their sum divided by that fixed count:
+    every target then weighs the same whatever the batch holds (see train.dense_divisor)."""
+    return losses.mean() if per is None else losses.sum() / per
+
+
 def dense_next_item_loss(states: Tensor, next_items: Tensor, next_emb: Tensor, negatives: Tensor, neg_emb: Tensor,
-                         temperature: float = 0.05) -> Tensor:
+                         temperature: float = 0.05, per: float | None = None) -> Tensor:
     """SASRec-style dense objective: the state after each history event predicts the next item,
     sampled softmax against shared uniform negatives (a negative equal to the row's next item is
     masked). states [B, N, E], next_items [B, N] (0 = no target: skipped), next_emb [B, N, E],
-    negatives [R], neg_emb [R, E]; embeddings as in sampled_softmax_loss."""
+    negatives [R], neg_emb [R, E]; embeddings as in sampled_softmax_loss. per: as in mean_or_per."""
     keep = next_items > 0
     if not keep.any():
         return states.sum() * 0.0
@@ -53,10 +59,12 @@ def dense_next_item_loss(states: Tensor, next_items: Tensor, next_emb: Tensor, n
     pos = (s * te).sum(-1, keepdim=True) / temperature                   # [M, 1]
     neg = (s @ neg_emb.T / temperature).masked_fill(negatives[None, :] == t[:, None], float("-inf"))
     logits = torch.cat([pos, neg], dim=1)
-    return F.cross_entropy(logits, torch.zeros(len(t), dtype=torch.long, device=states.device))
+    return mean_or_per(F.cross_entropy(logits, torch.zeros(len(t), dtype=torch.long, device=states.device),
+                                       reduction="none"), per)
 
 
-def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float = 0.05) -> Tensor:
+def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float = 0.05,
+                      per: float | None = None) -> Tensor:
     """Softmax over the whole catalogue: states [..., E] (rows whose target is 0 are skipped),
     targets [...] item ids 1..I, catalogue_emb [I, E] = the embeddings of items 1..I (as in
     sampled_softmax_loss). The same value as dense_next_item_loss with every item as a negative, without
@@ -65,7 +73,7 @@ def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, te
     if not keep.any():
         return states.sum() * 0.0
     logits = (states[keep] / temperature) @ catalogue_emb.T                # [M, I]
-    return F.cross_entropy(logits, targets[keep] - 1)
+    return mean_or_per(F.cross_entropy(logits, targets[keep] - 1, reduction="none"), per)
 
 
 def favourites_full_softmax_loss(user: Tensor, catalogue_emb: Tensor, candidates: Tensor, favourite: Tensor,

@@ -116,6 +116,7 @@ class Objective:
     rank_loss: str              # "bce" | "bce+pairwise"
     pairwise_weight: float
     dense_rank: bool            # also rank every labelled history event after its own prefix
+    dense_per: float | None = None  # the dense loss's divisor: None = the batch's target count (a mean)
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -150,13 +151,14 @@ class Objective:
         states = hidden[0] if hidden is not None else model.prefix_users(
             batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
             batch["history_query_tokens"], item_table=table)                              # [B, N, E]
-        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature) if self.full_softmax else
-                   dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature))
+        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per) if self.full_softmax else
+                   dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
+                                        self.dense_per))
         if l_ret is not None:
             return self.target_weight * l_ret + self.dense_weight * l_dense
         if self.enhancer is not None:  # its favourites still join each request's own readout (full softmax: see train())
             return self.dense_weight * l_dense + self.dense_weight * self.enhancer.favourites_loss(
-                model, table, neg_emb, user, cache, batch, int((nxt > 0).sum()), self.temperature)
+                model, table, neg_emb, user, cache, batch, self.dense_per or int((nxt > 0).sum()), self.temperature)
         return self.dense_weight * l_dense
 
     def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:

@@ -65,6 +65,12 @@ def epoch_batches(examples: np.ndarray, count: int, batch_size: int, max_history
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def dense_targets_per_batch(examples: np.ndarray, batch_size: int, max_history: int) -> float:
+    """The dense loss's targets in an average batch: every history event (up to max_history) of an
+    example (u, t) has a next event to predict, so an example carries min(t, max_history)."""
+    return batch_size * float(np.minimum(examples[:, 1], max_history).mean())
+
+
 # Validation criteria of early stopping and checkpoint selection. One checkpoint serves both heads,
 # and on ML-100K validation AUC peaks some epochs away from validation NDCG@10 (BENCHMARKS.md), so
 # the sum is offered: both lie in [0, 1], and AUC moves about as much as NDCG@10 while training.
@@ -149,7 +155,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           device: str = "cpu", similarity: str = "cosine", readout: str = "ret", tied_embeddings: bool = False,
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
           dense_rank: bool = False,
-          recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True) -> dict:
+          recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
+          dense_divisor: str = "batch") -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -157,6 +164,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     after each prefix (model.prefix_users, one extra pass over 3N tokens; inference reads there).
     full_softmax: retrieval losses over the whole catalogue instead of `negatives` uniform samples.
     length_grouping: batches of similar history lengths (epoch_batches; faster), else random batches.
+    dense_divisor: "batch" = the dense loss is the mean over the batch's targets (SASRec); "fixed" = their
+    sum over the expected targets per batch (batch_size x the mean training history), so batches of
+    similar lengths weigh every target alike, as random batches do on average (dense_targets_per_batch).
     dense_rank: the ranking BCE also on each labelled history event, scored after its own prefix
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
@@ -250,12 +260,18 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         examples_per_epoch = len(train_examples)
     elif sampling != "examples":
         raise ValueError(f"unknown sampling {sampling!r}")
+    if dense_divisor not in ("batch", "fixed"):
+        raise ValueError(f"unknown dense_divisor {dense_divisor!r}: batch | fixed")
+    dense_per = dense_targets_per_batch(train_examples, batch_size, max_history) if dense_divisor == "fixed" else None
+    if dense_per is not None:
+        log(f"dense loss divided by a fixed {dense_per:.1f} targets per batch (not each batch's own count)")
     objective = Objective(
         num_items=num_items, temperature=temperature, negatives=negatives, full_softmax=full_softmax,
         in_batch_negatives=in_batch_negatives, dense_loss=dense_loss, dense_readout=dense_readout,
         dense_weight=dense_weight, target_weight=target_weight,
         enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
-        rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank)
+        rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank,
+        dense_per=dense_per)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -338,6 +354,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
+            "dense_divisor": dense_divisor,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -456,6 +473,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
                    help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
                         "epoch with the whole training prefix (SASRec-style epochs, use with --dense-loss)")
+    p.add_argument("--dense-divisor", choices=["batch", "fixed"], default="batch",
+                   help="the dense loss over each batch's own target count (a mean, SASRec) or over a fixed count "
+                        "(the average batch's): with batches of similar lengths every target then weighs alike")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -520,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
+          dense_divisor=args.dense_divisor,
           full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

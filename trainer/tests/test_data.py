@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
@@ -49,6 +50,19 @@ def test_training_batch_matches_request_encoding(tiny):
                 arr = np.zeros_like(arr)  # encoder: one padding event; batch: padding too
             assert np.array_equal(got, arr), (t, name)
         assert batch["target"][0].item() == tiny.index[evs[t].item_id]
+
+
+def test_dense_targets_per_batch_is_the_average_batchs_target_count():
+    """Each example (u, t) carries min(t, max_history) dense targets; the fixed divisor is what an
+    epoch's batches hold on average, grouped by length or not."""
+    from genrec_trainer.train import dense_targets_per_batch, epoch_batches
+    assert dense_targets_per_batch(np.array([[0, 0], [1, 3], [2, 60]]), 2, 50) == pytest.approx(2 * 53 / 3)
+    rng = np.random.default_rng(0)
+    examples = np.stack([np.arange(800), rng.integers(0, 80, 800)], axis=1)
+    for pool in (8, 0):
+        batches = epoch_batches(examples, 800, 100, 50, np.random.default_rng(1), pool=pool)
+        held = [sum(min(t, 50) for _, t in b) for b in batches]
+        assert np.mean(held) == pytest.approx(dense_targets_per_batch(examples, 100, 50))
 
 
 def test_epoch_batches_group_by_length_or_draw_at_random():

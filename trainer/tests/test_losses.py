@@ -139,6 +139,23 @@ def test_dense_next_item_loss_by_hand():
     assert got.item() == pytest.approx(want, rel=1e-6)
 
 
+def test_dense_losses_over_a_fixed_count_weigh_each_target_alike_whatever_the_batch():
+    """per = a fixed count: the batch's summed target losses over it, so one target's share does not
+    depend on how many others its batch holds (the mean gives a lone target the weight of three)."""
+    from genrec_trainer.losses import dense_next_item_loss, full_softmax_loss
+    torch.manual_seed(1)
+    catalogue = torch.nn.functional.normalize(torch.randn(5, 4), dim=-1)
+    states = torch.nn.functional.normalize(torch.randn(2, 3, 4), dim=-1)
+    three, one = torch.tensor([[1, 2, 0], [4, 0, 0]]), torch.tensor([[1, 0, 0], [0, 0, 0]])
+    every = torch.arange(1, 6)
+    for loss in (lambda nxt, **kw: full_softmax_loss(states, nxt, catalogue, 0.5, **kw),
+                 lambda nxt, **kw: dense_next_item_loss(states, nxt, catalogue[(nxt - 1).clamp(min=0)], every,
+                                                        catalogue, 0.5, **kw)):
+        assert loss(three, per=3.0).item() == pytest.approx(loss(three).item(), rel=1e-6)   # per = own count: the mean
+        assert loss(three, per=6.0).item() == pytest.approx(loss(three).item() / 2, rel=1e-6)
+        assert loss(one, per=6.0).item() == pytest.approx(loss(one).item() / 6, rel=1e-6)
+
+
 def test_full_softmax_loss_by_hand_and_equal_to_dense_loss_with_every_item_negative():
     from genrec_trainer.losses import dense_next_item_loss, full_softmax_loss
     catalogue = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])      # items 1, 2, 3

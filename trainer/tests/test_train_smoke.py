@@ -24,12 +24,13 @@ def _train(tiny_log, tmp_path, epochs=2, seed=1, **kw):
 
 def test_all_loss_switches_train(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, rank_loss="bce+pairwise", enhancer=True, enhancer_top=8, enhancer_hard=3,
-               favourite_threshold=0.5, adaptive_weights=True, dense_loss=True, select_best=True,
+               favourite_threshold=0.5, adaptive_weights=True, dense_loss=True, dense_divisor="fixed", select_best=True,
                metrics_out=str(tmp_path / "m.json"), curves=str(tmp_path / "curves.png"), export=False)
     assert set(m) >= {"hr@10", "ndcg@10", "auc"}
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads((tmp_path / "m.json").read_text())
     assert len(saved["history"]) == 2 and saved["enhancer"] is True and saved["dense_loss"] is True
+    assert saved["dense_divisor"] == "fixed"
 
 
 def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
