@@ -262,7 +262,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         raise ValueError(f"unknown sampling {sampling!r}")
     if dense_divisor not in ("batch", "fixed"):
         raise ValueError(f"unknown dense_divisor {dense_divisor!r}: batch | fixed")
-    dense_per = dense_targets_per_batch(train_examples, batch_size, max_history) if dense_divisor == "fixed" else None
+    fixed_divisor = dense_loss and dense_divisor == "fixed"  # without the dense loss there is nothing to divide
+    dense_per = dense_targets_per_batch(train_examples, batch_size, max_history) if fixed_divisor else None
     if dense_per is not None:
         log(f"dense loss divided by a fixed {dense_per:.1f} targets per batch (not each batch's own count)")
     objective = Objective(
