@@ -77,7 +77,7 @@ def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, te
 
 
 def favourites_full_softmax_loss(user: Tensor, catalogue_emb: Tensor, candidates: Tensor, favourite: Tensor,
-                                 temperature: float = 0.05, per: int | None = None) -> Tensor:
+                                 temperature: float = 0.05, per: float | None = None) -> Tensor:
     """UniGRF's potential favourites as extra positives of a softmax over the whole catalogue:
     user [B, E], catalogue_emb [I, E] (items 1..I), candidates [B, M] item ids, favourite [B, M] bool.
     Each favourite f of row b adds -log softmax(user_b . catalogue / T)[f]; the sum is divided by

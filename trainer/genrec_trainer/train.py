@@ -262,9 +262,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         raise ValueError(f"unknown sampling {sampling!r}")
     if dense_divisor not in ("batch", "fixed"):
         raise ValueError(f"unknown dense_divisor {dense_divisor!r}: batch | fixed")
-    fixed_divisor = dense_loss and dense_divisor == "fixed"  # without the dense loss there is nothing to divide
-    dense_per = dense_targets_per_batch(train_examples, batch_size, max_history) if fixed_divisor else None
-    if dense_per is not None:
+    dense_per = None  # the batch's own target count; without the dense loss there is nothing to divide
+    if dense_loss and dense_divisor == "fixed":
+        dense_per = dense_targets_per_batch(train_examples, batch_size, max_history)
         log(f"dense loss divided by a fixed {dense_per:.1f} targets per batch (not each batch's own count)")
     objective = Objective(
         num_items=num_items, temperature=temperature, negatives=negatives, full_softmax=full_softmax,
