@@ -31,13 +31,14 @@ def sampled_softmax_loss(user: Tensor, positives: Tensor, pos_emb: Tensor, negat
     return F.cross_entropy(logits, torch.arange(b, device=user.device))
 
 
-def ranking_bce_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:
-    """Pointwise BCE on ranking logits [B, K] with 0/1 labels [B, K]; weight masks entries."""
+def ranking_bce_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None, per: float | None = None) -> Tensor:
+    """Pointwise BCE on ranking logits [B, K] with 0/1 labels [B, K]; weight masks entries.
+    per: None = the mean over the kept entries; a number = their sum over that fixed count (as in mean_or_per)."""
     loss = F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
     if weight is None:
-        return loss.mean()
+        return mean_or_per(loss, per)
     weight = weight.float()
-    return (loss * weight).sum() / weight.sum().clamp(min=1.0)
+    return (loss * weight).sum() / (weight.sum().clamp(min=1.0) if per is None else per)
 
 
 def mean_or_per(losses: Tensor, per: float | None) -> Tensor:

@@ -117,6 +117,7 @@ class Objective:
     pairwise_weight: float
     dense_rank: bool            # also rank every labelled history event after its own prefix
     dense_per: float | None = None  # the dense loss's divisor: None = the batch's target count (a mean)
+    rank_per: float | None = None   # with dense_rank, the ranking BCE's divisor: None = the batch's entry count
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -180,7 +181,7 @@ class Objective:
                                                     nxt, item_table=table)
             l_rank = ranking_bce_loss(torch.cat([rank_logits, dense_logits], dim=1),
                                       torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
-                                      torch.cat([weight, (nxt > 0).long()], dim=1))
+                                      torch.cat([weight, (nxt > 0).long()], dim=1), self.rank_per)
         if self.rank_loss == "bce+pairwise":
             by_row = self.rank_negatives > 0
             pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else

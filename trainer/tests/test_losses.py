@@ -156,6 +156,15 @@ def test_dense_losses_over_a_fixed_count_weigh_each_target_alike_whatever_the_ba
         assert loss(one, per=6.0).item() == pytest.approx(loss(one).item() / 6, rel=1e-6)
 
 
+def test_ranking_bce_over_a_fixed_count_sums_the_kept_entries():
+    logits = torch.tensor([[0.0, 0.0, 100.0], [0.0, 0.0, 0.0]])
+    labels = torch.tensor([[1, 0, 0], [0, 1, 0]])
+    w = torch.tensor([[1, 1, 0], [1, 0, 0]])  # three kept entries, each log(2); the wrong 100 is masked
+    assert ranking_bce_loss(logits, labels, w, per=3.0).item() == pytest.approx(math.log(2))  # own count: the mean
+    assert ranking_bce_loss(logits, labels, w, per=12.0).item() == pytest.approx(3 * math.log(2) / 12)
+    assert ranking_bce_loss(logits[:, :2], labels[:, :2], per=8.0).item() == pytest.approx(4 * math.log(2) / 8)
+
+
 def test_full_softmax_loss_by_hand_and_equal_to_dense_loss_with_every_item_negative():
     from genrec_trainer.losses import dense_next_item_loss, full_softmax_loss
     catalogue = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])      # items 1, 2, 3

@@ -141,6 +141,23 @@ def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_soft
     assert [h["retrieval_loss"] for h in none] == plain and none[0]["favourites_per_request"] == 0.0
 
 
+def test_fixed_divisor_covers_the_dense_ranking_bce_too(tiny_log, tmp_path):
+    """Its divisor: one ranked history event per dense target + each row's target (no random negatives
+    on a labelled log); without dense_rank the ranking loss keeps its per-batch mean (no such line)."""
+    def logged(**kw):
+        lines = []
+        items, events = tiny_log
+        train(items, events, out=str(tmp_path / "b"), data_desc="tiny", seed=1, epochs=1, max_history=10, d_model=16,
+              batch_size=32, log=lines.append, sampling="users", dense_loss=True, target_weight=0.0,
+              dense_divisor="fixed", export=False, **kw)
+        return lines
+    lines = logged(dense_rank=True)
+    dense = [float(line.split()[6]) for line in lines if line.startswith("dense loss divided")]
+    rank = [float(line.split()[7]) for line in lines if line.startswith("dense ranking BCE divided")]
+    assert len(dense) == 1 and rank == [pytest.approx(dense[0] + 32, abs=0.11)]
+    assert not any(line.startswith("dense ranking BCE") for line in logged())
+
+
 def test_dense_ranking_in_user_epochs_trains_and_exports(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, target_weight=0.0, readout="last_event",
                tied_embeddings=True, dense_rank=True, block="hstu", metrics_out=str(tmp_path / "m.json"))
