@@ -58,8 +58,9 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   LayerNorm (centred, with a bias) instead of RMSNorm everywhere. Both to measure what separates
   our block from the textbook SASRec's on Beauty (BENCHMARKS.md).
 
-Training only: prefix_users() gives RET's embedding after every history prefix in one pass (the
-dense next-item loss read where inference reads); the exported graphs never call it.
+Training only: prefix_users() gives the retrieval embedding after every history prefix in one pass,
+with the next event's search query where it has one (the dense next-item loss read where inference
+reads, for recommendation and search requests alike); the exported graphs never call it.
 """
 from __future__ import annotations
 
@@ -464,9 +465,12 @@ class GenRecModel(nn.Module):
                 torch.cat([valid, one], dim=1).float())                    # cache_mask [B, T]
 
     def prefix_users(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
-                     history_query_tokens: Tensor, item_table: Tensor | None = None) -> Tensor:
-        """Training only: the no-query retrieval embedding after EVERY history prefix, in one pass:
-        [B, N] -> [B, N, E], row i = encode() of the history cut after event i (same ages, no query).
+                     history_query_tokens: Tensor, item_table: Tensor | None = None,
+                     next_query_tokens: Tensor | None = None) -> Tensor:
+        """Training only: the retrieval embedding after EVERY history prefix, in one pass:
+        [B, N] -> [B, N, E], row i = encode() of the history cut after event i (same ages), with no
+        query, or with next_query_tokens[:, i] [B, N, Q] where that is given and not all padding (the
+        query of the search that led to event i + 1: the dense loss then trains search requests too).
         Sequence [e_1 .. e_N | ctx_1 .. ctx_N | RET_1 .. RET_N]: ctx_i sees e_1..e_i and itself, RET_i
         sees e_1..e_i, ctx_i and itself, with the positions encode() gives them (i, i + 1). This is
         how SASRec trains (every position predicts the next item) but read where inference reads:
@@ -474,7 +478,11 @@ class GenRecModel(nn.Module):
         valid = history_items > 0                                           # [B, N]
         b, n = history_items.shape
         hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
-        ctx = self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1)          # [B, N, D]
+        if next_query_tokens is None:
+            next_query_tokens = torch.zeros_like(history_query_tokens)
+        q_mean, has_query = self.text_embedding(next_query_tokens)          # [B, N, D], [B, N]
+        ctx = torch.where(has_query[..., None], q_mean + self.type_emb.weight[TYPE_QUERY],
+                          self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1))  # [B, N, D], as in encode()
         ret = self.type_emb.weight[TYPE_RET].expand(b, n, -1)
         x = torch.cat([hist, ctx, ret], dim=1)                              # [B, 3N, D]
         pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
@@ -487,7 +495,9 @@ class GenRecModel(nn.Module):
                                torch.cat([upto, eye, none], 1),             # ctx_i: e_1..e_i, ctx_i
                                torch.cat([upto, eye, eye], 1)], 0)          # RET_i: e_1..e_i, ctx_i, RET_i
         x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * n)
-        read = x[:, :n] if self.cfg.readout == "last_event" else x[:, 2 * n:]  # e_i, or RET_i
+        read = x[:, 2 * n:]                                                 # RET_i
+        if self.cfg.readout == "last_event":  # a request without a query is read at its last event
+            read = torch.where(has_query[..., None], read, x[:, :n])
         return self._retrieval_space(self.user_head(self.final_norm(read)))  # [B, N, E]
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,

@@ -2,7 +2,8 @@
 
 Retrieval: the request-level loss on each example's own target (sampled softmax with in-batch and
 uniform negatives, a softmax over the whole catalogue, or UniGRF's enhancer) and/or the dense
-next-item loss (SASRec's: every history prefix predicts its next event). Ranking: BCE on the target
+next-item loss (SASRec's: every history prefix predicts its next event; an event reached through a
+search is predicted from the prefix plus that search's query, as a search request is read). Ranking: BCE on the target
 and sampled or labelled negatives, optionally at every labelled history event after its own prefix
 (M-FALCON at every position), optionally + the pairwise logistic loss. train() combines the two
 (fixed weight or UniGRF's adaptive weighter); the model is untouched here.
@@ -27,6 +28,13 @@ def successors(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     items = torch.cat([h_items[:, 1:], batch["target"][:, None]], dim=1) * (h_items > 0)
     labels = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
     return items, labels
+
+
+def next_queries(batch: dict[str, Tensor]) -> Tensor:
+    """Each history event's next event's search query tokens [B, N, Q] (all padding: no search; the
+    last one's is the target's)."""
+    queries = torch.cat([batch["history_query_tokens"][:, 1:], batch["query_tokens"][:, None]], dim=1)
+    return queries * (batch["history_items"] > 0)[..., None]
 
 
 def observed_as_positive(labels: Tensor) -> Tensor:
@@ -118,6 +126,7 @@ class Objective:
     dense_rank: bool            # also rank every labelled history event after its own prefix
     dense_per: float | None = None  # the dense loss's divisor: None = the batch's target count (a mean)
     rank_per: float | None = None   # with dense_rank, the ranking BCE's divisor: None = the batch's entry count
+    dense_search: bool = True       # with dense_loss, a searched next event is predicted after its query
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -148,10 +157,19 @@ class Objective:
                                          self.temperature, self.in_batch_negatives)
         if not self.dense_loss:
             return l_ret
-        # every history event's state predicts the next event (the last one: the target)
-        states = hidden[0] if hidden is not None else model.prefix_users(
-            batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
-            batch["history_query_tokens"], item_table=table)                              # [B, N, E]
+        # Every history event's state predicts the next event (the last one: the target). A next event
+        # reached through a search is predicted where a search request is read (RET after its query):
+        # without that, a model trained on the dense loss alone would never train its query path.
+        nq = next_queries(batch) if self.dense_search else None                           # [B, N, Q]
+        searched = nq is not None and bool((nq > 0).any())
+        if hidden is not None and not searched:
+            states = hidden[0]                                                            # [B, N, E]
+        else:
+            states = model.prefix_users(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
+                                        batch["history_query_tokens"], item_table=table,
+                                        next_query_tokens=nq if searched else None)       # [B, N, E]
+            if hidden is not None:  # the other events keep the history readout: each event's own state
+                states = torch.where((nq > 0).any(-1)[..., None], states, hidden[0])
         l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per) if self.full_softmax else
                    dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
                                         self.dense_per))

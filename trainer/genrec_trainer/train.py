@@ -156,7 +156,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
-          dense_divisor: str = "batch") -> dict:
+          dense_divisor: str = "batch", dense_search: bool = True) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -168,6 +168,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     sum over the expected targets per batch (batch_size x the mean training history), so batches of
     similar lengths weigh every target alike, as random batches do on average (dense_targets_per_batch);
     with dense_rank the ranking BCE over its ranked events too.
+    dense_search: with dense_loss, a next event reached through a search (an event with a query) is
+    predicted after the prefix plus that query, read where a search request is read (RET); off, the
+    dense loss reads every prefix without a query.
     dense_rank: the ranking BCE also on each labelled history event, scored after its own prefix
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
@@ -233,6 +236,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"search: {n_search} of {len(split.train)} training events carry a category query "
             f"(style {search_queries}); validation and test events carry none")
 
+    has_search = any((s.query_tokens > 0).any() for s in seqs)
+    if has_search and dense_loss and target_weight == 0 and not dense_search:
+        raise ValueError("the log has search events, but the dense loss alone (target_weight 0) without dense_search "
+                         "never reads a request with a query: the model's search path would stay untrained")
+
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
@@ -250,7 +258,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
-        + (f" + dense next-item (read at {dense_readout})" if dense_loss else "") + (" + enhancer" if enhancer else "")
+        + (f" + dense next-item (read at {dense_readout}" + ("; searched events after their query at RET)"
+                                                            if has_search and dense_search else ")") if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
@@ -281,7 +290,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         dense_weight=dense_weight, target_weight=target_weight,
         enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
         rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank,
-        dense_per=dense_per, rank_per=rank_per)
+        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -364,7 +373,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
-            "dense_divisor": dense_divisor,
+            "dense_divisor": dense_divisor, "dense_search": dense_search,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -487,6 +496,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="the dense loss over each batch's own target count (a mean, SASRec) or over a fixed count "
                         "(the average batch's): with batches of similar lengths every target then weighs alike "
                         "(with --dense-rank, the ranking BCE over its ranked events too)")
+    p.add_argument("--no-dense-search", dest="dense_search", action="store_false",
+                   help="with --dense-loss: predict a next event reached through a search without its query too "
+                        "(the ablation; by default it is predicted after the query, where search requests are read)")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -551,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
-          dense_divisor=args.dense_divisor,
+          dense_divisor=args.dense_divisor, dense_search=args.dense_search,
           full_softmax=args.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

@@ -114,6 +114,29 @@ def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, swi
 @pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
                          ids=lambda c: "-".join(str(v) for v in c.values()))
 @torch.no_grad()
+def test_prefix_users_with_the_next_events_queries_is_encode_of_each_search_request(tiny, switches):
+    """The dense loss's search rows: row i with a query = encode() of the history cut after event i
+    with that query (read at RET, whatever the no-query readout); rows without one stay no-query."""
+    m = _model(tiny, **switches)
+    hist = tiny.history(6)
+    items, actions, ages, hq, q = _pad(tiny.encoder.encode(hist, "ball", hist[-1]["time"] + 600), 3)
+    n = items.shape[1]
+    searched = torch.zeros(1, n, dtype=torch.bool)
+    searched[0, [n - 5, n - 2]] = True                                      # two of the six prefixes searched
+    nq = torch.where(searched[..., None], q[:, None, :], torch.zeros_like(q[:, None, :]))  # [1, N, Q]
+    users = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq)
+    for i in range(n - 6, n):
+        cut = slice(0, i + 1)
+        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], nq[:, i])[0]
+        torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
+    plain = m.prefix_users(items, actions, ages, hq)
+    assert not torch.allclose(users[:, n - 2], plain[:, n - 2], atol=1e-3)  # the query changes the row
+    torch.testing.assert_close(users[:, n - 1], plain[:, n - 1], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
+                         ids=lambda c: "-".join(str(v) for v in c.values()))
+@torch.no_grad()
 def test_score_every_prefix_column_i_is_score_after_the_history_cut_after_event_i(tiny, switches):
     """The training-only dense ranking call must score event i + 1's item as score() would for a
     request right after event i: the prefix's cache (context token hidden: it saw the whole

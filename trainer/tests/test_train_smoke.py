@@ -213,3 +213,12 @@ def test_selection_criteria_and_the_clear_error_without_labels():
     assert selection_score(val, "ndcg@10+auc") == pytest.approx(0.9)
     with pytest.raises(ValueError, match="no negative labels"):
         selection_score({"ndcg@10": 0.1, "auc": float("nan")}, "ndcg@10+auc")
+
+
+def test_the_dense_loss_alone_on_a_log_with_searches_trains_its_search_path(tiny_log, tmp_path):
+    recipe = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
+                  similarity="dot", full_softmax=True, search_queries="path", export=False)
+    with pytest.raises(ValueError, match="search path would stay untrained"):
+        _train(tiny_log, tmp_path, dense_search=False, **recipe)
+    m = _train(tiny_log, tmp_path, **recipe)
+    assert 0.0 <= m["search_model_hr@10"] <= 1.0
