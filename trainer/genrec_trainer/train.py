@@ -240,6 +240,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if has_search and dense_loss and target_weight == 0 and not dense_search:
         raise ValueError("the log has search events, but the dense loss alone (target_weight 0) without dense_search "
                          "never reads a request with a query: the model's search path would stay untrained")
+    searched_at = "; searched events after their query, at RET" if has_search and dense_search else ""
 
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
@@ -258,8 +259,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
-        + (f" + dense next-item (read at {dense_readout}" + ("; searched events after their query at RET)"
-                                                            if has_search and dense_search else ")") if dense_loss else "") + (" + enhancer" if enhancer else "")
+        + (f" + dense next-item (read at {dense_readout}{searched_at})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
@@ -281,7 +281,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if dense_rank:
             # The ranked history events (one per dense target) + each row's target and its random negatives.
             # Left as a batch mean, the ranking loss would outweigh the retrieval loss in short batches and
-            # trail it in long ones (measured: ML-100K AUC .797 instead of .806 with random batches).
+            # trail it in long ones (ML-100K, 3 seeds: AUC .797 as a batch mean, .8015 so; BENCHMARKS.md session 16).
             rank_per = per + batch_size * (1 + rank_negatives)
             log(f"dense ranking BCE divided by a fixed {rank_per:.1f} entries per batch")
     objective = Objective(
@@ -497,8 +497,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "(the average batch's): with batches of similar lengths every target then weighs alike "
                         "(with --dense-rank, the ranking BCE over its ranked events too)")
     p.add_argument("--no-dense-search", dest="dense_search", action="store_false",
-                   help="with --dense-loss: predict a next event reached through a search without its query too "
-                        "(the ablation; by default it is predicted after the query, where search requests are read)")
+                   help="with --dense-loss: predict every next event without a query, even one reached through a "
+                        "search (the ablation; by default that one is predicted after its query, where search "
+                        "requests are read)")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
