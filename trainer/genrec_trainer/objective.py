@@ -161,7 +161,8 @@ class Objective:
         # reached through a search is predicted where a search request is read (RET after its query):
         # without that, a model trained on the dense loss alone would never train its query path.
         nq = next_queries(batch) if self.dense_search else None                           # [B, N, Q]
-        searched = nq is not None and bool((nq > 0).any())
+        asked = (nq > 0).any(-1) if nq is not None else None                              # [B, N]
+        searched = asked is not None and bool(asked.any())
         if hidden is not None and not searched:
             states = hidden[0]                                                            # [B, N, E]
         else:
@@ -169,7 +170,7 @@ class Objective:
                                         batch["history_query_tokens"], item_table=table,
                                         next_query_tokens=nq if searched else None)       # [B, N, E]
             if hidden is not None:  # the other events keep the history readout: each event's own state
-                states = torch.where((nq > 0).any(-1)[..., None], states, hidden[0])
+                states = torch.where(asked[..., None], states, hidden[0])
         l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per) if self.full_softmax else
                    dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
                                         self.dense_per))
