@@ -40,8 +40,9 @@ class _EncodeGraph(nn.Module):
         self.model = model
 
     def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens):
-        return self.model.encode(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                 query_tokens)
+        embedding, keys, values, mask = self.model.encode(history_items, history_actions, history_age_seconds,
+                                                          history_query_tokens, query_tokens)
+        return embedding, self.model.keys_at_candidates(keys, mask), values, mask
 
 
 class _ScoreGraph(nn.Module):
@@ -52,7 +53,8 @@ class _ScoreGraph(nn.Module):
             self.register_buffer("candidate_rows", model.candidate_table().float().clone())
 
     def forward(self, cache_keys, cache_values, cache_mask, candidates):
-        return self.model.score(cache_keys, cache_values, cache_mask, candidates, candidate_rows=self.candidate_rows)
+        return self.model.score(cache_keys, cache_values, cache_mask, candidates, candidate_rows=self.candidate_rows,
+                                keys_at_candidates=True)
 
 
 def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
@@ -92,7 +94,7 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str) -> None:
                       "embedding": {0: "B"}, "cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
                       "cache_mask": {0: "B", 1: "T"}})
     with torch.no_grad():
-        _, ck, cv, cm = model.encode(*ex_enc)
+        _, ck, cv, cm = _EncodeGraph(model)(*ex_enc)
     ex_score = (ck, cv, cm, torch.randint(1, model.cfg.num_items + 1, (b, k)))
     torch.onnx.export(
         _ScoreGraph(model), ex_score, str(out_dir / f"score{suffix}.onnx"), dynamo=False, opset_version=17,

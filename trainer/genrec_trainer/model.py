@@ -21,8 +21,9 @@ L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + 
             tokens and to itself only: O(K*T), and a score never depends on another candidate.
             All candidates share one place, so one rotation matrix turns their queries, and their
             own keys need none; each layer's scores are one product with the cached keys plus one
-            slot for the own key (CandidateCache). The exported graph gathers candidates' input
-            rows from a table precomputed at export (candidate_table).
+            slot for the own key (CandidateCache). The exported graphs turn the cached keys by that
+            rotation once, in encode, so the score graph rotates nothing (keys_at_candidates), and
+            gather candidates' input rows from a table precomputed at export (candidate_table).
 
 Switches (ModelConfig; the defaults are the model above, and every switch exports the same graphs):
 - block = "softmax" (the Llama block) | "hstu" (HSTU: SiLU(W x) -> U, V, Q, K; pointwise
@@ -265,8 +266,10 @@ class Block(nn.Module):
         # not rotated yet: the candidate stream rotates only its queries (forward_candidates)
         b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.qkv.weight.dtype)               # float16 in a float16 block
-        qkv = self.qkv(h).reshape(b, s, 3, self.heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
+        # one transpose of the product, then a split: ~4 fewer kernels per layer in the exported
+        # graphs than a split into q, k, v each squeezed and transposed
+        qkv = self.qkv(h).reshape(b, s, 3 * self.heads, self.head_dim).transpose(1, 2)  # [B, 3H, S, Dh]
+        q, k, v = qkv.split(self.heads, dim=1)                              # each [B, H, S, Dh]
         return q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
@@ -323,8 +326,8 @@ class HSTUBlock(nn.Module):
         # not rotated yet, as Block._qkv
         b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.uvqk.weight.dtype)              # float16 in a float16 block
-        h = F.silu(self.uvqk(h)).reshape(b, s, 4, self.heads, self.head_dim)
-        u, v, q, k = h.permute(2, 0, 3, 1, 4).unbind(0)                     # each [B, H, S, Dh]
+        h = F.silu(self.uvqk(h)).reshape(b, s, 4 * self.heads, self.head_dim).transpose(1, 2)  # [B, 4H, S, Dh]
+        u, v, q, k = h.split(self.heads, dim=1)                             # each [B, H, S, Dh]
         return u, q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
@@ -550,16 +553,24 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None, positions: Tensor | None = None,
-              log_ages: Tensor | None = None, candidate_rows: Tensor | None = None) -> Tensor:
+              log_ages: Tensor | None = None, candidate_rows: Tensor | None = None,
+              keys_at_candidates: bool = False) -> Tensor:
         """cache_mask [B, T], or [B, K, T] for a cache slice per candidate (training: score_every_prefix).
         positions, log_ages [B, K]: default RET's place (#real history + 1 = sum(cache_mask)), age 0,
         one place for every candidate (the request's), so one rotation matrix rotates them all.
-        candidate_rows: candidate_table(), precomputed (the exported score graph), else from the items."""
+        candidate_rows: candidate_table(), precomputed (the exported score graph), else from the items.
+        keys_at_candidates: cache_keys come from keys_at_candidates() (the exported graphs), so the
+        candidates' queries need no rotation."""
         if candidate_rows is not None:
             x = candidate_rows[candidates]                                  # [B, K, D]
         else:
             x = self.input_drop(self._as_candidate(self.item_repr(candidates, item_table)))  # [B, K, D]
-        if positions is None:
+        if keys_at_candidates:
+            assert positions is None, "keys turned to the request's place serve candidates at that place only"
+
+            def rotate(q: Tensor) -> Tensor:
+                return q
+        elif positions is None:
             rotation = as_dtype(self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True)), self.block_dtype())
 
             def rotate(q: Tensor) -> Tensor:
@@ -577,6 +588,16 @@ class GenRecModel(nn.Module):
         for block, cache in zip(self.blocks, caches):
             x = block.forward_candidates(x, rotate, cache)
         return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits
+
+    def keys_at_candidates(self, cache_keys: Tensor, cache_mask: Tensor) -> Tensor:
+        """encode()'s cached keys as the score graph's candidates meet them: [L, B, H, T, Dh] -> same.
+        Every candidate sits at the request's place (score()'s default), so its rotated query is
+        q @ R with one R per request, and q R . k = q . k R^T: turning the keys by R^T once at encode
+        time leaves the score graph no rotary work (its R and the product with it were ~10 of its
+        kernels per call, BENCHMARKS.md "The keys turned at encode time"). The exported encode graph
+        returns these keys; in PyTorch, score(keys_at_candidates=True) takes them."""
+        rotation = self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True))  # [B, 1, Dh, Dh]
+        return cache_keys @ rotation.transpose(-1, -2)                      # [L, B, H, T, Dh]
 
     def candidate_table(self) -> Tensor:
         """Every item's input row as a candidate (repr * input_scale + Type(candidate)), [I + 1, D]:

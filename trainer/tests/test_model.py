@@ -81,8 +81,9 @@ def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
 @torch.no_grad()
 def test_score_graph_shortcuts_give_the_general_path_scores(tiny):
     """What the exported score graph takes as given (every candidate at the request's place, so one
-    rotation matrix; candidates' input rows precomputed) changes no score against the general path
-    training uses (a rotary angle per candidate, input rows computed from the items)."""
+    rotation matrix, applied to the cached keys at encode time; candidates' input rows precomputed)
+    changes no score against the general path training uses (a rotary angle per candidate, input
+    rows computed from the items)."""
     m = tiny.model
     enc = tiny.encoder.encode(tiny.history(6), "ball", 1_800_000_000)
     _, ck, cv, cm = m.encode(*_pad(enc, extra_history=3, extra_q=0, extra_hq=0))
@@ -91,6 +92,10 @@ def test_score_graph_shortcuts_give_the_general_path_scores(tiny):
     torch.testing.assert_close(m.score(ck, cv, cm, cands), general, atol=1e-5, rtol=0)
     torch.testing.assert_close(m.score(ck, cv, cm, cands, candidate_rows=m.candidate_table()), general,
                                atol=1e-5, rtol=0)
+    turned = m.keys_at_candidates(ck, cm)                                   # what the exported encode returns
+    assert not torch.allclose(turned, ck, atol=1e-3)                        # the keys did move ...
+    torch.testing.assert_close(m.score(turned, cv, cm, cands, keys_at_candidates=True), general,
+                               atol=1e-5, rtol=0)                           # ... and the scores did not
 
 
 @torch.no_grad()
