@@ -8,6 +8,7 @@ as the Java runtime configures them (scripts/onnx_op_profile.py), inputs as ther
 cache, K random catalogue items.
 
     .venv/bin/python scripts/score_graph_ab.py BUNDLE_A BUNDLE_B [K ...]
+    .venv/bin/python scripts/score_graph_ab.py --encode BUNDLE_A BUNDLE_B [N ...]   # the encode graphs, history N
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from onnx_op_profile import feed, session
 
@@ -28,11 +31,19 @@ def mean_call_ms(sess, inputs) -> float:
     return (time.perf_counter() - start) / CALLS * 1e3
 
 
-def main(bundles: list[Path], ks: list[int]) -> None:
-    sessions = [session(b / "score.onnx", None) for b in bundles]
-    print("K      " + "   ".join(f"{b.name:>24s}" for b in bundles) + "   B / A")
-    for k in ks:
-        inputs = [feed(b, k) for b in bundles]
+def encode_feed(n: int) -> dict[str, np.ndarray]:
+    """One request with n history events (distinct ages, no queries), as the runtime pads it."""
+    rng = np.random.default_rng(0)
+    return {"history_items": rng.integers(1, 1000, (1, n)), "history_actions": np.ones((1, n), np.int64),
+            "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
+            "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
+
+
+def main(bundles: list[Path], sizes: list[int], graph: str) -> None:
+    sessions = [session(b / f"{graph}.onnx", None) for b in bundles]
+    print(("K      " if graph == "score" else "N      ") + "   ".join(f"{b.name:>24s}" for b in bundles) + "   B / A")
+    for k in sizes:
+        inputs = [feed(b, k) if graph == "score" else encode_feed(k) for b in bundles]
         for s, x in zip(sessions, inputs):
             mean_call_ms(s, x)                                               # warm-up
         rounds = [[], []]
@@ -44,4 +55,8 @@ def main(bundles: list[Path], ks: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([Path(sys.argv[1]), Path(sys.argv[2])], [int(k) for k in sys.argv[3:]] or [100, 200, 500, 1000, 2048])
+    args = sys.argv[1:]
+    which = "encode" if args[0] == "--encode" else "score"
+    args = args[1:] if which == "encode" else args
+    main([Path(args[0]), Path(args[1])], [int(k) for k in args[2:]] or ([100, 200, 500, 1000, 2048] if which == "score" else [200]),
+         which)
