@@ -474,33 +474,44 @@ class GenRecModel(nn.Module):
         [B, N] -> [B, N, E], row i = encode() of the history cut after event i (same ages), with no
         query, or with next_query_tokens[:, i] [B, N, Q] where that is given and not all padding (the
         query of the search that led to event i + 1: the dense loss then trains search requests too).
-        Sequence [e_1 .. e_N | ctx_1 .. ctx_N | RET_1 .. RET_N]: ctx_i sees e_1..e_i and itself, RET_i
-        sees e_1..e_i, ctx_i and itself, with the positions encode() gives them (i, i + 1). This is
-        how SASRec trains (every position predicts the next item) but read where inference reads:
-        at RET. Trained only on the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
+        Sequence [e_1 .. e_N | ctx_1 .. ctx_M | RET_1 .. RET_M], one ctx/RET pair per prefix read at
+        RET: ctx_i sees e_1..e_i and itself, RET_i sees e_1..e_i, ctx_i and itself, with the positions
+        encode() gives them (i, i + 1). With readout "ret" every prefix is read at RET (M = N); with
+        "last_event" only those followed by a query are (the others are read at their last event, which
+        the same pass computes), so a log where half the events are searches costs a 2N-token pass,
+        not 3N. This is how SASRec trains (every position predicts the next item) but read where
+        inference reads. Trained only on the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
         valid = history_items > 0                                           # [B, N]
         b, n = history_items.shape
         hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
         if next_query_tokens is None:
             next_query_tokens = torch.zeros_like(history_query_tokens)
         q_mean, has_query = self.text_embedding(next_query_tokens)          # [B, N, D], [B, N]
+        at_ret = valid & has_query if self.cfg.readout == "last_event" else valid  # [B, N]: prefixes read at RET
+        m = int(at_ret.sum(1).max())
+        # slot k of a row: its k-th prefix read at RET, in order; a row with fewer fills its last slots
+        # with other prefixes (distinct: a permutation's head), computed but never read
+        slot = torch.argsort((~at_ret).to(torch.int8), dim=1, stable=True)[:, :m]  # [B, M] prefix index
         ctx = torch.where(has_query[..., None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1))  # [B, N, D], as in encode()
-        ret = self.type_emb.weight[TYPE_RET].expand(b, n, -1)
-        x = torch.cat([hist, ctx, ret], dim=1)                              # [B, 3N, D]
+        ctx = ctx.gather(1, slot[..., None].expand(-1, -1, ctx.shape[-1]))  # [B, M, D]
+        ret = self.type_emb.weight[TYPE_RET].expand(b, m, -1)
+        x = torch.cat([hist, ctx, ret], dim=1)                              # [B, N + 2M, D]
         pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
-        positions = torch.cat([pos_hist, pos_hist + 1, pos_hist + 2], dim=1)  # [B, 3N]
+        pos_slot = pos_hist.gather(1, slot)                                 # [B, M]
+        positions = torch.cat([pos_hist, pos_slot + 1, pos_slot + 2], dim=1)  # [B, N + 2M]
         j = torch.arange(n, device=x.device)
-        upto = j[None, :] <= j[:, None]                                     # [N, N]: event j within prefix i
-        eye = torch.eye(n, dtype=torch.bool, device=x.device)
+        upto = (j[None, :] <= j[:, None]).expand(b, n, n)                   # [B, N, N]: event j within prefix i
+        upto_slot = j[None, None, :] <= slot[..., None]                     # [B, M, N]: event j within slot k's prefix
+        eye = torch.eye(m, dtype=torch.bool, device=x.device).expand(b, m, m)
         none = torch.zeros_like(eye)
-        structure = torch.cat([torch.cat([upto, none, none], 1),            # e_i:   e_1..e_i
-                               torch.cat([upto, eye, none], 1),             # ctx_i: e_1..e_i, ctx_i
-                               torch.cat([upto, eye, eye], 1)], 0)          # RET_i: e_1..e_i, ctx_i, RET_i
-        x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * n)
-        read = x[:, 2 * n:]                                                 # RET_i
-        if self.cfg.readout == "last_event":  # a request without a query is read at its last event
-            read = torch.where(has_query[..., None], read, x[:, :n])
+        no_slot = torch.zeros(b, n, m, dtype=torch.bool, device=x.device)
+        structure = torch.cat([torch.cat([upto, no_slot, no_slot], 2),      # e_i:   e_1..e_i
+                               torch.cat([upto_slot, eye, none], 2),        # ctx_k: its prefix, ctx_k
+                               torch.cat([upto_slot, eye, eye], 2)], 1)     # RET_k: its prefix, ctx_k, RET_k
+        x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * m)
+        at_slot = torch.zeros_like(x[:, :n]).scatter(1, slot[..., None].expand(-1, -1, x.shape[-1]), x[:, n + m:])
+        read = torch.where(at_ret[..., None], at_slot, x[:, :n])            # RET where read there, else the event
         return self._retrieval_space(self.user_head(self.final_norm(read)))  # [B, N, E]
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
@@ -521,7 +532,7 @@ class GenRecModel(nn.Module):
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
                     structure: Tensor, extra_tokens: int) -> tuple[Tensor, list, list]:
         """The backbone over [N history tokens | extra_tokens context/task tokens] (age 0, always valid).
-        positions [B, S] int; structure [S, S]: which key each query may see before padding is masked.
+        positions [B, S] int; structure [S, S] or [B, S, S]: which key each query may see before padding is masked.
         Returns the output [B, S, D] and each layer's keys and values [B, H, S, Dh]."""
         x = self.input_drop(x)
         # int64 ages -> float only here, after the request-relative difference was taken.
@@ -529,7 +540,8 @@ class GenRecModel(nn.Module):
         ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, S]
         cos, sin = self.rotary(positions.float(), torch.log1p(ages.float() / 60.0))
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, S]
-        allowed = (structure[None] & key_valid[:, None, :])[:, None]        # [B, 1, S, S]
+        structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, S]
+        allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, S]
         mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, S]
         bias = None
         if self.cfg.time_signal == "bucket":

@@ -134,6 +134,28 @@ def test_prefix_users_with_the_next_events_queries_is_encode_of_each_search_requ
     torch.testing.assert_close(users[:, n - 1], plain[:, n - 1], atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("readout", ["ret", "last_event"])
+@torch.no_grad()
+def test_prefix_users_in_a_batch_is_each_row_alone(tiny, readout):
+    """Rows of one batch read different prefixes at RET (their own searches, their own lengths), so
+    the pass builds one sequence layout per row: a row's embeddings must not depend on its batch."""
+    m = _model(tiny, block="softmax", time_signal="rope", item_text=True, readout=readout)
+    rows = []
+    for events, searched in ((6, [1, 4]), (4, [0, 1, 2])):                 # a different count of searches each
+        hist = tiny.history(events)
+        items, actions, ages, hq, q = _pad(tiny.encoder.encode(hist, "ball", hist[-1]["time"] + 600), 8 - events)
+        mask = torch.zeros(1, items.shape[1], dtype=torch.bool)
+        mask[0, [items.shape[1] - events + i for i in searched]] = True
+        nq = torch.where(mask[..., None], q[:, None, :], torch.zeros_like(q[:, None, :]))
+        rows.append((items, actions, ages, hq, nq))
+    batch = [torch.cat(parts) for parts in zip(*rows)]
+    together = m.prefix_users(*batch[:4], next_query_tokens=batch[4])
+    for r, (items, actions, ages, hq, nq) in enumerate(rows):
+        alone = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq)[0]
+        real = items[0] > 0
+        torch.testing.assert_close(together[r][real], alone[real], atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
                          ids=lambda c: "-".join(str(v) for v in c.values()))
 @torch.no_grad()
