@@ -36,7 +36,8 @@ public final class BenchCommand {
             request as plain genrec_knn with the same vector: each is warmed up (--warmup seconds), then measured for
             --duration seconds in total per variant, in --slices alternating slices (A B, B A, ...) so that drift of the node
             over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
-            latency (HdrHistogram) per cell, the genrec/kNN ratios, and the model's time per score call for each
+            latency (HdrHistogram) per cell with the 95 % confidence interval of each p99 [low-high] (from the request
+            count alone: a short cell's p99 rests on a few requests), the genrec/kNN ratios, and the model's time per score call for each
             candidate count (--model-only: just that, no cluster needed).
             --rank false: the genrec query retrieves only (no ranking head); coordinator: the shards retrieve and the
             genrec_rank search pipeline processor ranks the merged window once (size = window; the pipeline ad hoc in the
@@ -161,10 +162,11 @@ public final class BenchCommand {
     }
 
     private static void printCell(PrintStream out, String cell, int clients, String label, LoadRun.Result genrec, LoadRun.Result baseline) {
-        out.printf("  %-22s c=%-2d genrec%s p50 %6.2f p99 %6.2f ms %7.1f qps | baseline p50 %6.2f p99 %6.2f ms %7.1f qps"
-            + " | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, clients, label, genrec.p50Millis(), genrec.p99Millis(), genrec.qps(),
-            baseline.p50Millis(), baseline.p99Millis(), baseline.qps(), genrec.p50Millis() / baseline.p50Millis(),
-            genrec.p99Millis() / baseline.p99Millis(), genrec.errors(), baseline.errors());
+        out.printf("  %-22s c=%-2d genrec%s p50 %6.2f p99 %6.2f [%.2f-%.2f] ms %7.1f qps | baseline p50 %6.2f p99 %6.2f [%.2f-%.2f] ms"
+            + " %7.1f qps | p50 x%.2f p99 x%.2f | errors %d/%d%n", cell, clients, label, genrec.p50Millis(), genrec.p99Millis(),
+            genrec.p99Interval().lowMillis(), genrec.p99Interval().highMillis(), genrec.qps(), baseline.p50Millis(), baseline.p99Millis(),
+            baseline.p99Interval().lowMillis(), baseline.p99Interval().highMillis(), baseline.qps(),
+            genrec.p50Millis() / baseline.p50Millis(), genrec.p99Millis() / baseline.p99Millis(), genrec.errors(), baseline.errors());
         if (genrec.firstError() != null) {
             out.println("  first genrec error: " + genrec.firstError());
         }

@@ -33,8 +33,9 @@ final class LoadRun {
 
     record Variant(String label, List<String> bodies) {}
 
-    record Result(double qps, double p50Millis, double p90Millis, double p99Millis, double maxMillis, long requests, long errors,
-        String firstError) {}
+    /** p99Interval: the 95 % confidence interval of p99 from this many requests ({@link QuantileInterval}). */
+    record Result(double qps, double p50Millis, double p90Millis, double p99Millis, QuantileInterval p99Interval, double maxMillis,
+        long requests, long errors, String firstError) {}
 
     private static final long MAX_NANOS = Duration.ofSeconds(60).toNanos();
 
@@ -70,7 +71,8 @@ final class LoadRun {
         Result result() {
             Histogram h = recorder.getIntervalHistogram();
             return new Result(requests.get() / (nanos / 1e9), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(90) / 1e6,
-                h.getValueAtPercentile(99) / 1e6, h.getMaxValue() / 1e6, requests.get(), errors.get(), firstError.get());
+                h.getValueAtPercentile(99) / 1e6, QuantileInterval.of(h, 0.99), h.getMaxValue() / 1e6, requests.get(), errors.get(),
+                firstError.get());
         }
     }
 

@@ -66,6 +66,9 @@ class LoadRunTest {
         assertTrue(results.get(0).requests() < countA, "warm-up requests are not counted: " + results.get(0) + " of " + countA);
         assertEquals(0, results.get(0).errors() + results.get(1).errors());
         assertTrue(results.get(0).qps() > 0 && results.get(0).p50Millis() > 0 && results.get(0).p99Millis() >= results.get(0).p50Millis());
+        LoadRun.Result a = results.get(0);
+        assertTrue(a.p99Interval().lowMillis() <= a.p99Millis() && a.p99Millis() <= a.p99Interval().highMillis()
+            && a.p99Interval().highMillis() <= a.maxMillis(), "the p99 interval brackets p99, within the sample: " + a);
     }
 
     @Test
