@@ -200,6 +200,13 @@ def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
+def with_past(k: Tensor, v: Tensor, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+    """A layer's keys and values [B, H, S, Dh] after those of P tokens run before: [B, H, P + S, Dh]."""
+    if past is None:
+        return k, v
+    return torch.cat([as_dtype(past[0], k.dtype), k], dim=-2), torch.cat([as_dtype(past[1], v.dtype), v], dim=-2)
+
+
 def time_bucket(age_seconds: Tensor, num_buckets: int) -> Tensor:
     """int64 ages (or int64 age differences) -> bucket floor(3 * log1p(|d| / 60)) in [0, num_buckets)."""
     minutes = age_seconds.abs().float() / 60.0   # cast after the int64 difference
@@ -285,14 +292,16 @@ class Block(nn.Module):
         return self.down(F.silu(self.gate(h)) * self.up(h))
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
-                bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        # x: [B, S, D]; mask_add: [B, 1, S, S] (0 allowed, NEG_INF masked); bias: [B, H, S, S] or None
+                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        # x: [B, S, D]; mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
+        # past: this layer's keys and values [B, H, P, Dh] of P tokens run before (P = 0 without)
         q, k, v = self._qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        k, v = with_past(k, v, past)
         # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
         # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
         scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add
-        # scores: [B, H, S, S]
+        # scores: [B, H, S, P + S]
         if bias is not None:
             scores = scores + bias
         attn = as_dtype(self.attn_drop(scores.softmax(-1)), v.dtype) @ v    # [B, H, S, Dh]
@@ -336,13 +345,14 @@ class HSTUBlock(nn.Module):
         return x + as_dtype(self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1))), x.dtype)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
-                bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
         u, q, k, v = self._uvqk(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, S]
+        k, v = with_past(k, v, past)
+        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, P + S]
         if bias is not None:
             scores = scores + bias
-        allowed_f = allowed.to(scores.dtype)                                # [B, 1, S, S]
+        allowed_f = allowed.to(scores.dtype)                                # [B, 1, S, P + S]
         w = self.attn_drop(F.silu(scores) * allowed_f / allowed_f.sum(-1, keepdim=True).clamp(min=1.0))
         return self._residual(x, as_dtype(w, v.dtype) @ v, u), k, v
 
@@ -469,50 +479,60 @@ class GenRecModel(nn.Module):
 
     def prefix_users(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                      history_query_tokens: Tensor, item_table: Tensor | None = None,
-                     next_query_tokens: Tensor | None = None) -> Tensor:
-        """Training only: the retrieval embedding after EVERY history prefix, in one pass:
-        [B, N] -> [B, N, E], row i = encode() of the history cut after event i (same ages), with no
-        query, or with next_query_tokens[:, i] [B, N, Q] where that is given and not all padding (the
-        query of the search that led to event i + 1: the dense loss then trains search requests too).
-        Sequence [e_1 .. e_N | ctx_1 .. ctx_M | RET_1 .. RET_M], one ctx/RET pair per prefix read at
-        RET: ctx_i sees e_1..e_i and itself, RET_i sees e_1..e_i, ctx_i and itself, with the positions
-        encode() gives them (i, i + 1). With readout "ret" every prefix is read at RET (M = N); with
-        "last_event" only those followed by a query are (the others are read at their last event, which
-        the same pass computes), so a log where half the events are searches costs a 2N-token pass,
-        not 3N. This is how SASRec trains (every position predicts the next item) but read where
-        inference reads. Trained only on the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
+                     next_query_tokens: Tensor | None = None,
+                     events: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
+        """Training only: the retrieval embedding after EVERY history prefix: [B, N] -> [B, N, E],
+        row i = encode() of the history cut after event i (same ages), with no query, or with
+        next_query_tokens[:, i] [B, N, Q] where that is given and not all padding (the query of the
+        search that led to event i + 1: the dense loss then trains search requests too).
+        Two passes. The events, causally, as encode() runs them (an event never sees what follows it).
+        Then one ctx/RET pair per prefix read at RET, [ctx_1 .. ctx_M | RET_1 .. RET_M], over the
+        events' per-layer keys and values: ctx_k sees its prefix's events and itself, RET_k those,
+        ctx_k and itself, with the positions encode() gives them (i, i + 1). With readout "ret" every
+        prefix is read at RET (M = N); with "last_event" only those followed by a query are, the others
+        at their last event (the first pass's output). events: encode()'s cache keys and values
+        [L, B, H, T, Dh] and history readouts [B, N, E] (hidden) from the same step: the first pass is
+        then not run again, so a search batch costs the causal pass plus 2M rows. This is how SASRec
+        trains (every position predicts the next item) but read where inference reads. Trained only on
+        the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
         valid = history_items > 0                                           # [B, N]
         b, n = history_items.shape
-        hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
+        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        j = torch.arange(n, device=valid.device)
+        if events is None:
+            hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
+            x, keys, values = self._run_blocks(hist, pos_hist, history_age_seconds, valid, j[None, :] <= j[:, None],
+                                               extra_tokens=0)
+            event_reads = self._retrieval_space(self.user_head(self.final_norm(x)))  # [B, N, E]
+        else:
+            cache_keys, cache_values, event_reads = events
+            keys, values = [k[:, :, :n] for k in cache_keys], [v[:, :, :n] for v in cache_values]
         if next_query_tokens is None:
             next_query_tokens = torch.zeros_like(history_query_tokens)
         q_mean, has_query = self.text_embedding(next_query_tokens)          # [B, N, D], [B, N]
         at_ret = valid & has_query if self.cfg.readout == "last_event" else valid  # [B, N]: prefixes read at RET
         m = int(at_ret.sum(1).max())
+        if m == 0:
+            return event_reads
         # slot k of a row: its k-th prefix read at RET, in order; a row with fewer fills its last slots
         # with other prefixes (distinct: a permutation's head), computed but never read
         slot = torch.argsort((~at_ret).to(torch.int8), dim=1, stable=True)[:, :m]  # [B, M] prefix index
         ctx = torch.where(has_query[..., None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1))  # [B, N, D], as in encode()
         ctx = ctx.gather(1, slot[..., None].expand(-1, -1, ctx.shape[-1]))  # [B, M, D]
-        ret = self.type_emb.weight[TYPE_RET].expand(b, m, -1)
-        x = torch.cat([hist, ctx, ret], dim=1)                              # [B, N + 2M, D]
-        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        x = torch.cat([ctx, self.type_emb.weight[TYPE_RET].expand(b, m, -1)], dim=1)  # [B, 2M, D]
         pos_slot = pos_hist.gather(1, slot)                                 # [B, M]
-        positions = torch.cat([pos_hist, pos_slot + 1, pos_slot + 2], dim=1)  # [B, N + 2M]
-        j = torch.arange(n, device=x.device)
-        upto = (j[None, :] <= j[:, None]).expand(b, n, n)                   # [B, N, N]: event j within prefix i
+        positions = torch.cat([pos_slot + 1, pos_slot + 2], dim=1)          # [B, 2M]
         upto_slot = j[None, None, :] <= slot[..., None]                     # [B, M, N]: event j within slot k's prefix
         eye = torch.eye(m, dtype=torch.bool, device=x.device).expand(b, m, m)
         none = torch.zeros_like(eye)
-        no_slot = torch.zeros(b, n, m, dtype=torch.bool, device=x.device)
-        structure = torch.cat([torch.cat([upto, no_slot, no_slot], 2),      # e_i:   e_1..e_i
-                               torch.cat([upto_slot, eye, none], 2),        # ctx_k: its prefix, ctx_k
+        structure = torch.cat([torch.cat([upto_slot, eye, none], 2),        # ctx_k: its prefix, ctx_k
                                torch.cat([upto_slot, eye, eye], 2)], 1)     # RET_k: its prefix, ctx_k, RET_k
-        x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * m)
-        at_slot = torch.zeros_like(x[:, :n]).scatter(1, slot[..., None].expand(-1, -1, x.shape[-1]), x[:, n + m:])
-        read = torch.where(at_ret[..., None], at_slot, x[:, :n])            # RET where read there, else the event
-        return self._retrieval_space(self.user_head(self.final_norm(read)))  # [B, N, E]
+        x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * m,
+                                   past=(keys, values))
+        at_slot = self._retrieval_space(self.user_head(self.final_norm(x[:, m:])))  # [B, M, E] read at RET_k
+        read = torch.zeros_like(event_reads).scatter(1, slot[..., None].expand(-1, -1, at_slot.shape[-1]), at_slot)
+        return torch.where(at_ret[..., None], read, event_reads)            # [B, N, E]
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
                         item_table: Tensor | None) -> Tensor:
@@ -530,27 +550,30 @@ class GenRecModel(nn.Module):
         return tokens
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
-                    structure: Tensor, extra_tokens: int) -> tuple[Tensor, list, list]:
+                    structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None) -> tuple[Tensor, list, list]:
         """The backbone over [N history tokens | extra_tokens context/task tokens] (age 0, always valid).
-        positions [B, S] int; structure [S, S] or [B, S, S]: which key each query may see before padding is masked.
-        Returns the output [B, S, D] and each layer's keys and values [B, H, S, Dh]."""
+        x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
+        [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
+        structure [S, N + extra] or [B, S, N + extra]: which key each query may see before padding is
+        masked. Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
+        s = x.shape[1]                                                      # the queries: the last s tokens
         # int64 ages -> float only here, after the request-relative difference was taken.
         ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
-        ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, S]
-        cos, sin = self.rotary(positions.float(), torch.log1p(ages.float() / 60.0))
-        key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, S]
-        structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, S]
-        allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, S]
-        mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, S]
+        ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, N + extra]
+        cos, sin = self.rotary(positions.float(), torch.log1p(ages[:, -s:].float() / 60.0))
+        key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
+        structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
+        allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
+        mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, N + extra]
         bias = None
         if self.cfg.time_signal == "bucket":
-            buckets = time_bucket(ages[:, None, :] - ages[:, :, None], self.cfg.time_buckets)  # [B, S, S]
-            bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, S]
+            buckets = time_bucket(ages[:, None, :] - ages[:, -s:, None], self.cfg.time_buckets)  # [B, S, N + extra]
+            bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, N + extra]
         cos, sin = (as_dtype(t, self.block_dtype()) for t in (cos, sin))
         keys, values = [], []
-        for block in self.blocks:
-            x, k, v = block(x, cos, sin, mask_add, allowed, bias)
+        for layer, block in enumerate(self.blocks):
+            x, k, v = block(x, cos, sin, mask_add, allowed, bias, None if past is None else (past[0][layer], past[1][layer]))
             keys.append(as_dtype(k, torch.float32))
             values.append(as_dtype(v, torch.float32))
         return x, keys, values

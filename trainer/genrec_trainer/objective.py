@@ -166,9 +166,11 @@ class Objective:
         if hidden is not None and not searched:
             states = hidden[0]                                                            # [B, N, E]
         else:
+            # the events' keys and values and readouts of this step's causal pass are reused, not recomputed
+            events = None if hidden is None else (cache[0], cache[1], hidden[0])
             states = model.prefix_users(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
                                         batch["history_query_tokens"], item_table=table,
-                                        next_query_tokens=nq if searched else None)       # [B, N, E]
+                                        next_query_tokens=nq if searched else None, events=events)  # [B, N, E]
             if hidden is not None:  # the other events keep the history readout: each event's own state
                 states = torch.where(asked[..., None], states, hidden[0])
         l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per) if self.full_softmax else

@@ -134,6 +134,25 @@ def test_prefix_users_with_the_next_events_queries_is_encode_of_each_search_requ
     torch.testing.assert_close(users[:, n - 1], plain[:, n - 1], atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True, readout="last_event")] + CONFIGS,
+                         ids=lambda c: "-".join(str(v) for v in c.values()))
+@torch.no_grad()
+def test_prefix_users_over_the_causal_pass_of_encode_is_the_same(tiny, switches):
+    """Training passes encode()'s cache and history readouts to prefix_users so that the events are
+    not run twice in a step: the rows must be those of prefix_users' own event pass."""
+    m = _model(tiny, **switches)
+    hist = tiny.history(6)
+    items, actions, ages, hq, q = _pad(tiny.encoder.encode(hist, "ball", hist[-1]["time"] + 600), 3)
+    n = items.shape[1]
+    nq = torch.zeros(1, n, q.shape[1], dtype=torch.long)
+    nq[0, [n - 5, n - 2]] = q[0]                                            # two of the six prefixes searched
+    hidden: list = []
+    _, ck, cv, _ = m.encode(items, actions, ages, hq, q, hidden=hidden)
+    reused = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq, events=(ck, cv, hidden[0]))
+    own = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq)
+    torch.testing.assert_close(reused[:, n - 6:], own[:, n - 6:], atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("readout", ["ret", "last_event"])
 @torch.no_grad()
 def test_prefix_users_in_a_batch_is_each_row_alone(tiny, readout):
