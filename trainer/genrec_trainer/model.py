@@ -59,9 +59,10 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   LayerNorm (centred, with a bias) instead of RMSNorm everywhere. Both to measure what separates
   our block from the textbook SASRec's on Beauty (BENCHMARKS.md).
 
-Training only: prefix_users() gives the retrieval embedding after every history prefix in one pass,
-with the next event's search query where it has one (the dense next-item loss read where inference
-reads, for recommendation and search requests alike); the exported graphs never call it.
+Training only: prefix_users() gives the retrieval embedding after every history prefix, with the next
+event's search query where it has one (the dense next-item loss read where inference reads, for
+recommendation and search requests alike): one context/RET pair per prefix read at RET, run over the
+events' keys and values of the causal pass; the exported graphs never call it.
 """
 from __future__ import annotations
 
@@ -561,14 +562,14 @@ class GenRecModel(nn.Module):
         # int64 ages -> float only here, after the request-relative difference was taken.
         ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
         ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, N + extra]
-        cos, sin = self.rotary(positions.float(), torch.log1p(ages[:, -s:].float() / 60.0))
+        cos, sin = self.rotary(positions.float(), torch.log1p(ages[:, ages.shape[1] - s:].float() / 60.0))
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
         allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
         mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, N + extra]
         bias = None
         if self.cfg.time_signal == "bucket":
-            buckets = time_bucket(ages[:, None, :] - ages[:, -s:, None], self.cfg.time_buckets)  # [B, S, N + extra]
+            buckets = time_bucket(ages[:, None, :] - ages[:, ages.shape[1] - s:, None], self.cfg.time_buckets)  # [B, S, N + extra]
             bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, N + extra]
         cos, sin = (as_dtype(t, self.block_dtype()) for t in (cos, sin))
         keys, values = [], []
