@@ -2,6 +2,8 @@ package org.genrec.tools.bench;
 
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -16,28 +18,18 @@ class QuantileIntervalTest {
         return h;
     }
 
-    @Test
-    void aShortCellsP99RestsOnItsLastFewRequests() {
-        // n = 700: n q = 693, 1.96 sqrt(6.93) = 5.16, so ranks 687..699 (the 14th to the 2nd slowest)
-        QuantileInterval interval = QuantileInterval.of(millis(700), 0.99);
-        assertEquals(687, interval.lowMillis(), 0.5);
-        assertEquals(699, interval.highMillis(), 0.5);
-    }
-
-    @Test
-    void moreRequestsNarrowTheIntervalInRanks() {
-        // n = 10,000: n q = 9,900, 1.96 sqrt(99) = 19.5, so ranks 9,880..9,920 (the values are within 0.1 % precision)
-        QuantileInterval interval = QuantileInterval.of(millis(10_000), 0.99);
-        assertEquals(9_880, interval.lowMillis(), 10);
-        assertEquals(9_920, interval.highMillis(), 10);
-    }
-
-    @Test
-    void tooFewRequestsReachTheMaximum() {
-        // n = 50: n q = 49.5 +- 1.38: the upper rank is past the last value, so the interval ends at the maximum
-        QuantileInterval interval = QuantileInterval.of(millis(50), 0.99);
-        assertEquals(48, interval.lowMillis(), 0.5);
-        assertEquals(50, interval.highMillis(), 0.5);
+    @ParameterizedTest(name = "n = {0}: ranks {1}..{2}")
+    @CsvSource({
+        // n q = 693, 1.96 sqrt(6.93) = 5.16: a short cell's p99 lies between its 14th- and 2nd-slowest requests
+        "700, 687, 699, 0.5",
+        // n q = 9,900, 1.96 sqrt(99) = 19.5: more requests, a narrower interval in ranks (values within 0.1 % precision)
+        "10000, 9880, 9920, 10",
+        // n q = 49.5 +- 1.38: the upper rank is past the last value, so the interval ends at the maximum
+        "50, 48, 50, 0.5"})
+    void theIntervalRunsBetweenTheOrderStatisticsAroundNq(int n, double lowRank, double highRank, double precision) {
+        QuantileInterval interval = QuantileInterval.of(millis(n), 0.99);
+        assertEquals(lowRank, interval.lowMillis(), precision);
+        assertEquals(highRank, interval.highMillis(), precision);
     }
 
     @Test
