@@ -31,10 +31,11 @@ def mean_call_ms(sess, inputs) -> float:
     return (time.perf_counter() - start) / CALLS * 1e3
 
 
-def encode_feed(n: int) -> dict[str, np.ndarray]:
-    """One request with n history events (distinct ages, no queries), as the runtime pads it."""
+def encode_feed(bundle: Path, n: int) -> dict[str, np.ndarray]:
+    """One request with n history events of the bundle's catalogue (distinct ages, no queries)."""
     rng = np.random.default_rng(0)
-    return {"history_items": rng.integers(1, 1000, (1, n)), "history_actions": np.ones((1, n), np.int64),
+    items = sum(1 for _ in (bundle / "items.jsonl").open())
+    return {"history_items": rng.integers(1, items + 1, (1, n)), "history_actions": np.ones((1, n), np.int64),
             "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
             "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
 
@@ -43,7 +44,7 @@ def main(bundles: list[Path], sizes: list[int], graph: str) -> None:
     sessions = [session(b / f"{graph}.onnx", None) for b in bundles]
     print(("K      " if graph == "score" else "N      ") + "   ".join(f"{b.name:>24s}" for b in bundles) + "   B / A")
     for k in sizes:
-        inputs = [feed(b, k) if graph == "score" else encode_feed(k) for b in bundles]
+        inputs = [feed(b, k) if graph == "score" else encode_feed(b, k) for b in bundles]
         for s, x in zip(sessions, inputs):
             mean_call_ms(s, x)                                               # warm-up
         rounds = [[], []]

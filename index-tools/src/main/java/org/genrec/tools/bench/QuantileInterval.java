@@ -9,7 +9,7 @@ import org.HdrHistogram.Histogram;
  * 1.96 * sqrt(n q (1 - q)) either side of n q bracket it (normal approximation).
  *
  * <p>Why: a p99 is decided by a handful of requests. At one client a 5-second cell holds ~700
- * requests, so its p99 is the 7th slowest and its interval runs from about the 12th slowest to the
+ * requests, so its p99 is the 7th slowest and its interval runs from about the 14th slowest to the
  * 2nd slowest; two runs of the same cell measured 29.07 and 16.25 ms (BENCHMARKS.md, session 16).
  * Printing the interval beside the figure says which differences a run can resolve.
  *
