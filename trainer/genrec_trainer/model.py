@@ -562,14 +562,15 @@ class GenRecModel(nn.Module):
         # int64 ages -> float only here, after the request-relative difference was taken.
         ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
         ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, N + extra]
-        cos, sin = self.rotary(positions.float(), torch.log1p(ages[:, ages.shape[1] - s:].float() / 60.0))
+        query_ages = ages[:, ages.shape[1] - s:]                            # [B, S]
+        cos, sin = self.rotary(positions.float(), torch.log1p(query_ages.float() / 60.0))
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
         allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
         mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, N + extra]
         bias = None
         if self.cfg.time_signal == "bucket":
-            buckets = time_bucket(ages[:, None, :] - ages[:, ages.shape[1] - s:, None], self.cfg.time_buckets)  # [B, S, N + extra]
+            buckets = time_bucket(ages[:, None, :] - query_ages[:, :, None], self.cfg.time_buckets)  # [B, S, N + extra]
             bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, N + extra]
         cos, sin = (as_dtype(t, self.block_dtype()) for t in (cos, sin))
         keys, values = [], []
@@ -607,7 +608,7 @@ class GenRecModel(nn.Module):
             def rotate(q: Tensor) -> Tensor:
                 return q
         elif positions is None:
-            rotation = as_dtype(self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True)), self.block_dtype())
+            rotation = as_dtype(self.candidate_rotation(cache_mask), self.block_dtype())
 
             def rotate(q: Tensor) -> Tensor:
                 return q @ rotation                                         # [B, H, K, Dh] @ [B, 1, Dh, Dh]
@@ -632,8 +633,12 @@ class GenRecModel(nn.Module):
         time leaves the score graph no rotary work (its R and the product with it were ~10 of its
         kernels per call, BENCHMARKS.md "The keys turned at encode time"). The exported encode graph
         returns these keys; in PyTorch, score(keys_at_candidates=True) takes them."""
-        rotation = self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True))  # [B, 1, Dh, Dh]
-        return cache_keys @ rotation.transpose(-1, -2)                      # [L, B, H, T, Dh]
+        return cache_keys @ self.candidate_rotation(cache_mask).transpose(-1, -2)  # [L, B, H, T, Dh]
+
+    def candidate_rotation(self, cache_mask: Tensor) -> Tensor:
+        """The rotary of score()'s default place (RET's: #real history + 1 = sum(cache_mask), age 0) as
+        one matrix: cache_mask [B, T] -> [B, 1, Dh, Dh]."""
+        return self.rotary.matrix_at_age_zero(cache_mask.sum(-1, keepdim=True))
 
     def candidate_table(self) -> Tensor:
         """Every item's input row as a candidate (repr * input_scale + Type(candidate)), [I + 1, D]:

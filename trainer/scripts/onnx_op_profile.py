@@ -35,12 +35,17 @@ def session(graph: Path, profile_prefix: str | None) -> ort.InferenceSession:
     return ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
 
 
+def catalogue_size(bundle: Path) -> int:
+    """The bundle's item count (rows of items.jsonl; model item indices run 1..count)."""
+    return sum(1 for _ in (bundle / "items.jsonl").open())
+
+
 def feed(bundle: Path, k: int) -> dict[str, np.ndarray]:
     arch = json.loads((bundle / "manifest.json").read_text())["architecture"]
     layers, heads, d = arch["layers"], arch["heads"], arch["d_model"]
     t = json.loads((bundle / "manifest.json").read_text())["max_history"] + 1   # the history and the context token
     rng = np.random.default_rng(0)
-    items = sum(1 for _ in (bundle / "items.jsonl").open())
+    items = catalogue_size(bundle)
     cache = (layers, 1, heads, t, d // heads)
     return {"cache_keys": rng.standard_normal(cache, np.float32), "cache_values": rng.standard_normal(cache, np.float32),
             "cache_mask": np.ones((1, t), np.float32), "candidates": rng.integers(1, items + 1, (1, k), dtype=np.int64)}

@@ -12,7 +12,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_op_profile import feed, session
+from score_graph_ab import mean_call_ms
 
 ROUNDS, CALLS = 15, 100
 
@@ -64,13 +64,6 @@ def gemm_rate(path: Path) -> tuple[object, dict[str, np.ndarray]]:
             {n: rng.standard_normal((512, 512)).astype(np.float32) for n in "ab"})
 
 
-def call_ms(sess, inputs, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        sess.run(None, inputs)
-    return (time.perf_counter() - start) / calls * 1e3
-
-
 def main(bundle: Path, ks: list[int]) -> None:
     manifest = json.loads((bundle / "manifest.json").read_text())
     arch, t = manifest["architecture"], manifest["max_history"] + 1
@@ -83,9 +76,9 @@ def main(bundle: Path, ks: list[int]) -> None:
         mm, full_in = session(path, None), feed(bundle, k)
         rounds: dict[str, list[float]] = {"gemm": [], "matmuls": [], "graph": []}
         for _ in range(ROUNDS):
-            rounds["gemm"].append(2 * 512 ** 3 / call_ms(gemm, gemm_in, 10) / 1e6)   # GFLOP/s
-            rounds["matmuls"].append(call_ms(mm, mm_in, CALLS))
-            rounds["graph"].append(call_ms(full, full_in, CALLS))
+            rounds["gemm"].append(2 * 512 ** 3 / mean_call_ms(gemm, gemm_in, 10) / 1e6)   # GFLOP/s
+            rounds["matmuls"].append(mean_call_ms(mm, mm_in, CALLS))
+            rounds["graph"].append(mean_call_ms(full, full_in, CALLS))
         med = {n: statistics.median(v) for n, v in rounds.items()}
         flops = 2.0 * k * (layers * (4 * d * d + 3 * d * hidden + 2 * d * (t + 1)) + d)   # FlopCount.score
         bound = flops / (med["gemm"] * 1e9) * 1e3
