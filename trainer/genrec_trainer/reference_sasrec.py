@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import build_vocab, group_by_user, history_items_of, item_index, make_batch
+from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
+from .data import build_vocab, data_fingerprint, group_by_user, history_items_of, item_index, make_batch
 from .datasets import DATASETS, load_dataset
 from .evaluate import PROTOCOL_TEXT, make_split, rank_metrics, target_ranks
 from .stopping import StopRequest
@@ -162,20 +163,29 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
                     heads: int = 1, dropout: float = 0.2, negatives: int = 256, batch_size: int = 128,
                     lr: float = 1e-3, epochs: int = 200, patience: int = 20, seed: int = 1,
                     temperature: float | None = None, length_grouping: bool = False,
-                    log=print) -> tuple[ReferenceSASRec, list[dict], int]:
+                    checkpoint: RunCheckpoint | None = None, log=print) -> tuple[ReferenceSASRec, list[dict], int]:
     """User epochs, Adam, validation NDCG@10 every epoch, early stop after `patience` epochs
     without a better one; returns the best-validation model, the per-epoch history and its epoch.
     length_grouping: batches of similar sequence lengths as our trainer makes them (epoch_batches),
-    instead of random batches (the ablation of that difference)."""
+    instead of random batches (the ablation of that difference).
+    checkpoint: written after every complete epoch, resumed from when it holds one (checkpoint.py)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = ReferenceSASRec(num_items, d_model, layers, heads, max_len, dropout, temperature)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
     inputs, targets = training_sequences(seqs, np.asarray(split.train), max_len)
     lengths = (inputs > 0).sum(1)                                           # [U]
-    history, best = [], (-1.0, 0, None)
+    history, best, first_epoch, stopped_early = [], (-1.0, 0, None), 1, False
+    if checkpoint is not None and (saved := checkpoint.load()) is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        restore_rng_state(rng, saved["rng"])
+        history, best, stopped_early = saved["history"], tuple(saved["best"]), saved["stopped_early"]
+        first_epoch = saved["epoch"] + 1
+        log(f"resumed from {checkpoint.path} after epoch {saved['epoch']} (best so far: epoch {best[1]})"
+            + ("; that run had already stopped early" if stopped_early else ""))
     with StopRequest(log) as stop:  # SIGUSR1 / Ctrl-C: end after this epoch, test the best one so far
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first_epoch, (0 if stopped_early else epochs) + 1):
             model.train()
             t0, total, steps = time.time(), 0.0, 0
             for rows in epoch_rows(lengths, batch_size, max_len, rng, length_grouping):
@@ -195,8 +205,12 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
                 best = (val["ndcg@10"], epoch, {k: v.clone() for k, v in model.state_dict().items()})
             elif epoch - best[1] >= patience:
                 log(f"early stop: no better validation ndcg@10 in {patience} epochs")
-                break
-            if stop.requested:
+                stopped_early = True
+            if checkpoint is not None:  # a stop arrives after the steps: this epoch is complete
+                checkpoint.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                 "rng": rng_state(rng), "history": json.loads(json.dumps(history)),
+                                 "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early})
+            if stopped_early or stop.requested:
                 break
     model.load_state_dict(best[2])
     return model, history, best[1]
@@ -225,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="ablation: batches of similar sequence lengths, as our trainer makes them, instead of random")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--metrics-out")
+    p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
+                                        "after its last epoch (same settings; --epochs/--patience may grow)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     protocol = args.protocol or ("beauty" if args.dataset in ("beauty", "scientific") else "movielens")
@@ -234,12 +250,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     split, split_info = make_split(seqs, protocol)
     print(f"reference SASRec+SS on {args.dataset}: {len(ds.items)} items, {len(seqs)} users; protocol {protocol}: "
           f"{PROTOCOL_TEXT[protocol]}; " + ", ".join(f"{k} {v}" for k, v in split_info.items()))
+    run = None
+    if args.checkpoint:  # what may change on resume: the budget, threads and outputs (checkpoint.py)
+        fixed = {k: v for k, v in vars(args).items()
+                 if k not in ("epochs", "patience", "threads", "metrics_out", "checkpoint", "data_dir")}
+        run = RunCheckpoint(args.checkpoint, {**fixed, "data": data_fingerprint(ds.items, ds.events)})
     t0 = time.time()
     model, history, best_epoch = train_reference(
         seqs, split, len(ds.items), max_len=args.max_history, d_model=args.d_model, layers=args.layers,
         heads=args.heads, dropout=args.dropout, negatives=args.negatives, batch_size=args.batch_size, lr=args.lr,
         epochs=args.epochs, patience=args.patience, seed=args.seed, temperature=args.cosine_temperature,
-        length_grouping=args.length_grouping)
+        length_grouping=args.length_grouping, checkpoint=run)
     test = evaluate_reference(model, seqs, split.test, args.max_history)
     seconds = time.time() - t0
     print(f"model selection: epoch {best_epoch}; test ({int(test['users'])} users): "

@@ -26,6 +26,7 @@ import torch
 from . import synthetic
 from .data import build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, make_batch
 from .datasets import DATASETS, load_dataset, load_generic
+from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
 from .losses import AdaptiveLossWeighter
@@ -38,6 +39,13 @@ from .stopping import StopRequest
 PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True},
            "sasrec": {"block": "softmax", "time_signal": "none", "item_text": False},
            "hstu": {"block": "hstu", "time_signal": "bucket", "item_text": False}}
+
+
+# train() arguments that may differ when a checkpointed run is resumed (budget, logging, outputs,
+# hardware); every other argument is part of what the run is (checkpoint.py). items/events are
+# compared by their fingerprint instead.
+MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
+                        "metrics_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint"}
 
 
 def action_list(events: Sequence[Event]) -> list[str]:
@@ -156,7 +164,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
-          dense_divisor: str = "batch", dense_search: bool = True) -> dict:
+          dense_divisor: str = "batch", dense_search: bool = True, checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -184,7 +192,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     then trains that state at every prefix, read at "history" = where inference reads).
     device: "cpu" | "cuda[:N]" | "auto"; the exported bundle is always computed and checked on CPU.
     search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
-    search events with a category query, and the search test runs after the recommendation test."""
+    search events with a category query, and the search test runs after the recommendation test.
+    checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
+    last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same)."""
+    settings = {k: v for k, v in locals().items() if k not in MAY_CHANGE_ON_RESUME}  # first: the arguments only
     if enhancer and dense_loss and target_weight == 0 and not full_softmax:
         # With the dense loss alone there is no example-level loss for the enhancer to reweight; it then
         # adds its favourites to a softmax over the whole catalogue (objective.Enhancer.favourites_loss).
@@ -295,8 +306,32 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
     best = (-1.0, 0, None)
+    first_epoch, stopped_early, resumed_at = 1, False, []
+    run = RunCheckpoint(checkpoint, {**settings, "data": data_fingerprint(items, events)}) if checkpoint else None
+    if run is not None and (saved := run.load()) is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        restore_rng_state(rng, saved["rng"])
+        if weighter is not None:
+            weighter.prev, weighter.last = saved["weighter"]
+        history, best, stopped_early = saved["history"], tuple(saved["best"]), saved["stopped_early"]
+        first_epoch = saved["epoch"] + 1
+        resumed_at = saved["resumed_at"] + [first_epoch]
+        t_start -= saved["seconds"]  # train_seconds counts the earlier starts too
+        log(f"resumed from {checkpoint} after epoch {saved['epoch']} (best so far: epoch {best[1]}, "
+            f"validation {select_on} {best[0]:.4f}; {saved['seconds']:.0f}s of earlier training)"
+            + ("; that run had already stopped early: no more training" if stopped_early else ""))
+
+    def save_checkpoint(epoch: int) -> None:
+        """After a complete epoch: everything the next one depends on."""
+        run.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state(rng),
+                  "weighter": (weighter.prev, weighter.last) if weighter is not None else None,
+                  "history": json.loads(json.dumps(history)),  # numpy scalars as plain floats: a data-only file
+                  "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early,
+                  "seconds": time.time() - t_start, "resumed_at": resumed_at})
+
     with StopRequest(log) as stop:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first_epoch, (0 if stopped_early else epochs) + 1):
             model.train()
             t0 = time.time()
             sums = np.zeros(2)
@@ -322,6 +357,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                         f"ranking {sums[1] / steps:.4f} ({time.time() - t0:.0f}s)")
                 if stop.requested:
                     break
+            partial = steps < len(batches)  # stopped mid-epoch: validated and tested, never checkpointed
             steps = max(steps, 1)
             record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
             if objective.enhancer is not None:
@@ -332,6 +368,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 history.append({**record, "seconds": time.time() - t0})
                 log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} "
                     f"({time.time() - t0:.1f}s)")
+                if run is not None:
+                    save_checkpoint(epoch)
                 continue
             val = evaluate(model, seqs, split.valid, max_history)
             history.append({**record, **{f"valid_{k}": v for k, v in val.items() if k != "users"},
@@ -345,9 +383,14 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                         if select_best else None)
             elif patience and epoch - best[1] >= patience * eval_every:
                 log(f"early stop: no better validation {select_on} in {patience} evaluations")
-                break
+                stopped_early = True
+            if run is not None and not partial:
+                save_checkpoint(epoch)
             if stop.requested:
-                log(f"stopped on request in epoch {epoch}")
+                log(f"stopped on request in epoch {epoch}" + (f"; the same command resumes from {checkpoint}"
+                                                              if run is not None else ""))
+                break
+            if stopped_early:
                 break
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
@@ -380,7 +423,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "search_fraction": search_fraction if search_queries else None,
             "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
             "test": {k: round(v, 5) for k, v in test.items()},
-            "train_seconds": round(train_seconds, 1), "threads": threads, "history": history}, indent=1) + "\n")
+            "train_seconds": round(train_seconds, 1), "threads": threads, "resumed_at_epochs": resumed_at,
+            "history": history}, indent=1) + "\n")
     if curves:
         plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
         log(f"curves written to {curves}")
@@ -514,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--search-fraction", type=float, default=0.5, help="share of training events made searches")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (CUDA when present)")
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
+    p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
+                                        "after its last epoch (same settings; --epochs/--patience may grow)")
     args = p.parse_args(argv)
 
     has_ts = True
@@ -572,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
-          dense_rank=args.dense_rank, **arch)
+          dense_rank=args.dense_rank, checkpoint=args.checkpoint, **arch)
 
 
 if __name__ == "__main__":
