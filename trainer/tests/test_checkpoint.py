@@ -37,18 +37,24 @@ def _without_times(history):
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
 
-@pytest.mark.parametrize("stop_at", ["epoch 2:", "  epoch 2 step 2/"])  # after epoch 2, in the middle of it
-def test_a_stopped_run_resumed_ends_as_the_uninterrupted_run(tiny_log, tmp_path, stop_at):
-    want, want_saved = _train(tiny_log, tmp_path, "whole")
+SEARCH_AND_ENHANCER = dict(search_queries="path", enhancer=True, enhancer_top=8, enhancer_hard=3,
+                           favourite_threshold=0.5, sampling="users", length_grouping=False)
+
+
+@pytest.mark.parametrize("stop_at,extra", [("epoch 2:", {}),                  # after epoch 2
+                                           ("  epoch 2 step 2/", {}),         # in the middle of it
+                                           ("epoch 2:", SEARCH_AND_ENHANCER)])
+def test_a_stopped_run_resumed_ends_as_the_uninterrupted_run(tiny_log, tmp_path, stop_at, extra):
+    want, want_saved = _train(tiny_log, tmp_path, "whole", **extra)
     ckpt = str(tmp_path / "run.ckpt")
 
     def stop_there(line):
         if line.startswith(stop_at):
             os.kill(os.getpid(), signal.SIGUSR1)
 
-    _, stopped = _train(tiny_log, tmp_path, "stopped", log=stop_there, checkpoint=ckpt, progress_every=1)
+    _, stopped = _train(tiny_log, tmp_path, "stopped", log=stop_there, checkpoint=ckpt, progress_every=1, **extra)
     assert stopped["epochs_run"] == 2, "the stop ended the run in epoch 2"
-    got, saved = _train(tiny_log, tmp_path, "resumed", checkpoint=ckpt)
+    got, saved = _train(tiny_log, tmp_path, "resumed", checkpoint=ckpt, **extra)
     resumed_after = 2 if stop_at == "epoch 2:" else 1  # a partial epoch is never checkpointed: it runs again
     assert saved["resumed_at_epochs"] == [resumed_after + 1]
     assert _without_times(saved["history"]) == _without_times(want_saved["history"])
