@@ -195,6 +195,8 @@ def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item
     cos = item_emb @ embedding                                         # [I]; row r = index r + 1
     excluded = {index[e["item"]] for e in request["history"] if e["item"] in index}
     order = [r + 1 for r in np.lexsort((np.arange(len(cos)), -cos)) if r + 1 not in excluded][:GOLDEN_TOP_K]
+    if not order:  # a small catalogue that this history covers entirely: nothing left to recommend
+        return []
     with torch.no_grad():
         scores = model.score(*cache, torch.tensor([order], dtype=torch.long))[0].numpy()
     ranked = sorted(zip(order, scores), key=lambda p: (-p[1], p[0]))

@@ -213,11 +213,23 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     actions = action_list(events)
     index = item_index(items)
     vocab = build_vocab(items, events)
+    unknown = [e.item_id for e in events if e.item_id not in index]
+    if len(unknown) == len(events):
+        raise ValueError(f"none of the {len(events)} events names an item of the items file (events' item ids "
+                         f"{sorted(set(unknown))[:3]}, items' {[it.item_id for it in items[:3]]}): "
+                         "are both files from the same catalogue?")
     seqs = group_by_user(events, index, actions, vocab, max_query_tokens)
     split, split_info = make_split(seqs, protocol)
+    if not split.valid or not split.test:
+        raise ValueError(f"no user has the events that protocol {protocol} holds out (leave-one-out: at least 3 "
+                         f"events per user, for training, validation and test): {len(seqs)} users, "
+                         f"{len(events) - len(unknown)} events; nothing to select a model on or to test")
     num_items = len(items)
     log(f"data: {len(items)} items, {len(events)} events, {len(seqs)} users, vocab {len(vocab)}, "
         f"actions {actions}, {len(split.train)} training targets")
+    if unknown:  # a log usually outlives some of its items; training can only use the known ones
+        log(f"dropped {len(unknown)} events whose item is not in the items file "
+            f"({len(set(unknown))} item ids, e.g. {sorted(set(unknown))[:3]})")
     log(f"protocol {protocol}: {PROTOCOL_TEXT[protocol]}; history up to {max_history}; "
         f"{equal_timestamp_events(seqs)} events share the previous event's timestamp (kept in file order); "
         + ", ".join(f"{k} {v}" for k, v in split_info.items()))

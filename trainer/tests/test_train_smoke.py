@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from genrec_trainer import synthetic
+from genrec_trainer.schema import Event, Item
 from genrec_trainer.train import selection_score, train
 
 
@@ -16,10 +17,10 @@ def tiny_log():
     return synthetic.generate(seed=1, num_users=60, num_items=50, min_len=12, max_len=20)
 
 
-def _train(tiny_log, tmp_path, epochs=2, seed=1, **kw):
+def _train(tiny_log, tmp_path, epochs=2, seed=1, log=lambda *_: None, **kw):
     items, events = tiny_log
     return train(items, events, out=str(tmp_path / "b"), data_desc="tiny", seed=seed, epochs=epochs, max_history=10,
-                 d_model=16, batch_size=32, examples_per_epoch=64, negatives=32, log=lambda *_: None, **kw)
+                 d_model=16, batch_size=32, examples_per_epoch=64, negatives=32, log=log, **kw)
 
 
 def test_all_loss_switches_train(tiny_log, tmp_path):
@@ -222,3 +223,32 @@ def test_the_dense_loss_alone_on_a_log_with_searches_trains_its_search_path(tiny
         _train(tiny_log, tmp_path, dense_search=False, **recipe)
     m = _train(tiny_log, tmp_path, **recipe)
     assert 0.0 <= m["search_model_hr@10"] <= 1.0
+
+
+def test_events_of_items_missing_from_the_items_file_are_dropped_and_counted(tiny_log, tmp_path):
+    items, events = tiny_log
+    gone = {it.item_id for it in items[-3:]}
+    lines = []
+    _train((items[:-3], events), tmp_path, log=lines.append, export=False)
+    dropped = sum(e.item_id in gone for e in events)
+    assert dropped and any(line.startswith(f"dropped {dropped} events whose item is not in the items file "
+                                           "(3 item ids") for line in lines), lines
+
+
+def test_a_log_that_cannot_train_is_refused_with_the_reason(tiny_log, tmp_path):
+    items, events = tiny_log
+    other = [dataclasses.replace(it, item_id="x" + it.item_id) for it in items]
+    with pytest.raises(ValueError, match="none of the .* events names an item of the items file"):
+        _train((other, events), tmp_path)
+    first_two = [e for e in events if sum(o.user_id == e.user_id and o.timestamp <= e.timestamp for o in events) <= 2]
+    with pytest.raises(ValueError, match="no user has the events that protocol loo holds out"):
+        _train((items, first_two), tmp_path)
+
+
+def test_a_catalogue_smaller_than_a_history_still_exports(tmp_path):
+    """Five items, histories that cover them all: the golden top 10 of such a request is empty, not a crash."""
+    items = [Item(f"i{j}", f"item {j}", ("c",)) for j in range(5)]
+    events = [Event(f"u{u}", f"i{(u + t) % 5}", "click", 1_700_000_000 + 60 * t) for u in range(20) for t in range(12)]
+    _train((items, events), tmp_path, epochs=1)
+    golden = json.loads((tmp_path / "b" / "golden.json").read_text())
+    assert any(case["expected"]["ranked_top10"] == [] for case in golden["cases"])
