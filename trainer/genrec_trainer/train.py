@@ -29,6 +29,7 @@ from .datasets import DATASETS, load_dataset, load_generic
 from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
+from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
 from .objective import Enhancer, Objective
@@ -286,6 +287,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
+    rate = matmul_rate(dev)
+    log(f"matmul rate {rate / 1e9:.1f} GFLOP/s (torch, 1024^3 float32): the yardstick of each epoch's FLOP utilisation")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, adam_beta2), weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
     if sampling == "users":
@@ -342,26 +345,32 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                   "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early,
                   "seconds": time.time() - t_start, "resumed_at": resumed_at})
 
+    def train_step(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        l_ret, l_rank = objective(model, batch, rng)
+        if weighter is not None:
+            w = weighter.weights()
+            loss = w[0] * l_ret + w[1] * l_rank
+            weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
+        else:
+            loss = l_ret + rank_weight * l_rank
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return l_ret, l_rank
+
+    step_flops = StepFlops()
     with StopRequest(log) as stop:
         for epoch in range(first_epoch, (0 if stopped_early else epochs) + 1):
             model.train()
             t0 = time.time()
             sums = np.zeros(2)
-            steps = 0
+            steps = flops = 0
             batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng,
                                     pool=LENGTH_POOL if length_grouping else 0)
             for chunk in batches:
                 batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
-                l_ret, l_rank = objective(model, batch, rng)
-                if weighter is not None:
-                    w = weighter.weights()
-                    loss = w[0] * l_ret + w[1] * l_rank
-                    weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
-                else:
-                    loss = l_ret + rank_weight * l_rank
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                (l_ret, l_rank), step_flop = step_flops.run(StepFlops.shape_of(batch), lambda: train_step(batch))
+                flops += step_flop
                 sums += [l_ret.item(), l_rank.item()]
                 steps += 1
                 if progress_every and steps % progress_every == 0:
@@ -371,14 +380,17 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     break
             partial = steps < len(batches)  # stopped mid-epoch: validated and tested, never checkpointed
             steps = max(steps, 1)
-            record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps}
+            achieved = flops / max(time.time() - t0, 1e-9)  # the steps only: validation is not counted
+            record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps,
+                      "train_gflop": flops / 1e9, "train_gflop_per_s": achieved / 1e9, "matmul_utilisation": achieved / rate}
+            utilisation = f"{achieved / 1e9:.1f} GFLOP/s = {achieved / rate:.0%} of matmul"
             if objective.enhancer is not None:
                 record.update(selected := objective.enhancer.take_counts())
                 log(f"  enhancer: {selected['favourites_per_request']:.2f} potential favourites and "
                     f"{selected['hard_per_request']:.2f} hard negatives per request")
             if epoch % eval_every and epoch != epochs and not stop.requested:
                 history.append({**record, "seconds": time.time() - t0})
-                log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} "
+                log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | {utilisation} "
                     f"({time.time() - t0:.1f}s)")
                 if run is not None:
                     save_checkpoint(epoch)
@@ -388,7 +400,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                             "seconds": time.time() - t0})
             log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
                 f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
-                f"({time.time() - t0:.1f}s)")
+                f"| {utilisation} ({time.time() - t0:.1f}s)")
             score = selection_score(val, select_on)
             if score > best[0]:
                 best = (score, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}

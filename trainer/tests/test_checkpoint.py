@@ -33,8 +33,11 @@ def _train(tiny_log, tmp_path, name, log=lambda *_: None, **kw):
     return metrics, json.loads((tmp_path / f"{name}.json").read_text())
 
 
+TIMINGS = {"seconds", "train_gflop_per_s", "matmul_utilisation"}
+
+
 def _without_times(history):
-    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+    return [{k: v for k, v in h.items() if k not in TIMINGS} for h in history]
 
 
 SEARCH_AND_ENHANCER = dict(search_queries="path", enhancer=True, enhancer_top=8, enhancer_hard=3,
