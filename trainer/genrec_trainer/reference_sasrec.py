@@ -36,6 +36,7 @@ from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
 from .data import build_vocab, data_fingerprint, group_by_user, history_items_of, item_index, make_batch
 from .datasets import DATASETS, load_dataset
 from .evaluate import PROTOCOL_TEXT, make_split, rank_metrics, target_ranks
+from .losses import CatalogueCrossEntropy
 from .stopping import StopRequest
 from .train import action_list, epoch_batches, user_examples
 
@@ -112,7 +113,7 @@ def sampled_softmax_all_positions(states: Tensor, targets: Tensor, item_weights:
     if temperature is not None:
         s, item_weights = F.normalize(s, dim=-1) / temperature, F.normalize(item_weights, dim=-1)
     if negatives is None:
-        return F.cross_entropy(s @ item_weights[1:].T, t - 1)               # [M, I]: item i at column i - 1
+        return CatalogueCrossEntropy.apply(s, item_weights[1:], t - 1).mean()  # item i at column i - 1
     pos = (s * item_weights[t]).sum(-1, keepdim=True)                       # [M, 1]
     neg = (s @ item_weights[negatives].T).masked_fill(negatives[None, :] == t[:, None], float("-inf"))
     return F.cross_entropy(torch.cat([pos, neg], dim=1), torch.zeros(len(t), dtype=torch.long, device=s.device))

@@ -188,3 +188,22 @@ def test_pairwise_loss_across_a_batch_of_single_labelled_events():
     want = (math.log1p(math.exp(-1.5)) + math.log1p(math.exp(-1.0))) / 2
     assert pairwise_logistic_loss(logits.T, labels.T).item() == pytest.approx(want, rel=1e-6)
     assert pairwise_logistic_loss(logits, labels).item() == 0.0    # row-wise: no pair within a row
+
+
+@pytest.mark.parametrize("block_bytes", [4 * 7 * 8, 4 * 7 * 16, 1 << 20])  # blocks of 8, 8, 5 rows; 16, 5; one block
+def test_the_blockwise_catalogue_cross_entropy_has_cross_entropys_value_and_gradients(monkeypatch, block_bytes):
+    from genrec_trainer.losses import CatalogueCrossEntropy
+    monkeypatch.setattr(CatalogueCrossEntropy, "CPU_BLOCK_BYTES", block_bytes)
+    torch.manual_seed(3)
+    states = (torch.randn(21, 4, dtype=torch.float64) * 2).requires_grad_()
+    catalogue = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, 7, (21,))
+    weights = torch.rand(21, dtype=torch.float64)       # an uneven upstream gradient per row
+    got = CatalogueCrossEntropy.apply(states, catalogue, targets)
+    want = torch.nn.functional.cross_entropy(states @ catalogue.T, targets, reduction="none")
+    torch.testing.assert_close(got, want)
+    got_grads = torch.autograd.grad((got * weights).sum(), (states, catalogue))
+    want_grads = torch.autograd.grad((want * weights).sum(), (states, catalogue))
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w)
+    assert torch.autograd.gradcheck(CatalogueCrossEntropy.apply, (states, catalogue, targets))
