@@ -71,10 +71,11 @@ class CatalogueCrossEntropy(torch.autograd.Function):
 
     Why: F.cross_entropy on the whole [M, I] matrix (ml-1m-part: ~20,000 targets x 3,615 items per
     batch, 290 MB) writes the logits, their log-probabilities, a dense one-hot gradient and the logits'
-    gradient, each pass going to memory: it was ~40 % of a training step. Blockwise, forward keeps
-    only each row's log-sum-exp; backward recomputes each block's logits (one more [rows, E] x [E, I]
-    product, a third more matrix FLOPs) and turns them into softmax - one-hot in place. Measured 6-8x
-    faster than F.cross_entropy at the ML-100K, ml-1m-part and Beauty shapes (BENCHMARKS.md).
+    gradient, each pass going to memory: a quarter of an ML-100K step, ~40 % of an ml-1m-part one.
+    Blockwise, forward keeps only each row's log-sum-exp; backward recomputes each block's logits (one
+    more [rows, E] x [E, I] product, a third more matrix FLOPs) and turns them into softmax - one-hot in
+    place. Measured 3-7.5x faster than F.cross_entropy at the Beauty, ml-1m-part and ML-100K shapes
+    (BENCHMARKS.md, session 18).
     """
 
     CPU_BLOCK_BYTES = 3 << 19     # 1.5 MiB of logits per block: within a core's L2 (measured best at 1.5-2 MB)

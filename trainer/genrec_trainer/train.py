@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from . import synthetic
+from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
 from .data import build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, make_batch
 from .datasets import DATASETS, load_dataset, load_generic
-from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
