@@ -1,7 +1,8 @@
 """Resuming an interrupted training run where it ended.
 
-A long run outlives what it runs in: ml-1m-part takes ~140 s an epoch and ~100 epochs to its
-patience on a 2-core machine, longer than a work session, a preemptible cloud node or a laptop lid.
+A long run outlives what it runs in: ml-1m-part's runs go 70-100 epochs to their patience, hours
+on a 2-core machine beside another run: longer than a work session, a preemptible cloud node or a
+laptop lid.
 With a checkpoint path the trainers write, after every complete epoch, everything the next epoch
 depends on (weights, the optimizer's moments, both random number generators, the best epoch so far
 with its weights, the per-epoch history); started again with the same path and the same settings,
