@@ -44,7 +44,7 @@ def _matmul_rate(device_name: str, threads: int, size: int = 1024, seconds: floa
         a @ b
     sync()
     runs, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds or runs < 3:
+    while time.perf_counter() - start < seconds or runs < 3:
         a @ b
         runs += 1
         if runs % 8 == 0:
