@@ -64,6 +64,25 @@ class RunCheckpoint:
         os.replace(partial, self.path)
 
 
+def epoch_state(epoch: int, model: torch.nn.Module, opt: torch.optim.Optimizer, rng, history: list[dict],
+                best: tuple, stopped_early: bool, **extra: Any) -> dict[str, Any]:
+    """What a checkpoint holds after a complete epoch: everything the next one depends on. best =
+    (validation score, epoch, weights or None); extra: a trainer's own state (its loss weighter ...)."""
+    return {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state(rng),
+            "history": json.loads(json.dumps(history)),  # numpy scalars as plain floats: a data-only file
+            "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early, **extra}
+
+
+def restore_epoch_state(saved: dict[str, Any], model: torch.nn.Module, opt: torch.optim.Optimizer,
+                        rng) -> tuple[list[dict], tuple, bool, int]:
+    """Puts epoch_state's weights, optimizer and random state back; returns the history, the best
+    epoch so far, whether the run had stopped early and the first epoch still to run."""
+    model.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["optimizer"])
+    restore_rng_state(rng, saved["rng"])
+    return saved["history"], tuple(saved["best"]), saved["stopped_early"], saved["epoch"] + 1
+
+
 def rng_state(rng) -> dict[str, Any]:
     """The process's random state: the run's numpy generator and torch's CPU (and CUDA) generators."""
     state = {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()}

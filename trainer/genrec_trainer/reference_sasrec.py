@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
+from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
 from .data import build_vocab, data_fingerprint, group_by_user, history_items_of, item_index, make_batch
 from .datasets import DATASETS, load_dataset
 from .evaluate import PROTOCOL_TEXT, make_split, rank_metrics, target_ranks
@@ -178,12 +178,8 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
     lengths = (inputs > 0).sum(1)                                           # [U]
     history, best, first_epoch, stopped_early = [], (-1.0, 0, None), 1, False
     if checkpoint is not None and (saved := checkpoint.load()) is not None:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        restore_rng_state(rng, saved["rng"])
-        history, best, stopped_early = saved["history"], tuple(saved["best"]), saved["stopped_early"]
-        first_epoch = saved["epoch"] + 1
-        log(f"resumed from {checkpoint.path} after epoch {saved['epoch']} (best so far: epoch {best[1]})"
+        history, best, stopped_early, first_epoch = restore_epoch_state(saved, model, opt, rng)
+        log(f"resumed from {checkpoint.path} after epoch {first_epoch - 1} (best so far: epoch {best[1]})"
             + ("; that run had already stopped early" if stopped_early else ""))
     with StopRequest(log) as stop:  # SIGUSR1 / Ctrl-C: end after this epoch, test the best one so far
         for epoch in range(first_epoch, (0 if stopped_early else epochs) + 1):
@@ -208,9 +204,7 @@ def train_reference(seqs, split, num_items: int, *, max_len: int = 50, d_model: 
                 log(f"early stop: no better validation ndcg@10 in {patience} epochs")
                 stopped_early = True
             if checkpoint is not None:  # a stop arrives after the steps: this epoch is complete
-                checkpoint.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                 "rng": rng_state(rng), "history": json.loads(json.dumps(history)),
-                                 "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early})
+                checkpoint.save(epoch_state(epoch, model, opt, rng, history, best, stopped_early))
             if stopped_early or stop.requested:
                 break
     model.load_state_dict(best[2])

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import synthetic
-from .checkpoint import RunCheckpoint, restore_rng_state, rng_state
+from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
 from .data import build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, make_batch
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
@@ -322,15 +322,12 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     history: list[dict] = []
     best = (-1.0, 0, None)
     first_epoch, stopped_early, resumed_at = 1, False, []
-    run = RunCheckpoint(checkpoint, {**settings, "data": data_fingerprint(items, events)}) if checkpoint else None
+    fingerprint = data_fingerprint(items, events) if checkpoint or export else None  # hashes every event: once
+    run = RunCheckpoint(checkpoint, {**settings, "data": fingerprint}) if checkpoint else None
     if run is not None and (saved := run.load()) is not None:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        restore_rng_state(rng, saved["rng"])
+        history, best, stopped_early, first_epoch = restore_epoch_state(saved, model, opt, rng)
         if weighter is not None:
             weighter.prev, weighter.last = saved["weighter"]
-        history, best, stopped_early = saved["history"], tuple(saved["best"]), saved["stopped_early"]
-        first_epoch = saved["epoch"] + 1
         resumed_at = saved["resumed_at"] + [first_epoch]
         t_start -= saved["seconds"]  # train_seconds counts the earlier starts too
         log(f"resumed from {checkpoint} after epoch {saved['epoch']} (best so far: epoch {best[1]}, "
@@ -339,11 +336,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
     def save_checkpoint(epoch: int) -> None:
         """After a complete epoch: everything the next one depends on."""
-        run.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng_state(rng),
-                  "weighter": (weighter.prev, weighter.last) if weighter is not None else None,
-                  "history": json.loads(json.dumps(history)),  # numpy scalars as plain floats: a data-only file
-                  "best": (float(best[0]), best[1], best[2]), "stopped_early": stopped_early,
-                  "seconds": time.time() - t_start, "resumed_at": resumed_at})
+        run.save(epoch_state(epoch, model, opt, rng, history, best, stopped_early,
+                             weighter=(weighter.prev, weighter.last) if weighter is not None else None,
+                             seconds=time.time() - t_start, resumed_at=resumed_at))
 
     def train_step(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         l_ret, l_rank = objective(model, batch, rng)
@@ -460,7 +455,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
                   max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
                   golden_requests=golden,
-                  training={"data": data_desc, "data_fingerprint": data_fingerprint(items, events), "seed": seed,
+                  training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
                             "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
     log(f"bundle written to {out}")
     return metrics

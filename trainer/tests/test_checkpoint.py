@@ -85,10 +85,8 @@ def test_a_checkpoint_of_another_run_or_a_damaged_file_is_refused(tiny_log, tmp_
         _train(tiny_log, tmp_path, "other", checkpoint=str(ckpt), lr=1e-3)
     items, events = tiny_log
     with pytest.raises(ValueError, match="other settings: data"):
-        train(items[:-1], [e for e in events if e.item_id != items[-1].item_id], out=str(tmp_path / "b"),
-              data_desc="tiny", log=lambda *_: None, seed=3, epochs=3, max_history=10, d_model=16, batch_size=16,
-              examples_per_epoch=64, negatives=16, dropout=0.2, adaptive_weights=True, dense_loss=True,
-              select_best=True, export=False, checkpoint=str(ckpt))
+        _train((items[:-1], [e for e in events if e.item_id != items[-1].item_id]), tmp_path, "fewer items",
+               checkpoint=str(ckpt))
     ckpt.write_bytes(ckpt.read_bytes()[:100])
     with pytest.raises(ValueError, match="cannot be read.*delete it to start the run afresh"):
         _train(tiny_log, tmp_path, "torn", checkpoint=str(ckpt))
