@@ -2,6 +2,7 @@
 
     python -m genrec_trainer.train --dataset synthetic --out DIR [--epochs N --seed S --model-id ID]
     python -m genrec_trainer.train --events events.jsonl --items items.jsonl --out DIR   (.jsonl/.csv/.parquet)
+        [--recipe quality]   (the benchmarks' recipe instead of the small quick model; recipes.py)
     python -m genrec_trainer.train --dataset ml-100k --data-dir ../shared/data/ml-100k --max-history 200 \
         [--preset ours|sasrec|hstu] [--rank-loss bce+pairwise] [--enhancer] [--adaptive-weights] \
         [--curves curves.png --metrics-out metrics.json] --out DIR
@@ -32,6 +33,7 @@ from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
+from .recipes import FULL_SOFTMAX_MAX_ITEMS, RECIPES, resolve
 from .objective import Enhancer, Objective
 from .schema import Event, Item
 from .search import ItemQueries, attach_training_queries, evaluate_search
@@ -463,6 +465,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="small",
+                   help="small: the quick model of the tests and the demo; quality: the recipe of BENCHMARKS.md's "
+                        "figures (recipes.py); flags given explicitly override the recipe's")
     p.add_argument("--dataset", choices=["synthetic", *DATASETS], help="built-in dataset / adapter")
     p.add_argument("--data-dir", help="folder with the dataset's files (ml-100k, ml-1m, beauty, scientific)")
     p.add_argument("--events", help="events file: JSON lines, CSV or Parquet (user_id, item_id, action, timestamp, "
@@ -511,9 +516,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "(SASRec's; the item index then needs a maximum-inner-product field)")
     p.add_argument("--rank-loss", choices=["bce", "bce+pairwise"], default="bce")
     p.add_argument("--pairwise-weight", type=float, default=1.0)
-    p.add_argument("--dense-rank", action="store_true",
+    p.add_argument("--dense-rank", action=argparse.BooleanOptionalAction, default=None,
                    help="also rank every labelled history event after its own prefix (M-FALCON at every position; "
-                        "with --sampling users the ranker otherwise sees one target per user per epoch)")
+                        "with --sampling users the ranker otherwise sees one target per user per epoch). "
+                        "Default: off; --recipe quality: on when the log has negative labels")
     p.add_argument("--rank-weight", type=float, default=1.0,
                    help="weight of the ranking loss beside the retrieval loss (0: the ranking head is not trained)")
     p.add_argument("--enhancer", action="store_true", help="UniGRF ranking-driven enhancer")
@@ -523,9 +529,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--adaptive-weights", action="store_true", help="UniGRF adaptive loss weighter")
     p.add_argument("--adaptive-temperature", type=float, default=1.0)
     p.add_argument("--select-best", action="store_true", help="test the epoch with the best validation --select-on")
-    p.add_argument("--select-on", choices=list(SELECTION_CRITERIA), default="ndcg@10",
+    p.add_argument("--select-on", choices=list(SELECTION_CRITERIA), default=None,
                    help="validation criterion of --select-best and --patience: ndcg@10 (retrieval), auc "
-                        "(ranking) or ndcg@10+auc (their sum: one checkpoint serves both heads)")
+                        "(ranking) or ndcg@10+auc (their sum: one checkpoint serves both heads). Default: ndcg@10; "
+                        "--recipe quality: ndcg@10+auc when the log has negative labels")
     p.add_argument("--curves", help="write a PNG of the per-epoch curves")
     p.add_argument("--metrics-out", help="write test metrics + per-epoch history as JSON")
     p.add_argument("--progress-every", type=int, default=0, help="log every N steps (0: per epoch only)")
@@ -566,8 +573,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
-    p.add_argument("--full-softmax", action="store_true",
-                   help="retrieval losses over the whole catalogue instead of --negatives uniform samples")
+    p.add_argument("--full-softmax", action=argparse.BooleanOptionalAction, default=None,
+                   help="retrieval losses over the whole catalogue instead of --negatives uniform samples. "
+                        f"Default: off; --recipe quality: on up to {FULL_SOFTMAX_MAX_ITEMS:,} items")
     p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs (and after the last)")
     p.add_argument("--patience", type=int, default=0,
                    help="early stop after N validations without a better validation --select-on (0: off)")
@@ -579,6 +587,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
+    recipe_only = argparse.ArgumentParser(add_help=False)
+    recipe_only.add_argument("--recipe", choices=sorted(RECIPES), default="small")
+    p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
     args = p.parse_args(argv)
 
     has_ts = True
@@ -612,6 +623,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         arch["item_text"] = args.item_text == "on"
     if not has_ts:
         print("data has no timestamps: order only (every age is 0, the time signal carries nothing)")
+    by_data = resolve(args.recipe, full_softmax=args.full_softmax, dense_rank=args.dense_rank,
+                      select_on=args.select_on, catalogue_size=len(items),
+                      has_negative_labels=any(e.label == 0 for e in events))
+    if args.recipe != "small":
+        print(f"recipe {args.recipe} on this data: {by_data.summary()}")
     train(items, events, out=args.out, data_desc=desc, seed=args.seed, epochs=args.epochs,
           model_id=args.model_id or (args.dataset or "custom"), model_version=args.model_version,
           max_history=args.max_history, examples_per_epoch=args.examples_per_epoch,
@@ -622,7 +638,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           enhancer_top=args.enhancer_top, enhancer_hard=args.enhancer_hard,
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
           adaptive_temperature=args.adaptive_temperature, select_best=args.select_best,
-          select_on=args.select_on, curves=args.curves,
+          select_on=by_data.select_on, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
@@ -630,14 +646,14 @@ def main(argv: Sequence[str] | None = None) -> None:
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search,
-          full_softmax=args.full_softmax,
+          full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
           similarity=args.similarity, readout=args.readout,
           tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
-          dense_rank=args.dense_rank, checkpoint=args.checkpoint, **arch)
+          dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, **arch)
 
 
 if __name__ == "__main__":
