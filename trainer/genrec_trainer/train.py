@@ -33,8 +33,8 @@ from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
-from .recipes import FULL_SOFTMAX_MAX_ITEMS, RECIPES, resolve
 from .objective import Enhancer, Objective
+from .recipes import FULL_SOFTMAX_MAX_ITEMS, RECIPES, resolve
 from .schema import Event, Item
 from .search import ItemQueries, attach_training_queries, evaluate_search
 from .stopping import StopRequest
