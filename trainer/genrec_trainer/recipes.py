@@ -5,11 +5,12 @@ own log should not have to copy them from a benchmark command. A recipe only cha
 defaults, so any flag given explicitly still wins (`--recipe quality --dropout 0.5`).
 
 - "small" (the default): the argparse defaults, the quick model the tests, the fixture bundle and the demo train.
-- "quality": the recipe of BENCHMARKS.md's headline figures (ML-100K sessions 13-16, Amazon Beauty sessions 15-16 with
-  `--dropout 0.5 --patience 15`, ml-1m-part sessions 17-19): each user once per epoch, every history position predicts its next item (the dense
-  loss alone), read at the last event's state, tied item embeddings scaled by 8 at the input, dot-product
-  retrieval, d_model 64, 2 layers, 1 head, dropout 0.2, Adam at 1e-3 in batches of 128 with the fixed dense-loss
-  divisor, up to 300 epochs stopped by a patience of 20 validations, the best validation epoch tested and exported.
+- "quality": the recipe of BENCHMARKS.md's headline figures (ML-100K sessions 13-16, Amazon Beauty sessions 15-16
+  with `--dropout 0.5 --patience 15`, ml-1m-part sessions 17-19): each user once per epoch, every history position
+  predicts its next item (the dense loss alone), read at the last event's state, tied item embeddings scaled by 8 at
+  the input, dot-product retrieval, d_model 64, 2 layers, 1 head, dropout 0.2, Adam at 1e-3 in batches of 128 with
+  the fixed dense-loss divisor, up to 300 epochs stopped by a patience of 20 validations, the best validation epoch
+  tested and exported.
 
 Three choices of "quality" follow the data unless the command line makes them (resolve()):
 - the softmax over the whole catalogue (`--full-softmax`) up to FULL_SOFTMAX_MAX_ITEMS items, sampled negatives

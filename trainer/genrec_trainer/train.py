@@ -464,10 +464,13 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--recipe", choices=sorted(RECIPES), default="small",
-                   help="small: the quick model of the tests and the demo; quality: the recipe of BENCHMARKS.md's "
-                        "figures (recipes.py); flags given explicitly override the recipe's")
+    # --recipe is read first, on its own, because it sets the defaults of the full command line below
+    recipe_only = argparse.ArgumentParser(add_help=False)
+    recipe_only.add_argument("--recipe", choices=sorted(RECIPES), default="small",
+                             help="small: the quick model of the tests and the demo; quality: the recipe of "
+                                  "BENCHMARKS.md's figures (recipes.py); flags given explicitly override the recipe's")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                parents=[recipe_only])
     p.add_argument("--dataset", choices=["synthetic", *DATASETS], help="built-in dataset / adapter")
     p.add_argument("--data-dir", help="folder with the dataset's files (ml-100k, ml-1m, beauty, scientific)")
     p.add_argument("--events", help="events file: JSON lines, CSV or Parquet (user_id, item_id, action, timestamp, "
@@ -587,8 +590,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
-    recipe_only = argparse.ArgumentParser(add_help=False)
-    recipe_only.add_argument("--recipe", choices=sorted(RECIPES), default="small")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
     args = p.parse_args(argv)
 
