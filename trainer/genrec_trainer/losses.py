@@ -87,39 +87,67 @@ class CatalogueCrossEntropy(torch.autograd.Function):
         return max(8, budget // (4 * items))
 
     @staticmethod
-    def forward(ctx, states: Tensor, catalogue: Tensor, targets: Tensor) -> Tensor:
+    def block_logits(states: Tensor, catalogue: Tensor, targets: Tensor, excluded: Tensor | None) -> Tensor:
+        """states [rows, E] @ catalogue.T -> [rows, I], each row's `excluded` columns [rows, S] at -inf
+        (an entry that is the row's own target keeps its logit: a repeated item stays predictable)."""
+        logits = states @ catalogue.T
+        if excluded is not None:
+            own = logits.gather(1, targets[:, None])
+            logits.scatter_(1, excluded, float("-inf")).scatter_(1, targets[:, None], own)
+        return logits
+
+    @staticmethod
+    def forward(ctx, states: Tensor, catalogue: Tensor, targets: Tensor, excluded: Tensor | None = None) -> Tensor:
         rows = CatalogueCrossEntropy.rows_per_block(len(catalogue), states.device)
-        log_z = torch.cat([torch.logsumexp(states[i:i + rows] @ catalogue.T, dim=1)
+        block = CatalogueCrossEntropy.block_logits
+        log_z = torch.cat([torch.logsumexp(block(states[i:i + rows], catalogue, targets[i:i + rows],
+                                                 None if excluded is None else excluded[i:i + rows]), dim=1)
                            for i in range(0, len(states), rows)])                        # [M]
-        ctx.save_for_backward(states, catalogue, targets, log_z)
+        ctx.save_for_backward(states, catalogue, targets, log_z, excluded)
         return log_z - (states * catalogue[targets]).sum(1)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        states, catalogue, targets, log_z = ctx.saved_tensors
+        states, catalogue, targets, log_z, excluded = ctx.saved_tensors
         rows = CatalogueCrossEntropy.rows_per_block(len(catalogue), states.device)
         grad_states = torch.empty_like(states)
         grad_catalogue = torch.zeros_like(catalogue)
         weighted = states * grad[:, None]                                               # [M, E]
         for i in range(0, len(states), rows):
             block = slice(i, i + rows)
-            p = (states[block] @ catalogue.T).sub_(log_z[block, None]).exp_()          # softmax [rows, I]
+            p = CatalogueCrossEntropy.block_logits(states[block], catalogue, targets[block],
+                                                   None if excluded is None else excluded[block])
+            p.sub_(log_z[block, None]).exp_()                                           # softmax [rows, I]
             p[torch.arange(len(p), device=p.device), targets[block]] -= 1.0             # - one-hot
             grad_states[block] = (p @ catalogue) * grad[block, None]
             grad_catalogue.addmm_(p.T, weighted[block])
-        return grad_states, grad_catalogue, None
+        return grad_states, grad_catalogue, None, None
 
 
 def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float = 0.05,
-                      per: float | None = None) -> Tensor:
+                      per: float | None = None, excluded: Tensor | None = None) -> Tensor:
     """Softmax over the whole catalogue: states [..., E] (rows whose target is 0 are skipped),
     targets [...] item ids 1..I, catalogue_emb [I, E] = the embeddings of items 1..I (as in
     sampled_softmax_loss). The same value as dense_next_item_loss with every item as a negative, without
-    building the [M, I] mask and concatenation, in cache-sized blocks (CatalogueCrossEntropy)."""
+    building the [M, I] mask and concatenation, in cache-sized blocks (CatalogueCrossEntropy).
+    excluded [..., S]: item ids (0 = none) left out of each row's softmax (the items the user has
+    already seen, as the evaluation leaves them out: seen_before); the row's own target never is."""
     keep = targets > 0
     if not keep.any():
         return states.sum() * 0.0
-    return mean_or_per(CatalogueCrossEntropy.apply(states[keep] / temperature, catalogue_emb, targets[keep] - 1), per)
+    t = targets[keep] - 1
+    if excluded is not None:
+        ex = excluded[keep]                                                   # [M, S]
+        excluded = torch.where(ex > 0, ex - 1, t[:, None])                    # "none" points at the kept target
+    return mean_or_per(CatalogueCrossEntropy.apply(states[keep] / temperature, catalogue_emb, t, excluded), per)
+
+
+def seen_before(history_items: Tensor) -> Tensor:
+    """history_items [B, N] (0 = padding) -> [B, N, N]: row t holds the items of events 0..t (0 elsewhere),
+    what the user had seen when the state after event t predicts the next one."""
+    n = history_items.shape[1]
+    upto = torch.ones(n, n, dtype=torch.bool, device=history_items.device).tril()   # [t, s]: s <= t
+    return history_items[:, None, :] * upto
 
 
 def favourites_full_softmax_loss(user: Tensor, catalogue_emb: Tensor, candidates: Tensor, favourite: Tensor,

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, favourites_full_softmax_loss,
-                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss)
+                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss, seen_before)
 from .model import GenRecModel
 
 
@@ -127,6 +127,7 @@ class Objective:
     dense_per: float | None = None  # the dense loss's divisor: None = the batch's target count (a mean)
     rank_per: float | None = None   # with dense_rank, the ranking BCE's divisor: None = the batch's entry count
     dense_search: bool = True       # with dense_loss, a searched next event is predicted after its query
+    exclude_seen: bool = False      # full softmax: the items a user has already seen are no negatives (as in evaluation)
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -151,7 +152,8 @@ class Objective:
         elif self.enhancer is not None:
             l_ret = self.enhancer.loss(model, table, user, cache, batch, neg, self.temperature)
         elif self.full_softmax:
-            l_ret = full_softmax_loss(user, target, neg_emb, self.temperature)
+            l_ret = full_softmax_loss(user, target, neg_emb, self.temperature,
+                                      excluded=batch["history_items"] if self.exclude_seen else None)
         else:
             l_ret = sampled_softmax_loss(user, target, model.item_embeddings(target, table), neg, neg_emb,
                                          self.temperature, self.in_batch_negatives)
@@ -173,7 +175,8 @@ class Objective:
                                         next_query_tokens=nq if searched else None, events=events)  # [B, N, E]
             if hidden is not None:  # the other events keep the history readout: each event's own state
                 states = torch.where(asked[..., None], states, hidden[0])
-        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per) if self.full_softmax else
+        seen = seen_before(batch["history_items"]) if self.exclude_seen else None          # [B, N, N]
+        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per, seen) if self.full_softmax else
                    dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
                                         self.dense_per))
         if l_ret is not None:

@@ -56,6 +56,10 @@ def action_list(events: Sequence[Event]) -> list[str]:
     return sorted({e.action for e in events})
 
 
+# train() arguments added after checkpoints were written: at their default they are left out of a
+# checkpoint's settings, so a run checkpointed before the argument existed still resumes.
+ADDED_LATER = {"exclude_seen": False}
+
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
 
@@ -167,7 +171,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           in_batch_negatives: bool = True, input_scale: float = 1.0, rank_weight: float = 1.0,
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
-          dense_divisor: str = "batch", dense_search: bool = True, checkpoint: str | None = None) -> dict:
+          dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
+          checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -196,9 +201,14 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     device: "cpu" | "cuda[:N]" | "auto"; the exported bundle is always computed and checked on CPU.
     search_queries: "path" | "one" (search.py): a `search_fraction` of the training events become
     search events with a category query, and the search test runs after the recommendation test.
+    exclude_seen: with full_softmax, the items a user has already seen (earlier in the same history) are
+    left out of each target's softmax, as the evaluation leaves them out of the ranking.
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same)."""
-    settings = {k: v for k, v in locals().items() if k not in MAY_CHANGE_ON_RESUME}  # first: the arguments only
+    settings = {k: v for k, v in locals().items()  # first: the arguments only
+                if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
+    if exclude_seen and not full_softmax:
+        raise ValueError("exclude_seen needs full_softmax: it leaves items out of the softmax over the whole catalogue")
     if enhancer and dense_loss and target_weight == 0 and not full_softmax:
         # With the dense loss alone there is no example-level loss for the enhancer to reweight; it then
         # adds its favourites to a softmax over the whole catalogue (objective.Enhancer.favourites_loss).
@@ -284,7 +294,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
-        + ("full softmax" if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
+        + ("full softmax" + (" without the seen items" if exclude_seen else "") if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout}{searched_at})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
@@ -318,7 +328,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         dense_weight=dense_weight, target_weight=target_weight,
         enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
         rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank,
-        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search)
+        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search, exclude_seen=exclude_seen)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -437,7 +447,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
-            "dense_divisor": dense_divisor, "dense_search": dense_search,
+            "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
             "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -573,6 +583,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="with --dense-loss: predict every next event without a query, even one reached through a "
                         "search (the ablation; by default that one is predicted after its query, where search "
                         "requests are read)")
+    p.add_argument("--exclude-seen", action="store_true",
+                   help="with the full softmax: items the user has already seen are no negatives of the next-item "
+                        "loss, as the evaluation excludes them from the ranking (catalogues without repeat events)")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -646,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
-          dense_divisor=args.dense_divisor, dense_search=args.dense_search,
+          dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

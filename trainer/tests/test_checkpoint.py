@@ -6,6 +6,7 @@ import signal
 
 import numpy as np
 import pytest
+import torch
 
 from genrec_trainer import synthetic
 from genrec_trainer.checkpoint import RunCheckpoint
@@ -87,6 +88,10 @@ def test_a_checkpoint_of_another_run_or_a_damaged_file_is_refused(tiny_log, tmp_
     with pytest.raises(ValueError, match="other settings: data"):
         _train((items[:-1], [e for e in events if e.item_id != items[-1].item_id]), tmp_path, "fewer items",
                checkpoint=str(ckpt))
+    # an argument added after the checkpoint was written: at its default the run still resumes, set it is another run
+    assert "exclude_seen" not in torch.load(ckpt, weights_only=True)["settings"]
+    with pytest.raises(ValueError, match="other settings: exclude_seen None there, True here"):
+        _train(tiny_log, tmp_path, "excluding", checkpoint=str(ckpt), full_softmax=True, exclude_seen=True)
     ckpt.write_bytes(ckpt.read_bytes()[:100])
     with pytest.raises(ValueError, match="cannot be read.*delete it to start the run afresh"):
         _train(tiny_log, tmp_path, "torn", checkpoint=str(ckpt))

@@ -180,6 +180,26 @@ def test_full_softmax_loss_by_hand_and_equal_to_dense_loss_with_every_item_negat
     torch.testing.assert_close(full_softmax_loss(states, nxt, catalogue, temperature=0.05), dense)
 
 
+def test_seen_items_leave_the_full_softmax_but_a_repeated_target_stays():
+    from genrec_trainer.losses import full_softmax_loss, seen_before
+    catalogue = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])      # items 1, 2, 3
+    history = torch.tensor([[0, 1, 3]])                                   # left-padded: events 1 then 3
+    seen = seen_before(history)
+    assert seen.tolist() == [[[0, 0, 0], [0, 1, 0], [0, 1, 3]]]           # row t: what was seen up to event t
+    states = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    e = math.exp
+    # after event 1 (item 1 seen) the target 3 competes with item 2 only
+    want = -math.log(e(0.0) / (e(0.6) + e(0.0)))
+    got = full_softmax_loss(states, torch.tensor([[0, 3, 0]]), catalogue, temperature=1.0, excluded=seen)
+    assert got.item() == pytest.approx(want, rel=1e-6)
+    # after event 3 the target is 3 again (a repeat): it keeps its logit, item 1 is left out
+    want = -math.log(e(1.0) / (e(0.8) + e(1.0)))
+    got = full_softmax_loss(states, torch.tensor([[0, 0, 3]]), catalogue, temperature=1.0, excluded=seen)
+    assert got.item() == pytest.approx(want, rel=1e-6)
+    without = full_softmax_loss(states, torch.tensor([[0, 0, 3]]), catalogue, temperature=1.0)
+    assert without.item() > got.item()
+
+
 def test_pairwise_loss_across_a_batch_of_single_labelled_events():
     """rank_negatives 0: one labelled candidate per row; the transposed call pairs rows' events."""
     from genrec_trainer.losses import pairwise_logistic_loss
@@ -207,3 +227,17 @@ def test_the_blockwise_catalogue_cross_entropy_has_cross_entropys_value_and_grad
     for g, w in zip(got_grads, want_grads):
         torch.testing.assert_close(g, w)
     assert torch.autograd.gradcheck(CatalogueCrossEntropy.apply, (states, catalogue, targets))
+    # left-out columns (two per row; one may be the row's own target, which stays) in every block alike
+    excluded = torch.randint(0, 7, (21, 2))
+    logits = (states @ catalogue.T).detach()
+    mask = torch.zeros(21, 7, dtype=torch.bool).scatter_(1, excluded, True)
+    mask[torch.arange(21), targets] = False
+    got = CatalogueCrossEntropy.apply(states, catalogue, targets, excluded)
+    want = torch.nn.functional.cross_entropy((states @ catalogue.T).masked_fill(mask, float("-inf")), targets,
+                                             reduction="none")
+    torch.testing.assert_close(got, want)
+    assert (got.detach() < torch.nn.functional.cross_entropy(logits, targets, reduction="none")).any()
+    got_grads = torch.autograd.grad((got * weights).sum(), (states, catalogue))
+    want_grads = torch.autograd.grad((want * weights).sum(), (states, catalogue))
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w)

@@ -123,6 +123,22 @@ def test_enhancer_without_the_loss_it_acts_on_is_refused(tiny_log, tmp_path):
         _train(tiny_log, tmp_path, enhancer=True, dense_loss=True, target_weight=0.0, export=False)
 
 
+def test_excluding_seen_items_lowers_the_full_softmax_loss_and_needs_one(tiny_log, tmp_path):
+    recipe = dict(sampling="users", dense_loss=True, target_weight=0.0, full_softmax=True, export=False, epochs=1,
+                  metrics_out=str(tmp_path / "m.json"))
+
+    def first_loss(**kw):
+        _train(tiny_log, tmp_path, **recipe, **kw)
+        saved = json.loads((tmp_path / "m.json").read_text())
+        return saved["exclude_seen"], saved["history"][0]["retrieval_loss"]
+
+    plain, excluding = first_loss(), first_loss(exclude_seen=True)
+    assert plain[0] is False and excluding[0] is True
+    assert excluding[1] < plain[1] - 0.01, "fewer negatives per target: a lower softmax loss from the first step"
+    with pytest.raises(ValueError, match="exclude_seen needs full_softmax"):
+        _train(tiny_log, tmp_path, **{**recipe, "full_softmax": False}, exclude_seen=True)
+
+
 def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_softmax(tiny_log, tmp_path):
     recipe_c = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
                     similarity="dot", full_softmax=True, dense_rank=True, export=False, metrics_out=str(tmp_path / "m.json"))
