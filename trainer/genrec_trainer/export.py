@@ -258,6 +258,8 @@ def _architecture(cfg) -> dict[str, Any]:
                             "mlp_hidden": cfg.mlp_hidden, "time_rope_fraction": cfg.time_rope_fraction}
     if cfg.time_signal != "rope":
         arch["time_signal"] = cfg.time_signal
+    elif cfg.time_scale != "log":
+        arch["time_scale"] = cfg.time_scale
     if not cfg.item_text:
         arch["item_text"] = False
     defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)

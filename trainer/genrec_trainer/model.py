@@ -66,6 +66,7 @@ events' keys and values of the causal pass; the exported graphs never call it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Callable, NamedTuple
 
@@ -95,6 +96,7 @@ class ModelConfig:
     mlp_hidden: int = 64
     rope_base: float = 10000.0
     time_rope_fraction: float = 0.5  # share of rotary pairs driven by log-age instead of position
+    time_scale: str = "log"          # "log": time pairs turn with log1p(age / 60) | "linear": with age (periods 2 min .. 4 y)
     block: str = "softmax"           # "softmax" (Llama) | "hstu" (pointwise SiLU attention, U-gate)
     time_signal: str = "rope"        # "rope" | "none" | "bucket"
     item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
@@ -114,6 +116,7 @@ class ModelConfig:
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
         assert self.time_signal in ("rope", "none", "bucket"), self.time_signal
+        assert self.time_scale in ("log", "linear"), self.time_scale
         assert self.similarity in ("cosine", "dot"), self.similarity
         assert self.readout in ("ret", "last_event"), self.readout
         assert self.norm in ("rms", "layer"), self.norm
@@ -156,13 +159,24 @@ def make_norm(cfg: "ModelConfig", dim: int) -> nn.Module:
 
 
 class TimeRotary(nn.Module):
-    """Rotation angles from (position, log-age): pairs [0, P) by position, [P, Dh/2) by time."""
+    """Rotation angles from (position, age): pairs [0, P) by position, [P, Dh/2) by time.
 
-    def __init__(self, head_dim: int, time_fraction: float, base: float):
+    time_scale "log": the time pairs turn with log1p(age in minutes). A query and a key then meet at
+    f(age_key) - f(age_query), which depends on the request time as well as on their two times: a
+    prefix trained inside a longer history (the dense loss: ages counted from the last target) sees
+    other angles than the same prefix served as a request. "linear": pair i turns once per period P_i
+    seconds (geometric, 2 minutes .. ~4 years), angle 2 pi (age mod P_i) / P_i, so query and key meet at
+    2 pi (t_query - t_key) / P_i: their time difference alone, the same in training and serving. The
+    modulo runs on the int64 ages (exact), and only the remainder (< P_i) is cast to float."""
+
+    LINEAR_PERIODS_SECONDS = (120, 4 * 365 * 86400)
+
+    def __init__(self, head_dim: int, time_fraction: float, base: float, time_scale: str = "log"):
         super().__init__()
         pairs = head_dim // 2
         n_time = int(round(pairs * time_fraction))
         n_pos = pairs - n_time
+        self.time_scale = time_scale
         # Position: the usual geometric RoPE frequencies.
         self.register_buffer("inv_freq_pos", base ** (-torch.arange(n_pos, dtype=torch.float32) / max(n_pos, 1)),
                              persistent=False)
@@ -170,6 +184,9 @@ class TimeRotary(nn.Module):
         # resolve from "same minute vs hour" down to "week vs year" without wrapping around.
         self.register_buffer("inv_freq_time", 2.0 ** (-torch.arange(n_time, dtype=torch.float32)),
                              persistent=False)
+        lo, hi = self.LINEAR_PERIODS_SECONDS
+        periods = torch.logspace(math.log10(lo), math.log10(hi), max(n_time, 1), dtype=torch.float64)[:n_time]
+        self.register_buffer("periods", periods.round().long(), persistent=False)             # int64 [n_time]
         # matrix_at_age_zero's constants, built once: the angle of each column of R (half-split pairs
         # (i, i + Dh/2) share angle i; at age 0 the time pairs' angles are 0), and R's two patterns.
         self.register_buffer("column_freq", torch.cat([self.inv_freq_pos, torch.zeros(n_time)]).repeat(2),
@@ -179,10 +196,14 @@ class TimeRotary(nn.Module):
         self.register_buffer("turn", torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0),
                              persistent=False)                             # [[0, I], [-I, 0]] (sin)
 
-    def forward(self, positions: Tensor, log_age: Tensor) -> tuple[Tensor, Tensor]:
-        # positions, log_age: [B, S] float -> cos, sin: [B, 1, S, Dh/2] (broadcast over heads)
-        angles = torch.cat([positions[..., None] * self.inv_freq_pos,
-                            log_age[..., None] * self.inv_freq_time], dim=-1)
+    def forward(self, positions: Tensor, age_seconds: Tensor) -> tuple[Tensor, Tensor]:
+        # positions [B, S] float, age_seconds [B, S] int64 (>= 0) -> cos, sin: [B, 1, S, Dh/2] (broadcast over heads)
+        if self.time_scale == "linear":
+            turns = (age_seconds[..., None] % self.periods).float() / self.periods.float()      # [B, S, n_time]
+            time_angles = turns * (2 * math.pi)
+        else:
+            time_angles = torch.log1p(age_seconds.float() / 60.0)[..., None] * self.inv_freq_time
+        angles = torch.cat([positions[..., None] * self.inv_freq_pos, time_angles], dim=-1)
         return angles.cos()[:, None], angles.sin()[:, None]
 
     def matrix_at_age_zero(self, positions: Tensor) -> Tensor:
@@ -376,7 +397,7 @@ class GenRecModel(nn.Module):
         self.action_emb = nn.Embedding(cfg.num_actions + 1, d)
         self.type_emb = nn.Embedding(4, d)
         self.register_buffer("item_tokens", item_tokens.long())            # [I + 1, MT] constant
-        self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base)
+        self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base, cfg.time_scale)
         block_cls = HSTUBlock if cfg.block == "hstu" else Block
         self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
         if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)
@@ -563,7 +584,7 @@ class GenRecModel(nn.Module):
         ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
         ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, N + extra]
         query_ages = ages[:, ages.shape[1] - s:]                            # [B, S]
-        cos, sin = self.rotary(positions.float(), torch.log1p(query_ages.float() / 60.0))
+        cos, sin = self.rotary(positions.float(), query_ages)
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
         allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
@@ -590,10 +611,10 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None, positions: Tensor | None = None,
-              log_ages: Tensor | None = None, candidate_rows: Tensor | None = None,
+              ages: Tensor | None = None, candidate_rows: Tensor | None = None,
               keys_at_candidates: bool = False) -> Tensor:
         """cache_mask [B, T], or [B, K, T] for a cache slice per candidate (training: score_every_prefix).
-        positions, log_ages [B, K]: default RET's place (#real history + 1 = sum(cache_mask)), age 0,
+        positions, ages [B, K] (int64 seconds): default RET's place (#real history + 1 = sum(cache_mask)), age 0,
         one place for every candidate (the request's), so one rotation matrix rotates them all.
         candidate_rows: candidate_table(), precomputed (the exported score graph), else from the items.
         keys_at_candidates: cache_keys come from keys_at_candidates() (the exported graphs), so the
@@ -614,7 +635,7 @@ class GenRecModel(nn.Module):
                 return q @ rotation                                         # [B, H, K, Dh] @ [B, 1, Dh, Dh]
         else:
             cos, sin = (as_dtype(t, self.block_dtype()) for t in self.rotary(
-                positions, torch.zeros_like(positions) if log_ages is None else log_ages))
+                positions, torch.zeros_like(positions, dtype=torch.long) if ages is None else ages))
 
             def rotate(q: Tensor) -> Tensor:
                 return apply_rotary(q, cos, sin)
@@ -667,5 +688,4 @@ class GenRecModel(nn.Module):
         visible = torch.cat([sees, hidden_context], dim=2).float()          # [B, N, T = N + 1]
         positions = ((valid.long().cumsum(1) - 1).clamp(min=0) + 2).float()  # [B, N]
         ages = torch.cat([history_age_seconds[:, 1:], torch.zeros_like(history_age_seconds[:, :1])], dim=1)
-        log_ages = torch.log1p(ages.clamp(min=0).float() / 60.0)            # int64 difference first, as encode()
-        return self.score(cache_keys, cache_values, visible, next_items, item_table, positions, log_ages)
+        return self.score(cache_keys, cache_values, visible, next_items, item_table, positions, ages.clamp(min=0))

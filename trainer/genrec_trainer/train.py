@@ -58,7 +58,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
-ADDED_LATER = {"exclude_seen": False}
+ADDED_LATER = {"exclude_seen": False, "time_scale": "log"}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -172,7 +172,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          checkpoint: str | None = None) -> dict:
+          time_scale: str = "log", checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -203,6 +203,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     search events with a category query, and the search test runs after the recommendation test.
     exclude_seen: with full_softmax, the items a user has already seen (earlier in the same history) are
     left out of each target's softmax, as the evaluation leaves them out of the ranking.
+    time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
+    ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
@@ -285,7 +287,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std,
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
-                      recency_positions=recency_positions)
+                      recency_positions=recency_positions, time_scale=time_scale)
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -502,6 +504,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--block", choices=["softmax", "hstu"], help="override the preset's block")
     p.add_argument("--time-signal", choices=["rope", "none", "bucket"], help="override the preset's time signal")
     p.add_argument("--item-text", choices=["on", "off"], help="override the preset's item text")
+    p.add_argument("--time-scale", choices=["log", "linear"], default="log",
+                   help="time-aware RoPE: time pairs turn with log-age (default) or with age, one turn per period "
+                        "from 2 minutes to 4 years (angles then depend on two events' time difference only, the same "
+                        "for a prefix in training as for that prefix served as a request)")
     p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=2)
@@ -660,6 +666,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
+          time_scale=args.time_scale,
           full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

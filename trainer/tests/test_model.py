@@ -115,6 +115,30 @@ def test_time_rope_invariant_to_constant_shift_but_sensitive_to_gaps(tiny):
     assert not torch.allclose(m.encode(*tensors(later))[0], a[0], atol=1e-4)
 
 
+@torch.no_grad()
+@pytest.mark.parametrize("time_scale", ["log", "linear"])
+def test_linear_time_rope_leaves_the_events_states_independent_of_the_request_time(tiny, time_scale):
+    """What the dense loss needs: a prefix inside a longer history (ages counted from a later target) must be
+    the prefix served as a request (ages counted from that request). With log-age angles the events' states
+    move with the request time; with linear ones only the request's own tokens (context, RET) do."""
+    from genrec_trainer.model import GenRecModel
+
+    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), "time_scale": time_scale})
+    m = GenRecModel(cfg, tiny.model.item_tokens.clone())
+    m.load_state_dict(tiny.model.state_dict())
+    m.eval()
+    hist = tiny.history(6)
+    soon, later = (m.encode(*tensors(tiny.encoder.encode(hist, None, hist[-1]["time"] + dt))) for dt in (600, 200 * 86400))
+    n = len(hist)
+    values_soon, values_later = soon[2][:, :, :, :n], later[2][:, :, :, :n]  # [L, B, H, N, Dh]: the events' values
+    torch.testing.assert_close(values_soon[0], values_later[0])            # layer 1's: the inputs alone
+    if time_scale == "linear":
+        torch.testing.assert_close(values_soon, values_later, atol=1e-5, rtol=0)
+    else:
+        assert not torch.allclose(values_soon[1:], values_later[1:], atol=1e-4)
+    assert not torch.allclose(soon[0], later[0], atol=1e-4), "the request's recency still reaches RET"
+
+
 def test_item_table_is_item_repr_of_every_item_with_the_same_gradients(tiny):
     m = tiny.model
     assert (m.item_tokens > 0).sum(-1).max() > 1, "items with several tokens (the mean matters)"

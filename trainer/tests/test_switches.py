@@ -17,7 +17,9 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="none", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, similarity="dot"),
            dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
-                input_scale=8.0)]
+                input_scale=8.0),
+           dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear")]
+LINEAR_TIME = CONFIGS[-1]
 
 
 def _model(tiny, **switches) -> GenRecModel:
@@ -90,6 +92,17 @@ def test_hstu_bucket_export_parity(tiny, tmp_path):
     assert manifest["graphs"]["score"]["inputs"] == ["cache_keys", "cache_values", "cache_mask", "candidates"]
     golden = json.loads((tmp_path / "golden.json").read_text())
     assert check_onnx_parity(tmp_path, golden) <= 1e-5
+
+
+def test_linear_time_export_parity(tiny, tmp_path):
+    """The linear time scale's int64 modulo and angles run in the exported encode graph as in PyTorch."""
+    m = _model(tiny, **LINEAR_TIME)
+    requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
+    export_bundle(m, tmp_path, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
+                  max_query_tokens=MAX_Q, model_id="tiny-linear-time", model_version="0", golden_requests=requests,
+                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
+    assert json.loads((tmp_path / "manifest.json").read_text())["architecture"]["time_scale"] == "linear"
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
 
 
 @pytest.mark.parametrize("switches", [dict(block="softmax", time_signal="rope", item_text=True)] + CONFIGS,
@@ -196,5 +209,5 @@ def test_score_every_prefix_column_i_is_score_after_the_history_cut_after_event_
         pm[:, -1] = 0                                                       # hide the context token
         real = (items[:, cut] > 0).sum().item()
         want = m.score(pk, pv, pm, nxt[:, i:i + 1], positions=torch.tensor([[real + 1.0]]),
-                       log_ages=torch.log1p(next_age[:, i:i + 1].float() / 60.0))
+                       ages=next_age[:, i:i + 1])
         torch.testing.assert_close(got[:, i], want[:, 0], atol=1e-5, rtol=0)
