@@ -33,6 +33,8 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   by bucket(|age_key - age_query|), ages differenced in int64 before the cast, as HSTU's rab;
   RET and context see it too (age 0 vs each event's age: recency); score.onnx has no age inputs,
   so M-FALCON candidates get no bucket bias — there a candidate differs from RET's stream).
+- time_scale = "log" (4.) | "linear": the time pairs turn with the age itself, one turn per period (2 minutes ..
+  4 years), so two events meet at an angle of their time difference alone (TimeRotary says why).
 - item_text = False: repr(i) = IdEmb(i) only (SASRec/HSTU baselines).
 - similarity = "cosine" (unit embeddings; losses divide the logits by a temperature) | "dot"
   (unnormalized embeddings, raw dot-product logits, as SASRec: an embedding's length can carry
