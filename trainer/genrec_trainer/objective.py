@@ -127,7 +127,7 @@ class Objective:
     dense_per: float | None = None  # the dense loss's divisor: None = the batch's target count (a mean)
     rank_per: float | None = None   # with dense_rank, the ranking BCE's divisor: None = the batch's entry count
     dense_search: bool = True       # with dense_loss, a searched next event is predicted after its query
-    exclude_seen: bool = False      # full softmax: the items a user has already seen are no negatives (as in evaluation)
+    exclude_seen: bool = False      # full softmax: items the user has already seen are no negatives (as in evaluation)
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -176,7 +176,8 @@ class Objective:
             if hidden is not None:  # the other events keep the history readout: each event's own state
                 states = torch.where(asked[..., None], states, hidden[0])
         seen = seen_before(batch["history_items"]) if self.exclude_seen else None          # [B, N, N]
-        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per, seen) if self.full_softmax else
+        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per, seen)
+                   if self.full_softmax else
                    dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
                                         self.dense_per))
         if l_ret is not None:

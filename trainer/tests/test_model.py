@@ -128,7 +128,8 @@ def test_linear_time_rope_leaves_the_events_states_independent_of_the_request_ti
     m.load_state_dict(tiny.model.state_dict())
     m.eval()
     hist = tiny.history(6)
-    soon, later = (m.encode(*tensors(tiny.encoder.encode(hist, None, hist[-1]["time"] + dt))) for dt in (600, 200 * 86400))
+    soon, later = (m.encode(*tensors(tiny.encoder.encode(hist, None, hist[-1]["time"] + dt)))
+                   for dt in (600, 200 * 86400))
     n = len(hist)
     values_soon, values_later = soon[2][:, :, :, :n], later[2][:, :, :, :n]  # [L, B, H, N, Dh]: the events' values
     torch.testing.assert_close(values_soon[0], values_later[0])            # layer 1's: the inputs alone
