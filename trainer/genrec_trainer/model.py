@@ -97,7 +97,7 @@ class ModelConfig:
     embedding_dim: int = 32
     mlp_hidden: int = 64
     rope_base: float = 10000.0
-    time_rope_fraction: float = 0.5  # share of rotary pairs driven by log-age instead of position
+    time_rope_fraction: float = 0.5  # share of rotary pairs driven by age (time_scale) instead of position
     time_scale: str = "log"          # time pairs turn with "log": log1p(age / 60) | "linear": age (TimeRotary)
     block: str = "softmax"           # "softmax" (Llama) | "hstu" (pointwise SiLU attention, U-gate)
     time_signal: str = "rope"        # "rope" | "none" | "bucket"

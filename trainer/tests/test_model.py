@@ -14,6 +14,15 @@ def _pad(enc, extra_history: int, extra_q: int, extra_hq: int):
         np.pad(i["history_query_tokens"], lp + ((0, extra_hq),)), np.pad(i["query_tokens"], ((0, 0), (0, extra_q))))]
 
 
+def _tiny_with(tiny, **changes):
+    """The tiny model's weights under a config with these switches changed (none of them adds a parameter)."""
+    from genrec_trainer.model import GenRecModel
+
+    m = GenRecModel(type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), **changes}), tiny.model.item_tokens.clone())
+    m.load_state_dict(tiny.model.state_dict())
+    return m
+
+
 @torch.no_grad()
 def test_outputs_do_not_depend_on_padding(tiny):
     m = tiny.model
@@ -121,12 +130,7 @@ def test_linear_time_rope_leaves_the_events_states_independent_of_the_request_ti
     """What the dense loss needs: a prefix inside a longer history (ages counted from a later target) must be
     the prefix served as a request (ages counted from that request). With log-age angles the events' states
     move with the request time; with linear ones only the request's own tokens (context, RET) do."""
-    from genrec_trainer.model import GenRecModel
-
-    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), "time_scale": time_scale})
-    m = GenRecModel(cfg, tiny.model.item_tokens.clone())
-    m.load_state_dict(tiny.model.state_dict())
-    m.eval()
+    m = _tiny_with(tiny, time_scale=time_scale).eval()
     hist = tiny.history(6)
     soon, later = (m.encode(*tensors(tiny.encoder.encode(hist, None, hist[-1]["time"] + dt)))
                    for dt in (600, 200 * 86400))
@@ -157,11 +161,7 @@ def test_item_table_is_item_repr_of_every_item_with_the_same_gradients(tiny):
 @torch.no_grad()
 @pytest.mark.parametrize("switch", ["dropout", "attention_dropout"])
 def test_dropout_acts_in_training_only(tiny, switch):
-    from genrec_trainer.model import GenRecModel
-
-    cfg = type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), switch: 0.5})
-    m = GenRecModel(cfg, tiny.model.item_tokens.clone())
-    m.load_state_dict(tiny.model.state_dict())
+    m = _tiny_with(tiny, **{switch: 0.5})
     enc = tiny.encoder.encode(tiny.history(6), None, tiny.history(7)[-1]["time"])
     m.eval()
     torch.testing.assert_close(m.encode(*tensors(enc))[0], tiny.model.encode(*tensors(enc))[0])

@@ -79,15 +79,19 @@ def test_switch_invariants(tiny, switches):
     torch.testing.assert_close(got, m.score(ck, cv, cm, torch.tensor([[9]]))[0, 0], atol=1e-5, rtol=0)
 
 
+def _export(m: GenRecModel, tiny, out, model_id: str) -> dict:
+    """m exported as a bundle in out, with golden cases from the tiny log; -> its manifest."""
+    requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
+    export_bundle(m, out, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
+                  max_query_tokens=MAX_Q, model_id=model_id, model_version="0", golden_requests=requests,
+                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
+    return json.loads((out / "manifest.json").read_text())
+
+
 def test_hstu_bucket_export_parity(tiny, tmp_path):
     """The HSTU baseline configuration (HSTU block, time-bucket bias, ids only) exports graphs that
     reproduce PyTorch on every golden case, under the unchanged bundle contract."""
-    m = _model(tiny, **CONFIGS[0])
-    requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
-    export_bundle(m, tmp_path, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
-                  max_query_tokens=MAX_Q, model_id="tiny-hstu", model_version="0", golden_requests=requests,
-                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest = _export(_model(tiny, **CONFIGS[0]), tiny, tmp_path, "tiny-hstu")
     assert manifest["architecture"]["backbone"] == "hstu" and manifest["architecture"]["time_signal"] == "bucket"
     assert manifest["graphs"]["score"]["inputs"] == ["cache_keys", "cache_values", "cache_mask", "candidates"]
     golden = json.loads((tmp_path / "golden.json").read_text())
@@ -96,12 +100,8 @@ def test_hstu_bucket_export_parity(tiny, tmp_path):
 
 def test_linear_time_export_parity(tiny, tmp_path):
     """The linear time scale's int64 modulo and angles run in the exported encode graph as in PyTorch."""
-    m = _model(tiny, **LINEAR_TIME)
-    requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
-    export_bundle(m, tmp_path, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
-                  max_query_tokens=MAX_Q, model_id="tiny-linear-time", model_version="0", golden_requests=requests,
-                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
-    assert json.loads((tmp_path / "manifest.json").read_text())["architecture"]["time_scale"] == "linear"
+    manifest = _export(_model(tiny, **LINEAR_TIME), tiny, tmp_path, "tiny-linear-time")
+    assert manifest["architecture"]["time_scale"] == "linear"
     assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
 
 
