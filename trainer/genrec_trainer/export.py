@@ -262,6 +262,8 @@ def _architecture(cfg) -> dict[str, Any]:
         arch["time_scale"] = cfg.time_scale
     if not cfg.item_text:
         arch["item_text"] = False
+    if not cfg.action_input:
+        arch["action_input"] = False
     defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)
     for key in ("readout", "tied_embeddings", "input_scale", "recency_positions", "norm", "mlp"):
         if getattr(cfg, key) != getattr(defaults, key):

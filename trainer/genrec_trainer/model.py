@@ -36,6 +36,8 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
 - time_scale = "log" (4.) | "linear": the time pairs turn with the age itself, one turn per period (2 minutes ..
   4 years), so two events meet at an angle of their time difference alone (TimeRotary says why).
 - item_text = False: repr(i) = IdEmb(i) only (SASRec/HSTU baselines).
+- action_input = False: an event's token carries no action (no MovieLens rating, no click/purchase): every real
+  event gets the same ActEmb row, as the published SASRec and HSTU read ids only; the graphs keep their actions input.
 - similarity = "cosine" (unit embeddings; losses divide the logits by a temperature) | "dot"
   (unnormalized embeddings, raw dot-product logits, as SASRec: an embedding's length can carry
   popularity and confidence; the item index then needs a maximum-inner-product field).
@@ -102,6 +104,7 @@ class ModelConfig:
     block: str = "softmax"           # "softmax" (Llama) | "hstu" (pointwise SiLU attention, U-gate)
     time_signal: str = "rope"        # "rope" | "none" | "bucket"
     item_text: bool = True           # item repr = id embedding + text embedding (False: id only)
+    action_input: bool = True        # event token + ActEmb(action) (False: one shared row, no action signal)
     time_buckets: int = 48
     dropout: float = 0.0             # training only; the exported graphs have none
     attention_dropout: float = 0.0   # training only: dropout on the attention weights (SASRec's)
@@ -561,6 +564,8 @@ class GenRecModel(nn.Module):
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
                         item_table: Tensor | None) -> Tensor:
         # event token = item repr + action + mean(query tokens of the event) [+ recency]: [B, N, D]
+        if not self.cfg.action_input:
+            history_actions = history_actions.clamp(max=1)  # every real event action 1, padding stays 0
         tokens = (self.item_repr(history_items, item_table) * self.cfg.input_scale + self.action_emb(history_actions)
                   + self.text_embedding(history_query_tokens)[0])
         if self.cfg.recency_positions > 0:

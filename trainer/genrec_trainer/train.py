@@ -58,7 +58,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
-ADDED_LATER = {"exclude_seen": False, "time_scale": "log"}
+ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -157,6 +157,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           rank_negatives: int | None = None,
           lr: float = 3e-3, temperature: float = 0.05, threads: int = 1, log=print,
           protocol: str = "loo", block: str = "softmax", time_signal: str = "rope", item_text: bool = True,
+          action_input: bool = True,
           rank_loss: str = "bce", pairwise_weight: float = 1.0, enhancer: bool = False, enhancer_top: int = 20,
           enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
           adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
@@ -283,7 +284,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     cfg = ModelConfig(num_items=num_items, vocab_size=len(vocab), num_actions=len(actions),
                       max_item_tokens=max_item_tokens, d_model=d_model, layers=layers, heads=heads,
                       embedding_dim=d_model, mlp_hidden=round(mlp_ratio * d_model), block=block,
-                      time_signal=time_signal, item_text=item_text, dropout=dropout, attention_dropout=attention_dropout,
+                      time_signal=time_signal, item_text=item_text, action_input=action_input, dropout=dropout, attention_dropout=attention_dropout,
                       norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std,
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
@@ -293,6 +294,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if similarity == "dot":
         temperature = 1.0  # dot-product logits are not rescaled
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
+        f"action input {cfg.action_input}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
@@ -504,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--block", choices=["softmax", "hstu"], help="override the preset's block")
     p.add_argument("--time-signal", choices=["rope", "none", "bucket"], help="override the preset's time signal")
     p.add_argument("--item-text", choices=["on", "off"], help="override the preset's item text")
+    p.add_argument("--action-input", choices=["on", "off"], default="on",
+                   help="off: event tokens carry no action (MovieLens: no rating), ids only as the published SASRec "
+                        "and HSTU read them; the ranking labels are unchanged")
     p.add_argument("--time-scale", choices=["log", "linear"], default="log",
                    help="time-aware RoPE: time pairs turn with log-age (default) or with age, one turn per period "
                         "from 2 minutes to 4 years (angles then depend on two events' time difference only, the same "
@@ -674,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
-          dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, **arch)
+          dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on", **arch)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, similarity="dot"),
            dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
                 input_scale=8.0),
-           dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear")]
-LINEAR_TIME = CONFIGS[-1]
+           dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear"),
+           dict(block="softmax", time_signal="none", item_text=False, action_input=False)]
+LINEAR_TIME = CONFIGS[-2]
+PUBLISHED_SASREC_INPUTS = CONFIGS[-1]  # item ids only: no time, no text, no action
 
 
 def _model(tiny, **switches) -> GenRecModel:
@@ -102,6 +104,30 @@ def test_linear_time_export_parity(tiny, tmp_path):
     """The linear time scale's int64 modulo and angles run in the exported encode graph as in PyTorch."""
     manifest = _export(_model(tiny, **LINEAR_TIME), tiny, tmp_path, "tiny-linear-time")
     assert manifest["architecture"]["time_scale"] == "linear"
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+@torch.no_grad()
+def test_action_input_off_reads_no_action(tiny):
+    """With action_input off the same events with other actions (MovieLens: other ratings) give the same user
+    embedding and cache; with it on (the default) they do not."""
+    hist = tiny.history(7)
+    other = [{**e, "action": ACTIONS[1 - ACTIONS.index(e["action"])]} for e in hist]
+    t = hist[-1]["time"] + 600
+    for action_input in (True, False):
+        m = _model(tiny, block="softmax", time_signal="rope", item_text=True, action_input=action_input)
+        emb, ck, *_ = m.encode(*tensors(tiny.encoder.encode(hist, None, t)))
+        emb2, ck2, *_ = m.encode(*tensors(tiny.encoder.encode(other, None, t)))
+        assert torch.allclose(emb, emb2, atol=1e-6) == (not action_input)
+        assert torch.allclose(ck, ck2, atol=1e-6) == (not action_input)
+
+
+def test_action_input_off_export_keeps_the_actions_input(tiny, tmp_path):
+    """The published SASRec's inputs (ids only) export under the unchanged bundle contract: the encode graph
+    still takes history_actions (the runtime feeds every request alike), and ONNX reproduces PyTorch."""
+    manifest = _export(_model(tiny, **PUBLISHED_SASREC_INPUTS), tiny, tmp_path, "tiny-ids-only")
+    assert manifest["architecture"]["action_input"] is False
+    assert "history_actions" in manifest["graphs"]["encode"]["inputs"]
     assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
 
 
