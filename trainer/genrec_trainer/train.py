@@ -8,9 +8,11 @@
         [--curves curves.png --metrics-out metrics.json] --out DIR
 
 Presets (one harness, one protocol): ours = softmax (Llama) block + time-aware RoPE + item text;
-sasrec = softmax block, no time signal, item ids only (SASRec with sampled softmax);
+sasrec = softmax block, no time signal, no item text (SASRec with sampled softmax);
 hstu = HSTU block (pointwise SiLU attention, U-gate), learned time-bucket bias when the data has
-timestamps (else none), item ids only. --block/--time-signal/--item-text override a preset.
+timestamps (else none), no item text. --block/--time-signal/--item-text override a preset.
+Every preset reads each event's action (MovieLens: its rating); --action-input off leaves it out, which
+makes the sasrec preset's inputs the published SASRec's (item ids only).
 """
 from __future__ import annotations
 
