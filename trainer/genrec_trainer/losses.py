@@ -151,17 +151,25 @@ def seen_before(history_items: Tensor) -> Tensor:
 
 
 def favourites_full_softmax_loss(user: Tensor, catalogue_emb: Tensor, candidates: Tensor, favourite: Tensor,
-                                 temperature: float = 0.05, per: float | None = None) -> Tensor:
+                                 temperature: float = 0.05, per: float | None = None,
+                                 excluded: Tensor | None = None) -> Tensor:
     """UniGRF's potential favourites as extra positives of a softmax over the whole catalogue:
     user [B, E], catalogue_emb [I, E] (items 1..I), candidates [B, M] item ids, favourite [B, M] bool.
     Each favourite f of row b adds -log softmax(user_b . catalogue / T)[f]; the sum is divided by
     `per` (default B, as in enhanced_retrieval_loss; beside the dense loss: its number of targets,
     so that a favourite weighs what one observed next event does). (Every item is already a
-    negative of a full softmax, so the enhancer's hard negatives have nothing to add there.)"""
+    negative of a full softmax, so the enhancer's hard negatives have nothing to add there.)
+    excluded [B, S]: item ids (0 = none) left out of each row's softmax, as full_softmax_loss does with
+    the user's history (the favourites are never among them: Enhancer.select leaves the history out)."""
     if not favourite.any():
         return user.sum() * 0.0
-    log_p = ((user / temperature) @ catalogue_emb.T).log_softmax(dim=1)        # [B, I]
-    return -(log_p.gather(1, candidates - 1) * favourite).sum() / (per or user.shape[0])
+    logits = (user / temperature) @ catalogue_emb.T                            # [B, I]
+    if excluded is not None:  # a padding column 0 in front takes the "none" entries, then goes
+        pad = logits.new_zeros(len(logits), 1)
+        logits = torch.cat([pad, logits], dim=1).scatter(1, excluded, float("-inf"))[:, 1:]
+    log_p = logits.log_softmax(dim=1)
+    chosen = torch.where(favourite, log_p.gather(1, candidates - 1), 0.0)     # not `* favourite`: -inf * 0 is nan
+    return -chosen.sum() / (per or user.shape[0])
 
 
 def pairwise_logistic_loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:

@@ -93,7 +93,7 @@ class Enhancer:
                                        temperature, self.favourite_weight)
 
     def favourites_loss(self, model: GenRecModel, table: Tensor, catalogue_emb: Tensor, user: Tensor, cache, batch,
-                        dense_targets: int, temperature: float) -> Tensor:
+                        dense_targets: int, temperature: float, exclude_seen: bool = False) -> Tensor:
         """Beside the dense loss with a full softmax (recipe C), where no example-level loss exists:
         the favourites of each request's own readout join the catalogue softmax (catalogue_emb [I, E],
         the one the dense loss already computed) as positives, each weighing favourite_weight of one
@@ -103,8 +103,9 @@ class Enhancer:
         all_emb = torch.cat([catalogue_emb.new_zeros(1, catalogue_emb.shape[1]), catalogue_emb])  # [I + 1, E]; row 0 = padding
         cand, _, fav = self.select(model, table, all_emb, user, cache, batch)
         self._count(fav, None)  # every item is a negative of the full softmax already: no hard negative is added
-        return self.favourite_weight * favourites_full_softmax_loss(user, catalogue_emb, cand, fav, temperature,
-                                                                    per=dense_targets)
+        return self.favourite_weight * favourites_full_softmax_loss(
+            user, catalogue_emb, cand, fav, temperature, per=dense_targets,
+            excluded=batch["history_items"] if exclude_seen else None)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ class Objective:
             return self.target_weight * l_ret + self.dense_weight * l_dense
         if self.enhancer is not None:  # its favourites still join each request's own readout (full softmax: see train())
             return self.dense_weight * l_dense + self.dense_weight * self.enhancer.favourites_loss(
-                model, table, neg_emb, user, cache, batch, self.dense_per or int((nxt > 0).sum()), self.temperature)
+                model, table, neg_emb, user, cache, batch, self.dense_per or int((nxt > 0).sum()), self.temperature,
+                self.exclude_seen)
         return self.dense_weight * l_dense
 
     def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:

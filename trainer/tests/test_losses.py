@@ -93,6 +93,17 @@ def test_favourites_join_a_full_softmax_as_positives_by_hand():
     assert got.item() == pytest.approx(want, rel=1e-6)
     assert favourites_full_softmax_loss(user, catalogue, candidates, fav, 1.0, per=6).item() == pytest.approx(want / 3)
     assert favourites_full_softmax_loss(user, catalogue, candidates, torch.zeros_like(fav)).item() == 0.0
+    # item 1 seen by row 0 (0 = padding): out of that row's softmax only
+    seen = torch.tensor([[1, 0], [0, 0]])
+    z0_unseen = math.exp(0.0) + math.exp(0.5)
+    want_seen = (-math.log(math.exp(0.5) / z0_unseen) - math.log(math.exp(0.0) / z1) - math.log(math.exp(1.0) / z1)) / 2
+    got_seen = favourites_full_softmax_loss(user, catalogue, candidates, fav, 1.0, excluded=seen)
+    assert got_seen.item() == pytest.approx(want_seen, rel=1e-6)
+    # a seen candidate that is no favourite (item 2 of row 0) stays out of the sum: finite, not nan
+    both_seen = torch.tensor([[1, 2], [0, 0]])
+    want_both = (0.0 - math.log(math.exp(0.0) / z1) - math.log(math.exp(1.0) / z1)) / 2
+    got_both = favourites_full_softmax_loss(user, catalogue, candidates, fav, 1.0, excluded=both_seen)
+    assert got_both.item() == pytest.approx(want_both, rel=1e-6)
 
 
 def test_enhanced_retrieval_loss_by_hand():
