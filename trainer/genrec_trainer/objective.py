@@ -191,7 +191,6 @@ class Objective:
 
     def ranking(self, model, table, batch, cache, nxt, nxt_label, rng) -> Tensor:
         # The target with its label (unlabelled = observed = positive) + random negatives at 0.
-        # With rank_negatives 0 the pairs of the pairwise loss are formed across the batch's events.
         ck, cv, cm = cache
         target = batch["target"]
         rneg = torch.from_numpy(rng.integers(1, self.num_items + 1, (len(target), self.rank_negatives))).to(table.device)
@@ -210,8 +209,20 @@ class Objective:
                                       torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
                                       torch.cat([weight, (nxt > 0).long()], dim=1), self.rank_per)
         if self.rank_loss == "bce+pairwise":
-            by_row = self.rank_negatives > 0
-            pairs = (pairwise_logistic_loss(rank_logits, labels, weight) if by_row else
-                     pairwise_logistic_loss(rank_logits.T, labels.T, weight.T))
-            l_rank = l_rank + self.pairwise_weight * pairs
+            l_rank = l_rank + self.pairwise_weight * self.pairs(rank_logits, labels, weight,
+                                                                dense_logits if self.dense_rank else None, nxt, nxt_label)
         return l_rank
+
+    def pairs(self, rank_logits, labels, weight, dense_logits, nxt, nxt_label) -> Tensor:
+        """The pairwise logistic loss's pairs (positive above negative):
+        - dense_rank: within each user's labelled events, each scored after its own prefix (the target is the last);
+          an unlabelled event (-1) is in none. Not the batch's targets alone: they are ~1 % of the ranked entries
+          (128 of ~11,400 per ML-100K batch), so a mean over their pairs pushed each ~150 times harder than the BCE,
+          on the same targets every epoch (sampling "users"), and cost the ranker .04 AUC (BENCHMARKS.md, session 24);
+        - random negatives: each target against its row's sampled items;
+        - labelled targets only: across the batch (one candidate per row, so no pair within a row)."""
+        if dense_logits is not None:
+            return pairwise_logistic_loss(dense_logits, nxt_label, (nxt > 0).long())
+        if self.rank_negatives > 0:
+            return pairwise_logistic_loss(rank_logits, labels, weight)
+        return pairwise_logistic_loss(rank_logits.T, labels.T, weight.T)

@@ -1,6 +1,10 @@
 """The training objective's dense search rows: a next event reached through a search trains the
-query path (read at RET after the query), and a log without searches trains exactly as before."""
+query path (read at RET after the query), and a log without searches trains exactly as before; the pairwise
+loss's pairs under the dense ranking loss."""
+import math
+
 import numpy as np
+import pytest
 import torch
 
 from genrec_trainer.model import TYPE_QUERY, GenRecModel, ModelConfig
@@ -58,3 +62,17 @@ def test_a_searched_next_event_trains_the_query_path_only_with_dense_search():
 
 def test_without_searches_dense_search_changes_nothing():
     assert _query_grad(_batch(searched=False), True) == _query_grad(_batch(searched=False), False)
+
+
+def test_with_dense_rank_the_pairwise_loss_pairs_each_users_own_labelled_events():
+    """Positive above negative within a row only; unlabelled (-1) and padded events are in no pair."""
+    objective = Objective(num_items=9, temperature=1.0, negatives=0, full_softmax=True, in_batch_negatives=False,
+                          dense_loss=True, dense_readout="history", dense_weight=1.0, target_weight=0.0, enhancer=None,
+                          rank_negatives=0, rank_loss="bce+pairwise", pairwise_weight=1.0, dense_rank=True)
+    dense_logits = torch.tensor([[2.0, 0.5, 1.0, 9.0], [0.0, 3.0, 7.0, -7.0]])
+    nxt = torch.tensor([[4, 5, 6, 7], [1, 2, 0, 0]])                # row 1's last two are padding
+    nxt_label = torch.tensor([[1, 0, 0, -1], [1, 0, 1, 0]])          # row 0's last event is unlabelled
+    sp = lambda x: math.log1p(math.exp(x))                          # softplus
+    want = (sp(-1.5) + sp(-1.0) + sp(3.0)) / 3                       # (2.0 > 0.5), (2.0 > 1.0); row 1: (0.0 > 3.0)
+    got = objective.pairs(None, None, None, dense_logits, nxt, nxt_label)
+    assert got.item() == pytest.approx(want, rel=1e-6)
