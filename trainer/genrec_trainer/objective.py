@@ -218,7 +218,8 @@ class Objective:
         - dense_rank: within each user's labelled events, each scored after its own prefix (the target is the last);
           an unlabelled event (-1) is in none. Not the batch's targets alone: they are ~1 % of the ranked entries
           (128 of ~11,400 per ML-100K batch), so a mean over their pairs pushed each ~150 times harder than the BCE,
-          on the same targets every epoch (sampling "users"), and cost the ranker .04 AUC (BENCHMARKS.md, session 24);
+          on the same targets every epoch (sampling "users"): on ML-100K −.04 AUC, these pairs −.012 (BENCHMARKS.md,
+          sessions 23–24: the test AUC pairs events of different users, which within-user pairs do not order);
         - random negatives: each target against its row's sampled items;
         - labelled targets only: across the batch (one candidate per row, so no pair within a row)."""
         if dense_logits is not None:
