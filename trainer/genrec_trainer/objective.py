@@ -209,8 +209,8 @@ class Objective:
                                       torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
                                       torch.cat([weight, (nxt > 0).long()], dim=1), self.rank_per)
         if self.rank_loss == "bce+pairwise":
-            l_rank = l_rank + self.pairwise_weight * self.pairs(rank_logits, labels, weight,
-                                                                dense_logits if self.dense_rank else None, nxt, nxt_label)
+            dense = dense_logits if self.dense_rank else None
+            l_rank = l_rank + self.pairwise_weight * self.pairs(rank_logits, labels, weight, dense, nxt, nxt_label)
         return l_rank
 
     def pairs(self, rank_logits, labels, weight, dense_logits, nxt, nxt_label) -> Tensor:
