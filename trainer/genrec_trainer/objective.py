@@ -201,6 +201,7 @@ class Objective:
         weight[:, 1:] = (rneg != target[:, None]).long()  # a sampled "negative" equal to the target is no negative
         rank_logits = model.score(ck, cv, cm, cands, item_table=table)
         l_rank = ranking_bce_loss(rank_logits, labels, weight)
+        dense_logits = None
         if self.dense_rank:
             # every labelled event is also ranked after its own prefix: [B, N] candidates at once
             dense_logits = model.score_every_prefix(ck, cv, batch["history_items"], batch["history_age_seconds"],
@@ -209,8 +210,8 @@ class Objective:
                                       torch.cat([labels, observed_as_positive(nxt_label)], dim=1),
                                       torch.cat([weight, (nxt > 0).long()], dim=1), self.rank_per)
         if self.rank_loss == "bce+pairwise":
-            dense = dense_logits if self.dense_rank else None
-            l_rank = l_rank + self.pairwise_weight * self.pairs(rank_logits, labels, weight, dense, nxt, nxt_label)
+            pairs = self.pairs(rank_logits, labels, weight, dense_logits, nxt, nxt_label)
+            l_rank = l_rank + self.pairwise_weight * pairs
         return l_rank
 
     def pairs(self, rank_logits, labels, weight, dense_logits, nxt, nxt_label) -> Tensor:

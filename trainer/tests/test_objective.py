@@ -1,6 +1,7 @@
 """The training objective's dense search rows: a next event reached through a search trains the
 query path (read at RET after the query), and a log without searches trains exactly as before; the pairwise
 loss's pairs under the dense ranking loss."""
+import dataclasses
 import math
 
 import numpy as np
@@ -66,9 +67,7 @@ def test_without_searches_dense_search_changes_nothing():
 
 def test_with_dense_rank_the_pairwise_loss_pairs_each_users_own_labelled_events():
     """Positive above negative within a row only; unlabelled (-1) and padded events are in no pair."""
-    objective = Objective(num_items=9, temperature=1.0, negatives=0, full_softmax=True, in_batch_negatives=False,
-                          dense_loss=True, dense_readout="history", dense_weight=1.0, target_weight=0.0, enhancer=None,
-                          rank_negatives=0, rank_loss="bce+pairwise", pairwise_weight=1.0, dense_rank=True)
+    objective = dataclasses.replace(_objective(dense_search=True), rank_loss="bce+pairwise", dense_rank=True)
     dense_logits = torch.tensor([[2.0, 0.5, 1.0, 9.0], [0.0, 3.0, 7.0, -7.0]])
     nxt = torch.tensor([[4, 5, 6, 7], [1, 2, 0, 0]])                # row 1's last two are padding
     nxt_label = torch.tensor([[1, 0, 0, -1], [1, 0, 1, 0]])          # row 0's last event is unlabelled
