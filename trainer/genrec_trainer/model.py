@@ -79,6 +79,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 NEG_INF = -1e9  # finite "minus infinity": rows with every key masked still softmax to finite values
+# A hidden key's entry in CandidateCache's mask column: times any head scale it is far below exp()'s
+# underflow, as NEG_INF is, and unlike NEG_INF it fits float16 (the GPU graphs compute the product in it).
+MASK_KEY = -3e4
 TYPE_QUERY, TYPE_NO_QUERY, TYPE_RET, TYPE_CANDIDATE = range(4)
 
 
@@ -246,23 +249,30 @@ class CandidateCache(NamedTuple):
     its own key in an extra column that only slot T + 1 reads, so a layer's [K, T + 1] scores come
     out of one matrix product. (Joining [K, T] scores with the own score afterwards and splitting
     the probabilities again copied the largest tensor of the score graph twice per layer.)
-    Built once per call for all layers (from_cache)."""
-    keys: Tensor      # [B, H, T + 1, Dh + 1]: cached (rotated) keys with a zero column; slot T + 1 = [0 .. 0, 1]
+    When all candidates share one mask (serving: cache_mask [B, T]) the mask rides in the product
+    too: a last key column holds MASK_KEY for a hidden key (0 for a visible one), met by a constant 1
+    in the query, which saves a pass over the [K, T + 1] scores per layer (BENCHMARKS.md, "The mask
+    inside the score product"). Built once per call for all layers (from_cache)."""
+    keys: Tensor      # [B, H, T + 1, Dh + 1 or 2]: cached (rotated) keys; column Dh: 0, and 1 in slot T + 1;
+                      # column Dh + 1 (shared mask only): MASK_KEY where hidden, else 0
     values: Tensor    # [B, H, T + 1, Dh]: cached values; slot T + 1 = 0 (the own value is added apart)
-    add: Tensor       # [B, 1, K or 1, T + 1] float32: 0 visible, NEG_INF masked; slot T + 1 always visible
+    add: Tensor | None  # [B, 1, K, T + 1] float32 for a mask per candidate: 0 visible, NEG_INF masked; else None
     visible: Tensor   # [B, 1, K or 1, T + 1] float32: 1 visible, 0 masked
 
     @staticmethod
     def from_cache(cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, head_dim: int) -> list["CandidateCache"]:
         # cache_keys/values: [L, B, H, T, Dh] (block dtype); cache_mask [B, T] or [B, K, T]. head_dim
-        # as a Python int: a traced shape would cost the exported graph a chain of shape kernels.
-        visible = cache_mask if cache_mask.dim() == 3 else cache_mask[:, None, :]  # [B, K or 1, T]
-        visible = F.pad(visible, (0, 1), value=1.0)[:, None]                # [B, 1, K or 1, T + 1]
-        keys = F.pad(cache_keys, (0, 1))                                    # [L, B, H, T, Dh + 1]
-        own = F.pad(torch.ones_like(keys[..., :1, :1]), (head_dim, 0))      # [L, B, H, 1, Dh + 1] = [0 .. 0, 1]
-        keys = torch.cat([keys, own], -2)                                   # [L, B, H, T + 1, Dh + 1]
+        # and the pad widths as Python ints: a traced shape would cost the exported graph a chain of
+        # shape kernels.
+        shared = cache_mask.dim() == 2
+        mask = cache_mask if shared else cache_mask[:, 0]                   # [B, T] (per candidate: only its shape is used)
+        own = F.pad(torch.zeros_like(mask), (0, 1), value=1.0)              # [B, T + 1]: 1 in slot T + 1 only
+        hidden = [F.pad((1.0 - mask) * MASK_KEY, (0, 1))] if shared else []  # [B, T + 1]: MASK_KEY where hidden
+        columns = F.pad(torch.stack([own] + hidden, -1), (head_dim, 0))[:, None]  # [B, 1, T + 1, Dh + 1 or 2]
+        keys = F.pad(cache_keys, (0, 1 + len(hidden), 0, 1)) + as_dtype(columns, cache_keys.dtype)  # [L, B, H, T + 1, Dh + 1 or 2]
         values = F.pad(cache_values, (0, 0, 0, 1))                          # [L, B, H, T + 1, Dh]
-        add = (1.0 - visible) * NEG_INF
+        visible = F.pad(cache_mask[:, None] if shared else cache_mask, (0, 1), value=1.0)[:, None]  # [B, 1, K or 1, T + 1]
+        add = None if shared else (1.0 - visible) * NEG_INF
         return [CandidateCache(k, v, add, visible) for k, v in zip(keys.unbind(0), values.unbind(0))]
 
     def scores(self, q_rotated: Tensor, q: Tensor, k: Tensor, scale: float) -> Tensor:
@@ -271,7 +281,10 @@ class CandidateCache(NamedTuple):
         query and key share one angle, and a rotation keeps their dot product."""
         own_scores = (q * k).sum(-1, keepdim=True)                          # [B, H, K, 1]
         query = torch.cat([q_rotated, own_scores], -1)                      # [B, H, K, Dh + 1]
-        return as_dtype(query @ self.keys.transpose(-1, -2), torch.float32) * scale + self.add
+        if self.add is None:
+            query = F.pad(query, (0, 1), value=1.0)                         # [B, H, K, Dh + 2]: the 1 meets the mask column
+        scores = as_dtype(query @ self.keys.transpose(-1, -2), torch.float32) * scale
+        return scores if self.add is None else scores + self.add
 
     def attend(self, weights: Tensor, v: Tensor) -> Tensor:
         """[B, H, K, T + 1] weights (slot T + 1: the own key's) x values -> [B, H, K, Dh]."""

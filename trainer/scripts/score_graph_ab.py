@@ -7,8 +7,10 @@ each graph's figure is the median over its rounds of the mean call time. Session
 as the Java runtime configures them (scripts/onnx_op_profile.py), inputs as there: a full history
 cache, K random catalogue items.
 
-    .venv/bin/python scripts/score_graph_ab.py BUNDLE_A BUNDLE_B [K ...]
-    .venv/bin/python scripts/score_graph_ab.py --encode BUNDLE_A BUNDLE_B [N ...]   # the encode graphs, history N
+    .venv/bin/python scripts/score_graph_ab.py [--rounds R] BUNDLE_A BUNDLE_B [K ...]
+    .venv/bin/python scripts/score_graph_ab.py [--rounds R] --encode BUNDLE_A BUNDLE_B [N ...]   # the encode graphs, history N
+
+(--rounds: more rounds for differences of a few percent; 15 by default.)
 """
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ def main(bundles: list[Path], sizes: list[int], graph: str) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[0] == "--rounds":
+        ROUNDS, args = int(args[1]), args[2:]
     which = "encode" if args[0] == "--encode" else "score"
     args = args[1:] if which == "encode" else args
     main([Path(args[0]), Path(args[1])], [int(k) for k in args[2:]] or ([100, 200, 500, 1000, 2048] if which == "score" else [200]),

@@ -5,7 +5,7 @@ import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.perf.FlopCount;
-import org.genrec.runtime.perf.GemmRate;
+import org.genrec.runtime.perf.GemmProbe;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,18 +15,27 @@ import java.util.Random;
 /**
  * The model alone, in this process: median time of one score call per number of candidates,
  * against the cost model's FLOP count, to show the growth is linear in K (no K^2 term, no
- * per-candidate call).
+ * per-candidate call). The FLOP bound of each round of calls uses the GEMM rate measured right
+ * before it: on a shared VM the machine's speed drifts by more than the differences measured here,
+ * and a rate measured once lets a slow spell on either side move the ratio by 20 % or more.
  */
 final class ModelTimeCurve {
 
     private static final int WARM_UP_CALLS = 200;
     private static final long WARM_UP_NANOS = 500_000_000L;
 
-    record Point(int candidates, double medianMillis, double megaFlops, double timeOverFlopBound) {}
+    private static final int PROBE_RUNS = 3;
+
+    /**
+     * @param medianMillis      over all calls of all rounds
+     * @param timeOverFlopBound the median over rounds of (the round's median call / its FLOP bound)
+     * @param gemmGflops        the median of the rounds' GEMM rates
+     */
+    record Point(int candidates, double medianMillis, double megaFlops, double timeOverFlopBound, double gemmGflops) {}
 
     private ModelTimeCurve() {}
 
-    static List<Point> measure(GenrecModel model, int history, int[] candidateCounts, int repeats) {
+    static List<Point> measure(GenrecModel model, int history, int[] candidateCounts, int rounds, int callsPerRound) {
         var items = model.bundle().items();
         Random random = new Random(1);
         List<HistoryEvent> events = new ArrayList<>();
@@ -36,24 +45,40 @@ final class ModelTimeCurve {
         }
         UserEncoding user = model.encode(new GenrecRequest(events, null, 1000L + history));
         List<Point> points = new ArrayList<>();
-        for (int k : candidateCounts) {
-            long[] candidates = new long[k];
-            for (int i = 0; i < k; i++) {
-                candidates[i] = 1 + random.nextInt(items.size());
+        try (GemmProbe probe = new GemmProbe()) {
+            for (int k : candidateCounts) {
+                long[] candidates = new long[k];
+                for (int i = 0; i < k; i++) {
+                    candidates[i] = 1 + random.nextInt(items.size());
+                }
+                warmUp(model, user, candidates);
+                // The cache holds at most max_history events: count what the graph really computes.
+                double flops = FlopCount.score(model.manifest().architecture(), Math.min(history, model.manifest().maxHistory()), k);
+                double[] all = new double[rounds * callsPerRound];
+                double[] ratios = new double[rounds];
+                double[] rates = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    rates[r] = probe.gflops(PROBE_RUNS);
+                    model.score(user, candidates); // unmeasured: the probe's 3 MB of operands evicted the call's from the caches
+                    double[] times = new double[callsPerRound];
+                    for (int c = 0; c < callsPerRound; c++) {
+                        long t0 = System.nanoTime();
+                        model.score(user, candidates);
+                        times[c] = (System.nanoTime() - t0) / 1e6;
+                    }
+                    System.arraycopy(times, 0, all, r * callsPerRound, callsPerRound);
+                    ratios[r] = median(times) * 1e6 / (flops / rates[r]);
+                }
+                points.add(new Point(k, median(all), flops / 1e6, median(ratios), median(rates)));
             }
-            warmUp(model, user, candidates);
-            double[] times = new double[repeats];
-            for (int r = 0; r < repeats; r++) {
-                long t0 = System.nanoTime();
-                model.score(user, candidates);
-                times[r] = (System.nanoTime() - t0) / 1e6;
-            }
-            Arrays.sort(times);
-            // The cache holds at most max_history events: count what the graph really computes.
-            double flops = FlopCount.score(model.manifest().architecture(), Math.min(history, model.manifest().maxHistory()), k);
-            points.add(new Point(k, times[repeats / 2], flops / 1e6, times[repeats / 2] * 1e6 / (flops / GemmRate.gflops())));
         }
         return points;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /**

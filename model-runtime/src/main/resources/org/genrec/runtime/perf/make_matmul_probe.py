@@ -1,6 +1,6 @@
 """Writes matmul_probe.onnx next to this script: one MatMul of two dynamic float32 matrices.
 
-The runtime times it to learn the machine's GEMM rate with ONNX Runtime itself (GemmRate.java),
+The runtime times it to learn the machine's GEMM rate with ONNX Runtime itself (GemmProbe.java),
 the denominator of every "time / FLOP lower bound" figure. Regenerate with the trainer's venv:
     trainer/.venv/bin/python model-runtime/src/main/resources/org/genrec/runtime/perf/make_matmul_probe.py
 """
