@@ -11,14 +11,13 @@ output, then alternates them as scripts/score_graph_ab.py does. Shapes of the ML
 """
 from __future__ import annotations
 
-import statistics
 import sys
 
 import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-from score_graph_ab import ROUNDS, mean_call_ms
+from score_graph_ab import alternated
 
 HEADS, HEAD_DIM, SLOTS = 2, 32, 202
 SCALE = HEAD_DIM ** -0.5
@@ -97,13 +96,7 @@ def main(ks: list[int]) -> None:
         inputs = feeds(k)
         a, b = (s.run(None, x)[0] for s, x in zip(sessions, inputs))
         assert np.allclose(a, b, atol=1e-5), f"the two attentions differ by {np.abs(a - b).max()}"
-        for s, x in zip(sessions, inputs):
-            mean_call_ms(s, x)                                              # warm-up
-        rounds = [[], []]
-        for r in range(ROUNDS):
-            for i in (0, 1) if r % 2 == 0 else (1, 0):
-                rounds[i].append(mean_call_ms(sessions[i], inputs[i]))
-        t0, t1 = (statistics.median(t) for t in rounds)
+        t0, t1 = alternated(sessions, list(inputs))
         print(f"{k:<6d} {t0:12.4f} {t1:22.4f} {t1 / t0:20.3f}")
 
 

@@ -45,15 +45,20 @@ def main(bundles: list[Path], sizes: list[int], graph: str) -> None:
     sessions = [session(b / f"{graph}.onnx", None) for b in bundles]
     print(("K      " if graph == "score" else "N      ") + "   ".join(f"{b.name:>24s}" for b in bundles) + "   B / A")
     for k in sizes:
-        inputs = [feed(b, k) if graph == "score" else encode_feed(b, k) for b in bundles]
-        for s, x in zip(sessions, inputs):
-            mean_call_ms(s, x)                                               # warm-up
-        rounds = [[], []]
-        for r in range(ROUNDS):
-            for i in (0, 1) if r % 2 == 0 else (1, 0):
-                rounds[i].append(mean_call_ms(sessions[i], inputs[i]))
-        a, b = (statistics.median(t) for t in rounds)
+        a, b = alternated(sessions, [feed(b, k) if graph == "score" else encode_feed(b, k) for b in bundles])
         print(f"{k:<6d} {a:21.3f} ms {b:21.3f} ms   {b / a:.3f}")
+
+
+def alternated(sessions: list, inputs: list[dict]) -> tuple[float, float]:
+    """Two sessions' ms per call, each the median over ROUNDS rounds of CALLS calls, order A B then B A."""
+    for s, x in zip(sessions, inputs):
+        mean_call_ms(s, x)                                                   # warm-up
+    rounds = [[], []]
+    for r in range(ROUNDS):
+        for i in (0, 1) if r % 2 == 0 else (1, 0):
+            rounds[i].append(mean_call_ms(sessions[i], inputs[i]))
+    a, b = (statistics.median(t) for t in rounds)
+    return a, b
 
 
 if __name__ == "__main__":
