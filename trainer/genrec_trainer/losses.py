@@ -135,11 +135,35 @@ def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, te
     keep = targets > 0
     if not keep.any():
         return states.sum() * 0.0
+    return mean_or_per(catalogue_nll(states, targets, catalogue_emb, temperature, excluded), per)
+
+
+def catalogue_nll(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float,
+                  excluded: Tensor | None) -> Tensor:
+    """full_softmax_loss's per-row losses [M], one per row whose target is not 0, in row order."""
+    keep = targets > 0
     t = targets[keep] - 1
     if excluded is not None:
         ex = excluded[keep]                                                   # [M, S]
         excluded = torch.where(ex > 0, ex - 1, t[:, None])                    # "none" points at the kept target
-    return mean_or_per(CatalogueCrossEntropy.apply(states[keep] / temperature, catalogue_emb, t, excluded), per)
+    return CatalogueCrossEntropy.apply(states[keep] / temperature, catalogue_emb, t, excluded)
+
+
+def tied_full_softmax_loss(states: Tensor, positives: Tensor, catalogue_emb: Tensor, temperature: float = 0.05,
+                           per: float | None = None, excluded: Tensor | None = None) -> Tensor:
+    """full_softmax_loss with several positives per row: positives [..., W] item ids (0 = none; rows
+    whose column 0 is 0 are skipped). Each positive adds -log softmax(catalogue)[positive] with the
+    row's other positives (and `excluded` [..., S]) left out of that softmax, weighted 1 / (the row's
+    number of positives): a row weighs what it weighs in full_softmax_loss, which W = 1 is.
+    Why: events with equal timestamps have no order (tied_successors), so each of them is "the next"."""
+    rows = positives[..., 0] > 0
+    if not rows.any():
+        return states.sum() * 0.0
+    share = 1.0 / (positives > 0).sum(-1).clamp(min=1)                         # [...]
+    excluded = positives if excluded is None else torch.cat([excluded, positives], -1)
+    total = sum((catalogue_nll(states, positives[..., j], catalogue_emb, temperature, excluded)
+                 * share[positives[..., j] > 0]).sum() for j in range(positives.shape[-1]) if (positives[..., j] > 0).any())
+    return total / (per or int(rows.sum()))
 
 
 def seen_before(history_items: Tensor) -> Tensor:

@@ -17,7 +17,8 @@ import torch
 from torch import Tensor
 
 from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, favourites_full_softmax_loss,
-                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss, seen_before)
+                     full_softmax_loss, pairwise_logistic_loss, ranking_bce_loss, sampled_softmax_loss, seen_before,
+                     tied_full_softmax_loss)
 from .model import GenRecModel
 
 
@@ -28,6 +29,20 @@ def successors(batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     items = torch.cat([h_items[:, 1:], batch["target"][:, None]], dim=1) * (h_items > 0)
     labels = torch.cat([batch["history_labels"][:, 1:], batch["label"][:, None]], dim=1)
     return items, labels
+
+
+def tied_successors(next_items: Tensor, ages: Tensor, width: int) -> Tensor:
+    """Each history event's next event and the events after it with the same timestamp, up to `width`:
+    next_items [B, N] (successors()), ages [B, N] (history_age_seconds; the last event's successor,
+    the target, is at age 0) -> [B, N, width] item ids, 0 = none. Column 0 is next_items."""
+    next_ages = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1])], dim=1)   # [B, N]
+    n = next_items.shape[1]
+    columns = [next_items]
+    for j in range(1, width):
+        later = torch.cat([next_items[:, j:], next_items.new_zeros(len(next_items), min(j, n))], dim=1)[:, :n]
+        later_age = torch.cat([next_ages[:, j:], next_ages.new_full((len(next_ages), min(j, n)), -1)], dim=1)[:, :n]
+        columns.append(torch.where(later_age == next_ages, later, 0) * (columns[-1] > 0))  # a run of ties, unbroken
+    return torch.stack(columns, -1)
 
 
 def next_queries(batch: dict[str, Tensor]) -> Tensor:
@@ -129,6 +144,7 @@ class Objective:
     rank_per: float | None = None   # with dense_rank, the ranking BCE's divisor: None = the batch's entry count
     dense_search: bool = True       # with dense_loss, a searched next event is predicted after its query
     exclude_seen: bool = False      # full softmax: items the user has already seen are no negatives (as in evaluation)
+    tied_next: int = 1              # dense full softmax: the next event and up to tied_next - 1 later ones at its timestamp
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
@@ -177,10 +193,14 @@ class Objective:
             if hidden is not None:  # the other events keep the history readout: each event's own state
                 states = torch.where(asked[..., None], states, hidden[0])
         seen = seen_before(batch["history_items"]) if self.exclude_seen else None          # [B, N, N]
-        l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per, seen)
-                   if self.full_softmax else
-                   dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
-                                        self.dense_per))
+        if self.tied_next > 1:
+            tied = tied_successors(nxt, batch["history_age_seconds"], self.tied_next)      # [B, N, W]
+            l_dense = tied_full_softmax_loss(states, tied, neg_emb, self.temperature, self.dense_per, seen)
+        else:
+            l_dense = (full_softmax_loss(states, nxt, neg_emb, self.temperature, self.dense_per, seen)
+                       if self.full_softmax else
+                       dense_next_item_loss(states, nxt, model.item_embeddings(nxt, table), neg, neg_emb, self.temperature,
+                                            self.dense_per))
         if l_ret is not None:
             return self.target_weight * l_ret + self.dense_weight * l_dense
         if self.enhancer is not None:  # its favourites still join each request's own readout (full softmax: see train())

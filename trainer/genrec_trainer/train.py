@@ -60,7 +60,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
-ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True}
+ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -175,7 +175,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          time_scale: str = "log", checkpoint: str | None = None) -> dict:
+          tied_next: int = 1, time_scale: str = "log", checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -206,6 +206,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     search events with a category query, and the search test runs after the recommendation test.
     exclude_seen: with full_softmax, the items a user has already seen (earlier in the same history) are
     left out of each target's softmax, as the evaluation leaves them out of the ranking.
+    tied_next: with dense_loss and full_softmax, each prefix's positives are its next event and up to
+    tied_next - 1 later events with that event's timestamp, each left out of the others' softmax
+    (losses.tied_full_softmax_loss): events with equal timestamps have no order, so none of them is
+    "the" next one (MovieLens: half of a user's consecutive ratings share their second). 1: the next event.
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
@@ -214,6 +218,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
     if exclude_seen and not full_softmax:
         raise ValueError("exclude_seen needs full_softmax: it leaves items out of the softmax over the whole catalogue")
+    if tied_next < 1 or (tied_next > 1 and not (dense_loss and full_softmax)):
+        raise ValueError("tied_next is a count >= 1, and above 1 it needs dense_loss and full_softmax: it gives the dense "
+                         "next-item loss's softmax over the whole catalogue several positives")
     if enhancer and dense_loss and target_weight == 0 and not full_softmax:
         # With the dense loss alone there is no example-level loss for the enhancer to reweight; it then
         # adds its favourites to a softmax over the whole catalogue (objective.Enhancer.favourites_loss).
@@ -251,6 +258,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"protocol {protocol}: {PROTOCOL_TEXT[protocol]}; history up to {max_history}; "
         f"{equal_timestamp_events(seqs)} events share the previous event's timestamp (kept in file order); "
         + ", ".join(f"{k} {v}" for k, v in split_info.items()))
+    if tied_next > 1 and all((s.timestamps == s.timestamps[0]).all() for s in seqs):
+        raise ValueError("tied_next needs timestamps: in this data every event of a user has the same one (an order-only "
+                         "log), so every later event would count as tied with the next")
     if "dropped_cold" in split_info:
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
@@ -301,7 +311,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
-        + ("full softmax" + (" without the seen items" if exclude_seen else "") if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
+        + ("full softmax" + (" without the seen items" if exclude_seen else "")
+           + (f", the next event and up to {tied_next - 1} tied with it positive" if tied_next > 1 else "") if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout}{searched_at})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (" + adaptive weights" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
@@ -335,7 +346,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         dense_weight=dense_weight, target_weight=target_weight,
         enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
         rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank,
-        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search, exclude_seen=exclude_seen)
+        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search, exclude_seen=exclude_seen, tied_next=tied_next)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -455,7 +466,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
             "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
-            "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
+            "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
             "search_fraction": search_fraction if search_queries else None,
@@ -600,6 +611,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--exclude-seen", action="store_true",
                    help="with the full softmax: items the user has already seen are no negatives of the next-item "
                         "loss, as the evaluation excludes them from the ranking (catalogues without repeat events)")
+    p.add_argument("--tied-next", type=int, default=1, metavar="N",
+                   help="with --dense-loss and the full softmax: the next event and up to N - 1 later events at its "
+                        "timestamp are all positives of a prefix (events in one second have no order); 1 = the next "
+                        "event only")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -674,7 +689,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
-          time_scale=args.time_scale,
+          tied_next=args.tied_next, time_scale=args.time_scale,
           full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

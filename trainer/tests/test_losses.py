@@ -211,6 +211,27 @@ def test_seen_items_leave_the_full_softmax_but_a_repeated_target_stays():
     assert without.item() > got.item()
 
 
+def test_tied_positives_share_their_row_and_leave_each_other_out_of_their_softmax():
+    from genrec_trainer.losses import full_softmax_loss, tied_full_softmax_loss
+    catalogue = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])      # items 1, 2, 3
+    states = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])        # [1, 3, 2]; the last row has no target
+    positives = torch.tensor([[[2, 3], [1, 0], [0, 0]]])                  # row 0: 2 and 3 tied; row 1: 1 alone
+    e = math.exp
+    row0 = (-math.log(e(0.6) / (e(1.0) + e(0.6))) - math.log(e(0.0) / (e(1.0) + e(0.0)))) / 2   # each without the other
+    row1 = -math.log(e(0.0) / (e(0.0) + e(0.8) + e(1.0)))
+    got = tied_full_softmax_loss(states, positives, catalogue, temperature=1.0)
+    assert got.item() == pytest.approx((row0 + row1) / 2, rel=1e-6)      # two rows with targets, each weighing 1
+    assert tied_full_softmax_loss(states, positives, catalogue, 1.0, per=4).item() == pytest.approx((row0 + row1) / 4)
+    # item 1 seen before row 0: out of both of its softmaxes as well
+    seen = torch.tensor([[[1], [0], [0]]])
+    row0_seen = (-math.log(e(0.6) / e(0.6)) - math.log(e(0.0) / e(0.0))) / 2
+    got = tied_full_softmax_loss(states, positives, catalogue, 1.0, excluded=seen)
+    assert got.item() == pytest.approx((row0_seen + row1) / 2, abs=1e-6)
+    # one column: the plain full softmax
+    torch.testing.assert_close(tied_full_softmax_loss(states, positives[..., :1], catalogue, 1.0),
+                               full_softmax_loss(states, positives[..., 0], catalogue, 1.0))
+
+
 def test_pairwise_loss_across_a_batch_of_single_labelled_events():
     """rank_negatives 0: one labelled candidate per row; the transposed call pairs rows' events."""
     from genrec_trainer.losses import pairwise_logistic_loss

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from genrec_trainer.model import TYPE_QUERY, GenRecModel, ModelConfig
-from genrec_trainer.objective import Objective, next_queries
+from genrec_trainer.objective import Objective, next_queries, tied_successors
 
 
 def _model() -> GenRecModel:
@@ -75,3 +75,18 @@ def test_with_dense_rank_the_pairwise_loss_pairs_each_users_own_labelled_events(
     want = (sp(-1.5) + sp(-1.0) + sp(3.0)) / 3                       # (2.0 > 0.5), (2.0 > 1.0); row 1: (0.0 > 3.0)
     got = objective.pairs(None, None, None, dense_logits, nxt, nxt_label)
     assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_tied_successors_are_the_next_event_and_the_later_ones_at_its_timestamp():
+    # one user, events at times 10, 20, 20, 20, 30 then the target at 30: ages from the request (time 30)
+    nxt = torch.tensor([[2, 3, 4, 5, 6]])                                 # successors(): event t + 1's item, then the target
+    ages = torch.tensor([[20, 10, 10, 10, 0]])
+    got = tied_successors(nxt, ages, 3)
+    assert got.tolist() == [[[2, 3, 4],    # after the event at 10: the three events at 20 have no order
+                             [3, 4, 0],    # after the first at 20: the two left at 20
+                             [4, 0, 0],    # after the second: the third only (its successor, at 30, is not tied)
+                             [5, 6, 0],    # after the last at 20: the event at 30 and the target, also at 30
+                             [6, 0, 0]]]
+    assert tied_successors(nxt, ages, 1).tolist() == nxt[..., None].tolist()
+    padded = tied_successors(torch.tensor([[0, 0, 7, 8]]), torch.tensor([[0, 0, 5, 5]]), 2)   # left padding
+    assert padded.tolist() == [[[0, 0], [0, 0], [7, 0], [8, 0]]]

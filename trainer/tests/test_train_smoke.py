@@ -139,6 +139,26 @@ def test_excluding_seen_items_lowers_the_full_softmax_loss_and_needs_one(tiny_lo
         _train(tiny_log, tmp_path, **{**recipe, "full_softmax": False}, exclude_seen=True)
 
 
+def test_tied_next_events_change_the_loss_only_where_timestamps_tie_and_need_timestamps(tiny_log, tmp_path):
+    recipe = dict(sampling="users", dense_loss=True, target_weight=0.0, full_softmax=True, export=False, epochs=1,
+                  metrics_out=str(tmp_path / "m.json"))
+    items, events = tiny_log
+
+    def first_loss(log, **kw):
+        _train(log, tmp_path, **recipe, **kw)
+        return json.loads((tmp_path / "m.json").read_text())["history"][0]["retrieval_loss"]
+
+    distinct = [dataclasses.replace(e, timestamp=e.timestamp * 1000 + i) for i, e in enumerate(events)]  # no ties at all
+    assert first_loss((items, distinct), tied_next=3) == pytest.approx(first_loss((items, distinct)), rel=1e-6)
+    tied = [dataclasses.replace(e, timestamp=e.timestamp // 86400) for e in events]  # days: many events tie
+    assert first_loss((items, tied), tied_next=3) != pytest.approx(first_loss((items, tied)), abs=1e-4)
+    order_only = [dataclasses.replace(e, timestamp=0) for e in events]
+    with pytest.raises(ValueError, match="tied_next needs timestamps"):
+        _train((items, order_only), tmp_path, **recipe, tied_next=2)
+    with pytest.raises(ValueError, match="needs dense_loss and full_softmax"):
+        _train(tiny_log, tmp_path, **{**recipe, "full_softmax": False}, tied_next=2)
+
+
 def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_softmax(tiny_log, tmp_path):
     recipe_c = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
                     similarity="dot", full_softmax=True, dense_rank=True, export=False, metrics_out=str(tmp_path / "m.json"))
