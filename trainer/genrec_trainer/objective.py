@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .losses import (dense_next_item_loss, enhanced_retrieval_loss, enhancer_select, favourites_full_softmax_loss,
@@ -35,12 +36,11 @@ def tied_successors(next_items: Tensor, ages: Tensor, width: int) -> Tensor:
     """Each history event's next event and the events after it with the same timestamp, up to `width`:
     next_items [B, N] (successors()), ages [B, N] (history_age_seconds; the last event's successor,
     the target, is at age 0) -> [B, N, width] item ids, 0 = none. Column 0 is next_items."""
-    next_ages = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1])], dim=1)   # [B, N]
-    n = next_items.shape[1]
+    next_ages = F.pad(ages[:, 1:], (0, 1))                                   # [B, N]
     columns = [next_items]
     for j in range(1, width):
-        later = torch.cat([next_items[:, j:], next_items.new_zeros(len(next_items), min(j, n))], dim=1)[:, :n]
-        later_age = torch.cat([next_ages[:, j:], next_ages.new_full((len(next_ages), min(j, n)), -1)], dim=1)[:, :n]
+        later = F.pad(next_items, (0, j))[:, j:]                             # the successor j events on (0: none)
+        later_age = F.pad(next_ages, (0, j), value=-1)[:, j:]
         columns.append(torch.where(later_age == next_ages, later, 0) * (columns[-1] > 0))  # a run of ties, unbroken
     return torch.stack(columns, -1)
 
