@@ -140,8 +140,10 @@ def full_softmax_loss(states: Tensor, targets: Tensor, catalogue_emb: Tensor, te
 
 def catalogue_nll(states: Tensor, targets: Tensor, catalogue_emb: Tensor, temperature: float,
                   excluded: Tensor | None) -> Tensor:
-    """full_softmax_loss's per-row losses [M], one per row whose target is not 0, in row order."""
+    """full_softmax_loss's per-row losses [M], one per row whose target is not 0, in row order (M may be 0)."""
     keep = targets > 0
+    if not keep.any():
+        return states.new_zeros(0)
     t = targets[keep] - 1
     if excluded is not None:
         ex = excluded[keep]                                                   # [M, S]
@@ -162,7 +164,7 @@ def tied_full_softmax_loss(states: Tensor, positives: Tensor, catalogue_emb: Ten
     share = 1.0 / (positives > 0).sum(-1).clamp(min=1)                         # [...]
     excluded = positives if excluded is None else torch.cat([excluded, positives], -1)
     total = sum((catalogue_nll(states, positives[..., j], catalogue_emb, temperature, excluded)
-                 * share[positives[..., j] > 0]).sum() for j in range(positives.shape[-1]) if (positives[..., j] > 0).any())
+                 * share[positives[..., j] > 0]).sum() for j in range(positives.shape[-1]))
     return total / (per or int(rows.sum()))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+from onnx_op_profile import session
 from score_graph_ab import alternated
 
 HEADS, HEAD_DIM, SLOTS = 2, 32, 202
@@ -27,11 +28,7 @@ F = TensorProto.FLOAT
 def _session(nodes, inputs, initializers, opsets) -> ort.InferenceSession:
     graph = helper.make_graph(nodes, "attention", inputs, [helper.make_tensor_value_info("out", F, None)], initializers)
     model = helper.make_model(graph, opset_imports=opsets, ir_version=9)  # ONNX Runtime 1.29-1.30 read IR 9
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session(model.SerializeToString(), None)                       # configured as the Java runtime does
 
 
 def _ints(name: str, values: list[int]):

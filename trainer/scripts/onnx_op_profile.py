@@ -23,7 +23,8 @@ import onnxruntime as ort
 CALLS = 200
 
 
-def session(graph: Path, profile_prefix: str | None) -> ort.InferenceSession:
+def session(graph: Path | bytes, profile_prefix: str | None) -> ort.InferenceSession:
+    """graph: a file, or a serialized model."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
@@ -32,7 +33,7 @@ def session(graph: Path, profile_prefix: str | None) -> ort.InferenceSession:
     if profile_prefix:
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph), so, providers=["CPUExecutionProvider"])
 
 
 def catalogue_size(bundle: Path) -> int:
