@@ -1,4 +1,4 @@
-"""Write a model bundle exactly as docs/bundle-format.md (format_version 1) describes.
+"""Write a model bundle exactly as docs/bundle-format.md (format_version 2) describes.
 
 Golden outputs are computed with the PyTorch model through the same RequestEncoder the contract
 describes; the exported ONNX graphs must then reproduce them (max abs error <= 1e-5) or the
@@ -22,10 +22,8 @@ from .model import GenRecModel, ModelConfig
 from .schema import Event, Item, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2        # 2: the cache in the score graph's layout, one tensor per layer (1: [L, B, H, T, Dh] stacks)
 ENCODE_INPUTS = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
-ENCODE_OUTPUTS = ["embedding", "cache_keys", "cache_values", "cache_mask"]
-SCORE_INPUTS = ["cache_keys", "cache_values", "cache_mask", "candidates"]
 SCORE_OUTPUTS = ["scores"]
 GOLDEN_TOP_K = 50
 GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
@@ -34,15 +32,33 @@ FP16_TOLERANCE = 5e-2     # the float16 graphs (GPU) against the float32 golden 
 FP16 = "_fp16"            # graph name and file suffix of the float16 variants
 
 
+def cache_names(layers: int) -> list[str]:
+    """The cache tensors, in graph order: every layer's keys, then every layer's values."""
+    return [f"cache_keys_{i}" for i in range(layers)] + [f"cache_values_{i}" for i in range(layers)]
+
+
+def encode_outputs(layers: int) -> list[str]:
+    return ["embedding", *cache_names(layers), "cache_mask"]
+
+
+def score_inputs(layers: int) -> list[str]:
+    return [*cache_names(layers), "candidates"]
+
+
+def score_feed(encoded: Sequence[np.ndarray], candidates: np.ndarray) -> dict[str, np.ndarray]:
+    """The score graph's inputs from the encode graph's outputs (in encode_outputs order)."""
+    layers = (len(encoded) - 2) // 2
+    return dict(zip(cache_names(layers), encoded[1:1 + 2 * layers])) | {"candidates": candidates}
+
+
 class _EncodeGraph(nn.Module):
     def __init__(self, model: GenRecModel):
         super().__init__()
         self.model = model
 
     def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens):
-        embedding, keys, values, mask = self.model.encode(history_items, history_actions, history_age_seconds,
-                                                          history_query_tokens, query_tokens)
-        return embedding, self.model.keys_at_candidates(keys, mask), values, mask
+        return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
+                                        query_tokens)
 
 
 class _ScoreGraph(nn.Module):
@@ -52,9 +68,11 @@ class _ScoreGraph(nn.Module):
         with torch.no_grad():  # a constant of the graph: candidates' input rows, gathered, not computed
             self.register_buffer("candidate_rows", model.candidate_table().float().clone())
 
-    def forward(self, cache_keys, cache_values, cache_mask, candidates):
-        return self.model.score(cache_keys, cache_values, cache_mask, candidates, candidate_rows=self.candidate_rows,
-                                keys_at_candidates=True)
+    def forward(self, *cache_and_candidates):
+        # score_inputs order: every layer's keys, every layer's values, the candidates
+        layers = self.model.cfg.layers
+        cache, candidates = cache_and_candidates[:-1], cache_and_candidates[-1]
+        return self.model.score_served(cache[:layers], cache[layers:], candidates, self.candidate_rows)
 
 
 def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
@@ -83,24 +101,23 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str) -> None:
     ex_enc = (torch.randint(1, model.cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
               torch.full((b, n), 3600, dtype=torch.long), torch.zeros(b, n, q, dtype=torch.long),
               torch.zeros(b, q, dtype=torch.long))
+    layers = model.cfg.layers
+    cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}  # S = T + 1 slots: history, context, own key
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
     # them independently of the request query.
     torch.onnx.export(
         _EncodeGraph(model), ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
-        input_names=ENCODE_INPUTS, output_names=ENCODE_OUTPUTS,
+        input_names=ENCODE_INPUTS, output_names=encode_outputs(layers),
         dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
                       "history_age_seconds": {0: "B", 1: "N"},
                       "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
-                      "embedding": {0: "B"}, "cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
-                      "cache_mask": {0: "B", 1: "T"}})
+                      "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}} | cache_axes)
     with torch.no_grad():
-        _, ck, cv, cm = _EncodeGraph(model)(*ex_enc)
-    ex_score = (ck, cv, cm, torch.randint(1, model.cfg.num_items + 1, (b, k)))
+        cache = _EncodeGraph(model)(*ex_enc)[1:1 + 2 * layers]
     torch.onnx.export(
-        _ScoreGraph(model), ex_score, str(out_dir / f"score{suffix}.onnx"), dynamo=False, opset_version=17,
-        input_names=SCORE_INPUTS, output_names=SCORE_OUTPUTS,
-        dynamic_axes={"cache_keys": {1: "B", 3: "T"}, "cache_values": {1: "B", 3: "T"},
-                      "cache_mask": {0: "B", 1: "T"}, "candidates": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
+        _ScoreGraph(model), (*cache, torch.randint(1, model.cfg.num_items + 1, (b, k))), str(out_dir / f"score{suffix}.onnx"),
+        dynamo=False, opset_version=17, input_names=score_inputs(layers), output_names=SCORE_OUTPUTS,
+        dynamic_axes=cache_axes | {"candidates": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
 
 
 # ---- golden requests -------------------------------------------------------------------------
@@ -232,14 +249,15 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     opts.intra_op_num_threads = 1
     enc = ort.InferenceSession(str(out_dir / f"encode{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
-    assert [i.name for i in enc.get_inputs()] == ENCODE_INPUTS and [o.name for o in enc.get_outputs()] == ENCODE_OUTPUTS
-    assert [i.name for i in sco.get_inputs()] == SCORE_INPUTS and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
+    layers = (len(enc.get_outputs()) - 2) // 2
+    assert [i.name for i in enc.get_inputs()] == ENCODE_INPUTS and [o.name for o in enc.get_outputs()] == encode_outputs(layers)
+    assert [i.name for i in sco.get_inputs()] == score_inputs(layers) and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0
     for case in golden["cases"]:
         feeds = {k: np.asarray(case["inputs"][k], np.int64) for k in ENCODE_INPUTS}
-        emb, ck, cv, cm = enc.run(None, feeds)
-        (scores,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm,
-                                   "candidates": np.asarray(case["inputs"]["candidates"], np.int64)})
+        encoded = enc.run(None, feeds)
+        emb = encoded[0]
+        (scores,) = sco.run(None, score_feed(encoded, np.asarray(case["inputs"]["candidates"], np.int64)))
         for what, got, want in (("embedding", emb[0], case["expected"]["embedding"]),
                                 ("scores", scores[0], case["expected"]["scores"])):
             err = float(np.max(np.abs(got - np.asarray(want, np.float32)))) if len(want) else 0.0
@@ -306,9 +324,9 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "actions": list(actions),
         "tokenizer": {"type": "lowercase_alnum", "vocab": "vocab.txt", "pad_id": PAD_ID, "unk_id": UNK_ID},
         "items": {"table": "items.jsonl", "embeddings": "item_embeddings.f32", "count": len(items)},
-        "graphs": {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS, "outputs": ENCODE_OUTPUTS}
-                   for suffix in ("", FP16)}
-        | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": SCORE_INPUTS, "outputs": SCORE_OUTPUTS}
+        "graphs": {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS,
+                                       "outputs": encode_outputs(cfg.layers)} for suffix in ("", FP16)}
+        | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
            for suffix in ("", FP16)},
         "golden": "golden.json",
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .export import score_feed
 from .model import GenRecModel, ModelConfig
 
 
@@ -67,9 +68,7 @@ def onnx_runner(bundle: Path, device: str, fp16: bool):
         return encode.run(None, inputs)
 
     def run_score(cache, candidates):
-        keys, values, mask = cache[1], cache[2], cache[3]
-        return score.run(None, {"cache_keys": keys[:, :1], "cache_values": values[:, :1], "cache_mask": mask[:1],
-                                "candidates": candidates})
+        return score.run(None, score_feed([c[:1] for c in cache], candidates))  # the first request's cache
     return encode.get_providers()[0] + (" fp16 graphs" if fp16 else ""), run_encode, run_score, lambda: None
 
 

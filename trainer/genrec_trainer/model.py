@@ -21,9 +21,10 @@ L layers, H heads, Dh head dim, E retrieval embedding dim, T = N + 1 (history + 
             tokens and to itself only: O(K*T), and a score never depends on another candidate.
             All candidates share one place, so one rotation matrix turns their queries, and their
             own keys need none; each layer's scores are one product with the cached keys plus one
-            slot for the own key (CandidateCache). The exported graphs turn the cached keys by that
-            rotation once, in encode, so the score graph rotates nothing (keys_at_candidates), and
-            gather candidates' input rows from a table precomputed at export (candidate_table).
+            slot for the own key (CandidateCache). The exported encode graph hands out the cache in
+            that layout, one tensor per layer, with the keys turned by that rotation (encode_served),
+            so the score graph copies and rotates nothing (score_served), and gathers candidates'
+            input rows from a table precomputed at export (candidate_table).
 
 Switches (ModelConfig; the defaults are the model above, and every switch exports the same graphs):
 - block = "softmax" (the Llama block) | "hstu" (HSTU: SiLU(W x) -> U, V, Q, K; pointwise
@@ -72,7 +73,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -274,6 +275,14 @@ class CandidateCache(NamedTuple):
         visible = F.pad(cache_mask[:, None] if shared else cache_mask, (0, 1), value=1.0)[:, None]  # [B, 1, K or 1, T + 1]
         add = None if shared else (1.0 - visible) * NEG_INF
         return [CandidateCache(k, v, add, visible) for k, v in zip(keys.unbind(0), values.unbind(0))]
+
+    @staticmethod
+    def from_served(keys: Tensor, values: Tensor) -> "CandidateCache":
+        """One layer of the cache as the exported encode graph hands it out (GenRecModel.encode_served:
+        a shared mask, already in this layout) -> the score graph's cache with no copy. Visibility is
+        read back from the mask column, for the HSTU block's count; the softmax block needs none."""
+        visible = as_dtype(keys[:, :1, None, :, -1] == 0, torch.float32)    # [B, 1, 1, T + 1]
+        return CandidateCache(keys, values, None, visible)
 
     def scores(self, q_rotated: Tensor, q: Tensor, k: Tensor, scale: float) -> Tensor:
         """scale * q.k with every cached key and, in slot T + 1, with the candidate's own key, masked:
@@ -489,8 +498,39 @@ class GenRecModel(nn.Module):
     def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                history_query_tokens: Tensor, query_tokens: Tensor,
                item_table: Tensor | None = None, hidden: list | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """hidden: training only; when a list is given, the user-head output at every history
+        """-> retrieval embedding [B, E], cache keys and values [L, B, H, T, Dh], cache_mask [B, T].
+        hidden: training only; when a list is given, the user-head output at every history
         position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss)."""
+        user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
+                                                history_query_tokens, query_tokens, item_table, hidden)
+        return (user, torch.stack([k[:, :, :-1] for k in keys]),            # drop RET: [L, B, H, T, Dh]
+                torch.stack([v[:, :, :-1] for v in values]), mask)
+
+    def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
+                      history_query_tokens: Tensor, query_tokens: Tensor) -> tuple[Tensor, ...]:
+        """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
+        one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
+        [B, H, T + 1, Dh], cache_mask [B, T]. Keys are turned to the candidates' place (every
+        candidate sits at the request's place, so its rotated query is q R with one R per request, and
+        q R . k = q . k R^T: the score graph then rotates nothing); slot T + 1, RET's until here, becomes
+        the own-key slot (key and value 0, key column Dh = 1), and key column Dh + 1 holds MASK_KEY at
+        padded positions (CandidateCache). Why here: made per score call, these pads and the split by
+        layer were about five copies of the cache, 5-10 % of a K = 100 call (BENCHMARKS.md, "The cache
+        in the score graph's layout"); here they are one pass per tensor, once per request."""
+        user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
+                                                history_query_tokens, query_tokens)
+        turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
+        own_slot = F.pad(torch.zeros_like(mask), (0, 1), value=1.0)         # [B, T + 1]: 1 in slot T + 1 only
+        keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
+        hidden_keys = F.pad((1.0 - mask) * MASK_KEY, (0, 1))                # [B, T + 1]
+        columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
+        served_keys = [torch.cat([(k @ turn) * keep, columns.expand(-1, k.shape[1], -1, -1)], -1) for k in keys]
+        return (user, *served_keys, *(v * keep for v in values), mask)
+
+    def _encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
+                history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
+                hidden: list | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+        # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
         valid = history_items > 0                                           # [B, N]
         hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)  # [B, N, D]
         q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
@@ -513,9 +553,7 @@ class GenRecModel(nn.Module):
             last = self.user_head(self.final_norm(x[:, -3]))                # [B, E]
             user = torch.where(has_query[:, None], user, last)
         one = torch.ones_like(valid[:, :1])
-        return (self._retrieval_space(user), torch.stack([k[:, :, :-1] for k in keys]),  # drop RET: [L, B, H, T, Dh]
-                torch.stack([v[:, :, :-1] for v in values]),
-                torch.cat([valid, one], dim=1).float())                    # cache_mask [B, T]
+        return self._retrieval_space(user), keys, values, torch.cat([valid, one], dim=1).float()  # cache_mask [B, T]
 
     def prefix_users(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                      history_query_tokens: Tensor, item_table: Tensor | None = None,
@@ -631,24 +669,17 @@ class GenRecModel(nn.Module):
     # ---- 7. score: M-FALCON candidates over the cache ---------------------------------------
     def score(self, cache_keys: Tensor, cache_values: Tensor, cache_mask: Tensor, candidates: Tensor,
               item_table: Tensor | None = None, positions: Tensor | None = None,
-              ages: Tensor | None = None, candidate_rows: Tensor | None = None,
-              keys_at_candidates: bool = False) -> Tensor:
+              ages: Tensor | None = None, candidate_rows: Tensor | None = None) -> Tensor:
         """cache_mask [B, T], or [B, K, T] for a cache slice per candidate (training: score_every_prefix).
         positions, ages [B, K] (int64 seconds): default RET's place (#real history + 1 = sum(cache_mask)), age 0,
         one place for every candidate (the request's), so one rotation matrix rotates them all.
-        candidate_rows: candidate_table(), precomputed (the exported score graph), else from the items.
-        keys_at_candidates: cache_keys come from keys_at_candidates() (the exported graphs), so the
-        candidates' queries need no rotation."""
+        candidate_rows: candidate_table(), precomputed, else from the items. The exported graph runs
+        score_served(), this at the default place on encode_served()'s cache."""
         if candidate_rows is not None:
             x = candidate_rows[candidates]                                  # [B, K, D]
         else:
             x = self.input_drop(self._as_candidate(self.item_repr(candidates, item_table)))  # [B, K, D]
-        if keys_at_candidates:
-            assert positions is None, "keys turned to the request's place serve candidates at that place only"
-
-            def rotate(q: Tensor) -> Tensor:
-                return q
-        elif positions is None:
+        if positions is None:
             rotation = as_dtype(self.candidate_rotation(cache_mask), self.block_dtype())
 
             def rotate(q: Tensor) -> Tensor:
@@ -661,20 +692,22 @@ class GenRecModel(nn.Module):
                 return apply_rotary(q, cos, sin)
         caches = CandidateCache.from_cache(*(as_dtype(t, self.block_dtype()) for t in (cache_keys, cache_values)),
                                            cache_mask, self.cfg.head_dim)
+        return self._rank_candidates(x, rotate, caches)
+
+    def score_served(self, keys: Sequence[Tensor], values: Sequence[Tensor], candidates: Tensor,
+                     candidate_rows: Tensor) -> Tensor:
+        """score() as the exported score graph runs it, on encode_served()'s per-layer cache: every
+        candidate at the request's place, input rows from candidate_table(). -> logits [B, K]"""
+        caches = [CandidateCache.from_served(*(as_dtype(t, self.block_dtype()) for t in kv)) for kv in zip(keys, values)]
+        return self._rank_candidates(candidate_rows[candidates], lambda q: q, caches)
+
+    def _rank_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], caches: Sequence[CandidateCache]) -> Tensor:
+        # x [B, K, D] candidates' input rows -> [B, K] logits.
         # time_signal = "bucket": the score graph's inputs (the bundle contract) carry no ages, so
         # candidates get no time-bucket bias; history timing reaches them through the cached K/V.
         for block, cache in zip(self.blocks, caches):
             x = block.forward_candidates(x, rotate, cache)
         return self.rank_head(self.final_norm(x)).squeeze(-1)               # [B, K] logits
-
-    def keys_at_candidates(self, cache_keys: Tensor, cache_mask: Tensor) -> Tensor:
-        """encode()'s cached keys as the score graph's candidates meet them: [L, B, H, T, Dh] -> same.
-        Every candidate sits at the request's place (score()'s default), so its rotated query is
-        q @ R with one R per request, and q R . k = q . k R^T: turning the keys by R^T once at encode
-        time leaves the score graph no rotary work (its R and the product with it were ~10 of its
-        kernels per call, BENCHMARKS.md "The keys turned at encode time"). The exported encode graph
-        returns these keys; in PyTorch, score(keys_at_candidates=True) takes them."""
-        return cache_keys @ self.candidate_rotation(cache_mask).transpose(-1, -2)  # [L, B, H, T, Dh]
 
     def candidate_rotation(self, cache_mask: Tensor) -> Tensor:
         """The rotary of score()'s default place (RET's: #real history + 1 = sum(cache_mask), age 0) as

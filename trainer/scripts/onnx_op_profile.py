@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+from genrec_trainer.export import score_feed  # noqa: E402
+
 CALLS = 200
 
 
@@ -42,14 +45,19 @@ def catalogue_size(bundle: Path) -> int:
 
 
 def feed(bundle: Path, k: int) -> dict[str, np.ndarray]:
-    arch = json.loads((bundle / "manifest.json").read_text())["architecture"]
-    layers, heads, d = arch["layers"], arch["heads"], arch["d_model"]
-    t = json.loads((bundle / "manifest.json").read_text())["max_history"] + 1   # the history and the context token
+    """A full history's cache (random, every slot visible) in the score graph's layout, and K random items."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    layers, heads, dh = (manifest["architecture"][key] for key in ("layers", "heads", "head_dim"))
+    slots = manifest["max_history"] + 2   # the history, the context token and the own-key slot
     rng = np.random.default_rng(0)
-    items = catalogue_size(bundle)
-    cache = (layers, 1, heads, t, d // heads)
-    return {"cache_keys": rng.standard_normal(cache, np.float32), "cache_values": rng.standard_normal(cache, np.float32),
-            "cache_mask": np.ones((1, t), np.float32), "candidates": rng.integers(1, items + 1, (1, k), dtype=np.int64)}
+    keys = rng.standard_normal((layers, 1, heads, slots, dh + 2), np.float32)
+    keys[..., -1] = 0.0                   # the mask column: nothing hidden
+    keys[..., -2] = 0.0                   # the own-key column: 1 in the own slot only
+    keys[..., -1, -2] = 1.0
+    values = rng.standard_normal((layers, 1, heads, slots, dh), np.float32)
+    values[..., -1, :] = 0.0
+    encoded = [None, *keys, *values, None]
+    return score_feed(encoded, rng.integers(1, catalogue_size(bundle) + 1, (1, k), dtype=np.int64))
 
 
 def main(bundle: Path, ks: list[int]) -> None:

@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
-from genrec_trainer.export import check_onnx_parity, default_golden_requests, export_bundle
+from genrec_trainer.export import check_onnx_parity, default_golden_requests, export_bundle, score_feed
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def _sessions(out):
 
 def test_bundle_files_and_manifest(bundle, tiny):
     m = json.loads((bundle / "manifest.json").read_text())
-    assert m["format_version"] == 1 and m["items"]["count"] == len(tiny.items)
+    assert m["format_version"] == 2 and m["items"]["count"] == len(tiny.items)
     for f in ("encode.onnx", "score.onnx", "items.jsonl", "item_embeddings.f32", "vocab.txt", "golden.json"):
         assert (bundle / f).is_file()
     rows = [json.loads(line) for line in (bundle / "items.jsonl").read_text().splitlines()]
@@ -36,6 +36,11 @@ def test_bundle_files_and_manifest(bundle, tiny):
     enc, sco = _sessions(bundle)
     assert [i.name for i in enc.get_inputs()] == m["graphs"]["encode"]["inputs"]
     assert [o.name for o in sco.get_outputs()] == m["graphs"]["score"]["outputs"]
+    # format 2: the cache one tensor per layer, in the score graph's layout (docs/bundle-format.md)
+    assert m["architecture"]["layers"] == 2
+    cache = ["cache_keys_0", "cache_keys_1", "cache_values_0", "cache_values_1"]
+    assert [o.name for o in enc.get_outputs()] == m["graphs"]["encode"]["outputs"] == ["embedding", *cache, "cache_mask"]
+    assert [i.name for i in sco.get_inputs()] == m["graphs"]["score"]["inputs"] == [*cache, "candidates"]
 
 
 def test_onnx_matches_pytorch_with_free_padding(bundle, tiny):
@@ -54,9 +59,10 @@ def test_onnx_matches_pytorch_with_free_padding(bundle, tiny):
         return np.pad(x, width)
     names = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
     feeds = {k: np.stack([padded(a, k), padded(b, k)]) for k in names}
-    emb, ck, cv, cm = enc.run(None, feeds)
+    encoded = enc.run(None, feeds)
+    emb = encoded[0]
     cands = np.asarray([a["inputs"]["candidates"][0], b["inputs"]["candidates"][0]], np.int64)
-    (scores,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm, "candidates": cands})
+    (scores,) = sco.run(None, score_feed(encoded, cands))
     for row, case in enumerate((a, b)):
         np.testing.assert_allclose(emb[row], case["expected"]["embedding"], atol=1e-5)
         np.testing.assert_allclose(scores[row], case["expected"]["scores"], atol=1e-5)
@@ -95,12 +101,12 @@ def test_ranked_top10_reproducible_from_bundle_files(bundle):
     enc, sco = _sessions(bundle)
     for case in golden["cases"]:
         feeds = {k: np.asarray(v, np.int64) for k, v in case["inputs"].items() if k != "candidates"}
-        emb, ck, cv, cm = enc.run(None, feeds)
+        encoded = enc.run(None, feeds)
+        emb = encoded[0]
         hist = {e["item"] for e in case["request"]["history"]}
         cos = emb_table @ emb[0]
         top = [i for i in sorted(range(len(items)), key=lambda i: (-cos[i], i)) if items[i] not in hist][:50]
-        (s,) = sco.run(None, {"cache_keys": ck, "cache_values": cv, "cache_mask": cm,
-                              "candidates": np.asarray([[i + 1 for i in top]], np.int64)})
+        (s,) = sco.run(None, score_feed(encoded, np.asarray([[i + 1 for i in top]], np.int64)))
         ranked = [items[i] for _, i in sorted(zip(-s[0], top))][:10]
         assert ranked == case["expected"]["ranked_top10"], case["name"]
 

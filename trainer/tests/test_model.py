@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from conftest import rank_head_with_candidate_in_ret_place, tensors
+from genrec_trainer.model import MASK_KEY
 
 
 def _pad(enc, extra_history: int, extra_q: int, extra_hq: int):
@@ -101,10 +102,17 @@ def test_score_graph_shortcuts_give_the_general_path_scores(tiny):
     torch.testing.assert_close(m.score(ck, cv, cm, cands), general, atol=1e-5, rtol=0)
     torch.testing.assert_close(m.score(ck, cv, cm, cands, candidate_rows=m.candidate_table()), general,
                                atol=1e-5, rtol=0)
-    turned = m.keys_at_candidates(ck, cm)                                   # what the exported encode returns
-    assert not torch.allclose(turned, ck, atol=1e-3)                        # the keys did move ...
-    torch.testing.assert_close(m.score(turned, cv, cm, cands, keys_at_candidates=True), general,
+    _, *cache, mask = m.encode_served(*_pad(enc, extra_history=3, extra_q=0, extra_hq=0))  # the exported encode
+    keys, values = cache[:m.cfg.layers], cache[m.cfg.layers:]
+    t, dh = ck.shape[3], ck.shape[4]
+    assert torch.equal(mask, cm)
+    assert [k.shape for k in keys] == [(1, m.cfg.heads, t + 1, dh + 2)] * m.cfg.layers
+    assert [v.shape for v in values] == [(1, m.cfg.heads, t + 1, dh)] * m.cfg.layers
+    assert not torch.allclose(keys[0][..., :t, :dh], ck[0], atol=1e-3)     # the keys did move ...
+    torch.testing.assert_close(m.score_served(keys, values, cands, m.candidate_table()), general,
                                atol=1e-5, rtol=0)                           # ... and the scores did not
+    hidden = (cm[0] == 0).nonzero().flatten()
+    assert len(hidden) == 3 and (keys[0][0, :, hidden, -1] == MASK_KEY).all()  # the padding, hidden in the product
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ import org.genrec.runtime.perf.GemmRate;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -197,12 +198,17 @@ public final class GenrecModel implements AutoCloseable {
             inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), rows, length, q));
             inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), rows, q));
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
-                OnnxTensor keys = tensor(result, "cache_keys");
+                int layers = manifest().architecture().layers();
+                List<FloatBuffer> keys = new ArrayList<>(layers), values = new ArrayList<>(layers);
+                for (int l = 0; l < layers; l++) {
+                    keys.add(tensor(result, CacheLayout.keysName(l)).getFloatBuffer());
+                    values.add(tensor(result, CacheLayout.valuesName(l)).getFloatBuffer());
+                }
                 List<UserEncoding> encodings = BatchLayout.split(batch, length,
                     floats(tensor(result, "embedding")),
-                    keys.getInfo().getShape(),
-                    floats(keys),
-                    floats(tensor(result, "cache_values")),
+                    tensor(result, CacheLayout.keysName(0)).getInfo().getShape(),
+                    keys,
+                    values,
                     floats(tensor(result, "cache_mask")));
                 stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(manifest().architecture(), length)), count);
                 return encodings;
@@ -234,10 +240,14 @@ public final class GenrecModel implements AutoCloseable {
         InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            long[] shape = user.cacheShape();
-            inputs.put("cache_keys", buffers.floats(env, "cache_keys", user.cacheKeys(), shape));
-            inputs.put("cache_values", buffers.floats(env, "cache_values", user.cacheValues(), shape));
-            inputs.put("cache_mask", buffers.floats(env, "cache_mask", user.cacheMask(), 1, shape[3]));
+            CacheLayout layout = user.cacheLayout();
+            for (int l = 0; l < layout.layers(); l++) { // each layer a tensor of its own: the graph splits nothing
+                String keys = CacheLayout.keysName(l), values = CacheLayout.valuesName(l);
+                int perLayer = layout.keysPerLayer();
+                inputs.put(keys, buffers.floatSlice(env, keys, user.cacheKeys(), l * perLayer, perLayer, layout.keyShape()));
+                perLayer = layout.valuesPerLayer();
+                inputs.put(values, buffers.floatSlice(env, values, user.cacheValues(), l * perLayer, perLayer, layout.valueShape()));
+            }
             int chunk = manifest().maxCandidates();
             for (int from = 0; from < candidates.length; from += chunk) {
                 int k = Math.min(chunk, candidates.length - from);
@@ -250,7 +260,7 @@ public final class GenrecModel implements AutoCloseable {
                     }
                 }
             }
-            int history = (int) shape[3] - 1;
+            int history = (int) user.cacheShape()[3] - 1;
             stats.recordScore(System.nanoTime() - start, candidates.length,
                 boundNanos(FlopCount.score(manifest().architecture(), history, candidates.length)));
             return scores;

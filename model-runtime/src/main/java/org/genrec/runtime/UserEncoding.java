@@ -7,9 +7,9 @@ package org.genrec.runtime;
  * ship it from the coordinating node to the shards.
  *
  * @param embedding           [E] (L2-normalized for a cosine model, see {@link org.genrec.runtime.bundle.RetrievalSimilarity})
- * @param cacheShape          [L, 1, H, T, Dh]
- * @param cacheKeys           flattened per cacheShape
- * @param cacheValues         flattened per cacheShape
+ * @param cacheShape          [L, 1, H, T, Dh]: layers, the one request, heads, history + context positions, head width
+ * @param cacheKeys           every layer's keys in the score graph's layout, layer after layer ({@link CacheLayout})
+ * @param cacheValues         every layer's values likewise
  * @param cacheMask           [T], 1 = real position
  * @param droppedHistoryItems history events whose item the model does not know
  */
@@ -22,14 +22,17 @@ public record UserEncoding(
     int droppedHistoryItems
 ) {
     public UserEncoding {
-        long size = 1;
-        for (long d : cacheShape) {
-            size *= d;
+        CacheLayout layout = CacheLayout.of(cacheShape);
+        if ((long) layout.layers() * layout.keysPerLayer() != cacheKeys.length
+            || (long) layout.layers() * layout.valuesPerLayer() != cacheValues.length || cacheMask.length != cacheShape[3]) {
+            throw new IllegalArgumentException("inconsistent user encoding: cache shape " + java.util.Arrays.toString(cacheShape)
+                + " with " + cacheKeys.length + " key, " + cacheValues.length + " value and " + cacheMask.length + " mask floats");
         }
-        if (cacheShape.length != 5 || cacheShape[1] != 1 || cacheKeys.length != size || cacheValues.length != size
-            || cacheMask.length != cacheShape[3]) {
-            throw new IllegalArgumentException("inconsistent user encoding: cache shape " + java.util.Arrays.toString(cacheShape));
-        }
+    }
+
+    /** How {@link #cacheKeys} and {@link #cacheValues} are laid out. */
+    public CacheLayout cacheLayout() {
+        return CacheLayout.of(cacheShape);
     }
 
     /** False for {@link #withoutCache()}: the embedding alone, which retrieves but cannot rank. */
@@ -39,7 +42,7 @@ public record UserEncoding(
 
     /**
      * The same embedding with an empty cache (T = 0), for requests that only retrieve: the cache is
-     * 2·L·H·T·Dh floats (206 KB for d 64, 2 layers, 200 events) that a retrieval-only query would
+     * about 2·L·H·T·Dh floats (213 KB for d 64, 2 layers, 200 events) that a retrieval-only query would
      * otherwise carry to every shard for nothing.
      */
     public UserEncoding withoutCache() {

@@ -53,9 +53,18 @@ class BundleLoaderTest {
     }
 
     @Test
+    void cacheNotOneTensorPerLayerIsRefusedAtLoad() throws IOException {
+        FixtureBundle.copyTo(dir);
+        replaceInManifest("\"cache_keys_1\"", "\"cache_keys_second\"");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("graph [encode] must output [embedding, cache_keys_0, cache_keys_1, cache_values_0, "
+            + "cache_values_1, cache_mask] for a 2-layer model"), e.getMessage());
+    }
+
+    @Test
     void unknownFormatVersionIsRefused() throws IOException {
         FixtureBundle.copyTo(dir);
-        replaceInManifest("\"format_version\": 1", "\"format_version\": 99");
+        replaceInManifest("\"format_version\": 2", "\"format_version\": 99");
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("unsupported bundle format_version [99]"), e.getMessage());
     }
@@ -115,7 +124,7 @@ class BundleLoaderTest {
     private void replaceInManifest(String from, String to) throws IOException {
         Path manifest = dir.resolve("manifest.json");
         String text = Files.readString(manifest);
-        String normalized = text.replaceAll("\"format_version\"\\s*:\\s*1", "\"format_version\": 1");
+        String normalized = text.replaceAll("\"format_version\"\\s*:\\s*2", "\"format_version\": 2");
         assertTrue(normalized.contains(from), "fixture manifest should contain " + from);
         Files.writeString(manifest, normalized.replace(from, to));
     }

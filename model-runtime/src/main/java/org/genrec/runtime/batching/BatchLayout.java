@@ -1,8 +1,10 @@
 package org.genrec.runtime.batching;
 
+import org.genrec.runtime.CacheLayout;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.EncodedRequest;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,48 +42,55 @@ public final class BatchLayout {
     }
 
     /**
-     * @param batch      the requests, in batch-row order (rows past {@code batch.size()} are padding)
-     * @param length     the history length every row was left-padded to
-     * @param embeddings [rows, E]
-     * @param cacheShape [L, rows, H, T = length + 1, Dh]
-     * @param keys       flattened per cacheShape; values likewise
-     * @param mask       [rows, T]
+     * @param batch       the requests, in batch-row order (rows past {@code batch.size()} are padding)
+     * @param length      the history length every row was left-padded to
+     * @param embeddings  [rows, E]
+     * @param layerShape  one layer's keys as the graph returned them: [rows, H, S = length + 2, Dh + 2]
+     * @param keys        each layer's keys, flattened per layerShape (read with absolute gets: positions do not move)
+     * @param values      each layer's values, [rows, H, S, Dh] flattened
+     * @param mask        [rows, T = length + 1]
      */
-    public static List<UserEncoding> split(List<EncodedRequest> batch, int length, float[] embeddings, long[] cacheShape, float[] keys,
-        float[] values, float[] mask) {
-        int layers = (int) cacheShape[0], rows = (int) cacheShape[1], heads = (int) cacheShape[2], positions = (int) cacheShape[3];
-        int headDim = (int) cacheShape[4];
-        if (positions != length + 1 || rows < batch.size()) {
-            throw new IllegalStateException("encode graph returned cache shape " + Arrays.toString(cacheShape) + " for " + batch.size()
-                + " requests of length " + length);
+    public static List<UserEncoding> split(List<EncodedRequest> batch, int length, float[] embeddings, long[] layerShape,
+        List<FloatBuffer> keys, List<FloatBuffer> values, float[] mask) {
+        int layers = keys.size(), rows = (int) layerShape[0], heads = (int) layerShape[1], slots = (int) layerShape[2];
+        int headDim = (int) layerShape[3] - CacheLayout.EXTRA_KEY_COLUMNS;
+        if (layerShape.length != 4 || slots != length + 2 || rows < batch.size() || values.size() != layers) {
+            throw new IllegalStateException("encode graph returned a cache layer of shape " + Arrays.toString(layerShape) + " for "
+                + batch.size() + " requests of length " + length);
         }
         int dim = embeddings.length / rows;
-        if (rows == 1 && batch.get(0).length() == length) { // a solo call: the outputs are already this request's
-            return List.of(new UserEncoding(embeddings, cacheShape, keys, values, mask, batch.get(0).droppedHistoryItems()));
-        }
         List<UserEncoding> out = new ArrayList<>(batch.size());
         for (int row = 0; row < batch.size(); row++) {
             EncodedRequest request = batch.get(row);
-            int own = request.length() + 1;          // its history + the context token
-            int from = positions - own;              // the left padding it did not have alone
-            float[] k = new float[layers * heads * own * headDim];
-            float[] v = new float[k.length];
-            for (int l = 0; l < layers; l++) {
-                for (int h = 0; h < heads; h++) {
-                    int src = (((l * rows + row) * heads + h) * positions + from) * headDim;
-                    int dst = (l * heads + h) * own * headDim;
-                    System.arraycopy(keys, src, k, dst, own * headDim);
-                    System.arraycopy(values, src, v, dst, own * headDim);
-                }
-            }
+            int own = request.length() + 1;                          // its history + the context token
+            CacheLayout layout = new CacheLayout(layers, heads, own + 1, headDim);
+            int from = slots - layout.slots();                       // the left padding it did not have alone
             out.add(new UserEncoding(
                 Arrays.copyOfRange(embeddings, row * dim, (row + 1) * dim),
                 new long[] { layers, 1, heads, own, headDim },
-                k,
-                v,
-                Arrays.copyOfRange(mask, row * positions + from, (row + 1) * positions),
+                cut(keys, rows, row, heads, slots, from, layout.keyColumns()),
+                cut(values, rows, row, heads, slots, from, headDim),
+                Arrays.copyOfRange(mask, row * (slots - 1) + from, (row + 1) * (slots - 1)),
                 request.droppedHistoryItems()
             ));
+        }
+        return out;
+    }
+
+    /**
+     * One row's slots [from, S) of every layer and head, layer after layer: [L, 1, H, S - from, columns].
+     * Straight from the graph's output buffers: a solo request's cache is copied once, as before the
+     * cache came one tensor per layer.
+     */
+    private static float[] cut(List<FloatBuffer> layers, int rows, int row, int heads, int slots, int from, int columns) {
+        int kept = (slots - from) * columns;
+        float[] out = new float[layers.size() * heads * kept];
+        int at = 0;
+        for (FloatBuffer layer : layers) {
+            for (int h = 0; h < heads; h++) {
+                layer.get(((row * heads + h) * slots + from) * columns, out, at, kept);
+                at += kept;
+            }
         }
         return out;
     }

@@ -2,6 +2,7 @@ package org.genrec.runtime.bundle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.CacheLayout;
 import org.genrec.runtime.encoding.TextTokenizer;
 import org.genrec.runtime.onnx.GraphPrecision;
 
@@ -61,7 +62,7 @@ public final class BundleLoader {
         if (version != Manifest.SUPPORTED_FORMAT_VERSION) {
             throw new BundleFormatException(
                 "unsupported bundle format_version [" + tree.path("format_version") + "]; this runtime reads version "
-                    + Manifest.SUPPORTED_FORMAT_VERSION
+                    + Manifest.SUPPORTED_FORMAT_VERSION + " (export the model again with the trainer of this release)"
             );
         }
         Manifest manifest;
@@ -86,6 +87,15 @@ public final class BundleLoader {
             "tokenizer.type must be lowercase_alnum");
         require(m.items() != null && m.items().count() > 0, "items.count must be positive");
         m.retrievalSimilarity(); // an unknown value fails here, at load, not at the first query
+        int layers = m.architecture().layers();
+        require(layers > 0, "architecture.layers must be positive");
+        // The cache travels one tensor per layer (CacheLayout); a manifest naming others would fail at the first request.
+        require(m.graph("encode").outputs().equals(CacheLayout.encodeOutputs(layers)),
+            "graph [encode] must output " + CacheLayout.encodeOutputs(layers) + " for a " + layers + "-layer model, manifest says "
+                + m.graph("encode").outputs());
+        require(m.graph("score").inputs().equals(CacheLayout.scoreInputs(layers)),
+            "graph [score] must take " + CacheLayout.scoreInputs(layers) + " for a " + layers + "-layer model, manifest says "
+                + m.graph("score").inputs());
     }
 
     private static ItemCatalog readItems(Path dir, Manifest manifest) {

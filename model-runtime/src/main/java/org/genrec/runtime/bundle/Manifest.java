@@ -30,7 +30,7 @@ public record Manifest(
     @JsonProperty("similarity") String similarity
 ) {
     /** The only format this runtime reads. */
-    public static final int SUPPORTED_FORMAT_VERSION = 1;
+    public static final int SUPPORTED_FORMAT_VERSION = 2;
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Architecture(

@@ -45,10 +45,15 @@ public final class InputTensors {
         return longSlice(env, name, data, 0, data.length, shape);
     }
 
-    public OnnxTensor floats(OrtEnvironment env, String name, float[] data, long... shape) throws OrtException {
-        ByteBuffer bytes = buffer(name, (long) data.length * Float.BYTES);
-        bytes.asFloatBuffer().put(data);
+    /** A tensor over {@code data[from, from + count)}. */
+    public OnnxTensor floatSlice(OrtEnvironment env, String name, float[] data, int from, int count, long... shape) throws OrtException {
+        ByteBuffer bytes = buffer(name, (long) count * Float.BYTES);
+        bytes.asFloatBuffer().put(data, from, count);
         return OnnxTensor.createTensor(env, bytes.asFloatBuffer(), shape);
+    }
+
+    public OnnxTensor floats(OrtEnvironment env, String name, float[] data, long... shape) throws OrtException {
+        return floatSlice(env, name, data, 0, data.length, shape);
     }
 
     /** A native-order direct buffer of exactly {@code size} bytes (position 0, limit size), reused across calls. */

@@ -1,5 +1,6 @@
 package org.genrec.runtime.batching;
 
+import org.genrec.runtime.CacheLayout;
 import org.genrec.runtime.FixtureBundle;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
@@ -83,8 +84,8 @@ class BatchedEncodeTest {
                     assertArrayEquals(want.cacheShape(), got.cacheShape(), what + " cache shape");
                     assertArrayEquals(want.cacheMask(), got.cacheMask(), what + " cache mask");
                     assertArrayEquals(want.embedding(), got.embedding(), TOLERANCE, what + " embedding");
-                    assertArrayEquals(real(want, want.cacheKeys()), real(got, got.cacheKeys()), TOLERANCE, what + " keys");
-                    assertArrayEquals(real(want, want.cacheValues()), real(got, got.cacheValues()), TOLERANCE, what + " values");
+                    assertArrayEquals(real(want, want.cacheKeys(), true), real(got, got.cacheKeys(), true), TOLERANCE, what + " keys");
+                    assertArrayEquals(real(want, want.cacheValues(), false), real(got, got.cacheValues(), false), TOLERANCE, what + " values");
                     assertArrayEquals(soloScores.get(i), batched.score(got, candidates), TOLERANCE, what + " scores");
                 }
             } finally {
@@ -98,19 +99,19 @@ class BatchedEncodeTest {
     }
 
     /**
-     * The cache at real positions (mask 1). A padded slot's key/value is masked out of every
-     * score, and its value is not defined: a padded query sees no valid key, so its attention is
-     * uniform over however many keys the padded sequence has.
+     * The cache at real positions (mask 1) and the own-key slot. A padded slot's key/value is masked
+     * out of every score, and its value is not defined: a padded query sees no valid key, so its
+     * attention is uniform over however many keys the padded sequence has.
      */
-    private static float[] real(UserEncoding u, float[] cache) {
-        long[] shape = u.cacheShape();            // [L, 1, H, T, Dh]
-        int positions = (int) shape[3], headDim = (int) shape[4];
+    private static float[] real(UserEncoding u, float[] cache, boolean keys) {
+        CacheLayout layout = u.cacheLayout();
+        int columns = keys ? layout.keyColumns() : layout.headDim();
         List<Float> out = new ArrayList<>();
-        for (int block = 0; block < shape[0] * shape[2]; block++) {
-            for (int t = 0; t < positions; t++) {
-                if (u.cacheMask()[t] == 1f) {
-                    for (int d = 0; d < headDim; d++) {
-                        out.add(cache[(block * positions + t) * headDim + d]);
+        for (int block = 0; block < layout.layers() * layout.heads(); block++) {
+            for (int t = 0; t < layout.slots(); t++) {
+                if (t == layout.slots() - 1 || u.cacheMask()[t] == 1f) {
+                    for (int d = 0; d < columns; d++) {
+                        out.add(cache[(block * layout.slots() + t) * columns + d]);
                     }
                 }
             }

@@ -33,8 +33,8 @@ class EncodeBatcherTest {
 
     /** An encoding that names its request: embedding [id]. */
     private static UserEncoding answer(EncodedRequest r) {
-        return new UserEncoding(new float[] { r.historyAgeSeconds()[0] }, new long[] { 1, 1, 1, 1, 1 }, new float[1], new float[1],
-            new float[1], 0);
+        return new UserEncoding(new float[] { r.historyAgeSeconds()[0] }, new long[] { 1, 1, 1, 1, 1 }, new float[2 * 3], new float[2],
+            new float[1], 0); // one position + the own-key slot; keys one column wide + 2
     }
 
     @Test

@@ -54,7 +54,7 @@ final class WireFormat {
     }
 
     /**
-     * Floats as one little-endian byte block. The cache is ~50K floats per request and shard (206 KB
+     * Floats as one little-endian byte block. The cache is ~53K floats per request and shard (213 KB
      * for d 64, 2 layers, 200 events); StreamOutput.writeFloatArray writes them one by one, which
      * measured ~0.4-0.7 ms to write and as much to read per shard request on this machine, against
      * two bulk copies here.

@@ -1,5 +1,6 @@
 package org.genrec.plugin.query;
 
+import org.genrec.runtime.CacheLayout;
 import org.genrec.runtime.UserEncoding;
 import org.opensearch.common.io.stream.BytesStreamOutput;
 import org.opensearch.core.common.io.stream.StreamInput;
@@ -29,12 +30,14 @@ public final class WireFormatTiming {
 
     public static void main(String[] args) throws IOException {
         long[] shape = { 2, 1, 2, 201, 32 };
-        int n = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        CacheLayout layout = CacheLayout.of(shape);
         Random random = new Random(1);
-        float[] keys = new float[n];
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) {
+        float[] keys = new float[layout.layers() * layout.keysPerLayer()];
+        float[] values = new float[layout.layers() * layout.valuesPerLayer()];
+        for (int i = 0; i < keys.length; i++) {
             keys[i] = random.nextFloat();
+        }
+        for (int i = 0; i < values.length; i++) {
             values[i] = random.nextFloat();
         }
         UserEncoding encoding = new UserEncoding(new float[64], shape, keys, values, new float[(int) shape[3]], 0);
@@ -51,7 +54,7 @@ public final class WireFormatTiming {
             time(bulk, round, out -> WireFormat.writeEncoding(out, encoding), WireFormat::readEncoding);
         }
         System.out.printf("cache %s (%d KB): median over %d rounds of %d round trips, microseconds per shard request%n",
-            Arrays.toString(shape), 2L * n * Float.BYTES / 1000, ROUNDS, CALLS);
+            Arrays.toString(shape), (long) (keys.length + values.length) * Float.BYTES / 1000, ROUNDS, CALLS);
         System.out.printf("  StreamOutput float arrays (one float at a time): write %.0f, read %.0f%n",
             median(perFloat[0]), median(perFloat[1]));
         System.out.printf("  WireFormat (one byte block per array):           write %.0f, read %.0f%n", median(bulk[0]), median(bulk[1]));
