@@ -524,7 +524,7 @@ class GenRecModel(nn.Module):
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
         hidden_keys = F.pad((1.0 - mask) * MASK_KEY, (0, 1))                # [B, T + 1]
         columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
-        served_keys = [torch.cat([(k @ turn) * keep, columns.expand(-1, k.shape[1], -1, -1)], -1) for k in keys]
+        served_keys = [torch.cat([(k @ turn) * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
         return (user, *served_keys, *(v * keep for v in values), mask)
 
     def _encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,

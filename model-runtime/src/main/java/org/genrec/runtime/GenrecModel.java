@@ -243,10 +243,9 @@ public final class GenrecModel implements AutoCloseable {
             CacheLayout layout = user.cacheLayout();
             for (int l = 0; l < layout.layers(); l++) { // each layer a tensor of its own: the graph splits nothing
                 String keys = CacheLayout.keysName(l), values = CacheLayout.valuesName(l);
-                int perLayer = layout.keysPerLayer();
-                inputs.put(keys, buffers.floatSlice(env, keys, user.cacheKeys(), l * perLayer, perLayer, layout.keyShape()));
-                perLayer = layout.valuesPerLayer();
-                inputs.put(values, buffers.floatSlice(env, values, user.cacheValues(), l * perLayer, perLayer, layout.valueShape()));
+                int keyFloats = layout.keysPerLayer(), valueFloats = layout.valuesPerLayer();
+                inputs.put(keys, buffers.floatSlice(env, keys, user.cacheKeys(), l * keyFloats, keyFloats, layout.keyShape()));
+                inputs.put(values, buffers.floatSlice(env, values, user.cacheValues(), l * valueFloats, valueFloats, layout.valueShape()));
             }
             int chunk = manifest().maxCandidates();
             for (int from = 0; from < candidates.length; from += chunk) {

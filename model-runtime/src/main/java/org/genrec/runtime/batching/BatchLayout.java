@@ -52,12 +52,12 @@ public final class BatchLayout {
      */
     public static List<UserEncoding> split(List<EncodedRequest> batch, int length, float[] embeddings, long[] layerShape,
         List<FloatBuffer> keys, List<FloatBuffer> values, float[] mask) {
-        int layers = keys.size(), rows = (int) layerShape[0], heads = (int) layerShape[1], slots = (int) layerShape[2];
-        int headDim = (int) layerShape[3] - CacheLayout.EXTRA_KEY_COLUMNS;
-        if (layerShape.length != 4 || slots != length + 2 || rows < batch.size() || values.size() != layers) {
+        if (layerShape.length != 4 || layerShape[2] != length + 2 || layerShape[0] < batch.size() || values.size() != keys.size()) {
             throw new IllegalStateException("encode graph returned a cache layer of shape " + Arrays.toString(layerShape) + " for "
                 + batch.size() + " requests of length " + length);
         }
+        int layers = keys.size(), rows = (int) layerShape[0], heads = (int) layerShape[1], slots = (int) layerShape[2];
+        int headDim = (int) layerShape[3] - CacheLayout.EXTRA_KEY_COLUMNS;
         int dim = embeddings.length / rows;
         List<UserEncoding> out = new ArrayList<>(batch.size());
         for (int row = 0; row < batch.size(); row++) {
@@ -68,8 +68,8 @@ public final class BatchLayout {
             out.add(new UserEncoding(
                 Arrays.copyOfRange(embeddings, row * dim, (row + 1) * dim),
                 new long[] { layers, 1, heads, own, headDim },
-                cut(keys, rows, row, heads, slots, from, layout.keyColumns()),
-                cut(values, rows, row, heads, slots, from, headDim),
+                cut(keys, row, heads, slots, from, layout.keyColumns()),
+                cut(values, row, heads, slots, from, headDim),
                 Arrays.copyOfRange(mask, row * (slots - 1) + from, (row + 1) * (slots - 1)),
                 request.droppedHistoryItems()
             ));
@@ -78,11 +78,10 @@ public final class BatchLayout {
     }
 
     /**
-     * One row's slots [from, S) of every layer and head, layer after layer: [L, 1, H, S - from, columns].
-     * Straight from the graph's output buffers: a solo request's cache is copied once, as before the
-     * cache came one tensor per layer.
+     * One row's slots [from, S) of every layer and head, layer after layer: [L, 1, H, S - from, columns],
+     * copied straight out of the graph's output buffers (for a solo request this is the one copy).
      */
-    private static float[] cut(List<FloatBuffer> layers, int rows, int row, int heads, int slots, int from, int columns) {
+    private static float[] cut(List<FloatBuffer> layers, int row, int heads, int slots, int from, int columns) {
         int kept = (slots - from) * columns;
         float[] out = new float[layers.size() * heads * kept];
         int at = 0;
