@@ -55,6 +55,11 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
 - recency_positions = P > 0: a learned embedding of each event's rank from the latest event (0 ..
   P - 1, older ones share P - 1) added to its token: SASRec's learned right-aligned positions,
   which rotary position (relative, content-driven) did not replace on Beauty (BENCHMARKS.md).
+- tie_positions = True: events logged in the same second share one rotary position, that of the group's
+  first event (the number of real events before the group), so the order a log gives them inside that
+  second is no signal (MovieLens: half of a user's consecutive ratings share their second). An event's
+  position still depends only on the events before it (causal); context, RET and candidates keep their
+  places (#real events, + 1). Needs timestamps (an order-only log would tie every event).
 - dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
   graphs are unchanged by it. attention_dropout > 0: dropout on the attention weights as well
@@ -121,6 +126,7 @@ class ModelConfig:
     tied_embeddings: bool = False    # no user/item heads: state . repr(item) directly (SASRec)
     input_scale: float = 1.0         # item repr x this where it enters the sequence (SASRec: sqrt(d_model))
     recency_positions: int = 0       # > 0: learned embedding per recency rank (0 = latest event), SASRec-style
+    tie_positions: bool = False      # events with one timestamp share the rotary position of the first of them
 
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
@@ -541,7 +547,7 @@ class GenRecModel(nn.Module):
 
         # Positions count real events only, so left padding does not move anything.
         n_real = valid.long().sum(1, keepdim=True)                          # [B, 1]
-        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        pos_hist = self._event_positions(valid, history_age_seconds)        # [B, N]
         positions = torch.cat([pos_hist, n_real, n_real + 1], dim=1)        # [B, S]
         idx = torch.arange(x.shape[1], device=x.device)
         causal = idx[None, :] <= idx[:, None]                               # [S, S]
@@ -575,12 +581,12 @@ class GenRecModel(nn.Module):
         the full prefix, RET memorizes one prefix per user (BENCHMARKS.md)."""
         valid = history_items > 0                                           # [B, N]
         b, n = history_items.shape
-        pos_hist = (valid.long().cumsum(1) - 1).clamp(min=0)                # [B, N]
+        index = (valid.long().cumsum(1) - 1).clamp(min=0)                   # [B, N]: each event's index among the real ones
         j = torch.arange(n, device=valid.device)
         if events is None:
             hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
-            x, keys, values = self._run_blocks(hist, pos_hist, history_age_seconds, valid, j[None, :] <= j[:, None],
-                                               extra_tokens=0)
+            x, keys, values = self._run_blocks(hist, self._event_positions(valid, history_age_seconds), history_age_seconds,
+                                               valid, j[None, :] <= j[:, None], extra_tokens=0)
             event_reads = self._retrieval_space(self.user_head(self.final_norm(x)))  # [B, N, E]
         else:
             cache_keys, cache_values, event_reads = events
@@ -599,8 +605,8 @@ class GenRecModel(nn.Module):
                           self.type_emb.weight[TYPE_NO_QUERY].expand(b, n, -1))  # [B, N, D], as in encode()
         ctx = ctx.gather(1, slot[..., None].expand(-1, -1, ctx.shape[-1]))  # [B, M, D]
         x = torch.cat([ctx, self.type_emb.weight[TYPE_RET].expand(b, m, -1)], dim=1)  # [B, 2M, D]
-        pos_slot = pos_hist.gather(1, slot)                                 # [B, M]
-        positions = torch.cat([pos_slot + 1, pos_slot + 2], dim=1)          # [B, 2M]
+        pos_slot = index.gather(1, slot)                                    # [B, M]
+        positions = torch.cat([pos_slot + 1, pos_slot + 2], dim=1)          # [B, 2M]: encode()'s #real events, + 1
         upto_slot = j[None, None, :] <= slot[..., None]                     # [B, M, N]: event j within slot k's prefix
         eye = torch.eye(m, dtype=torch.bool, device=x.device).expand(b, m, m)
         none = torch.zeros_like(eye)
@@ -611,6 +617,16 @@ class GenRecModel(nn.Module):
         at_slot = self._retrieval_space(self.user_head(self.final_norm(x[:, m:])))  # [B, M, E] read at RET_k
         read = torch.zeros_like(event_reads).scatter(1, slot[..., None].expand(-1, -1, at_slot.shape[-1]), at_slot)
         return torch.where(at_ret[..., None], read, event_reads)            # [B, N, E]
+
+    def _event_positions(self, valid: Tensor, history_age_seconds: Tensor) -> Tensor:
+        """Each history event's rotary position [B, N]: the number of real events before it, or with
+        tie_positions before its timestamp. Events come in time order, so with ties those are the real
+        events with a larger age: an event's position depends on earlier events only, as causal
+        attention and prefix_users need, and left padding moves nothing."""
+        if not self.cfg.tie_positions:
+            return (valid.long().cumsum(1) - 1).clamp(min=0)
+        older = history_age_seconds[:, None, :] > history_age_seconds[:, :, None]  # [B, N (event), N (other)]
+        return (older & valid[:, None, :]).long().sum(-1)
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
                         item_table: Tensor | None) -> Tensor:

@@ -60,7 +60,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
-ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1}
+ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -175,7 +175,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          tied_next: int = 1, time_scale: str = "log", checkpoint: str | None = None) -> dict:
+          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log",
+          checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -210,6 +211,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     tied_next - 1 later events with that event's timestamp, each left out of the others' softmax
     (losses.tied_full_softmax_loss): events with equal timestamps have no order, so none of them is
     "the" next one (MovieLens: half of a user's consecutive ratings share their second). 1: the next event.
+    tie_positions: events with one timestamp share one rotary position (ModelConfig.tie_positions), so
+    the model cannot read the log's order inside a second either; needs timestamps.
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
@@ -258,9 +261,13 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"protocol {protocol}: {PROTOCOL_TEXT[protocol]}; history up to {max_history}; "
         f"{equal_timestamp_events(seqs)} events share the previous event's timestamp (kept in file order); "
         + ", ".join(f"{k} {v}" for k, v in split_info.items()))
-    if tied_next > 1 and all((s.timestamps == s.timestamps[0]).all() for s in seqs):
-        raise ValueError("tied_next needs timestamps: in this data every event of a user has the same one (an order-only "
-                         "log), so every later event would count as tied with the next")
+    if all((s.timestamps == s.timestamps[0]).all() for s in seqs):
+        if tied_next > 1:
+            raise ValueError("tied_next needs timestamps: in this data every event of a user has the same one (an "
+                             "order-only log), so every later event would count as tied with the next")
+        if tie_positions:
+            raise ValueError("tie_positions needs timestamps: in this data every event of a user has the same one (an "
+                             "order-only log), so every event would get position 0")
     if "dropped_cold" in split_info:
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
@@ -301,7 +308,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std,
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
-                      recency_positions=recency_positions, time_scale=time_scale)
+                      recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions)
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -309,7 +316,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"model: block {cfg.block}, time signal {cfg.time_signal}, item text {cfg.item_text}, "
         f"action input {cfg.action_input}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
-        f"recency positions {cfg.recency_positions}, d_model {d_model}, layers {layers}, heads {heads}, "
+        f"recency positions {cfg.recency_positions}" + (", tied events share a position" if tie_positions else "")
+        + f", d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" + (" without the seen items" if exclude_seen else "")
            + (f", the next event and up to {tied_next - 1} tied with it positive" if tied_next > 1 else "") if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
@@ -615,6 +623,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="with --dense-loss and the full softmax: the next event and up to N - 1 later events at its "
                         "timestamp are all positives of a prefix (events in one second have no order); 1 = the next "
                         "event only")
+    p.add_argument("--tie-positions", action="store_true",
+                   help="events with one timestamp share one rotary position (their order inside a second is no "
+                        "signal); needs timestamps")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -689,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
-          tied_next=args.tied_next, time_scale=args.time_scale,
+          tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
           full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

@@ -19,8 +19,10 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
                 input_scale=8.0),
            dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear"),
+           dict(block="softmax", time_signal="rope", item_text=True, tie_positions=True),
            dict(block="softmax", time_signal="none", item_text=False, action_input=False)]
-LINEAR_TIME = CONFIGS[-2]
+LINEAR_TIME = CONFIGS[-3]
+TIE_POSITIONS = CONFIGS[-2]
 PUBLISHED_SASREC_INPUTS = CONFIGS[-1]  # item ids only: no time, no text, no action
 
 
@@ -104,6 +106,53 @@ def test_linear_time_export_parity(tiny, tmp_path):
     """The linear time scale's int64 modulo and angles run in the exported encode graph as in PyTorch."""
     manifest = _export(_model(tiny, **LINEAR_TIME), tiny, tmp_path, "tiny-linear-time")
     assert manifest["architecture"]["time_scale"] == "linear"
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+def _with_ties(hist: list[dict]) -> list[dict]:
+    """hist (7 events) retimed so that events 1-3 share one second and events 5-6 another."""
+    base = hist[0]["time"]
+    return [{**e, "time": base + dt} for e, dt in zip(hist, (0, 100, 100, 100, 200, 300, 300))]
+
+
+@torch.no_grad()
+def test_tie_positions_make_the_order_inside_a_second_no_signal(tiny):
+    """One layer, so the user embedding reads each event's token once: with tie_positions two events logged
+    in the same second can swap places and nothing changes; without it their order is a signal."""
+    hist = _with_ties(tiny.history(7))
+    swapped = [hist[0], hist[3], hist[2], hist[1], *hist[4:]]
+    t = hist[-1]["time"] + 600
+    for tie in (True, False):
+        m = _model(tiny, block="softmax", time_signal="rope", item_text=True, tie_positions=tie)
+        m.blocks = m.blocks[:1]
+        emb = m.encode(*tensors(tiny.encoder.encode(hist, None, t)))[0]
+        emb_swapped = m.encode(*tensors(tiny.encoder.encode(swapped, None, t)))[0]
+        assert torch.allclose(emb, emb_swapped, atol=1e-6) == tie
+
+
+@torch.no_grad()
+def test_tie_positions_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny):
+    """With ties, an event's position depends only on the events before it, so every prefix of the
+    training pass (cut inside a second too) is what inference computes for that shorter history."""
+    m = _model(tiny, **TIE_POSITIONS)
+    hist = _with_ties(tiny.history(7))
+    items, actions, ages, hq, _ = _pad(tiny.encoder.encode(hist, None, hist[-1]["time"] + 600), 3)
+    users = m.prefix_users(items, actions, ages, hq)                        # [1, N, E]
+    n = items.shape[1]
+    no_query = torch.zeros(1, MAX_Q, dtype=torch.long)
+    for i in range(n - 7, n):
+        cut = slice(0, i + 1)
+        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], no_query)[0]
+        torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
+    positions = m._event_positions(items > 0, ages)[0, -7:]
+    assert positions.tolist() == [0, 1, 1, 1, 4, 5, 5]
+
+
+def test_tie_positions_export_parity(tiny, tmp_path):
+    """The positions by timestamp run in the exported encode graph as in PyTorch (the golden cases hold
+    events with equal timestamps)."""
+    manifest = _export(_model(tiny, **TIE_POSITIONS), tiny, tmp_path, "tiny-tie-positions")
+    assert manifest["architecture"]["tie_positions"] is True
     assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
 
 
