@@ -273,14 +273,20 @@ class CandidateCache(NamedTuple):
         # shape kernels.
         shared = cache_mask.dim() == 2
         mask = cache_mask if shared else cache_mask[:, 0]                   # [B, T] (per candidate: only its shape is used)
-        own = F.pad(torch.zeros_like(mask), (0, 1), value=1.0)              # [B, T + 1]: 1 in slot T + 1 only
-        hidden = [F.pad((1.0 - mask) * MASK_KEY, (0, 1))] if shared else []  # [B, T + 1]: MASK_KEY where hidden
+        own, hidden_keys = CandidateCache.slot_columns(mask)
+        hidden = [hidden_keys] if shared else []
         columns = F.pad(torch.stack([own] + hidden, -1), (head_dim, 0))[:, None]  # [B, 1, T + 1, Dh + 1 or 2]
         keys = F.pad(cache_keys, (0, 1 + len(hidden), 0, 1)) + as_dtype(columns, cache_keys.dtype)  # [L, B, H, T + 1, Dh + 1 or 2]
         values = F.pad(cache_values, (0, 0, 0, 1))                          # [L, B, H, T + 1, Dh]
         visible = F.pad(cache_mask[:, None] if shared else cache_mask, (0, 1), value=1.0)[:, None]  # [B, 1, K or 1, T + 1]
         add = None if shared else (1.0 - visible) * NEG_INF
         return [CandidateCache(k, v, add, visible) for k, v in zip(keys.unbind(0), values.unbind(0))]
+
+    @staticmethod
+    def slot_columns(mask: Tensor) -> tuple[Tensor, Tensor]:
+        """cache_mask [B, T] -> the two key columns the cache gets over its T + 1 slots, [B, T + 1]
+        each: the own-key marker (1 in slot T + 1 only) and MASK_KEY where a key is hidden (else 0)."""
+        return F.pad(torch.zeros_like(mask), (0, 1), value=1.0), F.pad((1.0 - mask) * MASK_KEY, (0, 1))
 
     @staticmethod
     def from_served(keys: Tensor, values: Tensor) -> "CandidateCache":
@@ -527,9 +533,8 @@ class GenRecModel(nn.Module):
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens)
         turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
-        own_slot = F.pad(torch.zeros_like(mask), (0, 1), value=1.0)         # [B, T + 1]: 1 in slot T + 1 only
+        own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
-        hidden_keys = F.pad((1.0 - mask) * MASK_KEY, (0, 1))                # [B, T + 1]
         columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
         served_keys = [torch.cat([(k @ turn) * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
         return (user, *served_keys, *(v * keep for v in values), mask)
