@@ -283,7 +283,7 @@ def _architecture(cfg) -> dict[str, Any]:
     if not cfg.action_input:
         arch["action_input"] = False
     defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)
-    for key in ("readout", "tied_embeddings", "input_scale", "recency_positions", "tie_positions", "norm", "mlp"):
+    for key in ("readout", "tied_embeddings", "input_scale", "recency_positions", "tie_positions", "query_time", "norm", "mlp"):
         if getattr(cfg, key) != getattr(defaults, key):
             arch[key] = getattr(cfg, key)
     return arch

@@ -60,6 +60,14 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
   second is no signal (MovieLens: half of a user's consecutive ratings share their second). An event's
   position still depends only on the events before it (causal); context, RET and candidates keep their
   places (#real events, + 1). Needs timestamps (an order-only log would tie every event).
+- query_time = "next": each history event's query is turned to (or, with the time-bucket bias, measured
+  from) the time of the prediction made at it, the next event's time (the request's for the last event),
+  while its key keeps its own time: HSTU's relative time bias measures from the next event's timestamp
+  the same way. A query then meets key j at "how long before this prediction was event j", and the
+  last event's state knows how long ago it happened, which with "own" (and the linear time scale) it
+  cannot. Under the linear time scale the dense loss's prefix i then computes exactly a request made at
+  event i + 1's time; search prefixes (prefix_users) put their context/RET pair at that time too. The
+  graphs' inputs do not change: the encode graph shifts the ages it already has.
 - dropout > 0: dropout on the input tokens and on every residual branch, training only (sparse
   catalogues such as Amazon Beauty overfit without it, as SASRec found); eval() and the exported
   graphs are unchanged by it. attention_dropout > 0: dropout on the attention weights as well
@@ -127,6 +135,7 @@ class ModelConfig:
     input_scale: float = 1.0         # item repr x this where it enters the sequence (SASRec: sqrt(d_model))
     recency_positions: int = 0       # > 0: learned embedding per recency rank (0 = latest event), SASRec-style
     tie_positions: bool = False      # events with one timestamp share the rotary position of the first of them
+    query_time: str = "own"          # "own" | "next": a token's query sits at the time of the prediction it makes
 
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
@@ -136,6 +145,7 @@ class ModelConfig:
         assert self.readout in ("ret", "last_event"), self.readout
         assert self.norm in ("rms", "layer"), self.norm
         assert self.mlp in ("swiglu", "gelu"), self.mlp
+        assert self.query_time in ("own", "next"), self.query_time
         assert not self.tied_embeddings or self.embedding_dim == self.d_model, "tied embeddings need embedding_dim = d_model"
         if self.time_signal != "rope":
             self.time_rope_fraction = 0.0
@@ -229,6 +239,9 @@ class TimeRotary(nn.Module):
         so that the exported graph spends a handful of kernels on it."""
         angles = (positions[..., None] * self.column_freq)[..., None, :]    # [B, 1, 1, Dh]
         return self.eye * angles.cos() + self.turn * angles.sin()
+
+
+Rotation = tuple[Tensor, Tensor]  # (cos, sin) [B, 1, S, Dh/2], TimeRotary's output
 
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
@@ -352,12 +365,13 @@ class Block(nn.Module):
             return self.down(self.drop(F.gelu(self.up(h))))
         return self.down(F.silu(self.gate(h)) * self.up(h))
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
+    def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        # x: [B, S, D]; mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
+        # x: [B, S, D]; q_turn, k_turn: (cos, sin) [B, 1, S, Dh/2] of the queries and the keys;
+        # mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
         # past: this layer's keys and values [B, H, P, Dh] of P tokens run before (P = 0 without)
         q, k, v = self._qkv(x)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        q, k = apply_rotary(q, *q_turn), apply_rotary(k, *k_turn)
         k, v = with_past(k, v, past)
         # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
         # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
@@ -405,10 +419,10 @@ class HSTUBlock(nn.Module):
         a = self.av_norm(attn.transpose(1, 2).reshape(b, s, -1))            # [B, S, D]
         return x + as_dtype(self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1))), x.dtype)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask_add: Tensor, allowed: Tensor,
+    def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
         u, q, k, v = self._uvqk(x)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        q, k = apply_rotary(q, *q_turn), apply_rotary(k, *k_turn)
         k, v = with_past(k, v, past)
         scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, P + S]
         if bias is not None:
@@ -572,7 +586,8 @@ class GenRecModel(nn.Module):
                      next_query_tokens: Tensor | None = None,
                      events: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
         """Training only: the retrieval embedding after EVERY history prefix: [B, N] -> [B, N, E],
-        row i = encode() of the history cut after event i (same ages), with no query, or with
+        row i = encode() of the history cut after event i (same ages; with query_time "next" and the
+        linear time scale, ages counted from event i + 1, the request made then), with no query, or with
         next_query_tokens[:, i] [B, N, Q] where that is given and not all padding (the query of the
         search that led to event i + 1: the dense loss then trains search requests too).
         Two passes. The events, causally, as encode() runs them (an event never sees what follows it).
@@ -618,8 +633,12 @@ class GenRecModel(nn.Module):
         none = torch.zeros_like(eye)
         structure = torch.cat([torch.cat([upto_slot, eye, none], 2),        # ctx_k: its prefix, ctx_k
                                torch.cat([upto_slot, eye, eye], 2)], 1)     # RET_k: its prefix, ctx_k, RET_k
+        slot_ages = None
+        if self.cfg.query_time == "next":  # prefix k's request was made at event k + 1's time (age 0 for the last)
+            next_ages = F.pad(history_age_seconds[:, 1:].clamp(min=0), (0, 1))  # [B, N]
+            slot_ages = next_ages.gather(1, slot).repeat(1, 2)              # [B, 2M]: ctx_k and RET_k
         x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * m,
-                                   past=(keys, values))
+                                   past=(keys, values), extra_ages=slot_ages)
         at_slot = self._retrieval_space(self.user_head(self.final_norm(x[:, m:])))  # [B, M, E] read at RET_k
         read = torch.zeros_like(event_reads).scatter(1, slot[..., None].expand(-1, -1, at_slot.shape[-1]), at_slot)
         return torch.where(at_ret[..., None], read, event_reads)            # [B, N, E]
@@ -652,31 +671,40 @@ class GenRecModel(nn.Module):
         return tokens
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
-                    structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None) -> tuple[Tensor, list, list]:
-        """The backbone over [N history tokens | extra_tokens context/task tokens] (age 0, always valid).
+                    structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None,
+                    extra_ages: Tensor | None = None) -> tuple[Tensor, list, list]:
+        """The backbone over [N history tokens | extra_tokens context/task tokens] (always valid).
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
         structure [S, N + extra] or [B, S, N + extra]: which key each query may see before padding is
-        masked. Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
+        masked. extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
+        Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
-        # int64 ages -> float only here, after the request-relative difference was taken.
+        # int64 ages -> float only in the rotary, after the request-relative difference was taken.
         ages = torch.where(valid, history_age_seconds.clamp(min=0), torch.zeros_like(history_age_seconds))  # [B, N]
-        ages = torch.cat([ages, torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)], dim=1)  # int64 [B, N + extra]
-        query_ages = ages[:, ages.shape[1] - s:]                            # [B, S]
-        cos, sin = self.rotary(positions.float(), query_ages)
+        if extra_ages is None:
+            extra_ages = torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)  # [B, extra]
+        key_ages = torch.cat([ages, extra_ages], dim=1)                     # int64 [B, N + extra]
+        if self.cfg.query_time == "next":  # event i asks at event i + 1's time, the last event at the request's (age 0)
+            query_ages = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1]), extra_ages], dim=1)[:, -s:]  # [B, S]
+        else:
+            query_ages = key_ages[:, -s:]                                   # [B, S]
+        q_turn = tuple(as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), query_ages))
+        k_turn = q_turn if self.cfg.query_time == "own" else tuple(
+            as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), key_ages[:, -s:]))
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
         allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
         mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, N + extra]
         bias = None
         if self.cfg.time_signal == "bucket":
-            buckets = time_bucket(ages[:, None, :] - query_ages[:, :, None], self.cfg.time_buckets)  # [B, S, N + extra]
+            buckets = time_bucket(key_ages[:, None, :] - query_ages[:, :, None], self.cfg.time_buckets)  # [B, S, N + extra]
             bias = self.time_bias[buckets].permute(0, 3, 1, 2)              # [B, H, S, N + extra]
-        cos, sin = (as_dtype(t, self.block_dtype()) for t in (cos, sin))
         keys, values = [], []
         for layer, block in enumerate(self.blocks):
-            x, k, v = block(x, cos, sin, mask_add, allowed, bias, None if past is None else (past[0][layer], past[1][layer]))
+            x, k, v = block(x, q_turn, k_turn, mask_add, allowed, bias,
+                            None if past is None else (past[0][layer], past[1][layer]))
             keys.append(as_dtype(k, torch.float32))
             values.append(as_dtype(v, torch.float32))
         return x, keys, values

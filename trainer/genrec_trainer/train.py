@@ -60,7 +60,8 @@ def action_list(events: Sequence[Event]) -> list[str]:
 
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
-ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False}
+ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
+               "query_time": "own"}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -175,7 +176,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log",
+          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
           checkpoint: str | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
@@ -213,12 +214,17 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     "the" next one (MovieLens: half of a user's consecutive ratings share their second). 1: the next event.
     tie_positions: events with one timestamp share one rotary position (ModelConfig.tie_positions), so
     the model cannot read the log's order inside a second either; needs timestamps.
+    query_time: "next": each event's query at the time of the prediction made at it, the next event's
+    (ModelConfig.query_time; HSTU's relative time bias); "own": at its own time. Needs a time signal.
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
+    if query_time == "next" and time_signal == "none":
+        raise ValueError("query_time next moves the queries in time, but time_signal none gives the model no time: "
+                         "it would train exactly the model without it")
     if exclude_seen and not full_softmax:
         raise ValueError("exclude_seen needs full_softmax: it leaves items out of the softmax over the whole catalogue")
     if tied_next < 1 or (tied_next > 1 and not (dense_loss and full_softmax)):
@@ -265,6 +271,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if tied_next > 1:
             raise ValueError("tied_next needs timestamps: in this data every event of a user has the same one (an "
                              "order-only log), so every later event would count as tied with the next")
+        if query_time != "own":
+            raise ValueError("query_time next needs timestamps: in this data every event of a user has the same one "
+                             "(an order-only log), so every event's next time is its own")
         if tie_positions:
             raise ValueError("tie_positions needs timestamps: in this data every event of a user has the same one (an "
                              "order-only log), so every event would get position 0")
@@ -308,7 +317,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       norm=norm, mlp=mlp, item_init_std=item_init_std, position_init_std=position_init_std,
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
-                      recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions)
+                      recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions,
+                      query_time=query_time)
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -317,6 +327,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"action input {cfg.action_input}, "
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}" + (", tied events share a position" if tie_positions else "")
+        + (", queries at the next event's time" if query_time == "next" else "")
         + f", d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" + (" without the seen items" if exclude_seen else "")
@@ -626,6 +637,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--tie-positions", action="store_true",
                    help="events with one timestamp share one rotary position (their order inside a second is no "
                         "signal); needs timestamps")
+    p.add_argument("--query-time", choices=["own", "next"], default="own",
+                   help="next: each event's query sits at the time of the prediction made at it (the next event's; "
+                        "HSTU's relative time bias), its key at its own time; needs a time signal and timestamps")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -701,7 +715,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
-          full_softmax=by_data.full_softmax,
+          query_time=args.query_time, full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
           similarity=args.similarity, readout=args.readout,

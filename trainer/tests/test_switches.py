@@ -20,9 +20,13 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
                 input_scale=8.0),
            dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear"),
            dict(block="softmax", time_signal="rope", item_text=True, tie_positions=True),
+           dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear", query_time="next"),
+           dict(block="hstu", time_signal="bucket", item_text=False, query_time="next"),
            dict(block="softmax", time_signal="none", item_text=False, action_input=False)]
-LINEAR_TIME = CONFIGS[-3]
-TIE_POSITIONS = CONFIGS[-2]
+LINEAR_TIME = CONFIGS[-5]
+TIE_POSITIONS = CONFIGS[-4]
+QUERY_AT_NEXT_TIME = CONFIGS[-3]  # the linear scale: only time differences count, so prefixes are requests
+HSTU_QUERY_AT_NEXT_TIME = CONFIGS[-2]
 PUBLISHED_SASREC_INPUTS = CONFIGS[-1]  # item ids only: no time, no text, no action
 
 
@@ -44,6 +48,14 @@ def _pad(enc, extra):
                                           np.pad(i["history_age_seconds"], lp),
                                           np.pad(i["history_query_tokens"], lp + ((0, 2),)),
                                           np.pad(i["query_tokens"], ((0, 0), (0, 3))))]
+
+
+def _request_age(ages: torch.Tensor, i: int, switches: dict) -> torch.Tensor | int:
+    """When the request that prefix i of the training pass stands for was made, as an age of the full
+    history's frame: at the full request's time (0), or with query_time "next" at event i + 1's (the
+    history cut after event i then has the ages ages[:, :i + 1] - this)."""
+    at_next = switches.get("query_time") == "next" and i + 1 < ages.shape[1]
+    return ages[:, i + 1:i + 2] if at_next else 0
 
 
 # Recency positions are not prefix-consistent by design (SASRec's right-aligned positions), so
@@ -157,6 +169,28 @@ def test_tie_positions_export_parity(tiny, tmp_path):
 
 
 @torch.no_grad()
+def test_query_time_next_tells_the_last_event_how_long_ago_it_was(tiny):
+    """Read at the last event, on the linear time scale: with queries at their own time the user embedding
+    cannot see when the request comes (only differences between the events count); with queries at the
+    prediction's time it can, and that is the one thing the switch adds."""
+    hist = tiny.history(7)
+    for query_time in ("own", "next"):
+        m = _model(tiny, block="softmax", time_signal="rope", item_text=True, time_scale="linear",
+                   readout="last_event", query_time=query_time)
+        soon, later = (m.encode(*tensors(tiny.encoder.encode(hist, None, hist[-1]["time"] + dt)))[0]
+                       for dt in (60, 3 * 86400))
+        assert torch.allclose(soon, later, atol=1e-6) == (query_time == "own")
+
+
+@pytest.mark.parametrize("switches", [QUERY_AT_NEXT_TIME, HSTU_QUERY_AT_NEXT_TIME], ids=["rope", "hstu-bucket"])
+def test_query_time_next_export_parity(tiny, tmp_path, switches):
+    """The encode graph shifts the ages it already has: same inputs, and ONNX reproduces PyTorch."""
+    manifest = _export(_model(tiny, **switches), tiny, tmp_path, "tiny-query-time-next")
+    assert manifest["architecture"]["query_time"] == "next"
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+@torch.no_grad()
 def test_action_input_off_reads_no_action(tiny):
     """With action_input off the same events with other actions (MovieLens: other ratings) give the same user
     embedding and cache; with it on (the default) they do not."""
@@ -185,7 +219,8 @@ def test_action_input_off_export_keeps_the_actions_input(tiny, tmp_path):
 @torch.no_grad()
 def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, switches):
     """The training-only all-prefix pass (dense loss read at RET) must equal what inference computes
-    for each shorter history: same positions, ages, masks, time-bucket bias; left padding ignored."""
+    for each shorter history: same positions, ages, masks, time-bucket bias; left padding ignored.
+    With query_time "next" prefix i is the request made at event i + 1's time (ages counted from it)."""
     m = _model(tiny, **switches)
     hist = tiny.history(6)
     items, actions, ages, hq, _ = _pad(tiny.encoder.encode(hist, None, hist[-1]["time"] + 600), 3)
@@ -194,7 +229,7 @@ def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, swi
     no_query = torch.zeros(1, MAX_Q, dtype=torch.long)
     for i in range(n - 6, n):                                               # the real events' columns
         cut = slice(0, i + 1)
-        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], no_query)[0]
+        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut] - _request_age(ages, i, switches), hq[:, cut], no_query)[0]
         torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
     assert not torch.allclose(users[:, n - 6], users[:, n - 1], atol=1e-3)  # prefixes differ
 
@@ -215,7 +250,7 @@ def test_prefix_users_with_the_next_events_queries_is_encode_of_each_search_requ
     users = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq)
     for i in range(n - 6, n):
         cut = slice(0, i + 1)
-        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], nq[:, i])[0]
+        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut] - _request_age(ages, i, switches), hq[:, cut], nq[:, i])[0]
         torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
     plain = m.prefix_users(items, actions, ages, hq)
     assert not torch.allclose(users[:, n - 2], plain[:, n - 2], atol=1e-3)  # the query changes the row
@@ -280,9 +315,10 @@ def test_score_every_prefix_column_i_is_score_after_the_history_cut_after_event_
     next_age = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1])], dim=1)
     for i in range(n - 6, n):
         cut = slice(0, i + 1)
-        _, pk, pv, pm = m.encode(items[:, cut], actions[:, cut], ages[:, cut], hq[:, cut], q)
+        request_age = _request_age(ages, i, switches)
+        _, pk, pv, pm = m.encode(items[:, cut], actions[:, cut], ages[:, cut] - request_age, hq[:, cut], q)
         pm[:, -1] = 0                                                       # hide the context token
         real = (items[:, cut] > 0).sum().item()
         want = m.score(pk, pv, pm, nxt[:, i:i + 1], positions=torch.tensor([[real + 1.0]]),
-                       ages=next_age[:, i:i + 1])
+                       ages=next_age[:, i:i + 1] - request_age)
         torch.testing.assert_close(got[:, i], want[:, 0], atol=1e-5, rtol=0)

@@ -166,6 +166,15 @@ def test_tie_positions_need_timestamps(tiny_log, tmp_path):
         _train((items, order_only), tmp_path, tie_positions=True, export=False, epochs=1)
 
 
+def test_query_time_next_needs_timestamps_and_a_time_signal(tiny_log, tmp_path):
+    items, events = tiny_log
+    order_only = [dataclasses.replace(e, timestamp=0) for e in events]
+    with pytest.raises(ValueError, match="query_time next needs timestamps"):
+        _train((items, order_only), tmp_path, query_time="next", export=False, epochs=1)
+    with pytest.raises(ValueError, match="time_signal none gives the model no time"):
+        _train(tiny_log, tmp_path, query_time="next", time_signal="none", export=False, epochs=1)
+
+
 def test_enhancer_with_the_dense_loss_alone_adds_its_favourites_to_the_full_softmax(tiny_log, tmp_path):
     recipe_c = dict(sampling="users", dense_loss=True, target_weight=0.0, readout="last_event", tied_embeddings=True,
                     similarity="dot", full_softmax=True, dense_rank=True, export=False, metrics_out=str(tmp_path / "m.json"))
