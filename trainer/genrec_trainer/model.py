@@ -244,6 +244,28 @@ class TimeRotary(nn.Module):
 Rotation = tuple[Tensor, Tensor]  # (cos, sin) [B, 1, S, Dh/2], TimeRotary's output
 
 
+class _ReshapeTail(torch.autograd.Function):
+    """Export only: ONNX Reshape to the constant shape [0, 0, *tail] (0 keeps that dim of the input)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, tail: tuple[int, ...]) -> Tensor:
+        return x.reshape(*x.shape[:2], *tail)
+
+    @staticmethod
+    def symbolic(g, x, tail):
+        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor([0, 0, *tail], dtype=torch.int64)))
+
+
+def reshape_tail(x: Tensor, *tail: int) -> Tensor:
+    """x [B, S, ...] -> [B, S, *tail] (tail holds one -1). Why not x.reshape(b, s, ...): traced, the
+    batch and sequence sizes become a Shape, two Gathers, two Unsqueezes and a Concat in the exported
+    graph, six kernels per reshape (24 of the 2-layer score graph's 77); exported this way the shape is
+    one constant. (PyTorch's exporter asserts on a 0 without a -1, hence the one -1.)"""
+    if torch.onnx.is_in_onnx_export():
+        return _ReshapeTail.apply(x, tail)
+    return x.reshape(*x.shape[:2], *tail)
+
+
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
     x1, x2 = x.chunk(2, dim=-1)
@@ -345,18 +367,16 @@ class Block(nn.Module):
 
     def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         # not rotated yet: the candidate stream rotates only its queries (forward_candidates)
-        b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.qkv.weight.dtype)               # float16 in a float16 block
         # one transpose of the product, then a split: ~4 fewer kernels per layer in the exported
         # graphs than a split into q, k, v each squeezed and transposed
-        qkv = self.qkv(h).reshape(b, s, 3 * self.heads, self.head_dim).transpose(1, 2)  # [B, 3H, S, Dh]
+        qkv = reshape_tail(self.qkv(h), -1, self.head_dim).transpose(1, 2)  # [B, 3H, S, Dh]
         q, k, v = qkv.split(self.heads, dim=1)                              # each [B, H, S, Dh]
         return q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor) -> Tensor:
-        b, _, s, _ = attn.shape
         # the residual stream keeps its own dtype (float32) when the block computes in float16
-        x = x + as_dtype(self.drop(self.out(attn.transpose(1, 2).reshape(b, s, -1))), x.dtype)  # [B, S, D]
+        x = x + as_dtype(self.drop(self.out(reshape_tail(attn.transpose(1, 2), -1))), x.dtype)  # [B, S, D]
         h = as_dtype(self.mlp_norm(x), self.up.weight.dtype)
         return x + as_dtype(self.drop(self._mlp(h)), x.dtype)
 
@@ -408,16 +428,14 @@ class HSTUBlock(nn.Module):
 
     def _uvqk(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         # not rotated yet, as Block._qkv
-        b, s, _ = x.shape
         h = as_dtype(self.attn_norm(x), self.uvqk.weight.dtype)              # float16 in a float16 block
-        h = F.silu(self.uvqk(h)).reshape(b, s, 4 * self.heads, self.head_dim).transpose(1, 2)  # [B, 4H, S, Dh]
+        h = reshape_tail(F.silu(self.uvqk(h)), -1, self.head_dim).transpose(1, 2)  # [B, 4H, S, Dh]
         u, v, q, k = h.split(self.heads, dim=1)                             # each [B, H, S, Dh]
         return u, q, k, v
 
     def _residual(self, x: Tensor, attn: Tensor, u: Tensor) -> Tensor:
-        b, _, s, _ = attn.shape
-        a = self.av_norm(attn.transpose(1, 2).reshape(b, s, -1))            # [B, S, D]
-        return x + as_dtype(self.drop(self.out(a * u.transpose(1, 2).reshape(b, s, -1))), x.dtype)
+        a = self.av_norm(reshape_tail(attn.transpose(1, 2), -1))            # [B, S, D]
+        return x + as_dtype(self.drop(self.out(a * reshape_tail(u.transpose(1, 2), -1))), x.dtype)
 
     def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor,
                 bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
