@@ -229,7 +229,8 @@ def test_prefix_users_row_i_is_encode_of_the_history_cut_after_event_i(tiny, swi
     no_query = torch.zeros(1, MAX_Q, dtype=torch.long)
     for i in range(n - 6, n):                                               # the real events' columns
         cut = slice(0, i + 1)
-        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut] - _request_age(ages, i, switches), hq[:, cut], no_query)[0]
+        cut_ages = ages[:, cut] - _request_age(ages, i, switches)
+        expected = m.encode(items[:, cut], actions[:, cut], cut_ages, hq[:, cut], no_query)[0]
         torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
     assert not torch.allclose(users[:, n - 6], users[:, n - 1], atol=1e-3)  # prefixes differ
 
@@ -250,7 +251,8 @@ def test_prefix_users_with_the_next_events_queries_is_encode_of_each_search_requ
     users = m.prefix_users(items, actions, ages, hq, next_query_tokens=nq)
     for i in range(n - 6, n):
         cut = slice(0, i + 1)
-        expected = m.encode(items[:, cut], actions[:, cut], ages[:, cut] - _request_age(ages, i, switches), hq[:, cut], nq[:, i])[0]
+        cut_ages = ages[:, cut] - _request_age(ages, i, switches)
+        expected = m.encode(items[:, cut], actions[:, cut], cut_ages, hq[:, cut], nq[:, i])[0]
         torch.testing.assert_close(users[:, i], expected, atol=1e-5, rtol=0)
     plain = m.prefix_users(items, actions, ages, hq)
     assert not torch.allclose(users[:, n - 2], plain[:, n - 2], atol=1e-3)  # the query changes the row
