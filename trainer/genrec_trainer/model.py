@@ -267,6 +267,12 @@ def reshape_tail(x: Tensor, *tail: int) -> Tensor:
     return x.reshape(*x.shape[:2], *tail)
 
 
+def next_event_ages(ages: Tensor) -> Tensor:
+    """[B, N] ages of the history events -> [B, N] the age of each one's successor: the time of the
+    prediction made after event i (event i + 1's; the request's, age 0, after the last event)."""
+    return F.pad(ages[:, 1:], (0, 1))
+
+
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
     x1, x2 = x.chunk(2, dim=-1)
@@ -654,7 +660,7 @@ class GenRecModel(nn.Module):
                                torch.cat([upto_slot, eye, eye], 2)], 1)     # RET_k: its prefix, ctx_k, RET_k
         slot_ages = None
         if self.cfg.query_time == "next":  # prefix k's request was made at event k + 1's time (age 0 for the last)
-            next_ages = F.pad(history_age_seconds[:, 1:].clamp(min=0), (0, 1))  # [B, N]
+            next_ages = next_event_ages(history_age_seconds.clamp(min=0))   # [B, N]
             slot_ages = next_ages.gather(1, slot).repeat(1, 2)              # [B, 2M]: ctx_k and RET_k
         x, _, _ = self._run_blocks(x, positions, history_age_seconds, valid, structure, extra_tokens=2 * m,
                                    past=(keys, values), extra_ages=slot_ages)
@@ -706,12 +712,13 @@ class GenRecModel(nn.Module):
             extra_ages = torch.zeros_like(ages[:, :1]).repeat(1, extra_tokens)  # [B, extra]
         key_ages = torch.cat([ages, extra_ages], dim=1)                     # int64 [B, N + extra]
         if self.cfg.query_time == "next":  # event i asks at event i + 1's time, the last event at the request's (age 0)
-            query_ages = torch.cat([ages[:, 1:], torch.zeros_like(ages[:, :1]), extra_ages], dim=1)[:, -s:]  # [B, S]
+            query_ages = torch.cat([next_event_ages(ages), extra_ages], dim=1)[:, -s:]  # [B, S]
         else:
             query_ages = key_ages[:, -s:]                                   # [B, S]
-        q_turn = tuple(as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), query_ages))
-        k_turn = q_turn if self.cfg.query_time == "own" else tuple(
-            as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), key_ages[:, -s:]))
+        def turn(token_ages: Tensor) -> Rotation:
+            return tuple(as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), token_ages))
+        q_turn = turn(query_ages)
+        k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
         allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
@@ -809,5 +816,5 @@ class GenRecModel(nn.Module):
         hidden_context = torch.zeros_like(sees[:, :, :1])
         visible = torch.cat([sees, hidden_context], dim=2).float()          # [B, N, T = N + 1]
         positions = ((valid.long().cumsum(1) - 1).clamp(min=0) + 2).float()  # [B, N]
-        ages = torch.cat([history_age_seconds[:, 1:], torch.zeros_like(history_age_seconds[:, :1])], dim=1)
+        ages = next_event_ages(history_age_seconds)
         return self.score(cache_keys, cache_values, visible, next_items, item_table, positions, ages.clamp(min=0))
