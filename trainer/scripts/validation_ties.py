@@ -59,7 +59,7 @@ def evaluate_excluding(exclusion, model, seqs, examples, max_history, **kwargs) 
 
 
 def evaluate_with_validation_ties(model, seqs, test_examples, max_history, **kwargs):
-    """The trainer's final test call; first prints the validation metrics both ways."""
+    """The trainer's final test call; first prints the validation metrics the three ways."""
     valid = [(u, t - 1) for u, t in test_examples]
     as_selected = evaluation.evaluate(model, seqs, valid, max_history, **kwargs)
     ties_excluded = evaluate_excluding(history_and_later_ties, model, seqs, valid, max_history, **kwargs)
