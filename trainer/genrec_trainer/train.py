@@ -480,6 +480,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
             "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
             "epochs_run": history[-1]["epoch"],
+            # why training ended: a table of runs must not average an interrupted run with finished ones unmarked
+            "ended": "patience" if stopped_early else "request" if stop.requested else "epochs",
             "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
             "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,

@@ -27,8 +27,11 @@ for name, ms in sorted(runs.items()):
         cells.append(f"{mean:.4f}" + (f" ± {sd:.4f} ({min(v):.4f}..{max(v):.4f})" if len(v) > 1 else ""))
     sel = ",".join(str(m["selected_epoch"]) for m in ms)
     secs = ",".join(f"{m['train_seconds']:.0f}s" for m in ms)
-    ran = ",".join(str(m.get("epochs_run", len(m.get("history", [])))) for m in ms)
+    ran = ",".join(str(m.get("epochs_run", len(m.get("history", [])))) + ("*" if m.get("ended") == "request" else "")
+                   for m in ms)
     print(f"| {name} | {len(ms)} | " + " | ".join(cells) + f" | {ran} ({sel}) | {secs} |")
+if any(m.get("ended") == "request" for ms in runs.values() for m in ms):
+    print("\n\\* stopped on request before its patience or its epochs: unfinished (the same bench.sh command resumes it)")
 
 # Personalized search runs (--search-queries): the three rankers of the search test, per run.
 searched = {key: [m for m in ms if m.get("search")] for key, ms in runs.items()}

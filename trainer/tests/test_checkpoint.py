@@ -57,12 +57,13 @@ def test_a_stopped_run_resumed_ends_as_the_uninterrupted_run(tiny_log, tmp_path,
             os.kill(os.getpid(), signal.SIGUSR1)
 
     _, stopped = _train(tiny_log, tmp_path, "stopped", log=stop_there, checkpoint=ckpt, progress_every=1, **extra)
-    assert stopped["epochs_run"] == 2, "the stop ended the run in epoch 2"
+    assert stopped["epochs_run"] == 2 and stopped["ended"] == "request", "the stop ended the run in epoch 2"
     got, saved = _train(tiny_log, tmp_path, "resumed", checkpoint=ckpt, **extra)
     resumed_after = 2 if stop_at == "epoch 2:" else 1  # a partial epoch is never checkpointed: it runs again
     assert saved["resumed_at_epochs"] == [resumed_after + 1]
     assert _without_times(saved["history"]) == _without_times(want_saved["history"])
     assert got == want and saved["selected_epoch"] == want_saved["selected_epoch"]
+    assert saved["ended"] == want_saved["ended"] == "epochs"
 
 
 def test_more_epochs_continue_a_finished_run_and_an_early_stop_stays_stopped(tiny_log, tmp_path):
@@ -73,10 +74,11 @@ def test_more_epochs_continue_a_finished_run_and_an_early_stop_stays_stopped(tin
 
     frozen = str(tmp_path / "frozen.ckpt")  # lr 0: validation never improves, patience 1 stops at epoch 2
     _, stopped = _train(tiny_log, tmp_path, "frozen", checkpoint=frozen, lr=0.0, patience=1, epochs=5)
-    assert stopped["epochs_run"] == 2
+    assert stopped["epochs_run"] == 2 and stopped["ended"] == "patience"
     lines = []
     _, again = _train(tiny_log, tmp_path, "frozen2", log=lines.append, checkpoint=frozen, lr=0.0, patience=1, epochs=9)
-    assert again["epochs_run"] == 2 and any("already stopped early" in line for line in lines)
+    assert again["epochs_run"] == 2 and again["ended"] == "patience"
+    assert any("already stopped early" in line for line in lines)
 
 
 def test_a_checkpoint_of_another_run_or_a_damaged_file_is_refused(tiny_log, tmp_path):
