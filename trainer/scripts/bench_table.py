@@ -12,6 +12,11 @@ runs = defaultdict(list)
 for f in sorted(root.glob(pattern)):
     m = json.loads(f.read_text())
     runs[f.stem.rsplit("-s", 1)[0]].append(m)  # <dataset>-<preset>[-<tag>]-s<seed>: one row per run name
+def unfinished(m: dict) -> bool:
+    """Stopped on request (SIGUSR1) before its patience or its epochs; older JSONs do not say."""
+    return m.get("ended") == "request"
+
+
 keys = ["hr@10", "ndcg@10", "hr@50", "ndcg@50", "mrr", "auc"]
 print("| run | seeds | " + " | ".join(k.upper() + " mean ± sd (min..max)" for k in keys) + " | epochs run (selected) | train time |")
 print("|---|---|" + "---|" * len(keys) + "---|---|")
@@ -27,10 +32,10 @@ for name, ms in sorted(runs.items()):
         cells.append(f"{mean:.4f}" + (f" ± {sd:.4f} ({min(v):.4f}..{max(v):.4f})" if len(v) > 1 else ""))
     sel = ",".join(str(m["selected_epoch"]) for m in ms)
     secs = ",".join(f"{m['train_seconds']:.0f}s" for m in ms)
-    ran = ",".join(str(m.get("epochs_run", len(m.get("history", [])))) + ("*" if m.get("ended") == "request" else "")
+    ran = ",".join(str(m.get("epochs_run", len(m.get("history", [])))) + ("*" if unfinished(m) else "")
                    for m in ms)
     print(f"| {name} | {len(ms)} | " + " | ".join(cells) + f" | {ran} ({sel}) | {secs} |")
-if any(m.get("ended") == "request" for ms in runs.values() for m in ms):
+if any(unfinished(m) for ms in runs.values() for m in ms):
     print("\n\\* stopped on request before its patience or its epochs: unfinished (the same bench.sh command resumes it)")
 
 # Personalized search runs (--search-queries): the three rankers of the search test, per run.
