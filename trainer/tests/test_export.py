@@ -135,3 +135,18 @@ def test_float16_graphs_compute_the_blocks_in_half_precision_behind_a_float32_in
     golden = json.loads((bundle / "golden.json").read_text())
     assert 0 < err <= golden["fp16_tolerance"], "float16 differs from float32, within the stated tolerance"
     assert m["training"]["onnx_parity_max_abs_err"] < err
+
+
+def test_graphs_project_queries_keys_and_values_straight_into_head_major_layout(bundle):
+    """The exported blocks multiply [B, 1, S, D] by one constant [H, D, Dh] per part (model.project_heads),
+    not one product reshaped, transposed and split: those three kernels copied it in every call."""
+    import onnx
+    m = json.loads((bundle / "manifest.json").read_text())
+    arch = m["architecture"]
+    for graph in ("encode", "score"):
+        proto = onnx.load(bundle / m["graphs"][graph]["file"])
+        shapes = {t.name: list(t.dims) for t in proto.graph.initializer}
+        head_major = [n for n in proto.graph.node
+                      if n.op_type == "MatMul" and shapes.get(n.input[1]) == [arch["heads"], arch["d_model"], arch["head_dim"]]]
+        assert len(head_major) == 3 * arch["layers"], graph          # q, k and v of every layer
+        assert not [n.name for n in proto.graph.node if n.op_type == "Split"], graph
