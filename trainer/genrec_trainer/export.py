@@ -55,10 +55,12 @@ class _EncodeGraph(nn.Module):
     def __init__(self, model: GenRecModel):
         super().__init__()
         self.model = model
+        with torch.no_grad():  # a constant of the graph: history items' rows, gathered, not computed
+            self.register_buffer("item_rows", model.item_table().float().clone())
 
     def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens):
         return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                        query_tokens)
+                                        query_tokens, self.item_rows)
 
 
 class _ScoreGraph(nn.Module):

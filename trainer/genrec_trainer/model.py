@@ -85,6 +85,7 @@ events' keys and values of the causal pass; the exported graphs never call it.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable, NamedTuple, Sequence
 
@@ -293,8 +294,25 @@ def next_event_ages(ages: Tensor) -> Tensor:
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
+    if torch.onnx.is_in_onnx_export():
+        return _apply_rotary_exported(x, cos, sin)
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """apply_rotary as the exported graphs compute it: x * [cos, cos] + (x @ [[0, I], [-I, 0]]) * [sin, sin].
+    The product by that constant is the half-swap with its sign (exact: one +-1 per column), one kernel
+    where chunk and cat exported as a shape computation, two slices, two products each half and a concat
+    per rotated tensor; the [cos, cos] and [sin, sin] rows are made once per graph (ONNX Runtime merges
+    the identical concats). Same sums as the PyTorch form (BENCHMARKS.md, "The history items' rows from
+    a table")."""
+    with warnings.catch_warnings():  # head_dim / 2 is fixed by the model: a constant of the graph, rightly
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        half = int(cos.shape[-1])
+    eye, zero = torch.eye(half, dtype=x.dtype), torch.zeros(half, half, dtype=x.dtype)
+    half_turn = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)  # [Dh, Dh]
+    return x * torch.cat([cos, cos], -1) + (x @ half_turn) * torch.cat([sin, sin], -1)
 
 
 def with_past(k: Tensor, v: Tensor, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
@@ -572,7 +590,8 @@ class GenRecModel(nn.Module):
                 torch.stack([v[:, :, :-1] for v in values]), mask)
 
     def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
-                      history_query_tokens: Tensor, query_tokens: Tensor) -> tuple[Tensor, ...]:
+                      history_query_tokens: Tensor, query_tokens: Tensor,
+                      item_table: Tensor | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
         [B, H, T + 1, Dh], cache_mask [B, T]. Keys are turned to the candidates' place (every
@@ -582,9 +601,12 @@ class GenRecModel(nn.Module):
         padded positions (CandidateCache). Why here: made per score call, these pads and the split by
         layer were about five copies of the cache, 5-10 % of a K = 100 call (BENCHMARKS.md, "The cache
         in the score graph's layout"); here they are made once per request (a multiply and a concat per
-        layer: the encode call is 3-5 % slower for it, a K = 100 score call ~10 % faster)."""
+        layer: the encode call is 3-5 % slower for it, a K = 100 score call ~10 % faster).
+        The graph passes item_table() as a constant, so a history item's representation is one row
+        gathered, not its id row plus the mean of its title tokens (BENCHMARKS.md, "The history items'
+        rows from a table")."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
-                                                history_query_tokens, query_tokens)
+                                                history_query_tokens, query_tokens, item_table)
         turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
         own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]

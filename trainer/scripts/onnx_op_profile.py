@@ -7,6 +7,7 @@ operator type. The profiler adds a few microseconds per kernel, so the kernel to
 unprofiled mean; read the shares, not the absolute sum.
 
     .venv/bin/python scripts/onnx_op_profile.py BUNDLE_DIR [K ...]
+    .venv/bin/python scripts/onnx_op_profile.py --encode BUNDLE_DIR [N ...]   # the encode graph, history N
 """
 from __future__ import annotations
 
@@ -60,10 +61,18 @@ def feed(bundle: Path, k: int) -> dict[str, np.ndarray]:
     return score_feed(encoded, rng.integers(1, catalogue_size(bundle) + 1, (1, k), dtype=np.int64))
 
 
-def main(bundle: Path, ks: list[int]) -> None:
-    graph = bundle / "score.onnx"
-    for k in ks:
-        inputs = feed(bundle, k)
+def encode_feed(bundle: Path, n: int) -> dict[str, np.ndarray]:
+    """One request with n history events of the bundle's catalogue (distinct ages, no queries)."""
+    rng = np.random.default_rng(0)
+    return {"history_items": rng.integers(1, catalogue_size(bundle) + 1, (1, n)), "history_actions": np.ones((1, n), np.int64),
+            "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
+            "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
+
+
+def main(bundle: Path, sizes: list[int], graph_name: str = "score") -> None:
+    graph = bundle / f"{graph_name}.onnx"
+    for k in sizes:
+        inputs = feed(bundle, k) if graph_name == "score" else encode_feed(bundle, k)
         plain = session(graph, None)
         for _ in range(20):
             plain.run(None, inputs)
@@ -82,11 +91,14 @@ def main(bundle: Path, ks: list[int]) -> None:
                 micros[e["args"]["op_name"]] += e["dur"]
                 kernels.add(e["name"])
         total = sum(micros.values())
-        print(f"K={k}: {mean_ms:.3f} ms per call unprofiled; {len(kernels)} kernels per call, "
+        print(f"{'K' if graph_name == 'score' else 'history'}={k}: {mean_ms:.3f} ms per call unprofiled; {len(kernels)} kernels per call, "
               f"{total / CALLS:.0f} us of kernel time per call profiled")
         for op, us in micros.most_common(12):
             print(f"  {op:30s} {us / CALLS:8.1f} us  {100 * us / total:5.1f} %")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), [int(k) for k in sys.argv[2:]] or [100, 2048])
+    if sys.argv[1] == "--encode":
+        main(Path(sys.argv[2]), [int(n) for n in sys.argv[3:]] or [200], "encode")
+    else:
+        main(Path(sys.argv[1]), [int(k) for k in sys.argv[2:]] or [100, 2048])

@@ -19,9 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from onnx_op_profile import catalogue_size, feed, session
+from onnx_op_profile import encode_feed, feed, session
 
 ROUNDS, CALLS = 15, 20
 
@@ -31,14 +29,6 @@ def mean_call_ms(sess, inputs, calls: int = CALLS) -> float:
     for _ in range(calls):
         sess.run(None, inputs)
     return (time.perf_counter() - start) / calls * 1e3
-
-
-def encode_feed(bundle: Path, n: int) -> dict[str, np.ndarray]:
-    """One request with n history events of the bundle's catalogue (distinct ages, no queries)."""
-    rng = np.random.default_rng(0)
-    return {"history_items": rng.integers(1, catalogue_size(bundle) + 1, (1, n)), "history_actions": np.ones((1, n), np.int64),
-            "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
-            "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
 
 
 def main(bundles: list[Path], sizes: list[int], graph: str) -> None:

@@ -150,3 +150,14 @@ def test_graphs_project_queries_keys_and_values_straight_into_head_major_layout(
                       if n.op_type == "MatMul" and shapes.get(n.input[1]) == [arch["heads"], arch["d_model"], arch["head_dim"]]]
         assert len(head_major) == 3 * arch["layers"], graph          # q, k and v of every layer
         assert not [n.name for n in proto.graph.node if n.op_type == "Split"], graph
+
+
+def test_encode_graph_gathers_history_items_rows_from_one_table(bundle, tiny):
+    """Like the score graph's candidates, a history item's representation is a row of a constant
+    item_table() in the encode graph, not its id row plus its title tokens' mean computed per call."""
+    import onnx
+    m = json.loads((bundle / "manifest.json").read_text())
+    proto = onnx.load(bundle / m["graphs"]["encode"]["file"])
+    shapes = {t.name: list(t.dims) for t in proto.graph.initializer}
+    item_shaped = [name for name, dims in shapes.items() if dims[:1] == [len(tiny.items) + 1]]
+    assert item_shaped == ["item_rows"] and shapes["item_rows"] == [len(tiny.items) + 1, m["architecture"]["d_model"]]

@@ -89,6 +89,19 @@ def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
 
 
 @torch.no_grad()
+def test_exported_rotary_form_is_the_rotary_exactly():
+    """The exported graphs rotate by a product with the constant half-swap; PyTorch by slicing. Same
+    values to the last bit (the product adds one +-x per column to zeros)."""
+    from genrec_trainer.model import TimeRotary, _apply_rotary_exported, apply_rotary
+    rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)
+    g = torch.Generator().manual_seed(1)
+    positions, ages = torch.rand(2, 5, generator=g) * 50, torch.randint(0, 10**8, (2, 5), generator=g)
+    x = torch.randn(2, 3, 5, 8, generator=g)                                  # [B, H, S, Dh]
+    cos, sin = rotary(positions, ages)
+    torch.testing.assert_close(_apply_rotary_exported(x, cos, sin), apply_rotary(x, cos, sin), atol=0, rtol=0)
+
+
+@torch.no_grad()
 def test_score_graph_shortcuts_give_the_general_path_scores(tiny):
     """What the exported score graph takes as given (every candidate at the request's place, so one
     rotation matrix, applied to the cached keys at encode time; candidates' input rows precomputed)
