@@ -17,7 +17,7 @@ data without timestamps is order-only (file order).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -74,17 +74,44 @@ def equal_timestamp_events(seqs: Sequence[UserSequence]) -> int:
     return int(sum(int((np.diff(s.timestamps) == 0).sum()) for s in seqs))
 
 
-def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray]) -> np.ndarray:
-    """0-based rank of each target among all items. scores [B, I + 1] (column = item index;
-    column 0 = padding, never ranked); excluded[b] = item indices removed (the target is kept).
-    Ties are counted pessimistically (an equal score ranks above the target)."""
+def rankable_scores(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray]) -> np.ndarray:
+    """scores [B, I + 1] (column = item index) as float64 with column 0 (padding) and each row's
+    excluded items (the target kept) at -inf: what the full-catalogue ranking ranks."""
     scores = scores.astype(np.float64).copy()
     scores[:, 0] = -np.inf
     for b, ex in enumerate(excluded):
         ex = ex[ex != targets[b]]
         scores[b, ex] = -np.inf
+    return scores
+
+
+def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray]) -> np.ndarray:
+    """0-based rank of each target among all items. scores [B, I + 1] (column = item index;
+    column 0 = padding, never ranked); excluded[b] = item indices removed (the target is kept).
+    Ties are counted pessimistically (an equal score ranks above the target)."""
+    scores = rankable_scores(scores, targets, excluded)
     tgt = scores[np.arange(len(targets)), targets]
     return (scores >= tgt[:, None]).sum(1) - 1
+
+
+def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
+                          rank_logits: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """0-based rank of each target after the two stages a served request runs: the `top` items by
+    retrieval score (the kNN hits; column 0 and exclusions as in target_ranks) reordered by the
+    ranking head (the rescorer's window), every other item after them in retrieval order. A target
+    outside the window keeps its retrieval rank (at least `top`). rank_logits(candidates [B, top]
+    int64) -> [B, top] logits. Ties pessimistic, as in target_ranks."""
+    scores = rankable_scores(scores, targets, excluded)
+    rows = np.arange(len(targets))
+    retrieval = (scores >= scores[rows, targets][:, None]).sum(1) - 1
+    top = min(top, scores.shape[1])
+    window = np.argpartition(-scores, top - 1, axis=1)[:, :top]          # [B, top], in no particular order
+    logits = np.asarray(rank_logits(window), np.float64)
+    logits[np.isneginf(scores[rows[:, None], window])] = -np.inf        # padding or excluded (a short list): never above
+    in_window = window == targets[:, None]                               # [B, top]
+    hit = in_window.any(1)
+    target_logit = np.where(in_window, logits, 0.0).sum(1)
+    return np.where(hit, (logits >= target_logit[:, None]).sum(1) - 1, np.maximum(retrieval, top))
 
 
 def hit_rate(ranks: np.ndarray, k: int) -> float:
@@ -128,7 +155,10 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 @torch.no_grad()
 def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
-             max_history: int, batch_size: int = 256) -> dict[str, float]:
+             max_history: int, batch_size: int = 256, rerank_top: int = 0) -> dict[str, float]:
+    """The protocol's metrics of the retrieval ranking and the ranking head's AUC; with rerank_top
+    M > 0 also the metrics after the ranking head reorders the retrieval's top M (keys
+    "rerank<M>_hr@10", ...: reranked_target_ranks, the order a served request returns)."""
     model.eval()
     # Batches of similar history length (less padding; outputs do not depend on padding).
     examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
@@ -136,7 +166,7 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     table = model.item_table()                                          # [I + 1, D]
     all_items = torch.arange(model.cfg.num_items + 1, device=dev)
     item_emb = model.item_embeddings(all_items, table).cpu().numpy()    # [I + 1, E]
-    ranks, rank_scores, labels = [], [], []
+    ranks, rank_scores, labels, reranked = [], [], [], []
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         batch = make_batch(seqs, chunk, max_history)
@@ -145,9 +175,17 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
                                         on_dev["history_age_seconds"], on_dev["history_query_tokens"],
                                         on_dev["query_tokens"], item_table=table)
         target = batch["target"].numpy()
-        ranks.append(target_ranks(user.cpu().numpy() @ item_emb.T, target, history_items_of(seqs, chunk)))
+        retrieval, excluded = user.cpu().numpy() @ item_emb.T, history_items_of(seqs, chunk)
+        ranks.append(target_ranks(retrieval, target, excluded))
+        if rerank_top:
+            def rank_logits(window: np.ndarray) -> np.ndarray:
+                return model.score(ck, cv, cm, torch.from_numpy(window).to(dev), item_table=table).cpu().numpy()
+            reranked.append(reranked_target_ranks(retrieval, target, excluded, rerank_top, rank_logits))
         rank_scores.append(model.score(ck, cv, cm, on_dev["target"][:, None], item_table=table)[:, 0].cpu().numpy())
         labels.append(batch["label"].numpy())
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
     s, lab = (np.concatenate(rank_scores), np.concatenate(labels)) if ranks else (np.zeros(0), np.zeros(0))
-    return {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))}
+    out = {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))}
+    if rerank_top:
+        out |= {f"rerank{rerank_top}_{k}": v for k, v in rank_metrics(np.concatenate(reranked)).items()}
+    return out

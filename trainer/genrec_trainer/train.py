@@ -50,7 +50,8 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # hardware); every other argument is part of what the run is (checkpoint.py). items/events are
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
-                        "metrics_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint"}
+                        "metrics_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint",
+                        "rerank_top"}
 
 
 def action_list(events: Sequence[Event]) -> list[str]:
@@ -177,7 +178,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
-          checkpoint: str | None = None) -> dict:
+          checkpoint: str | None = None, rerank_top: int = 0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -219,7 +220,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
-    last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same)."""
+    last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same).
+    rerank_top: M > 0 also tests the order a served request returns, the retrieval's top M reordered by
+    the ranking head (evaluate.reranked_target_ranks; metrics "rerank<M>_hr@10", ...)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
     if query_time == "next" and time_signal == "none":
@@ -463,7 +466,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-    test = evaluate(model, seqs, split.test, max_history)
+    test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top)
     train_seconds = time.time() - t_start
     metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
     log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
@@ -657,6 +660,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--search-fraction", type=float, default=0.5, help="share of training events made searches")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (CUDA when present)")
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
+    p.add_argument("--rerank-top", type=int, default=0,
+                   help="also test the served order: the retrieval's top M reordered by the ranking head "
+                        "(metrics rerank<M>_hr@10, ...; 0: off)")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
@@ -724,7 +730,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           tied_embeddings=args.tied_embeddings, in_batch_negatives=not args.no_in_batch_negatives,
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
-          dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on", **arch)
+          dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on",
+          rerank_top=args.rerank_top, **arch)
 
 
 if __name__ == "__main__":

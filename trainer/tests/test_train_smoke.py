@@ -101,6 +101,14 @@ def test_cuda_training_exports_a_bundle_whose_parity_check_passes(tiny_log, tmp_
     assert 0.0 <= m["hr@10"] <= 1.0 and (tmp_path / "b" / "manifest.json").exists()
 
 
+def test_rerank_top_reports_the_served_order_beside_the_retrieval_order(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, epochs=1, export=False, rerank_top=50)
+    # a window of the whole catalogue (50 items) reorders everything: the head decides every rank
+    assert {"rerank50_hr@10", "rerank50_ndcg@10", "rerank50_mrr"} <= set(m)
+    assert m["rerank50_hr@50"] == pytest.approx(1.0)            # every target is inside a full window
+    assert 0.0 <= m["rerank50_hr@10"] <= 1.0
+
+
 def test_ranker_on_labelled_events_only(tiny_log, tmp_path):
     m = _train(tiny_log, tmp_path, rank_negatives=0, rank_loss="bce+pairwise", export=False,
                metrics_out=str(tmp_path / "m.json"))
