@@ -275,7 +275,7 @@ def project_heads(h: Tensor, linear: nn.Linear, parts: int, head_dim: int,
     Why two forms: in PyTorch one product and views are cheapest; exported, the reshape, transpose and
     split of that product are three kernels that copy it. So the exported graph takes one batched
     product per part, [B, 1, S, D] x a constant [H, D, Dh], which writes [B, H, S, Dh] directly: the
-    score call 7 % faster at K = 100 and 500, the encode call 7 % (BENCHMARKS.md, "The projections
+    score call 4-9 % faster (K = 100 to 2048), the encode call 9-10 % (BENCHMARKS.md, "The projections
     straight into head-major layout"). Same sums, same results (the export parity tests)."""
     act = activation or (lambda t: t)
     if torch.onnx.is_in_onnx_export():
