@@ -310,7 +310,7 @@ def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     with warnings.catch_warnings():  # head_dim / 2 is fixed by the model: a constant of the graph, rightly
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         half = int(cos.shape[-1])
-    eye, zero = torch.eye(half, dtype=x.dtype), torch.zeros(half, half, dtype=x.dtype)
+    eye, zero = (torch.eye(half, dtype=x.dtype, device=x.device), torch.zeros(half, half, dtype=x.dtype, device=x.device))
     half_turn = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)  # [Dh, Dh]
     return x * torch.cat([cos, cos], -1) + (x @ half_turn) * torch.cat([sin, sin], -1)
 
