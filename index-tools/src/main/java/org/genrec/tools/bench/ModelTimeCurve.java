@@ -22,7 +22,7 @@ import java.util.Random;
 final class ModelTimeCurve {
 
     private static final int WARM_UP_CALLS = 200;
-    private static final long WARM_UP_NANOS = 500_000_000L;
+    private static final long WARM_UP_NANOS = 3_000_000_000L;
 
     private static final int PROBE_RUNS = 3;
 
@@ -83,7 +83,11 @@ final class ModelTimeCurve {
 
     /**
      * Warm this shape and the Java side of a call until the JIT has compiled it: with 5 calls per
-     * shape, K = 100 measured 0.46 ms where a warm node's calls take 0.34 ms (BENCHMARKS.md).
+     * shape, K = 100 measured 0.46 ms where a warm node's calls take 0.34 ms (BENCHMARKS.md). Half a
+     * second (~1,700 calls at K = 100) was still too short: the first K measured ran ~15 % slower than
+     * the same K measured again seconds later, as a busy node's calls run once the JIT's last tier
+     * has compiled them (thousands of calls); 3 seconds closes that gap (BENCHMARKS.md, "A longer
+     * warm-up for the model-only curve").
      */
     private static void warmUp(GenrecModel model, UserEncoding user, long[] candidates) {
         long until = System.nanoTime() + WARM_UP_NANOS;
