@@ -89,9 +89,12 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.
     """0-based rank of each target among all items. scores [B, I + 1] (column = item index;
     column 0 = padding, never ranked); excluded[b] = item indices removed (the target is kept).
     Ties are counted pessimistically (an equal score ranks above the target)."""
-    scores = rankable_scores(scores, targets, excluded)
-    tgt = scores[np.arange(len(targets)), targets]
-    return (scores >= tgt[:, None]).sum(1) - 1
+    return _ranks_of_targets(rankable_scores(scores, targets, excluded), targets)
+
+
+def _ranks_of_targets(rankable: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    # rankable_scores' output -> 0-based rank of each row's target, ties pessimistic
+    return (rankable >= rankable[np.arange(len(targets)), targets][:, None]).sum(1) - 1
 
 
 def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
@@ -103,7 +106,7 @@ def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Seq
     int64) -> [B, top] logits. Ties pessimistic, as in target_ranks."""
     scores = rankable_scores(scores, targets, excluded)
     rows = np.arange(len(targets))
-    retrieval = (scores >= scores[rows, targets][:, None]).sum(1) - 1
+    retrieval = _ranks_of_targets(scores, targets)
     top = min(top, scores.shape[1])
     window = np.argpartition(-scores, top - 1, axis=1)[:, :top]          # [B, top], in no particular order
     logits = np.asarray(rank_logits(window), np.float64)

@@ -217,10 +217,8 @@ class TimeRotary(nn.Module):
         # (i, i + Dh/2) share angle i; at age 0 the time pairs' angles are 0), and R's two patterns.
         self.register_buffer("column_freq", torch.cat([self.inv_freq_pos, torch.zeros(n_time)]).repeat(2),
                              persistent=False)                             # [Dh]
-        eye, zero = torch.eye(pairs), torch.zeros(pairs, pairs)
         self.register_buffer("eye", torch.eye(2 * pairs), persistent=False)  # [[I, 0], [0, I]] (cos)
-        self.register_buffer("turn", torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0),
-                             persistent=False)                             # [[0, I], [-I, 0]] (sin)
+        self.register_buffer("turn", half_turn(pairs), persistent=False)   # [[0, I], [-I, 0]] (sin)
 
     def forward(self, positions: Tensor, age_seconds: Tensor) -> tuple[Tensor, Tensor]:
         # positions [B, S] float, age_seconds [B, S] int64 (>= 0) -> cos, sin: [B, 1, S, Dh/2] (broadcast over heads)
@@ -310,9 +308,16 @@ def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     with warnings.catch_warnings():  # head_dim / 2 is fixed by the model: a constant of the graph, rightly
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         half = int(cos.shape[-1])
-    eye, zero = (torch.eye(half, dtype=x.dtype, device=x.device), torch.zeros(half, half, dtype=x.dtype, device=x.device))
-    half_turn = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)  # [Dh, Dh]
-    return x * torch.cat([cos, cos], -1) + (x @ half_turn) * torch.cat([sin, sin], -1)
+    turn = half_turn(half, x.dtype, x.device)                              # [Dh, Dh]
+    return x * torch.cat([cos, cos], -1) + (x @ turn) * torch.cat([sin, sin], -1)
+
+
+def half_turn(pairs: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+    """[[0, I], [-I, 0]] of 2 * pairs rows: x @ it = the half-split rotary's (-x2, x1), the sin part of
+    a rotation (TimeRotary.turn, _apply_rotary_exported)."""
+    eye = torch.eye(pairs, dtype=dtype, device=device)
+    zero = torch.zeros(pairs, pairs, dtype=dtype, device=device)
+    return torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)
 
 
 def with_past(k: Tensor, v: Tensor, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
