@@ -17,6 +17,7 @@ data without timestamps is order-only (file order).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Callable, Sequence
 
 import numpy as np
@@ -97,24 +98,69 @@ def _ranks_of_targets(rankable: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (rankable >= rankable[np.arange(len(targets)), targets][:, None]).sum(1) - 1
 
 
-def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
-                          rank_logits: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """0-based rank of each target after the two stages a served request runs: the `top` items by
-    retrieval score (the kNN hits; column 0 and exclusions as in target_ranks) reordered by the
-    ranking head (the rescorer's window), every other item after them in retrieval order. A target
-    outside the window keeps its retrieval rank (at least `top`). rank_logits(candidates [B, top]
-    int64) -> [B, top] logits. Ties pessimistic, as in target_ranks."""
+# The retrieval weights choose_retrieval_weight tries, in units of the raw similarity (a cosine model's
+# softmax temperature 0.05 makes 20 the weight at which the retrieval counts as much as in training).
+RETRIEVAL_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
+
+
+@dataclass(frozen=True)
+class ServedWindows:
+    """The two stages a served request runs, per evaluated request: the `top` items by retrieval
+    score (the kNN hits) and what the ranking head says of each. The served order within the
+    window is by log sigmoid(ranking logit) + retrieval_weight * similarity, as the plugin orders
+    it (RankingScores on the Java side); every item outside the window follows in retrieval order."""
+    similarity: np.ndarray      # [B, top] raw retrieval similarity (cosine or dot); -inf = padding or excluded
+    log_p: np.ndarray           # [B, top] log sigmoid of the ranking logit; -inf where similarity is -inf
+    target_at: np.ndarray       # [B] the target's column in the window; -1 when outside it
+    retrieval_rank: np.ndarray  # [B] the target's 0-based rank in the full retrieval order
+
+    def target_ranks(self, retrieval_weight: float = 0.0) -> np.ndarray:
+        """0-based rank of each target in the served order. Ties pessimistic, as in target_ranks;
+        a target outside the window keeps its retrieval rank (at least `top`)."""
+        # weight 0 adds nothing (0 * -inf would be NaN); a positive weight keeps padding at -inf
+        key = self.log_p + retrieval_weight * self.similarity if retrieval_weight else self.log_p
+        rows = np.arange(len(self.target_at))
+        hit = self.target_at >= 0
+        target_key = key[rows, np.maximum(self.target_at, 0)]
+        top = self.similarity.shape[1]
+        return np.where(hit, (key >= target_key[:, None]).sum(1) - 1, np.maximum(self.retrieval_rank, top))
+
+    @staticmethod
+    def concatenate(parts: Sequence["ServedWindows"]) -> "ServedWindows":
+        return ServedWindows(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ServedWindows)))
+
+
+def served_windows(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
+                   rank_logits: Callable[[np.ndarray], np.ndarray]) -> ServedWindows:
+    """The retrieval's top `top` of each row (column 0 and exclusions as in target_ranks) and the
+    ranking head's view of them. rank_logits(candidates [B, top] int64) -> [B, top] logits."""
     scores = rankable_scores(scores, targets, excluded)
     rows = np.arange(len(targets))
-    retrieval = _ranks_of_targets(scores, targets)
     top = min(top, scores.shape[1])
     window = np.argpartition(-scores, top - 1, axis=1)[:, :top]          # [B, top], in no particular order
+    similarity = scores[rows[:, None], window]
     logits = np.asarray(rank_logits(window), np.float64)
-    logits[np.isneginf(scores[rows[:, None], window])] = -np.inf        # padding or excluded (a short list): never above
-    in_window = window == targets[:, None]                               # [B, top]
-    hit = in_window.any(1)
-    target_logit = np.where(in_window, logits, 0.0).sum(1)
-    return np.where(hit, (logits >= target_logit[:, None]).sum(1) - 1, np.maximum(retrieval, top))
+    log_p = -np.logaddexp(0.0, -logits)                                  # log sigmoid, stable for any logit
+    log_p[np.isneginf(similarity)] = -np.inf                             # padding or excluded (a short list): never above
+    in_window = window == targets[:, None]
+    target_at = np.where(in_window.any(1), in_window.argmax(1), -1)
+    return ServedWindows(similarity, log_p, target_at, _ranks_of_targets(scores, targets))
+
+
+def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
+                          rank_logits: Callable[[np.ndarray], np.ndarray], retrieval_weight: float = 0.0) -> np.ndarray:
+    """0-based rank of each target in the order a served request returns (ServedWindows)."""
+    return served_windows(scores, targets, excluded, top, rank_logits).target_ranks(retrieval_weight)
+
+
+def choose_retrieval_weight(windows: ServedWindows, weights: Sequence[float] = RETRIEVAL_WEIGHTS) -> tuple[float, dict[float, float]]:
+    """The weight of RETRIEVAL_WEIGHTS whose served order has the best NDCG@10 on `windows` (the
+    validation requests: the ranking head predicts a label, e.g. a rating, and alone it may order
+    the next item worse than retrieval does). Ties go to the smaller weight. Returns it and the
+    NDCG@10 of every weight tried."""
+    tried = {float(w): ndcg(windows.target_ranks(w), 10) for w in weights}
+    best = max(tried.values())
+    return next(w for w, v in tried.items() if v == best), tried
 
 
 def hit_rate(ranks: np.ndarray, k: int) -> float:
@@ -156,12 +202,10 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((pos_rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg)))
 
 
-@torch.no_grad()
-def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
-             max_history: int, batch_size: int = 256, rerank_top: int = 0) -> dict[str, float]:
-    """The protocol's metrics of the retrieval ranking and the ranking head's AUC; with rerank_top
-    M > 0 also the metrics after the ranking head reorders the retrieval's top M (keys
-    "rerank<M>_hr@10", ...: reranked_target_ranks, the order a served request returns)."""
+def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                     max_history: int, batch_size: int):
+    """Per batch of requests: the batch, the retrieval scores of the whole catalogue [B, I + 1], the
+    items to exclude, and rank_logits(candidates [B, M]) -> [B, M] against the encoded histories."""
     model.eval()
     # Batches of similar history length (less padding; outputs do not depend on padding).
     examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
@@ -169,7 +213,6 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     table = model.item_table()                                          # [I + 1, D]
     all_items = torch.arange(model.cfg.num_items + 1, device=dev)
     item_emb = model.item_embeddings(all_items, table).cpu().numpy()    # [I + 1, E]
-    ranks, rank_scores, labels, reranked = [], [], [], []
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         batch = make_batch(seqs, chunk, max_history)
@@ -177,18 +220,55 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
         user, ck, cv, cm = model.encode(on_dev["history_items"], on_dev["history_actions"],
                                         on_dev["history_age_seconds"], on_dev["history_query_tokens"],
                                         on_dev["query_tokens"], item_table=table)
+
+        def rank_logits(candidates: np.ndarray, ck=ck, cv=cv, cm=cm) -> np.ndarray:
+            return model.score(ck, cv, cm, torch.as_tensor(candidates).to(dev), item_table=table).cpu().numpy()
+        yield batch, user.cpu().numpy() @ item_emb.T, history_items_of(seqs, chunk), rank_logits
+
+
+@torch.no_grad()
+def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+             max_history: int, batch_size: int = 256, rerank_top: int = 0,
+             retrieval_weight: float | None = None) -> dict[str, float]:
+    """The protocol's metrics of the retrieval ranking and the ranking head's AUC. With rerank_top
+    M > 0 also those of the order a served request returns (ServedWindows): the retrieval's top M
+    reordered by the ranking head alone ("rerank<M>_hr@10", ...) and, given retrieval_weight, by
+    the head blended with the retrieval similarity ("blend<M>_hr@10", ...)."""
+    ranks, rank_scores, labels, windows = [], [], [], []
+    for batch, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size):
         target = batch["target"].numpy()
-        retrieval, excluded = user.cpu().numpy() @ item_emb.T, history_items_of(seqs, chunk)
         ranks.append(target_ranks(retrieval, target, excluded))
         if rerank_top:
-            def rank_logits(window: np.ndarray) -> np.ndarray:
-                return model.score(ck, cv, cm, torch.from_numpy(window).to(dev), item_table=table).cpu().numpy()
-            reranked.append(reranked_target_ranks(retrieval, target, excluded, rerank_top, rank_logits))
-        rank_scores.append(model.score(ck, cv, cm, on_dev["target"][:, None], item_table=table)[:, 0].cpu().numpy())
+            windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits))
+        rank_scores.append(rank_logits(target[:, None])[:, 0])
         labels.append(batch["label"].numpy())
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
     s, lab = (np.concatenate(rank_scores), np.concatenate(labels)) if ranks else (np.zeros(0), np.zeros(0))
-    out = {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))}
-    if rerank_top:
-        out |= {f"rerank{rerank_top}_{k}": v for k, v in rank_metrics(np.concatenate(reranked)).items()}
+    out = {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))} | liked_metrics("", r, lab)
+    if rerank_top and windows:
+        served = ServedWindows.concatenate(windows)
+        orders = {f"rerank{rerank_top}_": 0.0} | ({f"blend{rerank_top}_": retrieval_weight} if retrieval_weight is not None else {})
+        for prefix, weight in orders.items():
+            ranks_served = served.target_ranks(weight)
+            out |= {prefix + k: v for k, v in rank_metrics(ranks_served).items()} | liked_metrics(prefix, ranks_served, lab)
     return out
+
+
+def liked_metrics(prefix: str, ranks: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """HR@10 and NDCG@10 over the requests whose held-out event is labelled positive (MovieLens: a
+    rating >= 4): how often the order finds a next item the user also liked, what a ranking head
+    that predicts the label is for. Empty for data without both labels (like auc's NaN)."""
+    liked = labels == 1
+    if not liked.any() or not (labels == 0).any():
+        return {}
+    return {f"{prefix}liked_hr@10": hit_rate(ranks[liked], 10), f"{prefix}liked_ndcg@10": ndcg(ranks[liked], 10)}
+
+
+@torch.no_grad()
+def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                            max_history: int, top: int, batch_size: int = 256) -> ServedWindows:
+    """The served windows (retrieval's top `top`, the head's logits) of `examples`, e.g. the
+    validation requests choose_retrieval_weight picks the served blend on."""
+    return ServedWindows.concatenate([
+        served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits)
+        for batch, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])

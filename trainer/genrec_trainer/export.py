@@ -294,7 +294,9 @@ def _architecture(cfg) -> dict[str, Any]:
 def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,
                   actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
                   model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
-                  max_candidates: int = 1024) -> Path:
+                  max_candidates: int = 1024, ranking: dict[str, Any] | None = None) -> Path:
+    """ranking: the served order's defaults, e.g. {"retrieval_weight": 10.0} (absent: the ranking head
+    alone; docs/bundle-format.md)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -331,6 +333,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
            for suffix in ("", FP16)},
         "golden": "golden.json",
+        "ranking": {"retrieval_weight": 0.0, **(ranking or {})},
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

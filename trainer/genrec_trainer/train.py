@@ -21,16 +21,18 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from . import synthetic
 from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
-from .data import build_vocab, data_fingerprint, group_by_user, item_index, item_token_table, make_batch
+from .data import (UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
+                   make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
-from .evaluate import PROTOCOL_TEXT, equal_timestamp_events, evaluate, make_split
+from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
+                       evaluate_served_windows, make_split)
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
@@ -51,7 +53,7 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
                         "metrics_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint",
-                        "rerank_top"}
+                        "rerank_top", "retrieval_weight"}
 
 
 def action_list(events: Sequence[Event]) -> list[str]:
@@ -178,7 +180,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
-          checkpoint: str | None = None, rerank_top: int = 0) -> dict:
+          checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -222,7 +224,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same).
     rerank_top: M > 0 also tests the order a served request returns, the retrieval's top M reordered by
-    the ranking head (evaluate.reranked_target_ranks; metrics "rerank<M>_hr@10", ...)."""
+    the ranking head (evaluate.ServedWindows): by the head alone (metrics "rerank<M>_hr@10", ...) and by
+    the head blended with the retrieval similarity ("blend<M>_hr@10", ...).
+    retrieval_weight: that blend's weight, written into the bundle as the plugin's default; None = the
+    one of evaluate.RETRIEVAL_WEIGHTS with the best validation NDCG@10 of the served order (0 without
+    rerank_top)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
     if query_time == "next" and time_signal == "none":
@@ -466,7 +472,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-    test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top)
+    retrieval_weight, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
+                                                              retrieval_weight, log)
+    test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight)
     train_seconds = time.time() - t_start
     metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
     log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
@@ -490,6 +498,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
             "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
             "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
+            "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
             "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
             "weight_decay": weight_decay, "adam_beta2": adam_beta2,
             "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -508,11 +517,28 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     golden = default_golden_requests(items, events, actions, max_history, seed=seed)
     export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
                   max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
-                  golden_requests=golden,
+                  golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
+                                                   "chosen_on": "given" if weights_tried is None else "validation ndcg@10"},
                   training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
                             "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
     log(f"bundle written to {out}")
     return metrics
+
+
+def served_retrieval_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],
+                            max_history: int, top: int, given: float | None,
+                            log: Callable[[str], None]) -> tuple[float, dict[float, float] | None]:
+    """The served order's blend weight (evaluate.ServedWindows): `given`, else the one with the best
+    validation NDCG@10 of the retrieval's top `top` reordered (0 when there is no window or no
+    validation). Returns it and, when chosen, the validation NDCG@10 of every weight tried."""
+    if given is not None:
+        return given, None
+    if not top or not valid:
+        return 0.0, None
+    weight, tried = choose_retrieval_weight(evaluate_served_windows(model, seqs, valid, max_history, top))
+    log(f"served order: retrieval weight {weight:g} chosen on validation (NDCG@10 of the top {top} reordered by the "
+        f"ranking head: {tried[0.0]:.4f} alone, {tried[weight]:.4f} blended)")
+    return weight, tried
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -660,9 +686,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--search-fraction", type=float, default=0.5, help="share of training events made searches")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (CUDA when present)")
     p.add_argument("--no-export", action="store_true", help="benchmarks: skip writing the bundle")
-    p.add_argument("--rerank-top", type=int, default=0,
-                   help="also test the served order: the retrieval's top M reordered by the ranking head "
-                        "(metrics rerank<M>_hr@10, ...; 0: off)")
+    p.add_argument("--rerank-top", type=int, default=100,
+                   help="also test the served order: the retrieval's top M reordered by the ranking head, alone "
+                        "(metrics rerank<M>_hr@10, ...) and blended with the retrieval similarity (blend<M>_...); 0: off")
+    p.add_argument("--retrieval-weight", type=float, default=None,
+                   help="the served blend's weight of the retrieval similarity, written into the bundle as the plugin's "
+                        "default (default: the best of a grid on validation NDCG@10; 0: the ranking head alone)")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
@@ -731,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
           dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on",
-          rerank_top=args.rerank_top, **arch)
+          rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, **arch)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from genrec_trainer.evaluate import auc, hit_rate, mrr, ndcg, reranked_target_ranks, target_ranks
+from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, hit_rate, liked_metrics, mrr, ndcg,
+                                    reranked_target_ranks, served_windows, target_ranks)
 
 
 def test_target_ranks_exclude_history_and_padding():
@@ -38,6 +39,56 @@ def test_reranked_ranks_reorder_the_retrieval_window_only():
     # a window larger than the rankable items: padding and excluded items in it rank below every real one
     wide = reranked_target_ranks(scores, np.array([1, 1]), excluded, 6, lambda w: np.where(w == 1, 0.0, 100.0))
     assert wide.tolist() == [3, 3]
+
+
+def test_the_served_blend_orders_by_log_probability_plus_weighted_similarity():
+    # one request, items 1..3 retrieved with similarity .9, .5, .1; the head prefers item 3, then 2, then 1
+    scores = np.array([[9.0, 0.9, 0.5, 0.1]])
+    logits = {1: -2.0, 2: 0.0, 3: 2.0}
+    windows = served_windows(scores, np.array([1]), [np.array([], np.int64)], 3,
+                             lambda w: np.vectorize(logits.get)(w).astype(np.float64))
+    log_p = {i: -math.log1p(math.exp(-x)) for i, x in logits.items()}   # log sigmoid: -2.127, -0.693, -0.127
+    assert windows.target_ranks(0.0).tolist() == [2]                   # the head alone: target 1 last
+    # weight 5: keys 1: -2.127 + 4.5 = 2.373, 2: -0.693 + 2.5 = 1.807, 3: -0.127 + 0.5 = 0.373
+    assert log_p[1] + 5 * 0.9 > log_p[2] + 5 * 0.5 > log_p[3] + 5 * 0.1
+    assert windows.target_ranks(5.0).tolist() == [0]
+    # weight 3: 1: 0.573, 2: 0.807 -> target 1 second
+    assert windows.target_ranks(3.0).tolist() == [1]
+    # the same through the one-call form
+    assert reranked_target_ranks(scores, np.array([1]), [np.array([], np.int64)], 3,
+                                 lambda w: np.vectorize(logits.get)(w).astype(np.float64), retrieval_weight=5.0).tolist() == [0]
+
+
+def test_a_positive_weight_keeps_padding_and_excluded_items_below_every_real_one():
+    scores = np.array([[9.0, 0.9, 0.3, 1.0]])                          # item 3 excluded (history)
+    windows = served_windows(scores, np.array([1]), [np.array([3])], 4, lambda w: np.where(w == 1, -50.0, 50.0))
+    # weight 0: item 2 (log p ~ 0) above the target (-50); weight 100: target 40 above item 2's 30; padding and
+    # the excluded item (logit 50, similarity -inf) never above either
+    assert windows.target_ranks(0.0).tolist() == [1] and windows.target_ranks(100.0).tolist() == [0]
+
+
+def test_choose_retrieval_weight_takes_the_best_validation_ndcg_and_the_smaller_weight_on_ties():
+    # request a: the head is right (its favourite, retrieved third, is the target); request b: retrieval is
+    # right (the target is retrieved first and the head's least favourite)
+    windows = ServedWindows(similarity=np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]]),
+                            log_p=np.log(np.array([[0.1, 0.2, 0.9], [0.1, 0.5, 0.6]])),
+                            target_at=np.array([2, 0]), retrieval_rank=np.array([2, 0]))
+    # weight 10 -> keys a: 6.70, 6.39, 6.90 (target first), b: 6.70, 7.31, 6.49 (target second)
+    assert [windows.target_ranks(w).tolist() for w in (0.0, 1.0, 10.0, 100.0)] == [[0, 2], [0, 2], [0, 1], [2, 0]]
+    weight, tried = choose_retrieval_weight(windows, weights=(0.0, 1.0, 10.0, 100.0))
+    assert tried == {w: ndcg(windows.target_ranks(w), 10) for w in (0.0, 1.0, 10.0, 100.0)}
+    assert weight == 10.0
+    # every weight ranks both targets first: the smallest wins
+    agreed = ServedWindows(windows.similarity, np.log(np.array([[0.9, 0.2, 0.1], [0.9, 0.5, 0.1]])),
+                           np.array([0, 0]), np.array([0, 0]))
+    assert choose_retrieval_weight(agreed, weights=(0.0, 1.0, 10.0))[0] == 0.0
+
+
+def test_liked_metrics_count_the_positively_labelled_requests_only():
+    ranks, labels = np.array([0, 20, 1, 3]), np.array([1, 1, 0, -1])
+    # liked: requests 0 and 1 -> HR@10 1/2, NDCG@10 (1 + 0) / 2
+    assert liked_metrics("blend50_", ranks, labels) == {"blend50_liked_hr@10": 0.5, "blend50_liked_ndcg@10": 0.5}
+    assert liked_metrics("", ranks, np.array([1, 1, -1, -1])) == {}     # no negative label: unlabelled data
 
 
 def test_metrics_on_known_ranks():

@@ -101,12 +101,25 @@ def test_cuda_training_exports_a_bundle_whose_parity_check_passes(tiny_log, tmp_
     assert 0.0 <= m["hr@10"] <= 1.0 and (tmp_path / "b" / "manifest.json").exists()
 
 
-def test_rerank_top_reports_the_served_order_beside_the_retrieval_order(tiny_log, tmp_path):
-    m = _train(tiny_log, tmp_path, epochs=1, export=False, rerank_top=50)
-    # a window of the whole catalogue (50 items) reorders everything: the head decides every rank
-    assert {"rerank50_hr@10", "rerank50_ndcg@10", "rerank50_mrr"} <= set(m)
-    assert m["rerank50_hr@50"] == pytest.approx(1.0)            # every target is inside a full window
-    assert 0.0 <= m["rerank50_hr@10"] <= 1.0
+def test_rerank_top_reports_the_served_order_and_the_bundle_carries_its_blend(tiny_log, tmp_path):
+    logged = []
+    m = _train(tiny_log, tmp_path, epochs=1, rerank_top=50, metrics_out=str(tmp_path / "m.json"), log=logged.append)
+    # a window of the whole catalogue (50 items) reorders everything: the head (and the blend) decides every rank
+    assert {"rerank50_hr@10", "rerank50_ndcg@10", "rerank50_mrr", "blend50_hr@10", "blend50_ndcg@10"} <= set(m)
+    assert m["rerank50_hr@50"] == pytest.approx(1.0) and m["blend50_hr@50"] == pytest.approx(1.0)
+    saved = json.loads((tmp_path / "m.json").read_text())
+    tried = saved["retrieval_weight_valid_ndcg@10"]
+    assert saved["retrieval_weight"] == max(map(float, tried), key=lambda w: (tried[str(w)], -w))  # best, smallest on ties
+    assert any(line.startswith("served order: retrieval weight") for line in logged)
+    ranking = json.loads((tmp_path / "b" / "manifest.json").read_text())["ranking"]
+    assert ranking == {"retrieval_weight": saved["retrieval_weight"], "window": 50, "chosen_on": "validation ndcg@10"}
+
+
+def test_a_given_retrieval_weight_is_served_as_given(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, epochs=1, rerank_top=50, retrieval_weight=0.0)
+    assert m["blend50_ndcg@10"] == m["rerank50_ndcg@10"]           # weight 0: the head alone
+    ranking = json.loads((tmp_path / "b" / "manifest.json").read_text())["ranking"]
+    assert ranking == {"retrieval_weight": 0.0, "window": 50, "chosen_on": "given"}
 
 
 def test_ranker_on_labelled_events_only(tiny_log, tmp_path):

@@ -83,6 +83,25 @@ class BundleLoaderTest {
     }
 
     @Test
+    void theServedBlendWeightIsReadAndAnInvalidOneRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        manifest.putObject("ranking").put("retrieval_weight", 7.5).put("window", 100);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        assertEquals(7.5f, BundleLoader.load(dir).manifest().retrievalWeight());
+
+        manifest.remove("ranking"); // a bundle written before the field: the ranking head alone
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        assertEquals(0f, BundleLoader.load(dir).manifest().retrievalWeight());
+
+        manifest.putObject("ranking").put("retrieval_weight", -1.0);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("ranking.retrieval_weight must be between 0 and 1000.0, got -1.0"), e.getMessage());
+    }
+
+    @Test
     void float16GraphsAreOptionalButMustBeThereWhenDeclared() throws IOException {
         FixtureBundle.copyTo(dir);
         Files.delete(dir.resolve("score_fp16.onnx"));

@@ -47,7 +47,7 @@ public class CoordinatorRankingIT extends GenrecIntegTestCase {
 
         SearchHit[] hits = response.getHits().getHits();
         assertEquals("the same merged top 20, reordered", new HashSet<>(retrieved), new HashSet<>(ids(response)));
-        assertScoresAreTheModelsProbabilitiesBestFirst(history, hits);
+        assertRankedScoresBestFirst(history, hits, bundleRetrievalWeight());
         assertEquals(hits[0].getScore(), response.getHits().getMaxScore(), 0f);
     }
 
@@ -57,12 +57,12 @@ public class CoordinatorRankingIT extends GenrecIntegTestCase {
         List<HistoryEvent> history = history(bundle, 7, 8, 21);
         List<String> retrieved = ids(search(query(history, null, false), 20, null));
 
-        SearchResponse response = search(query(history, null, false).rankWindow(5), 20, PIPELINE);
+        SearchResponse response = search(query(history, null, false).rankWindow(5).retrievalWeight(3f), 20, PIPELINE);
         SearchHit[] hits = response.getHits().getHits();
         assertEquals(20, hits.length);
         assertEquals("the window holds the best 5 retrieved", new HashSet<>(retrieved.subList(0, 5)),
             new HashSet<>(ids(response).subList(0, 5)));
-        assertScoresAreTheModelsProbabilitiesBestFirst(history, java.util.Arrays.copyOf(hits, 5));
+        assertRankedScoresBestFirst(history, java.util.Arrays.copyOf(hits, 5), 3f); // the query's weight, not the bundle's
         assertEquals("after the window: retrieval order", retrieved.subList(5, 20), ids(response).subList(5, 20));
         for (int i = 5; i < 20; i++) {
             assertTrue("below every ranked hit", hits[i].getScore() < hits[4].getScore());
@@ -78,20 +78,6 @@ public class CoordinatorRankingIT extends GenrecIntegTestCase {
         assertBadRequest(() -> search(QueryBuilders.matchAllQuery(), 20, PIPELINE), "the request's top-level query is [match_all]");
         Exception e = expectThrows(Exception.class, () -> putPipeline("{\"response_processors\": [{\"genrec_rank\": {\"window\": 5}}]}"));
         assertTrue(e.toString(), e.toString().contains("takes no options"));
-    }
-
-    private void assertScoresAreTheModelsProbabilitiesBestFirst(List<HistoryEvent> history, SearchHit[] hits) {
-        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
-            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
-            float previous = Float.MAX_VALUE;
-            for (SearchHit hit : hits) {
-                String itemId = (String) hit.getSourceAsMap().get("item_id");
-                float logit = reference.score(user, List.of(itemId))[0];
-                assertEquals(itemId, 1.0 / (1.0 + Math.exp(-logit)), hit.getScore(), 1e-5);
-                assertTrue("sorted by ranking score", hit.getScore() <= previous);
-                previous = hit.getScore();
-            }
-        }
     }
 
     private void assertBadRequest(org.apache.lucene.tests.util.LuceneTestCase.ThrowingRunnable search, String reason) {

@@ -158,6 +158,39 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
         return new GenrecQueryBuilder(services(), new UserContext(model, history, null, null, NOW), "item_vector", null, 20, null, true, true);
     }
 
+    /**
+     * The ranked hits carry, best first, the score the bundle's model gives each: with w = 0 the
+     * probability of its logit, else x = log sigmoid(logit) + w * similarity as 1 / (1 - x) below 0
+     * and 1 + x above, the similarity being the user embedding dot the item's (computed here,
+     * independently of the plugin's RankingScores).
+     */
+    protected static void assertRankedScoresBestFirst(List<HistoryEvent> history, SearchHit[] hits, float retrievalWeight) {
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
+            ItemCatalog items = reference.bundle().items();
+            float previous = Float.MAX_VALUE;
+            for (SearchHit hit : hits) {
+                String itemId = (String) hit.getSourceAsMap().get("item_id");
+                double probability = 1.0 / (1.0 + Math.exp(-reference.score(user, List.of(itemId))[0]));
+                float[] item = items.embedding(items.indexOf(itemId));
+                double similarity = 0;
+                for (int d = 0; d < item.length; d++) {
+                    similarity += (double) item[d] * user.embedding()[d];
+                }
+                double blend = Math.log(probability) + retrievalWeight * similarity;
+                double expected = retrievalWeight == 0 ? probability : blend < 0 ? 1 / (1 - blend) : 1 + blend;
+                assertEquals(itemId, expected, hit.getScore(), 2e-5 * Math.max(1, expected)); // relative above 1: w scales it
+                assertTrue("sorted by ranking score", hit.getScore() <= previous);
+                previous = hit.getScore();
+            }
+        }
+    }
+
+    /** The fixture bundle's own blend weight (the trainer chose it on validation). */
+    protected static float bundleRetrievalWeight() {
+        return BundleLoader.load(bundlePath()).manifest().retrievalWeight();
+    }
+
     protected static List<String> ids(SearchResponse response) {
         List<String> ids = new ArrayList<>();
         for (SearchHit hit : response.getHits().getHits()) {

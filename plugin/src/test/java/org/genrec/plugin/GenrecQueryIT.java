@@ -44,7 +44,7 @@ import java.util.stream.Stream;
  */
 public class GenrecQueryIT extends GenrecIntegTestCase {
 
-    public void testRankedHitsCarryTheModelsProbabilityWithOneEncodeAndOneScoreCallPerShard() throws Exception {
+    public void testRankedHitsCarryTheModelsScoreWithOneEncodeAndOneScoreCallPerShard() throws Exception {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
         ModelStats.Snapshot before = totalStats();
@@ -57,17 +57,22 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
 
         SearchHit[] hits = response.getHits().getHits();
         assertEquals(10, hits.length);
-        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
-            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
-            float previous = Float.MAX_VALUE;
-            for (SearchHit hit : hits) {
-                String itemId = (String) hit.getSourceAsMap().get("item_id");
-                assertFalse("history items are excluded", history.stream().anyMatch(e -> e.itemId().equals(itemId)));
-                float logit = reference.score(user, List.of(itemId))[0];
-                assertEquals(itemId, 1.0 / (1.0 + Math.exp(-logit)), hit.getScore(), 1e-5);
-                assertTrue("sorted by ranking score", hit.getScore() <= previous);
-                previous = hit.getScore();
-            }
+        for (SearchHit hit : hits) {
+            Object itemId = hit.getSourceAsMap().get("item_id");
+            assertFalse("history items are excluded", history.stream().anyMatch(e -> e.itemId().equals(itemId)));
+        }
+        assertRankedScoresBestFirst(history, hits, bundleRetrievalWeight());
+    }
+
+    public void testTheQuerysRetrievalWeightOverridesTheBundlesAndZeroServesTheProbability() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
+        for (float weight : new float[] { 0f, 3f, 40f }) {
+            SearchResponse response = client().prepareSearch(INDEX).setQuery(query(history, null, true).retrievalWeight(weight))
+                .setSize(20).setExplain(true).get();
+            assertRankedScoresBestFirst(history, response.getHits().getHits(), weight);
+            String explanation = response.getHits().getHits()[0].getExplanation().getDescription();
+            assertTrue(explanation, explanation.contains(weight == 0 ? "sigmoid of the ranking head's logit" : "retrieval_weight " + weight));
         }
     }
 

@@ -49,7 +49,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
          "history": [{"item": "i1", "action": "click", "time": 978300760},
                      {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"}],
          "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
-         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20},
+         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20, "retrieval_weight": 7.5},
          "num_candidates": 80, "boost": 2.0, "_name": "personal"}""";
 
     public void testParsesEveryField() throws IOException {
@@ -66,6 +66,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertFalse(b.excludeHistory());
         assertFalse(b.rank());
         assertEquals(20, b.rankWindow());
+        assertEquals(7.5f, b.retrievalWeightFor(null), 0f); // the query's weight: the model (and its bundle's default) not consulted
         assertEquals(80, b.numCandidates());
         assertEquals(2.0f, b.boost(), 0f);
         assertEquals("personal", b.queryName());
@@ -151,6 +152,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 10, \"num_candidates\": 5}", "[num_candidates] must be between k");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"k\": 10, \"rank\": {\"window\": 11}}", "[rank.window] must be between 1 and k");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"size\": 1}}", "[rank] has unknown field [size]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"retrieval_weight\": -1}}",
+            "[rank.retrieval_weight] must be between 0 and 1000.0, got -1.0");
     }
 
     private void assertBad(String json, String reason) {

@@ -87,6 +87,8 @@ public final class BundleLoader {
             "tokenizer.type must be lowercase_alnum");
         require(m.items() != null && m.items().count() > 0, "items.count must be positive");
         m.retrievalSimilarity(); // an unknown value fails here, at load, not at the first query
+        require(Float.isFinite(m.retrievalWeight()) && m.retrievalWeight() >= 0 && m.retrievalWeight() <= Manifest.MAX_RETRIEVAL_WEIGHT,
+            "ranking.retrieval_weight must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + m.retrievalWeight());
         int layers = m.architecture().layers();
         require(layers > 0, "architecture.layers must be positive");
         // The cache travels one tensor per layer (CacheLayout); a manifest naming others would fail at the first request.

@@ -42,6 +42,21 @@ public final class ItemCatalog {
         return index == null ? -1 : index;
     }
 
+    /** The dot product of the item's retrieval embedding with {@code user}: the model's retrieval similarity (cosine or dot). */
+    public float similarity(int index, float[] user) {
+        if (index < 1 || index > items.size()) {
+            throw new IndexOutOfBoundsException("item index " + index + " not in [1, " + items.size() + "]");
+        }
+        if (user.length != dim) {
+            throw new IllegalArgumentException("a vector of dimension " + user.length + " against item embeddings of dimension " + dim);
+        }
+        float dot = 0;
+        for (int d = 0, row = (index - 1) * dim; d < dim; d++) {
+            dot += embeddings[row + d] * user[d];
+        }
+        return dot;
+    }
+
     /** A copy of the retrieval embedding of the item at model index {@code index} (1-based). */
     public float[] embedding(int index) {
         if (index < 1 || index > items.size()) {

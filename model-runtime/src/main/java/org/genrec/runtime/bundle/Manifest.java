@@ -27,8 +27,12 @@ public record Manifest(
     @JsonProperty("graphs") Map<String, GraphSpec> graphs,
     @JsonProperty("golden") String golden,
     @JsonProperty("training") Map<String, Object> training,
-    @JsonProperty("similarity") String similarity
+    @JsonProperty("similarity") String similarity,
+    @JsonProperty("ranking") RankingSpec ranking
 ) {
+    /** The largest {@code ranking.retrieval_weight} a bundle or a query may set. */
+    public static final float MAX_RETRIEVAL_WEIGHT = 1000f;
+
     /** The only format this runtime reads. */
     public static final int SUPPORTED_FORMAT_VERSION = 2;
 
@@ -63,6 +67,18 @@ public record Manifest(
         @JsonProperty("inputs") List<String> inputs,
         @JsonProperty("outputs") List<String> outputs
     ) {}
+
+    /**
+     * The served order's defaults (docs/bundle-format.md): {@code retrieval_weight} w blends the
+     * retrieval similarity into the ranking, {@code log sigmoid(logit) + w * similarity}.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record RankingSpec(@JsonProperty("retrieval_weight") double retrievalWeight) {}
+
+    /** The blend weight the trainer chose on validation; 0 (the ranking head alone) when the manifest does not say. */
+    public float retrievalWeight() {
+        return ranking == null ? 0f : (float) ranking.retrievalWeight();
+    }
 
     /** How the model compares user and item embeddings; cosine when the manifest does not say. */
     public RetrievalSimilarity retrievalSimilarity() {

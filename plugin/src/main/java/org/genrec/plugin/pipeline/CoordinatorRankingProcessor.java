@@ -92,15 +92,15 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         for (int i = 0; i < window; i++) {
             indices[i] = Math.max(0, model.bundle().items().indexOf(itemId(hits[i], query.itemIdField())));
         }
-        float[] probabilities = RankingScores.probabilities(model, user, indices);
+        float[] scores = RankingScores.scores(model, user, indices, query.retrievalWeightFor(model));
         float lowest = 1f;
         float highest = 0f;
         for (int i = 0; i < window; i++) {
             if (indices[i] > 0) {
-                lowest = Math.min(lowest, probabilities[i]);
+                lowest = Math.min(lowest, scores[i]);
             }
-            hits[i].score(probabilities[i]);
-            highest = Math.max(highest, probabilities[i]);
+            hits[i].score(scores[i]);
+            highest = Math.max(highest, scores[i]);
         }
         for (int i = window; i < hits.length; i++) {
             hits[i].score(RankingScores.afterWindow(lowest, hits[i].getScore()));

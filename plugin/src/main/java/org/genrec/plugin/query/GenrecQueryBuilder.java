@@ -2,6 +2,8 @@ package org.genrec.plugin.query;
 
 import org.apache.lucene.search.Query;
 import org.genrec.plugin.GenrecServices;
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.bundle.Manifest;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -42,6 +44,8 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private Integer numCandidates;
     /** How many of the k hits (best retrieval first) the ranking head scores. Null = k. */
     private Integer rankWindow;
+    /** The ranking score's weight of the retrieval similarity (RankingScores). Null = the bundle's. */
+    private Float retrievalWeight;
 
     public GenrecQueryBuilder(
         GenrecServices services,
@@ -81,6 +85,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         this.rank = in.readBoolean();
         this.numCandidates = in.readOptionalVInt();
         this.rankWindow = in.readOptionalVInt();
+        this.retrievalWeight = in.readOptionalFloat();
     }
 
     /** Candidates the HNSW search collects per shard (at least k, default k); more means higher recall, slower. */
@@ -99,6 +104,24 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         }
         this.rankWindow = value;
         return this;
+    }
+
+    /**
+     * How much the retrieval similarity counts in a ranked hit's score (RankingScores); default: the
+     * model bundle's {@code ranking.retrieval_weight}, chosen by the trainer on validation; 0: the ranking head alone.
+     */
+    public GenrecQueryBuilder retrievalWeight(Float value) {
+        if (value != null && !(value >= 0 && value <= Manifest.MAX_RETRIEVAL_WEIGHT)) {
+            throw new IllegalArgumentException("[" + NAME + "] [rank.retrieval_weight] must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT
+                + ", got " + value);
+        }
+        this.retrievalWeight = value;
+        return this;
+    }
+
+    /** The retrieval weight the ranking uses with {@code model}: the query's, else the bundle's. */
+    public float retrievalWeightFor(GenrecModel model) {
+        return retrievalWeight == null ? model.manifest().retrievalWeight() : retrievalWeight;
     }
 
     public int numCandidates() {
@@ -120,6 +143,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         out.writeBoolean(rank);
         out.writeOptionalVInt(numCandidates);
         out.writeOptionalVInt(rankWindow);
+        out.writeOptionalFloat(retrievalWeight);
     }
 
     @Override
@@ -140,6 +164,9 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         if (rankWindow != null) {
             builder.field("window", rankWindow);
         }
+        if (retrievalWeight != null) {
+            builder.field("retrieval_weight", retrievalWeight);
+        }
         builder.endObject();
         printBoostAndQueryName(builder);
         builder.endObject();
@@ -158,6 +185,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             excludeHistory, rank);
         copy.numCandidates = numCandidates;
         copy.rankWindow = rankWindow;
+        copy.retrievalWeight = retrievalWeight;
         copy.boost(boost());
         copy.queryName(queryName());
         return copy;
@@ -181,12 +209,13 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             && excludeHistory == other.excludeHistory
             && rank == other.rank
             && Objects.equals(numCandidates, other.numCandidates)
-            && Objects.equals(rankWindow, other.rankWindow);
+            && Objects.equals(rankWindow, other.rankWindow)
+            && Objects.equals(retrievalWeight, other.retrievalWeight);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow);
+        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight);
     }
 
     @Override

@@ -31,6 +31,7 @@ public final class GenrecQueryParser {
         boolean excludeHistory = true;
         boolean rank = true;
         Integer rankWindow = null;
+        Float retrievalWeight = null;
         Integer numCandidates = null;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName = null;
@@ -44,7 +45,7 @@ public final class GenrecQueryParser {
             } else if (FILTER.match(field, parser.getDeprecationHandler()) && token == XContentParser.Token.START_OBJECT) {
                 filter = AbstractQueryBuilder.parseInnerQueryBuilder(parser);
             } else if (RANK.match(field, parser.getDeprecationHandler()) && token == XContentParser.Token.START_OBJECT) {
-                // "rank": {"enabled": true, "window": 50}
+                // "rank": {"enabled": true, "window": 50, "retrieval_weight": 10}
                 String rankField = null;
                 for (XContentParser.Token t = parser.nextToken(); t != XContentParser.Token.END_OBJECT; t = parser.nextToken()) {
                     if (t == XContentParser.Token.FIELD_NAME) {
@@ -53,9 +54,11 @@ public final class GenrecQueryParser {
                         rank = parser.booleanValue();
                     } else if ("window".equals(rankField) && t.isValue()) {
                         rankWindow = parser.intValue(false);
+                    } else if ("retrieval_weight".equals(rankField) && t.isValue()) {
+                        retrievalWeight = parser.floatValue(false);
                     } else {
                         throw new ParsingException(parser.getTokenLocation(), "[" + GenrecQueryBuilder.NAME + "] [rank] has unknown field ["
-                            + rankField + "]; it takes [enabled] and [window]");
+                            + rankField + "]; it takes [enabled], [window] and [retrieval_weight]");
                     }
                 }
             } else if (token.isValue()) {
@@ -92,7 +95,8 @@ public final class GenrecQueryParser {
         try {
             GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, vectorField, itemIdField, k, filter, excludeHistory, rank)
                 .numCandidates(numCandidates)
-                .rankWindow(rankWindow);
+                .rankWindow(rankWindow)
+                .retrievalWeight(retrievalWeight);
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;

@@ -30,12 +30,15 @@ final class PrecomputedScoresQuery extends Query {
     private final int[] segmentStarts;
     private final float maxScore;
     private final int droppedHistoryItems;
+    private final float retrievalWeight;
 
     /**
      * @param ranked              per doc, whether the ranking head scored it; null when no ranking was asked for
      * @param droppedHistoryItems history events the model did not know (for explain)
+     * @param retrievalWeight     the ranking score's retrieval weight (for explain; RankingScores)
      */
-    PrecomputedScoresQuery(IndexReader reader, int[] docs, float[] scores, float[] retrievalScores, boolean[] ranked, int droppedHistoryItems) {
+    PrecomputedScoresQuery(IndexReader reader, int[] docs, float[] scores, float[] retrievalScores, boolean[] ranked, int droppedHistoryItems,
+        float retrievalWeight) {
         this.readerIdentity = ReaderKey.of(reader);
         // Sort by global doc id so that each segment's docs form one run.
         Integer[] order = new Integer[docs.length];
@@ -59,6 +62,7 @@ final class PrecomputedScoresQuery extends Query {
         }
         this.maxScore = max;
         this.droppedHistoryItems = droppedHistoryItems;
+        this.retrievalWeight = retrievalWeight;
         List<LeafReaderContext> leaves = reader.leaves();
         this.segmentStarts = new int[leaves.size() + 1];
         int i = 0;
@@ -94,7 +98,7 @@ final class PrecomputedScoresQuery extends Query {
                         "genrec: not ranked (beyond the rank window, or an item the model does not know), placed after the ranked hits" + dropped,
                         retrieval);
                 }
-                return Explanation.match(scores[found] * boost, "genrec ranking score, sigmoid of the ranking head's logit" + dropped, retrieval);
+                return Explanation.match(scores[found] * boost, "genrec ranking score, " + RankingScores.describe(retrievalWeight) + dropped, retrieval);
             }
 
             @Override

@@ -28,7 +28,8 @@ import java.util.Objects;
 final class RankedKnnQuery extends Query {
 
     /** What ranking needs; absent when the query only trims num_candidates to k. */
-    record Ranking(String itemIdField, GenrecModel model, UserEncoding user, long encodingId, int window, RankedHitsCache cache) {}
+    record Ranking(String itemIdField, GenrecModel model, UserEncoding user, long encodingId, int window, float retrievalWeight,
+        RankedHitsCache cache) {}
 
     private final Query knn;
     private final int k;
@@ -74,7 +75,7 @@ final class RankedKnnQuery extends Query {
             retrievalScores[i] = kept.get(i).score();
         }
         if (ranking == null) {
-            return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, retrievalScores, retrievalScores, null, 0);
+            return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, retrievalScores, retrievalScores, null, 0, 0f);
         }
         int window = Math.min(ranking.window(), n);
         float[] scores = new float[n];
@@ -83,10 +84,11 @@ final class RankedKnnQuery extends Query {
         for (int i = window; i < n; i++) {
             scores[i] = RankingScores.afterWindow(lowestRanked, retrievalScores[i]);
         }
-        return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems());
+        return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems(),
+            ranking.retrievalWeight());
     }
 
-    /** Ranks docs[0..window) in one model call; returns the lowest probability given (for the hits after the window). */
+    /** Ranks docs[0..window) in one model call; returns the lowest score given (for the hits after the window). */
     private float rankWindow(IndexSearcher searcher, int[] docs, int window, float[] scores, boolean[] ranked) throws IOException {
         // Doc values are read forward: look the window up in doc order.
         Integer[] order = new Integer[window];
@@ -99,13 +101,13 @@ final class RankedKnnQuery extends Query {
             sortedDocs[i] = docs[order[i]];
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
-        float[] probabilities = RankingScores.probabilities(ranking.model(), ranking.user(), indices);
+        float[] ranks = RankingScores.scores(ranking.model(), ranking.user(), indices, ranking.retrievalWeight());
         float lowest = 1f;
         for (int i = 0; i < window; i++) {
             if (indices[i] > 0) {
-                scores[order[i]] = probabilities[i];
+                scores[order[i]] = ranks[i];
                 ranked[order[i]] = true;
-                lowest = Math.min(lowest, probabilities[i]);
+                lowest = Math.min(lowest, ranks[i]);
             }
         }
         return lowest;

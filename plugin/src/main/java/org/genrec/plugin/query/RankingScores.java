@@ -2,6 +2,7 @@ package org.genrec.plugin.query;
 
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.bundle.ItemCatalog;
 
 import java.util.Arrays;
 
@@ -9,29 +10,56 @@ import java.util.Arrays;
  * How the ranking head's logits become hit scores. One rule for ranking on the shards, the
  * rescorer and ranking on the coordinating node ({@code genrec_rank}), so that the three order the
  * same window the same way.
+ *
+ * <p>Hits are ordered by {@code log sigmoid(logit) + w * similarity}, the trainer's served order
+ * (evaluate.ServedWindows): the log-probability of a positive label (e.g. a rating of 4 or more)
+ * plus the retrieval's preference for the item, with the retrieval weight {@code w} the trainer
+ * chose on validation (the bundle's {@code ranking.retrieval_weight}) or the query's. The ranking
+ * head alone predicts the label, not the next item, and alone it can order the next item worse
+ * than retrieval does. The similarity is the model's own (user embedding dot the bundle's item
+ * embedding: the cosine for a cosine model), whatever the index's field similarity turned it into.
+ *
+ * <p>The score: with w = 0 the probability itself ({@code min_score} can cut on it); with w > 0
+ * that sum mapped to a positive score the way Lucene maps an inner product
+ * ({@code VectorUtil.scaleMaxInnerProductScore}: {@code 1 / (1 - x)} below 0, {@code 1 + x} above),
+ * which keeps the order at float precision where an exponential would underflow.
  */
 public final class RankingScores {
 
     private RankingScores() {}
 
     /**
-     * The ranking probability of each model item index, in one score call for the indices the model
-     * knows; an index of 0 (no item id, or one the model does not know) gets 0.
+     * The score of each model item index, in one score call for the indices the model knows; an
+     * index of 0 (no item id, or one the model does not know) gets 0.
      */
-    public static float[] probabilities(GenrecModel model, UserEncoding user, long[] indices) {
+    public static float[] scores(GenrecModel model, UserEncoding user, long[] indices, float retrievalWeight) {
         float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
+        ItemCatalog items = model.bundle().items();
         float[] out = new float[indices.length];
         for (int i = 0, next = 0; i < indices.length; i++) {
             if (indices[i] > 0) {
-                out[i] = probability(logits[next++]);
+                float similarity = retrievalWeight == 0 ? 0 : items.similarity((int) indices[i], user.embedding());
+                out[i] = score(logits[next++], similarity, retrievalWeight);
             }
         }
         return out;
     }
 
-    /** Lucene scores must be non-negative: the probability, not the logit. */
-    public static float probability(float logit) {
-        return (float) (1.0 / (1.0 + Math.exp(-logit)));
+    /** Lucene scores must be non-negative: the probability, or the blend mapped to a positive score, never the logit. */
+    public static float score(float logit, float similarity, float retrievalWeight) {
+        if (retrievalWeight == 0) {
+            return (float) (1.0 / (1.0 + Math.exp(-logit)));
+        }
+        double logProbability = -Math.log1p(Math.exp(-logit)); // log sigmoid; exact enough for |logit| < 700
+        double blend = logProbability + retrievalWeight * (double) similarity;
+        return (float) (blend < 0 ? 1 / (1 - blend) : 1 + blend);
+    }
+
+    /** What {@link #score} computes, for explain. */
+    public static String describe(float retrievalWeight) {
+        return retrievalWeight == 0 ? "sigmoid of the ranking head's logit"
+            : "x = log sigmoid(ranking head's logit) + retrieval_weight " + retrievalWeight + " * retrieval similarity,"
+                + " as a positive score: 1 / (1 - x) below 0, 1 + x above";
     }
 
     /** A hit after the ranked window: below every ranked hit, in retrieval order (as a rescorer's window leaves them). */

@@ -49,7 +49,7 @@ final class GenrecRescorer implements Rescorer {
     /** Ranking probability per doc (0 for items the model does not know); {@code docs} sorted ascending. */
     private static float[] probabilities(IndexSearcher searcher, GenrecRescoreContext ctx, int[] docs) throws IOException {
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
-        return RankingScores.probabilities(ctx.model, ctx.user, indices);
+        return RankingScores.scores(ctx.model, ctx.user, indices, 0f); // the probability: the original query's score is the other half
     }
 
     @Override

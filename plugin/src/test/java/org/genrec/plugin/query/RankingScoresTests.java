@@ -1,0 +1,33 @@
+package org.genrec.plugin.query;
+
+import org.opensearch.test.OpenSearchTestCase;
+
+/** The ranking score's arithmetic; the internal-cluster tests check it against the model end to end. */
+public class RankingScoresTests extends OpenSearchTestCase {
+
+    public void testWeightZeroIsTheProbability() {
+        assertEquals(0.5f, RankingScores.score(0f, 0.3f, 0f), 0f);
+        assertEquals(1 / (1 + Math.exp(-2.0)), RankingScores.score(2f, -0.7f, 0f), 1e-7);
+    }
+
+    public void testTheBlendOrdersByLogProbabilityPlusWeightedSimilarity() {
+        // the trainer's served order (evaluate.ServedWindows): log sigmoid(logit) + w * similarity
+        float w = 5f;
+        float[][] hits = { { -2f, 0.9f }, { 0f, 0.5f }, { 2f, 0.1f }, { 1f, -0.2f } }; // 2.373, 1.807, 0.373, -1.313
+        for (int i = 0; i + 1 < hits.length; i++) {
+            assertTrue(i + "", RankingScores.score(hits[i][0], hits[i][1], w) > RankingScores.score(hits[i + 1][0], hits[i + 1][1], w));
+        }
+        assertEquals(1 + (-Math.log1p(Math.exp(2.0)) + 5 * 0.9), RankingScores.score(-2f, 0.9f, w), 1e-6);
+        assertEquals(1 / (1 - (-Math.log1p(Math.exp(-1.0)) - 5 * 0.2)), RankingScores.score(1f, -0.2f, w), 1e-6);
+    }
+
+    public void testExtremeInputsStayFinitePositiveAndOrdered() {
+        float previous = Float.MAX_VALUE;
+        for (float similarity : new float[] { 40f, 1f, 0f, -0.5f, -1f }) {
+            float score = RankingScores.score(-30f, similarity, 1000f);
+            assertTrue(similarity + " -> " + score, Float.isFinite(score) && score > 0 && score < previous);
+            previous = score;
+        }
+        assertTrue(RankingScores.score(-700f, -1f, 1000f) > 0);
+    }
+}
