@@ -208,22 +208,24 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
 
 
 def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item], index: dict[str, int],
-                  request: dict[str, Any], embedding: np.ndarray, cache) -> list[str]:
-    """Exact top_k by cosine over the catalogue (history items excluded, ties by index), then
-    sorted by ranking score (descending, ties by index ascending): the first ten ids."""
+                  request: dict[str, Any], embedding: np.ndarray, cache, retrieval_weight: float) -> list[str]:
+    """Exact top_k by similarity over the catalogue (history items excluded, ties by index), then
+    sorted by the served order, log sigmoid(ranking logit) + retrieval_weight * similarity
+    (descending, ties by index ascending; evaluate.ServedWindows): the first ten ids."""
     cos = item_emb @ embedding                                         # [I]; row r = index r + 1
     excluded = {index[e["item"]] for e in request["history"] if e["item"] in index}
     order = [r + 1 for r in np.lexsort((np.arange(len(cos)), -cos)) if r + 1 not in excluded][:GOLDEN_TOP_K]
     if not order:  # a small catalogue that this history covers entirely: nothing left to recommend
         return []
     with torch.no_grad():
-        scores = model.score(*cache, torch.tensor([order], dtype=torch.long))[0].numpy()
-    ranked = sorted(zip(order, scores), key=lambda p: (-p[1], p[0]))
+        logits = model.score(*cache, torch.tensor([order], dtype=torch.long))[0].numpy().astype(np.float64)
+    served = -np.logaddexp(0.0, -logits) + retrieval_weight * cos[np.asarray(order) - 1]
+    ranked = sorted(zip(order, served), key=lambda p: (-p[1], p[0]))
     return [items[i - 1].item_id for i, _ in ranked[:10]]
 
 
 def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[Item], item_emb: np.ndarray,
-                 requests: Sequence[dict[str, Any]]) -> dict[str, Any]:
+                 requests: Sequence[dict[str, Any]], retrieval_weight: float = 0.0) -> dict[str, Any]:
     model.eval()
     cases = []
     for case in requests:
@@ -237,9 +239,9 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
         inputs["candidates"] = cand.tolist()
         cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": {
             "embedding": emb[0].tolist(), "scores": scores[0].tolist(),
-            "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K,
+            "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K, "retrieval_weight": retrieval_weight,
             "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
-                                          (ck, cv, cm))}})
+                                          (ck, cv, cm), retrieval_weight)}})
     return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
 
@@ -313,7 +315,8 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     export_onnx(half_blocks(model), out, FP16)
 
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens)
-    golden = build_golden(model, encoder, items, item_emb, golden_requests)
+    ranking = {"retrieval_weight": 0.0, **(ranking or {})}
+    golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
     (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     parity = check_onnx_parity(out, golden)
     parity_fp16 = check_onnx_parity(out, golden, FP16_TOLERANCE, FP16)
@@ -333,7 +336,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
            for suffix in ("", FP16)},
         "golden": "golden.json",
-        "ranking": {"retrieval_weight": 0.0, **(ranking or {})},
+        "ranking": ranking,
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

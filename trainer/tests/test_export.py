@@ -14,8 +14,12 @@ def bundle(tiny, tmp_path_factory):
     requests = default_golden_requests(tiny.items, tiny.events, ACTIONS, MAX_HISTORY, n_candidates=20)
     export_bundle(tiny.model, out, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
                   max_query_tokens=MAX_Q, model_id="tiny", model_version="0", golden_requests=requests,
-                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
+                  training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}},
+                  ranking={"retrieval_weight": SERVED_WEIGHT})
     return out
+
+
+SERVED_WEIGHT = 5.0  # the bundle's served blend (manifest ranking.retrieval_weight), in its golden top ten too
 
 
 def _sessions(out):
@@ -94,8 +98,12 @@ def test_golden_cases_encoding(bundle):
 
 
 def test_ranked_top10_reproducible_from_bundle_files(bundle):
-    """Recompute ranked_top10 from the files alone, as the Java runtime will."""
+    """Recompute ranked_top10 from the files alone, as the plugin serves it: the top 50 by similarity
+    ordered by log sigmoid(logit) + w * similarity, w from the manifest."""
     golden = json.loads((bundle / "golden.json").read_text())
+    weight = json.loads((bundle / "manifest.json").read_text())["ranking"]["retrieval_weight"]
+    assert weight == SERVED_WEIGHT
+    head_alone_differs = False
     items = [json.loads(line)["item_id"] for line in (bundle / "items.jsonl").read_text().splitlines()]
     emb_table = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(len(items), -1)
     enc, sco = _sessions(bundle)
@@ -107,8 +115,11 @@ def test_ranked_top10_reproducible_from_bundle_files(bundle):
         cos = emb_table @ emb[0]
         top = [i for i in sorted(range(len(items)), key=lambda i: (-cos[i], i)) if items[i] not in hist][:50]
         (s,) = sco.run(None, score_feed(encoded, np.asarray([[i + 1 for i in top]], np.int64)))
-        ranked = [items[i] for _, i in sorted(zip(-s[0], top))][:10]
+        served = -np.logaddexp(0.0, -s[0].astype(np.float64)) + weight * cos[top]
+        ranked = [items[i] for _, i in sorted(zip(-served, top))][:10]
         assert ranked == case["expected"]["ranked_top10"], case["name"]
+        head_alone_differs |= ranked != [items[i] for _, i in sorted(zip(-s[0], top))][:10]
+    assert head_alone_differs, "the blend should change some top ten, or this test cannot tell it was applied"
 
 
 def test_parity_check_fails_loudly(bundle):

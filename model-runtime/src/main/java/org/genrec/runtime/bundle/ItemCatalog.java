@@ -50,11 +50,11 @@ public final class ItemCatalog {
         if (user.length != dim) {
             throw new IllegalArgumentException("a vector of dimension " + user.length + " against item embeddings of dimension " + dim);
         }
-        float dot = 0;
+        double dot = 0; // in double, as the trainer computes it: a blend weight multiplies its rounding error
         for (int d = 0, row = (index - 1) * dim; d < dim; d++) {
-            dot += embeddings[row + d] * user[d];
+            dot += (double) embeddings[row + d] * user[d];
         }
-        return dot;
+        return (float) dot;
     }
 
     /** A copy of the retrieval embedding of the item at model index {@code index} (1-based). */
