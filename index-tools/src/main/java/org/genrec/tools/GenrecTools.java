@@ -25,6 +25,7 @@ public final class GenrecTools {
                 case "index-events" -> IndexEventsCommand.run(new CliArgs(args, 1, IndexEventsCommand.OPTIONS), out);
                 case "export-events" -> ExportEventsCommand.run(new CliArgs(args, 1, ExportEventsCommand.OPTIONS), out);
                 case "bench" -> BenchCommand.run(new CliArgs(args, 1, BenchCommand.OPTIONS), out);
+                case "evaluate" -> EvaluateCommand.run(new CliArgs(args, 1, EvaluateCommand.OPTIONS), out);
                 default -> throw new CliArgs.UsageException("unknown command [" + args[0] + "]");
             }
             return 0;
@@ -40,6 +41,6 @@ public final class GenrecTools {
 
     private static String usage() {
         return "usage: genrec-tools COMMAND [options]\n\n" + IndexItemsCommand.USAGE + "\n\n" + IndexSyntheticCommand.USAGE + "\n\n" + IndexEventsCommand.USAGE + "\n\n"
-            + ExportEventsCommand.USAGE + "\n\n" + BenchCommand.USAGE;
+            + ExportEventsCommand.USAGE + "\n\n" + BenchCommand.USAGE + "\n\n" + EvaluateCommand.USAGE;
     }
 }

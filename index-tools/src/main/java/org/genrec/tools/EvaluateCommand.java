@@ -1,0 +1,163 @@
+package org.genrec.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.genrec.runtime.encoding.EventSchema;
+import org.genrec.tools.eval.LeaveLastOut;
+import org.genrec.tools.eval.ServedRankMetrics;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code evaluate}: the trainer's leave-one-out protocol through a live cluster. One {@code genrec}
+ * query per user, exactly as an application would send it, and the held-out item's rank among the
+ * hits. Against the trainer's own figures this checks that the cluster serves the order the trainer
+ * measured (retrieval alone: the trainer's HR/NDCG; ranked: its {@code blend<k>_*} with window = k).
+ */
+final class EvaluateCommand {
+
+    static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
+        "rank", "retrieval-weight", "users", "out");
+    static final String USAGE = """
+        evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
+                 [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W] [--users N]
+                 [--out results.json]
+            Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
+            timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
+            history; the request is made at the target's time, with the target's query if it has one (personalized search).
+            One genrec query per user (k hits, history excluded, "rank" enabled or not: each --rank value in turn); the target
+            ranks among the hits or misses. Prints and writes HR@10/NDCG@10 (and @50 when k >= 50), which equal the trainer's
+            full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
+            queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone).""";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EvaluateCommand() {}
+
+    static void run(CliArgs args, PrintStream out) throws IOException {
+        Path file = Path.of(args.required("events"));
+        String model = args.required("model");
+        String index = args.get("index", "items");
+        int k = args.getInt("k", 100);
+        if (k < 10) {
+            throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
+        }
+        List<LeaveLastOut.Case> cases = LeaveLastOut.cases(readEvents(file));
+        int users = Math.min(cases.size(), args.getInt("users", cases.size()));
+        cases = cases.subList(0, users);
+        ObjectNode results = JSON.createObjectNode();
+        results.put("events", file.toString());
+        results.put("model", model);
+        results.put("index", index);
+        results.put("k", k);
+        results.put("users", users);
+        results.put("retrieval_weight", args.get("retrieval-weight", "the bundle's"));
+        results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
+            + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
+        ObjectNode variants = results.putObject("rank");
+        try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
+            for (String rank : args.get("rank", "true,false").split(",")) {
+                boolean ranked = Boolean.parseBoolean(rank.strip());
+                ServedRankMetrics metrics = new ServedRankMetrics(k);
+                long start = System.nanoTime();
+                for (LeaveLastOut.Case c : cases) {
+                    String body = request(c, model, args, k, ranked).toString();
+                    metrics.add(rankOf(JSON.readTree(cluster.json("POST", "/" + index + "/_search", body)), c.target().itemId(),
+                        args.get("item-id-field", "item_id")));
+                    if (metrics.requests() % 500 == 0) {
+                        out.printf("rank %s: %d of %d users%n", ranked, metrics.requests(), users);
+                    }
+                }
+                Map<String, Double> m = metrics.metrics();
+                out.printf("rank %s, %d users: %s (%.1f s)%n", ranked, users, format(m), (System.nanoTime() - start) / 1e9);
+                ObjectNode variant = variants.putObject(String.valueOf(ranked));
+                m.forEach(variant::put);
+            }
+        }
+        if (args.get("out", null) != null) {
+            Path target = Path.of(args.get("out", null));
+            Files.writeString(target, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
+            out.printf("results written to %s%n", target);
+        }
+    }
+
+    /** The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are excluded). */
+    static ObjectNode request(LeaveLastOut.Case c, String model, CliArgs args, int k, boolean rank) {
+        ObjectNode genrec = JSON.createObjectNode();
+        genrec.put("model", model);
+        genrec.put("vector_field", args.get("vector-field", "item_vector"));
+        genrec.put("item_id_field", args.get("item-id-field", "item_id"));
+        ArrayNode history = genrec.putArray("history");
+        for (LeaveLastOut.Event e : c.history()) {
+            ObjectNode event = history.addObject().put("item", e.itemId()).put("action", e.action()).put("time", e.timestamp());
+            if (e.query() != null) {
+                event.put("query", e.query());
+            }
+        }
+        if (c.target().query() != null) {
+            genrec.put("query", c.target().query());
+        }
+        genrec.put("request_time", c.target().timestamp());
+        genrec.put("k", k);
+        if (args.get("num-candidates", null) != null) {
+            genrec.put("num_candidates", args.getInt("num-candidates", k));
+        }
+        if (rank && args.get("retrieval-weight", null) != null) {
+            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", Float.parseFloat(args.get("retrieval-weight", null)));
+        } else {
+            genrec.put("rank", rank);
+        }
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", k);
+        body.putArray("_source").add(args.get("item-id-field", "item_id"));
+        body.putObject("query").set("genrec", genrec);
+        return body;
+    }
+
+    /** The 0-based rank of {@code itemId} among the response's hits, or -1. */
+    static int rankOf(JsonNode response, String itemId, String itemIdField) {
+        JsonNode hits = response.path("hits").path("hits");
+        for (int i = 0; i < hits.size(); i++) {
+            if (itemId.equals(hits.get(i).path("_source").path(itemIdField).asText())) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static List<LeaveLastOut.Event> readEvents(Path file) throws IOException {
+        List<LeaveLastOut.Event> events = new ArrayList<>();
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = reader.readLine()) != null) {
+                lineNo++;
+                if (!line.isBlank()) {
+                    Map<String, Object> doc = IndexEventsCommand.toDocument(line, file, lineNo); // one parser, one set of error messages
+                    events.add(new LeaveLastOut.Event((String) doc.get(EventSchema.USER_ID), (String) doc.get(EventSchema.ITEM_ID),
+                        (String) doc.get(EventSchema.ACTION), ((Number) doc.get(EventSchema.TIMESTAMP)).longValue(),
+                        (String) doc.get(EventSchema.QUERY), (Integer) doc.get(EventSchema.LABEL)));
+                }
+            }
+        }
+        return events;
+    }
+
+    private static String format(Map<String, Double> metrics) {
+        Map<String, String> rounded = new LinkedHashMap<>();
+        metrics.forEach((name, value) -> rounded.put(name, String.format(java.util.Locale.ROOT, "%.4f", value)));
+        return rounded.toString();
+    }
+}
