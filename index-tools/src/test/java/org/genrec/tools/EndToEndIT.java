@@ -131,6 +131,9 @@ class EndToEndIT {
         JsonNode node = JSON.readTree(stats.body()).path("nodes").elements().next();
         JsonNode model = node.path("models").path(MODEL);
         assertTrue(model.path("stats").path("encode_calls").asLong() >= 1, stats.body());
+        double bundleWeight = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile())
+            .path("ranking").path("retrieval_weight").asDouble();
+        assertEquals(bundleWeight, model.path("retrieval_weight").asDouble(), 1e-6, "the served blend's default: " + stats.body());
         assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
         assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
 

@@ -23,6 +23,7 @@ public record ModelInfo(
     long loadedAtMillis,
     int items,
     int embeddingDim,
+    float retrievalWeight,
     long memoryBytes,
     EncodeBatching batching,
     ModelStats.Snapshot stats
@@ -48,6 +49,7 @@ public record ModelInfo(
             loaded.loadedAtMillis(),
             bundle.items().size(),
             bundle.items().embeddingDim(),
+            bundle.manifest().retrievalWeight(),
             memory,
             loaded.model().batching(),
             loaded.model().stats().snapshot()
@@ -56,7 +58,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(), in.readDouble(),
                 in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
                 in.readDouble(), in.readDouble()));
@@ -72,6 +74,7 @@ public record ModelInfo(
         out.writeVLong(loadedAtMillis);
         out.writeVInt(items);
         out.writeVInt(embeddingDim);
+        out.writeFloat(retrievalWeight);
         out.writeVLong(memoryBytes);
         out.writeEnum(batching.mode());
         out.writeVInt(batching.maxBatch());
@@ -100,6 +103,8 @@ public record ModelInfo(
             .field("precision", precision);
         builder.field("loaded_at_millis", loadedAtMillis).field("items", items).field("embedding_dim", embeddingDim);
         builder.field("memory_bytes", memoryBytes);
+        // The ranking's default blend (RankingScores): what "rank": true serves unless the query sets its own.
+        builder.field("retrieval_weight", retrievalWeight);
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
         builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
         if (batching.mode() != EncodeBatching.Mode.OFF) {
