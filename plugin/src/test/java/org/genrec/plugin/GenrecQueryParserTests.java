@@ -154,6 +154,9 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"size\": 1}}", "[rank] has unknown field [size]");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"retrieval_weight\": -1}}",
             "[rank.retrieval_weight] must be between 0 and 1000.0, got -1.0");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"retrieval_weight\": \"high\"}}",
+            "invalid value for [rank.retrieval_weight]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"window\": \"wide\"}}", "invalid value for [rank.window]");
     }
 
     private void assertBad(String json, String reason) {

@@ -50,15 +50,22 @@ public final class GenrecQueryParser {
                 for (XContentParser.Token t = parser.nextToken(); t != XContentParser.Token.END_OBJECT; t = parser.nextToken()) {
                     if (t == XContentParser.Token.FIELD_NAME) {
                         rankField = parser.currentName();
-                    } else if ("enabled".equals(rankField) && t.isValue()) {
-                        rank = parser.booleanValue();
-                    } else if ("window".equals(rankField) && t.isValue()) {
-                        rankWindow = parser.intValue(false);
-                    } else if ("retrieval_weight".equals(rankField) && t.isValue()) {
-                        retrievalWeight = parser.floatValue(false);
-                    } else {
-                        throw new ParsingException(parser.getTokenLocation(), "[" + GenrecQueryBuilder.NAME + "] [rank] has unknown field ["
-                            + rankField + "]; it takes [enabled], [window] and [retrieval_weight]");
+                        continue;
+                    }
+                    try {
+                        if ("enabled".equals(rankField) && t.isValue()) {
+                            rank = parser.booleanValue();
+                        } else if ("window".equals(rankField) && t.isValue()) {
+                            rankWindow = parser.intValue(false);
+                        } else if ("retrieval_weight".equals(rankField) && t.isValue()) {
+                            retrievalWeight = parser.floatValue(false);
+                        } else {
+                            throw new ParsingException(parser.getTokenLocation(), "[" + GenrecQueryBuilder.NAME + "] [rank] has unknown field ["
+                                + rankField + "]; it takes [enabled], [window] and [retrieval_weight]");
+                        }
+                    } catch (IllegalArgumentException e) {
+                        throw new ParsingException(parser.getTokenLocation(),
+                            "[" + GenrecQueryBuilder.NAME + "] invalid value for [rank." + rankField + "]: " + e.getMessage(), e);
                     }
                 }
             } else if (token.isValue()) {
