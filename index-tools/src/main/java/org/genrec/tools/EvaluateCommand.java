@@ -48,12 +48,17 @@ final class EvaluateCommand {
 
     static void run(CliArgs args, PrintStream out) throws IOException {
         Path file = Path.of(args.required("events"));
+        if (!Files.isRegularFile(file)) {
+            throw new CliArgs.UsageException("events file [" + file + "] does not exist");
+        }
         String model = args.required("model");
         String index = args.get("index", "items");
         int k = args.getInt("k", 100);
         if (k < 10) {
             throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
         }
+        List<Boolean> rankings = rankings(args.get("rank", "true,false"));
+        Float retrievalWeight = retrievalWeight(args.get("retrieval-weight", null));
         List<LeaveLastOut.Case> cases = LeaveLastOut.cases(readEvents(file));
         int users = Math.min(cases.size(), args.getInt("users", cases.size()));
         cases = cases.subList(0, users);
@@ -63,17 +68,16 @@ final class EvaluateCommand {
         results.put("index", index);
         results.put("k", k);
         results.put("users", users);
-        results.put("retrieval_weight", args.get("retrieval-weight", "the bundle's"));
+        results.put("retrieval_weight", retrievalWeight == null ? "the bundle's" : retrievalWeight.toString());
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
             + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
         ObjectNode variants = results.putObject("rank");
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
-            for (String rank : args.get("rank", "true,false").split(",")) {
-                boolean ranked = Boolean.parseBoolean(rank.strip());
+            for (boolean ranked : rankings) {
                 ServedRankMetrics metrics = new ServedRankMetrics(k);
                 long start = System.nanoTime();
                 for (LeaveLastOut.Case c : cases) {
-                    String body = request(c, model, args, k, ranked).toString();
+                    String body = request(c, model, args, k, ranked, retrievalWeight).toString();
                     metrics.add(rankOf(JSON.readTree(cluster.json("POST", "/" + index + "/_search", body)), c.target().itemId(),
                         args.get("item-id-field", "item_id")));
                     if (metrics.requests() % 500 == 0) {
@@ -94,7 +98,7 @@ final class EvaluateCommand {
     }
 
     /** The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are excluded). */
-    static ObjectNode request(LeaveLastOut.Case c, String model, CliArgs args, int k, boolean rank) {
+    static ObjectNode request(LeaveLastOut.Case c, String model, CliArgs args, int k, boolean rank, Float retrievalWeight) {
         ObjectNode genrec = JSON.createObjectNode();
         genrec.put("model", model);
         genrec.put("vector_field", args.get("vector-field", "item_vector"));
@@ -114,8 +118,8 @@ final class EvaluateCommand {
         if (args.get("num-candidates", null) != null) {
             genrec.put("num_candidates", args.getInt("num-candidates", k));
         }
-        if (rank && args.get("retrieval-weight", null) != null) {
-            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", Float.parseFloat(args.get("retrieval-weight", null)));
+        if (rank && retrievalWeight != null) {
+            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", retrievalWeight);
         } else {
             genrec.put("rank", rank);
         }
@@ -124,6 +128,26 @@ final class EvaluateCommand {
         body.putArray("_source").add(args.get("item-id-field", "item_id"));
         body.putObject("query").set("genrec", genrec);
         return body;
+    }
+
+    private static List<Boolean> rankings(String values) {
+        List<Boolean> out = new ArrayList<>();
+        for (String value : values.split(",")) {
+            switch (value.strip()) {
+                case "true" -> out.add(true);
+                case "false" -> out.add(false);
+                default -> throw new CliArgs.UsageException("option [--rank] takes true and/or false, got [" + value.strip() + "]");
+            }
+        }
+        return out;
+    }
+
+    private static Float retrievalWeight(String value) {
+        try {
+            return value == null ? null : Float.valueOf(value);
+        } catch (NumberFormatException e) {
+            throw new CliArgs.UsageException("option [--retrieval-weight] must be a number, got [" + value + "]");
+        }
     }
 
     /** The 0-based rank of {@code itemId} among the response's hits, or -1. */
