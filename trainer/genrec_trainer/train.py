@@ -472,7 +472,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if select_best and best[2] is not None:
         model.load_state_dict(best[2])
         log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-    retrieval_weight, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
+    retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
                                                               retrieval_weight, log)
     test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight)
     train_seconds = time.time() - t_start
@@ -518,7 +518,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
                   max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
                   golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
-                                                   "chosen_on": "given" if weights_tried is None else "validation ndcg@10"},
+                                                   "chosen_on": weight_chosen_on},
                   training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
                             "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
     log(f"bundle written to {out}")
@@ -527,18 +527,19 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
 
 def served_retrieval_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],
                             max_history: int, top: int, given: float | None,
-                            log: Callable[[str], None]) -> tuple[float, dict[float, float] | None]:
+                            log: Callable[[str], None]) -> tuple[float, str, dict[float, float] | None]:
     """The served order's blend weight (evaluate.ServedWindows): `given`, else the one with the best
     validation NDCG@10 of the retrieval's top `top` reordered (0 when there is no window or no
-    validation). Returns it and, when chosen, the validation NDCG@10 of every weight tried."""
+    validation). Returns it, how it was chosen and, when chosen, the validation NDCG@10 of every
+    weight tried."""
     if given is not None:
-        return given, None
+        return given, "given", None
     if not top or not valid:
-        return 0.0, None
+        return 0.0, "default (no validation window)", None
     weight, tried = choose_retrieval_weight(evaluate_served_windows(model, seqs, valid, max_history, top))
     log(f"served order: retrieval weight {weight:g} chosen on validation (NDCG@10 of the top {top} reordered by the "
         f"ranking head: {tried[0.0]:.4f} alone, {tried[weight]:.4f} blended)")
-    return weight, tried
+    return weight, "validation ndcg@10", tried
 
 
 def main(argv: Sequence[str] | None = None) -> None:
