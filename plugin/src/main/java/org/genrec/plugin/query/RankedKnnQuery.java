@@ -101,13 +101,13 @@ final class RankedKnnQuery extends Query {
             sortedDocs[i] = docs[order[i]];
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
-        float[] ranks = RankingScores.scores(ranking.model(), ranking.user(), indices, ranking.retrievalWeight());
-        float lowest = 1f;
+        float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, ranking.retrievalWeight());
+        float lowest = 1f; // at most 1: a window with no item the model knows still puts the rest below 1
         for (int i = 0; i < window; i++) {
             if (indices[i] > 0) {
-                scores[order[i]] = ranks[i];
+                scores[order[i]] = rankedScores[i];
                 ranked[order[i]] = true;
-                lowest = Math.min(lowest, ranks[i]);
+                lowest = Math.min(lowest, rankedScores[i]);
             }
         }
         return lowest;
