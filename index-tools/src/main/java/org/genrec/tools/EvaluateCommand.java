@@ -46,40 +46,49 @@ final class EvaluateCommand {
 
     private EvaluateCommand() {}
 
+    /** What every request of a run shares, read from the command line once. */
+    record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
+                   Float retrievalWeight) {
+
+        static Options parse(CliArgs args) {
+            int k = args.getInt("k", 100);
+            if (k < 10) {
+                throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
+            }
+            Integer numCandidates = args.get("num-candidates", null) == null ? null : args.getInt("num-candidates", k);
+            return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
+                args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)));
+        }
+    }
+
     static void run(CliArgs args, PrintStream out) throws IOException {
         Path file = Path.of(args.required("events"));
         if (!Files.isRegularFile(file)) {
             throw new CliArgs.UsageException("events file [" + file + "] does not exist");
         }
-        String model = args.required("model");
-        String index = args.get("index", "items");
-        int k = args.getInt("k", 100);
-        if (k < 10) {
-            throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
-        }
+        Options options = Options.parse(args);
         List<Boolean> rankings = rankings(args.get("rank", "true,false"));
-        Float retrievalWeight = retrievalWeight(args.get("retrieval-weight", null));
         List<LeaveLastOut.Case> cases = LeaveLastOut.cases(readEvents(file));
         int users = Math.min(cases.size(), args.getInt("users", cases.size()));
         cases = cases.subList(0, users);
         ObjectNode results = JSON.createObjectNode();
         results.put("events", file.toString());
-        results.put("model", model);
-        results.put("index", index);
-        results.put("k", k);
+        results.put("model", options.model());
+        results.put("index", options.index());
+        results.put("k", options.k());
         results.put("users", users);
-        results.put("retrieval_weight", retrievalWeight == null ? "the bundle's" : retrievalWeight.toString());
+        results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
             + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
         ObjectNode variants = results.putObject("rank");
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
             for (boolean ranked : rankings) {
-                ServedRankMetrics metrics = new ServedRankMetrics(k);
+                ServedRankMetrics metrics = new ServedRankMetrics(options.k());
                 long start = System.nanoTime();
                 for (LeaveLastOut.Case c : cases) {
-                    String body = request(c, model, args, k, ranked, retrievalWeight).toString();
-                    metrics.add(rankOf(JSON.readTree(cluster.json("POST", "/" + index + "/_search", body)), c.target().itemId(),
-                        args.get("item-id-field", "item_id")));
+                    String body = request(c, options, ranked).toString();
+                    JsonNode response = JSON.readTree(cluster.json("POST", "/" + options.index() + "/_search", body));
+                    metrics.add(rankOf(response, c.target().itemId(), options.itemIdField()));
                     if (metrics.requests() % 500 == 0) {
                         out.printf("rank %s: %d of %d users%n", ranked, metrics.requests(), users);
                     }
@@ -98,11 +107,11 @@ final class EvaluateCommand {
     }
 
     /** The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are excluded). */
-    static ObjectNode request(LeaveLastOut.Case c, String model, CliArgs args, int k, boolean rank, Float retrievalWeight) {
+    static ObjectNode request(LeaveLastOut.Case c, Options options, boolean rank) {
         ObjectNode genrec = JSON.createObjectNode();
-        genrec.put("model", model);
-        genrec.put("vector_field", args.get("vector-field", "item_vector"));
-        genrec.put("item_id_field", args.get("item-id-field", "item_id"));
+        genrec.put("model", options.model());
+        genrec.put("vector_field", options.vectorField());
+        genrec.put("item_id_field", options.itemIdField());
         ArrayNode history = genrec.putArray("history");
         for (LeaveLastOut.Event e : c.history()) {
             ObjectNode event = history.addObject().put("item", e.itemId()).put("action", e.action()).put("time", e.timestamp());
@@ -114,18 +123,18 @@ final class EvaluateCommand {
             genrec.put("query", c.target().query());
         }
         genrec.put("request_time", c.target().timestamp());
-        genrec.put("k", k);
-        if (args.get("num-candidates", null) != null) {
-            genrec.put("num_candidates", args.getInt("num-candidates", k));
+        genrec.put("k", options.k());
+        if (options.numCandidates() != null) {
+            genrec.put("num_candidates", options.numCandidates());
         }
-        if (rank && retrievalWeight != null) {
-            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", retrievalWeight);
+        if (rank && options.retrievalWeight() != null) {
+            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", options.retrievalWeight());
         } else {
             genrec.put("rank", rank);
         }
         ObjectNode body = JSON.createObjectNode();
-        body.put("size", k);
-        body.putArray("_source").add(args.get("item-id-field", "item_id"));
+        body.put("size", options.k());
+        body.putArray("_source").add(options.itemIdField());
         body.putObject("query").set("genrec", genrec);
         return body;
     }
@@ -142,7 +151,7 @@ final class EvaluateCommand {
         return out;
     }
 
-    private static Float retrievalWeight(String value) {
+    private static Float parseRetrievalWeight(String value) {
         try {
             return value == null ? null : Float.valueOf(value);
         } catch (NumberFormatException e) {

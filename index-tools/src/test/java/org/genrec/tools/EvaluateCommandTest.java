@@ -1,0 +1,71 @@
+package org.genrec.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.genrec.tools.eval.LeaveLastOut;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The request {@code evaluate} sends per test case: what the trainer's protocol says an application would send. */
+class EvaluateCommandTest {
+
+    private static final LeaveLastOut.Case CASE = new LeaveLastOut.Case("u1",
+        List.of(new LeaveLastOut.Event("u1", "i1", "click", 100, null, null),
+                new LeaveLastOut.Event("u1", "i2", "search", 200, "violin strings", null)),
+        new LeaveLastOut.Event("u1", "i3", "click", 300, "violin", 1));
+
+    private static EvaluateCommand.Options options(String... args) {
+        return EvaluateCommand.Options.parse(new CliArgs(args, 0, EvaluateCommand.OPTIONS));
+    }
+
+    @Test
+    void requestCarriesTheWholeHistoryTheTargetsQueryAndItsTime() {
+        JsonNode body = EvaluateCommand.request(CASE, options("--model", "m", "--k", "50", "--item-id-field", "sku"), false);
+        JsonNode genrec = body.path("query").path("genrec");
+        assertEquals("m", genrec.path("model").asText());
+        assertEquals("item_vector", genrec.path("vector_field").asText());
+        assertEquals("sku", genrec.path("item_id_field").asText());
+        assertEquals(2, genrec.path("history").size());
+        assertEquals("violin strings", genrec.path("history").get(1).path("query").asText());
+        assertFalse(genrec.path("history").get(0).has("query"));
+        assertEquals("violin", genrec.path("query").asText(), "the target's query makes it a personalized search");
+        assertEquals(300, genrec.path("request_time").asLong(), "ages are measured from the target's time, as in the trainer");
+        assertEquals(50, genrec.path("k").asInt());
+        assertFalse(genrec.has("num_candidates"));
+        assertFalse(genrec.path("rank").asBoolean());
+        assertEquals(50, body.path("size").asInt(), "every hit comes back, so the target's rank is known up to k");
+        assertEquals("sku", body.path("_source").get(0).asText());
+    }
+
+    @Test
+    void rankedRequestTakesTheBundlesWeightUnlessOneIsGiven() {
+        JsonNode bundles = EvaluateCommand.request(CASE, options("--model", "m"), true).path("query").path("genrec");
+        assertTrue(bundles.path("rank").isBoolean() && bundles.path("rank").asBoolean());
+        assertEquals(100, bundles.path("k").asInt());
+
+        JsonNode given = EvaluateCommand.request(CASE, options("--model", "m", "--retrieval-weight", "0", "--num-candidates", "400"), true)
+            .path("query").path("genrec");
+        assertTrue(given.path("rank").path("enabled").asBoolean());
+        assertEquals(0.0, given.path("rank").path("retrieval_weight").asDouble());
+        assertEquals(400, given.path("num_candidates").asInt());
+
+        JsonNode unranked = EvaluateCommand.request(CASE, options("--model", "m", "--retrieval-weight", "5"), false)
+            .path("query").path("genrec");
+        assertFalse(unranked.path("rank").asBoolean(), "a weight only applies to ranked requests");
+    }
+
+    @Test
+    void optionsRejectTooFewHitsAndANonNumericWeight() {
+        var fewHits = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--k", "5"));
+        assertTrue(fewHits.getMessage().contains("--k"), fewHits.getMessage());
+        var badWeight = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--retrieval-weight", "high"));
+        assertTrue(badWeight.getMessage().contains("--retrieval-weight"), badWeight.getMessage());
+        var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
+        assertTrue(noModel.getMessage().contains("--model"), noModel.getMessage());
+    }
+}
