@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.encoding.EventSchema;
 import org.opensearch.client.opensearch._types.SortOrder;
 import org.opensearch.client.opensearch._types.Time;
+import org.opensearch.client.opensearch._types.mapping.FieldType;
 import org.opensearch.client.opensearch.core.ScrollResponse;
 import org.opensearch.client.opensearch.core.SearchResponse;
 import org.opensearch.client.opensearch.core.search.Hit;
@@ -25,7 +26,8 @@ final class ExportEventsCommand {
     static final String USAGE = """
         export-events --out FILE.jsonl [--url http://127.0.0.1:9200] [--index events]
             Writes every event of the index as JSON lines (user_id, item_id, action, timestamp, query, label), sorted by
-            user and time: the input of `python -m genrec_trainer.train --events FILE.jsonl`.""";
+            user and time, events with one timestamp in the order they were ingested ("seq"): the input of
+            `python -m genrec_trainer.train --events FILE.jsonl`, which orders such events by their place in the file.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -40,12 +42,15 @@ final class ExportEventsCommand {
              BufferedWriter writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             SearchResponse<Map> first = cluster.client().search(s -> s.index(index).size(1000).scroll(Time.of(t -> t.time("1m")))
                 .sort(o -> o.field(f -> f.field(EventSchema.USER_ID).order(SortOrder.Asc)))
-                .sort(o -> o.field(f -> f.field(EventSchema.TIMESTAMP).order(SortOrder.Asc))), Map.class);
+                .sort(o -> o.field(f -> f.field(EventSchema.TIMESTAMP).order(SortOrder.Asc)))
+                .sort(o -> o.field(f -> f.field(EventSchema.SEQ).order(SortOrder.Asc).unmappedType(FieldType.Long))), Map.class);
             String scrollId = first.scrollId();
             List<Hit<Map>> hits = first.hits().hits();
             while (!hits.isEmpty()) {
                 for (Hit<Map> hit : hits) {
-                    writer.write(JSON.writeValueAsString(hit.source()));
+                    Map<String, Object> event = hit.source();
+                    event.remove(EventSchema.SEQ); // the log's line order carries it
+                    writer.write(JSON.writeValueAsString(event));
                     writer.newLine();
                     written++;
                 }

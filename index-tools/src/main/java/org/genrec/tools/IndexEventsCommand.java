@@ -28,7 +28,8 @@ final class IndexEventsCommand {
         index-events --events FILE.jsonl [--url http://127.0.0.1:9200] [--index events] [--shards 1] [--replicas 0] [--batch 1000] [--recreate]
             Indexes an interaction log, one JSON object a line with user_id, item_id, action, timestamp (Unix seconds or ISO-8601),
             optional query and label, into the events index that the genrec query's "user" lookup reads. A malformed line stops
-            the import with its line number; nothing after it is indexed.""";
+            the import with its line number; nothing after it is indexed. Each event gets a "seq", its place in the order of
+            ingestion (continuing after the index's last), so that events with one timestamp come back in file order.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -50,6 +51,7 @@ final class IndexEventsCommand {
                 out.printf("created index [%s]%n", index);
             }
             List<Map<String, Object>> pending = new ArrayList<>(batch);
+            long seq = lastSeq(cluster, index);
             long total = 0;
             String line;
             int lineNo = 0;
@@ -58,7 +60,9 @@ final class IndexEventsCommand {
                 if (line.isBlank()) {
                     continue;
                 }
-                pending.add(toDocument(line, file, lineNo));
+                Map<String, Object> doc = toDocument(line, file, lineNo);
+                doc.put(EventSchema.SEQ, ++seq);
+                pending.add(doc);
                 if (pending.size() == batch) {
                     total += flush(cluster, index, pending);
                     out.printf("indexed %d events%n", total);
@@ -68,6 +72,14 @@ final class IndexEventsCommand {
             cluster.client().indices().refresh(r -> r.index(index));
             out.printf("index [%s] received %d events from %s%n", index, total, file);
         }
+    }
+
+    /** The highest seq already in the index (0 if none): a second log appended to the index orders after the first. */
+    private static long lastSeq(ClusterConnection cluster, String index) throws IOException {
+        String response = cluster.json("POST", "/" + index + "/_search",
+            "{\"size\": 0, \"aggs\": {\"last\": {\"max\": {\"field\": \"" + EventSchema.SEQ + "\"}}}}");
+        JsonNode last = JSON.readTree(response).path("aggregations").path("last").path("value");
+        return last.isNumber() ? last.asLong() : 0;
     }
 
     static Map<String, Object> toDocument(String line, Path file, int lineNo) {

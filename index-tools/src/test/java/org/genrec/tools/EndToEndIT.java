@@ -17,10 +17,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.function.Predicate;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -205,6 +207,52 @@ class EndToEndIT {
     }
 
     @Test
+    void eventsWithOneTimestampAreLookedUpInTheOrderOfTheirLog() throws Exception {
+        // Four of the case's events share one second. The trainer orders them by their place in the log; the user
+        // lookup must hand the model the same order, or the tied events swap positions and the scores move.
+        JsonNode c = goldenCase(r -> r.path("history").size() > 1
+            && r.path("history").get(0).path("time").asLong() == r.path("history").get(1).path("time").asLong());
+        List<String> lines = new ArrayList<>();
+        for (JsonNode e : c.path("request").path("history")) {
+            ObjectNode event = JSON.createObjectNode().put("user_id", "u-ties").put("item_id", e.path("item").asText())
+                .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
+            if (e.hasNonNull("query")) {
+                event.put("query", e.path("query").asText());
+            }
+            lines.add(event.toString());
+        }
+        Path log = Files.createTempFile("events-ties-", ".jsonl");
+        Files.write(log, lines);
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "index-events", "--events", log.toString(), "--url", node.url(), "--index",
+            "events-ties", "--shards", "2", "--recreate" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+
+        ObjectNode byUser = genrecQuery(c, MODEL);
+        byUser.remove("history");
+        byUser.set("user", JSON.createObjectNode().put("index", "events-ties").put("id", "u-ties"));
+        assertEquals(hitsWithScores(genrecQuery(c, MODEL)), hitsWithScores(byUser),
+            "the looked-up history is the log's, tied events in log order: the same encoding, the same scores");
+        assertTopTen(c, byUser);
+
+        Path exported = Files.createTempFile("exported-ties-", ".jsonl");
+        assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url(), "--index",
+            "events-ties" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+        List<JsonNode> logEvents = new ArrayList<>();
+        for (String line : lines) {
+            logEvents.add(JSON.readTree(line));
+        }
+        logEvents.sort(Comparator.comparingLong(e -> e.path("timestamp").asLong())); // stable: ties keep log order
+        List<String> logOrder = logEvents.stream().map(e -> e.path("item_id").asText()).toList();
+        List<String> exportOrder = new ArrayList<>();
+        for (String line : Files.readAllLines(exported)) {
+            JsonNode event = JSON.readTree(line);
+            assertFalse(event.has("seq"), "the exported log is the trainer's schema; its line order carries the ties: " + line);
+            exportOrder.add(event.path("item_id").asText());
+        }
+        assertEquals(logOrder, exportOrder, "exported for retraining in time order, ties in the order of the log");
+    }
+
+    @Test
     void syntheticCatalogueIsIndexedInOneSegmentAndServesGenrecQueries() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -340,6 +388,19 @@ class EndToEndIT {
         assertEquals(10, expected.size());
         assertEquals(new HashSet<>(expected), new HashSet<>(hits), "case [" + c.path("name").asText() + "]: OpenSearch " + hits
             + " vs trainer " + expected);
+    }
+
+    /** "item_id score" of each of the query's top 10 hits, in order. */
+    private static List<String> hitsWithScores(ObjectNode genrec) throws Exception {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("size", 10);
+        body.set("query", JSON.createObjectNode().set("genrec", genrec));
+        HttpResponse<String> response = search(body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        List<String> hits = new ArrayList<>();
+        JSON.readTree(response.body()).path("hits").path("hits")
+            .forEach(h -> hits.add(h.path("_source").path("item_id").asText() + " " + h.path("_score").asText()));
+        return hits;
     }
 
     private static JsonNode goldenCase(Predicate<JsonNode> request) {

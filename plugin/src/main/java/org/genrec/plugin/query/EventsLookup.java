@@ -3,6 +3,7 @@ package org.genrec.plugin.query;
 import static org.genrec.runtime.encoding.EventSchema.ACTION;
 import static org.genrec.runtime.encoding.EventSchema.ITEM_ID;
 import static org.genrec.runtime.encoding.EventSchema.QUERY;
+import static org.genrec.runtime.encoding.EventSchema.SEQ;
 import static org.genrec.runtime.encoding.EventSchema.TIMESTAMP;
 import static org.genrec.runtime.encoding.EventSchema.USER_ID;
 
@@ -13,6 +14,7 @@ import org.opensearch.action.search.SearchResponse;
 import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.sort.SortBuilders;
 import org.opensearch.search.sort.SortOrder;
 
 import java.util.ArrayList;
@@ -22,7 +24,8 @@ import java.util.Map;
 
 /**
  * Reads a user's latest events from an events index in the trainer's event schema
- * ({@link org.genrec.runtime.encoding.EventSchema}), so logs, training data and the cluster speak one format.
+ * ({@link org.genrec.runtime.encoding.EventSchema}), so logs, training data and the cluster speak one format: the latest
+ * {@code max_history} events, oldest first, events with one timestamp in ingestion order ({@code seq}).
  */
 final class EventsLookup {
 
@@ -32,6 +35,10 @@ final class EventsLookup {
         SearchSourceBuilder source = new SearchSourceBuilder()
             .query(QueryBuilders.termQuery(USER_ID, user.id()))
             .sort(TIMESTAMP, SortOrder.DESC)
+            // Events in one second are ordered by ingestion, as the trainer orders them by their place in the log.
+            // Without it Lucene breaks the tie by doc id ascending, which the reversal below turns into the
+            // opposite of the log's order. An index without the field still works: its ties stay unordered.
+            .sort(SortBuilders.fieldSort(SEQ).order(SortOrder.DESC).unmappedType("long"))
             .size(maxHistory)
             .fetchSource(new String[] { ITEM_ID, ACTION, TIMESTAMP, QUERY }, null);
         return new SearchRequest(user.index()).source(source);
