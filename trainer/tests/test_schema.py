@@ -10,6 +10,11 @@ def test_parse_timestamp_int_and_strings():
     assert parse_timestamp("2023-11-14T23:13:20+01:00") == 1700000000
     assert parse_timestamp("2023-11-14T22:13:20") == 1700000000  # naive = UTC
     assert parse_timestamp("2023-11-14T22:13:20.900Z") == 1700000000  # floored
+    # the Java runtime's EventTime reads these the same way (RequestEncoderTest)
+    assert parse_timestamp("2000-12-31 22:12:40") == 978300760
+    assert parse_timestamp("2000-12-31 23:12:40+01:00") == 978300760
+    assert parse_timestamp("2000-12-31T22:12:40.9") == 978300760
+    assert parse_timestamp("1969-12-31T23:59:59.5Z") == -1
 
 
 @pytest.mark.parametrize("bad", ["yesterday", "2023-13-45T00:00:00", "", True, None, [1]])

@@ -105,6 +105,13 @@ class RequestEncoderTest {
         assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31T22:12:40Z"));
         assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31T23:12:40+01:00"));
         assertEquals(978220800L, EventTime.toUnixSeconds("2000-12-31"));
+        // The trainer's schema.parse_timestamp reads these the same way (trainer/tests/test_schema.py).
+        assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31T22:12:40"), "no zone: UTC");
+        assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31 22:12:40"), "a space for the T");
+        assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31 23:12:40+01:00"));
+        assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31T22:12:40.900Z"), "floored");
+        assertEquals(978300760L, EventTime.toUnixSeconds("2000-12-31T22:12:40.9"));
+        assertEquals(-1L, EventTime.toUnixSeconds("1969-12-31T23:59:59.5Z"), "floored below zero too");
         InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> EventTime.toUnixSeconds("yesterday"));
         assertTrue(e.getMessage().contains("ISO-8601"), e.getMessage());
         assertThrows(InvalidRequestException.class, () -> EventTime.toUnixSeconds(Double.NaN));
