@@ -29,18 +29,20 @@ import java.util.Set;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "users", "out");
+        "rank", "retrieval-weight", "users", "history-index", "out");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W] [--users N]
-                 [--out results.json]
+                 [--history-index NAME] [--out results.json]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
             One genrec query per user (k hits, history excluded, "rank" enabled or not: each --rank value in turn); the target
             ranks among the hits or misses. Prints and writes HR@10/NDCG@10 (and @50 when k >= 50), which equal the trainer's
             full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
-            queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone).""";
+            queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone). --history-index NAME indexes every
+            user's history (not the target) into the events index NAME (recreated) and names the user in each query instead
+            of sending the history: the "user" lookup's path, which reads the latest max_history events and excludes those.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -48,7 +50,7 @@ final class EvaluateCommand {
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight) {
+                   Float retrievalWeight, String historyIndex) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -57,7 +59,8 @@ final class EvaluateCommand {
             }
             Integer numCandidates = args.get("num-candidates", null) == null ? null : args.getInt("num-candidates", k);
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
-                args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)));
+                args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)),
+                args.get("history-index", null));
         }
     }
 
@@ -78,10 +81,15 @@ final class EvaluateCommand {
         results.put("k", options.k());
         results.put("users", users);
         results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
+        results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]");
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
             + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
         ObjectNode variants = results.putObject("rank");
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
+            if (options.historyIndex() != null) {
+                out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
+                    cases.size(), options.historyIndex());
+            }
             for (boolean ranked : rankings) {
                 ServedRankMetrics metrics = new ServedRankMetrics(options.k());
                 long start = System.nanoTime();
@@ -112,11 +120,15 @@ final class EvaluateCommand {
         genrec.put("model", options.model());
         genrec.put("vector_field", options.vectorField());
         genrec.put("item_id_field", options.itemIdField());
-        ArrayNode history = genrec.putArray("history");
-        for (LeaveLastOut.Event e : c.history()) {
-            ObjectNode event = history.addObject().put("item", e.itemId()).put("action", e.action()).put("time", e.timestamp());
-            if (e.query() != null) {
-                event.put("query", e.query());
+        if (options.historyIndex() != null) {
+            genrec.putObject("user").put("index", options.historyIndex()).put("id", c.userId());
+        } else {
+            ArrayNode history = genrec.putArray("history");
+            for (LeaveLastOut.Event e : c.history()) {
+                ObjectNode event = history.addObject().put("item", e.itemId()).put("action", e.action()).put("time", e.timestamp());
+                if (e.query() != null) {
+                    event.put("query", e.query());
+                }
             }
         }
         if (c.target().query() != null) {
@@ -137,6 +149,36 @@ final class EvaluateCommand {
         body.putArray("_source").add(options.itemIdField());
         body.putObject("query").set("genrec", genrec);
         return body;
+    }
+
+    /** Every case's history into a fresh events index, in the cases' order (ties in log order, numbered by seq). */
+    private static long indexHistories(ClusterConnection cluster, String index, List<LeaveLastOut.Case> cases) throws IOException {
+        if (cluster.client().indices().exists(e -> e.index(index)).value()) {
+            cluster.client().indices().delete(d -> d.index(index));
+        }
+        cluster.json("PUT", "/" + index, EventsIndex.definition(1, 0));
+        List<Map<String, Object>> pending = new ArrayList<>();
+        long seq = 0;
+        for (LeaveLastOut.Case c : cases) {
+            for (LeaveLastOut.Event e : c.history()) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put(EventSchema.USER_ID, e.userId());
+                doc.put(EventSchema.ITEM_ID, e.itemId());
+                doc.put(EventSchema.ACTION, e.action());
+                doc.put(EventSchema.TIMESTAMP, e.timestamp());
+                if (e.query() != null) {
+                    doc.put(EventSchema.QUERY, e.query());
+                }
+                doc.put(EventSchema.SEQ, ++seq);
+                pending.add(doc);
+                if (pending.size() == 1000) {
+                    IndexEventsCommand.flush(cluster, index, pending);
+                }
+            }
+        }
+        IndexEventsCommand.flush(cluster, index, pending);
+        cluster.client().indices().refresh(r -> r.index(index));
+        return seq;
     }
 
     private static List<Boolean> rankings(String values) {

@@ -108,7 +108,8 @@ final class IndexEventsCommand {
         }
     }
 
-    private static int flush(ClusterConnection cluster, String index, List<Map<String, Object>> docs) throws IOException {
+    /** Bulk-indexes {@code docs} and empties the list; returns how many were indexed. */
+    static int flush(ClusterConnection cluster, String index, List<Map<String, Object>> docs) throws IOException {
         if (docs.isEmpty()) {
             return 0;
         }

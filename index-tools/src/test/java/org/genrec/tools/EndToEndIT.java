@@ -281,6 +281,8 @@ class EndToEndIT {
         // the trainer's r-th of ranked_top10 (a different r per user). Served with k = top_k, the target must come back
         // at about that rank: leave-one-out split, request, exclusions and served order all as the trainer's.
         List<String> lines = new ArrayList<>();
+        List<String> linesWithinMaxHistory = new ArrayList<>(); // users whose whole history the user lookup reads
+        int maxHistory = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle"), "manifest.json").toFile()).path("max_history").asInt();
         List<Integer> ranks = new ArrayList<>();
         for (JsonNode c : golden.path("cases")) {
             JsonNode request = c.path("request");
@@ -293,6 +295,7 @@ class EndToEndIT {
                 continue;
             }
             String user = "eval-" + c.path("name").asText();
+            int firstLine = lines.size();
             for (JsonNode e : request.path("history")) {
                 ObjectNode line = JSON.createObjectNode().put("user_id", user).put("item_id", e.path("item").asText())
                     .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
@@ -309,6 +312,9 @@ class EndToEndIT {
             }
             lines.add(target.toString());
             ranks.add(rank);
+            if (request.path("history").size() <= maxHistory) {
+                linesWithinMaxHistory.addAll(lines.subList(firstLine, lines.size()));
+            }
         }
         assertTrue(ranks.size() >= 4, "golden cases with a history: " + ranks);
         Path events = Files.createTempFile("genrec-eval-", ".jsonl");
@@ -330,6 +336,27 @@ class EndToEndIT {
         assertEquals(ndcg, ranked.path("ndcg@10").asDouble(), 0.02, results.toString());
         assertEquals(mrr, ranked.path("mrr@" + topK).asDouble(), 0.05, results.toString());
         assertTrue(results.path("rank").path("false").has("hr@10"), results.toString());
+
+        // The same users through the "user" lookup: histories indexed, each query names its user. Same order (ties
+        // included), same exclusions, so the same metrics to the last digit.
+        Files.write(events, linesWithinMaxHistory);
+        JsonNode inline = evaluate(events, topK);
+        JsonNode lookedUp = evaluate(events, topK, "--history-index", "eval-histories");
+        assertTrue(lookedUp.path("history").asText().contains("eval-histories"), lookedUp.toString());
+        assertTrue(inline.path("users").asInt() >= 3, inline.toString());
+        assertEquals(inline.path("rank"), lookedUp.path("rank"));
+    }
+
+    /** Runs {@code evaluate} on {@code events} (ranked only) and returns its results file. */
+    private static JsonNode evaluate(Path events, int k, String... extra) throws Exception {
+        Path out = Files.createTempFile("genrec-eval-", ".json");
+        List<String> args = new ArrayList<>(List.of("evaluate", "--events", events.toString(), "--model", MODEL, "--url", node.url(),
+            "--index", "items", "--k", String.valueOf(k), "--rank", "true", "--out", out.toString()));
+        args.addAll(List.of(extra));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(args.toArray(String[]::new), new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
+            err.toString());
+        return JSON.readTree(out.toFile());
     }
 
     @Test

@@ -60,6 +60,17 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void withAHistoryIndexTheRequestNamesTheUserInsteadOfSendingTheHistory() {
+        JsonNode genrec = EvaluateCommand.request(CASE, options("--model", "m", "--history-index", "histories"), true)
+            .path("query").path("genrec");
+        assertFalse(genrec.has("history"));
+        assertEquals("histories", genrec.path("user").path("index").asText());
+        assertEquals("u1", genrec.path("user").path("id").asText());
+        assertEquals(300, genrec.path("request_time").asLong());
+        assertEquals("violin", genrec.path("query").asText());
+    }
+
+    @Test
     void optionsRejectTooFewHitsAndANonNumericWeight() {
         var fewHits = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--k", "5"));
         assertTrue(fewHits.getMessage().contains("--k"), fewHits.getMessage());
