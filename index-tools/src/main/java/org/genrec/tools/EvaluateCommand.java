@@ -29,11 +29,11 @@ import java.util.Set;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "users", "history-index", "out");
+        "rank", "retrieval-weight", "users", "history-index", "lookup-events", "out");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W] [--users N]
-                 [--history-index NAME] [--out results.json]
+                 [--history-index NAME [--lookup-events N]] [--out results.json]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
@@ -42,7 +42,8 @@ final class EvaluateCommand {
             full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
             queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone). --history-index NAME indexes every
             user's history (not the target) into the events index NAME (recreated) and names the user in each query instead
-            of sending the history: the "user" lookup's path, which reads the latest max_history events and excludes those.""";
+            of sending the history: the "user" lookup's path, which reads the latest max_history events (--lookup-events N: the
+            latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -50,7 +51,7 @@ final class EvaluateCommand {
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight, String historyIndex) {
+                   Float retrievalWeight, String historyIndex, Integer lookupEvents) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -60,7 +61,7 @@ final class EvaluateCommand {
             Integer numCandidates = args.get("num-candidates", null) == null ? null : args.getInt("num-candidates", k);
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)),
-                args.get("history-index", null));
+                args.get("history-index", null), args.get("lookup-events", null) == null ? null : args.getInt("lookup-events", 0));
         }
     }
 
@@ -81,7 +82,8 @@ final class EvaluateCommand {
         results.put("k", options.k());
         results.put("users", users);
         results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
-        results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]");
+        results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
+            + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
             + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
         ObjectNode variants = results.putObject("rank");
@@ -121,7 +123,10 @@ final class EvaluateCommand {
         genrec.put("vector_field", options.vectorField());
         genrec.put("item_id_field", options.itemIdField());
         if (options.historyIndex() != null) {
-            genrec.putObject("user").put("index", options.historyIndex()).put("id", c.userId());
+            ObjectNode user = genrec.putObject("user").put("index", options.historyIndex()).put("id", c.userId());
+            if (options.lookupEvents() != null) {
+                user.put("events", options.lookupEvents());
+            }
         } else {
             ArrayNode history = genrec.putArray("history");
             for (LeaveLastOut.Event e : c.history()) {

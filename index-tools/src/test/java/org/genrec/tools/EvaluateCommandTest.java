@@ -66,6 +66,9 @@ class EvaluateCommandTest {
         assertFalse(genrec.has("history"));
         assertEquals("histories", genrec.path("user").path("index").asText());
         assertEquals("u1", genrec.path("user").path("id").asText());
+        assertFalse(genrec.path("user").has("events"), "the model's max_history unless asked");
+        assertEquals(1000, EvaluateCommand.request(CASE, options("--model", "m", "--history-index", "h", "--lookup-events", "1000"), true)
+            .path("query").path("genrec").path("user").path("events").asInt());
         assertEquals(300, genrec.path("request_time").asLong());
         assertEquals("violin", genrec.path("query").asText());
     }

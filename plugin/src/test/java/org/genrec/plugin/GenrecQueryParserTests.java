@@ -77,6 +77,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
             {"model": "recs", "vector_field": "v", "user": {"index": "events", "id": "6040"}}""");
         assertEquals("events", b.user().user().index());
         assertEquals("6040", b.user().user().id());
+        assertNull("the model's max_history", b.user().user().events());
         assertEquals(GenrecQueryBuilder.DEFAULT_K, b.k());
         assertEquals(GenrecQueryBuilder.DEFAULT_ITEM_ID_FIELD, b.itemIdField());
         assertTrue(b.excludeHistory());
@@ -157,6 +158,23 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"retrieval_weight\": \"high\"}}",
             "invalid value for [rank.retrieval_weight]");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"window\": \"wide\"}}", "invalid value for [rank.window]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\", \"events\": 0}}",
+            "[user.events] must be between 1 and 10000, got 0");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\", \"events\": \"all\"}}",
+            "[user] has unknown field [events]");
+    }
+
+    public void testUserLookupOfMoreEventsThanTheModelReadsRoundTrips() throws IOException {
+        GenrecServices services = services();
+        GenrecQueryBuilder original = parse(services, """
+            {"model": "recs", "vector_field": "v", "user": {"index": "events", "id": "6040", "events": 1000}}""");
+        assertEquals(Integer.valueOf(1000), original.user().user().events());
+        XContentBuilder xContent = JsonXContent.contentBuilder();
+        original.toXContent(xContent, ToXContent.EMPTY_PARAMS);
+        String json = xContent.toString();
+        assertEquals(original, parse(services, json.substring(json.indexOf(':') + 1, json.length() - 1)));
+        NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
+        assertEquals(original, copyWriteable(original, registry, in -> new GenrecQueryBuilder(in, services)));
     }
 
     private void assertBad(String json, String reason) {

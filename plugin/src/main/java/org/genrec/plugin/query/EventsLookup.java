@@ -25,12 +25,13 @@ import java.util.Map;
 /**
  * Reads a user's latest events from an events index in the trainer's event schema
  * ({@link org.genrec.runtime.encoding.EventSchema}), so logs, training data and the cluster speak one format: the latest
- * {@code max_history} events, oldest first, events with one timestamp in ingestion order ({@code seq}).
+ * events, oldest first, events with one timestamp in ingestion order ({@code seq}).
  */
 final class EventsLookup {
 
     private EventsLookup() {}
 
+    /** The user's latest {@code user.events()} events, or {@code maxHistory} (the model's) when not given. */
     static SearchRequest request(UserContext.UserRef user, int maxHistory) {
         SearchSourceBuilder source = new SearchSourceBuilder()
             .query(QueryBuilders.termQuery(USER_ID, user.id()))
@@ -39,7 +40,7 @@ final class EventsLookup {
             // Without it Lucene breaks the tie by doc id ascending, which the reversal below turns into the
             // opposite of the log's order. An index without the field still works: its ties stay unordered.
             .sort(SortBuilders.fieldSort(SEQ).order(SortOrder.DESC).unmappedType("long"))
-            .size(maxHistory)
+            .size(user.events() != null ? user.events() : maxHistory)
             .fetchSource(new String[] { ITEM_ID, ACTION, TIMESTAMP, QUERY }, null);
         return new SearchRequest(user.index()).source(source);
     }

@@ -31,8 +31,26 @@ import java.util.function.Supplier;
  */
 public final class UserContext {
 
-    /** {@code "user": {"index": "events", "id": "42"}}: read the user's latest events from that index. */
-    public record UserRef(String index, String id) {}
+    /**
+     * {@code "user": {"index": "events", "id": "42", "events": 1000}}: read the user's latest {@code events} events from that
+     * index (default: the model's max_history). The model encodes the latest max_history of them; {@code exclude_history}
+     * leaves out the items of all of them, as it does for an inline history of any length.
+     */
+    public record UserRef(String index, String id, Integer events) {
+
+        /** At most what a search may return by default ({@code index.max_result_window}). */
+        public static final int MAX_EVENTS = 10_000;
+
+        public UserRef {
+            if (events != null && (events < 1 || events > MAX_EVENTS)) {
+                throw new IllegalArgumentException("[user.events] must be between 1 and " + MAX_EVENTS + ", got " + events);
+            }
+        }
+
+        public UserRef(String index, String id) {
+            this(index, id, null);
+        }
+    }
 
     private final String model;
     private final List<HistoryEvent> history;
@@ -87,7 +105,7 @@ public final class UserContext {
     public UserContext(StreamInput in) throws IOException {
         this.model = in.readString();
         this.history = WireFormat.readHistory(in);
-        this.user = in.readBoolean() ? new UserRef(in.readString(), in.readString()) : null;
+        this.user = in.readBoolean() ? new UserRef(in.readString(), in.readString(), in.readOptionalVInt()) : null;
         this.queryText = in.readOptionalString();
         this.requestTime = in.readOptionalLong();
         this.encoding = WireFormat.readEncoding(in);
@@ -105,6 +123,7 @@ public final class UserContext {
         if (user != null) {
             out.writeString(user.index());
             out.writeString(user.id());
+            out.writeOptionalVInt(user.events());
         }
         out.writeOptionalString(queryText);
         out.writeOptionalLong(requestTime);
@@ -116,7 +135,11 @@ public final class UserContext {
     public void toXContentFields(XContentBuilder builder) throws IOException {
         builder.field("model", model);
         if (user != null) {
-            builder.startObject("user").field("index", user.index()).field("id", user.id()).endObject();
+            builder.startObject("user").field("index", user.index()).field("id", user.id());
+            if (user.events() != null) {
+                builder.field("events", user.events());
+            }
+            builder.endObject();
         } else {
             builder.startArray("history");
             for (HistoryEvent e : history) {

@@ -62,6 +62,7 @@ public final class UserContextParsing {
         }
         String index = null;
         String id = null;
+        Integer events = null;
         String field = null;
         for (XContentParser.Token t = parser.nextToken(); t != XContentParser.Token.END_OBJECT; t = parser.nextToken()) {
             if (t == XContentParser.Token.FIELD_NAME) {
@@ -70,11 +71,13 @@ public final class UserContextParsing {
                 index = parser.text();
             } else if ("id".equals(field) && t.isValue()) {
                 id = parser.text();
+            } else if ("events".equals(field) && t == XContentParser.Token.VALUE_NUMBER) {
+                events = parser.intValue(false);
             } else {
                 throw fail(parser, "[user] has unknown field [" + field + "]");
             }
         }
-        return new UserContext.UserRef(index, id);
+        return new UserContext.UserRef(index, id, events);
     }
 
     /** {@code [{"item": "1193", "action": "rate_5", "time": 978300760, "query": "..."}, ...]} */
