@@ -180,15 +180,7 @@ class EndToEndIT {
     void historyIngestedWithIndexEventsIsLookedUpByUser() throws Exception {
         JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
         Path log = Files.createTempFile("events-", ".jsonl");
-        List<String> lines = new ArrayList<>();
-        for (JsonNode e : c.path("request").path("history")) {
-            ObjectNode event = JSON.createObjectNode().put("user_id", "u-e2e").put("item_id", e.path("item").asText())
-                .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
-            if (e.hasNonNull("query")) {
-                event.put("query", e.path("query").asText());
-            }
-            lines.add(event.toString());
-        }
+        List<String> lines = historyAsLog(c, "u-e2e");
         lines.add("{\"user_id\": \"someone-else\", \"item_id\": \"i1\", \"action\": \"click\", \"timestamp\": \"2023-11-14T22:13:20Z\"}");
         Files.write(log, lines);
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -212,15 +204,7 @@ class EndToEndIT {
         // lookup must hand the model the same order, or the tied events swap positions and the scores move.
         JsonNode c = goldenCase(r -> r.path("history").size() > 1
             && r.path("history").get(0).path("time").asLong() == r.path("history").get(1).path("time").asLong());
-        List<String> lines = new ArrayList<>();
-        for (JsonNode e : c.path("request").path("history")) {
-            ObjectNode event = JSON.createObjectNode().put("user_id", "u-ties").put("item_id", e.path("item").asText())
-                .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
-            if (e.hasNonNull("query")) {
-                event.put("query", e.path("query").asText());
-            }
-            lines.add(event.toString());
-        }
+        List<String> lines = historyAsLog(c, "u-ties");
         Path log = Files.createTempFile("events-ties-", ".jsonl");
         Files.write(log, lines);
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -293,14 +277,7 @@ class EndToEndIT {
                 continue;
             }
             String user = "eval-" + c.path("name").asText();
-            for (JsonNode e : request.path("history")) {
-                ObjectNode line = JSON.createObjectNode().put("user_id", user).put("item_id", e.path("item").asText())
-                    .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
-                if (e.hasNonNull("query")) {
-                    line.put("query", e.path("query").asText());
-                }
-                lines.add(line.toString());
-            }
+            lines.addAll(historyAsLog(c, user));
             int rank = (3 * ranks.size() + 1) % 10;
             ObjectNode target = JSON.createObjectNode().put("user_id", user).put("item_id", c.path("expected").path("ranked_top10").get(rank).asText())
                 .put("action", request.path("history").get(0).path("action").asText()).put("timestamp", requestTime);
@@ -396,13 +373,8 @@ class EndToEndIT {
 
     /** The top 10 hits of the query are the ten items the trainer ranks highest for the case. */
     private static void assertTopTen(JsonNode c, ObjectNode genrec) throws Exception {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("size", 10);
-        body.set("query", JSON.createObjectNode().set("genrec", genrec));
-        HttpResponse<String> response = search(body.toString());
-        assertEquals(200, response.statusCode(), response.body());
         List<String> hits = new ArrayList<>();
-        JSON.readTree(response.body()).path("hits").path("hits").forEach(h -> hits.add(h.path("_source").path("item_id").asText()));
+        topTen(genrec).forEach(h -> hits.add(h.path("_source").path("item_id").asText()));
         List<String> expected = new ArrayList<>();
         c.path("expected").path("ranked_top10").forEach(n -> expected.add(n.asText()));
         assertEquals(10, expected.size());
@@ -410,17 +382,35 @@ class EndToEndIT {
             + " vs trainer " + expected);
     }
 
+    /** A golden case's history as log lines of {@code user} (the event schema index-events reads), in the case's order. */
+    private static List<String> historyAsLog(JsonNode c, String user) {
+        List<String> lines = new ArrayList<>();
+        for (JsonNode e : c.path("request").path("history")) {
+            ObjectNode event = JSON.createObjectNode().put("user_id", user).put("item_id", e.path("item").asText())
+                .put("action", e.path("action").asText()).put("timestamp", e.path("time").asLong());
+            if (e.hasNonNull("query")) {
+                event.put("query", e.path("query").asText());
+            }
+            lines.add(event.toString());
+        }
+        return lines;
+    }
+
     /** "item_id score" of each of the query's top 10 hits, in order. */
     private static List<String> hitsWithScores(ObjectNode genrec) throws Exception {
+        List<String> hits = new ArrayList<>();
+        topTen(genrec).forEach(h -> hits.add(h.path("_source").path("item_id").asText() + " " + h.path("_score").asText()));
+        return hits;
+    }
+
+    /** The hits of the genrec query with size 10, after checking it answered 200. */
+    private static JsonNode topTen(ObjectNode genrec) throws Exception {
         ObjectNode body = JSON.createObjectNode();
         body.put("size", 10);
         body.set("query", JSON.createObjectNode().set("genrec", genrec));
         HttpResponse<String> response = search(body.toString());
         assertEquals(200, response.statusCode(), response.body());
-        List<String> hits = new ArrayList<>();
-        JSON.readTree(response.body()).path("hits").path("hits")
-            .forEach(h -> hits.add(h.path("_source").path("item_id").asText() + " " + h.path("_score").asText()));
-        return hits;
+        return JSON.readTree(response.body()).path("hits").path("hits");
     }
 
     private static JsonNode goldenCase(Predicate<JsonNode> request) {
