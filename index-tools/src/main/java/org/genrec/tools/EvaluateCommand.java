@@ -59,6 +59,9 @@ final class EvaluateCommand {
                 throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
             }
             Integer numCandidates = args.get("num-candidates", null) == null ? null : args.getInt("num-candidates", k);
+            if (args.get("lookup-events", null) != null && args.get("history-index", null) == null) {
+                throw new CliArgs.UsageException("option [--lookup-events] needs [--history-index]: it sizes the user lookup");
+            }
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)),
                 args.get("history-index", null), args.get("lookup-events", null) == null ? null : args.getInt("lookup-events", 0));
@@ -116,7 +119,10 @@ final class EvaluateCommand {
         }
     }
 
-    /** The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are excluded). */
+    /**
+     * The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are
+     * excluded), or with a history index the user's id, the plugin reading the history from there.
+     */
     static ObjectNode request(LeaveLastOut.Case c, Options options, boolean rank) {
         ObjectNode genrec = JSON.createObjectNode();
         genrec.put("model", options.model());

@@ -79,6 +79,8 @@ class EvaluateCommandTest {
         assertTrue(fewHits.getMessage().contains("--k"), fewHits.getMessage());
         var badWeight = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--retrieval-weight", "high"));
         assertTrue(badWeight.getMessage().contains("--retrieval-weight"), badWeight.getMessage());
+        var lookupWithoutIndex = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--lookup-events", "500"));
+        assertTrue(lookupWithoutIndex.getMessage().contains("--history-index"), lookupWithoutIndex.getMessage());
         var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
         assertTrue(noModel.getMessage().contains("--model"), noModel.getMessage());
     }
