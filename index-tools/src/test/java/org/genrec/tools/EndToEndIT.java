@@ -182,6 +182,11 @@ class EndToEndIT {
         Path log = Files.createTempFile("events-", ".jsonl");
         List<String> lines = historyAsLog(c, "u-e2e");
         lines.add("{\"user_id\": \"someone-else\", \"item_id\": \"i1\", \"action\": \"click\", \"timestamp\": \"2023-11-14T22:13:20Z\"}");
+        // Logged after the request's time: a request made at that time must not see it (were it read, the trainer's
+        // best item would be excluded as already seen).
+        lines.add(JSON.createObjectNode().put("user_id", "u-e2e").put("item_id", c.path("expected").path("ranked_top10").get(0).asText())
+            .put("action", c.path("request").path("history").get(0).path("action").asText())
+            .put("timestamp", c.path("request").path("request_time").asLong() + 3600).toString());
         Files.write(log, lines);
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "index-events", "--events", log.toString(), "--url", node.url(), "--recreate" },
@@ -191,6 +196,7 @@ class EndToEndIT {
         genrec.remove("history");
         genrec.set("user", JSON.createObjectNode().put("index", "events").put("id", "u-e2e"));
         assertTopTen(c, genrec);
+        assertEquals(hitsWithScores(genrecQuery(c, MODEL)), hitsWithScores(genrec), "the history as of the request's time");
 
         Path exported = Files.createTempFile("exported-", ".jsonl");
         assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url() },

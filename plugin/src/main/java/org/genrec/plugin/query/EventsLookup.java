@@ -11,6 +11,7 @@ import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
+import org.opensearch.index.query.BoolQueryBuilder;
 import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
@@ -31,10 +32,18 @@ final class EventsLookup {
 
     private EventsLookup() {}
 
-    /** The user's latest {@code user.events()} events, or {@code maxHistory} (the model's) when not given. */
-    static SearchRequest request(UserContext.UserRef user, int maxHistory) {
+    /**
+     * The user's latest {@code user.events()} events, or {@code maxHistory} (the model's) when not given; with a
+     * {@code requestTime}, only those at or before it: a request made at a past time (a replay, an evaluation) sees the
+     * history the user had then, not the events logged since.
+     */
+    static SearchRequest request(UserContext.UserRef user, int maxHistory, Long requestTime) {
+        BoolQueryBuilder events = QueryBuilders.boolQuery().filter(QueryBuilders.termQuery(USER_ID, user.id()));
+        if (requestTime != null) {
+            events.filter(QueryBuilders.rangeQuery(TIMESTAMP).lte(requestTime).format("epoch_second"));
+        }
         SearchSourceBuilder source = new SearchSourceBuilder()
-            .query(QueryBuilders.termQuery(USER_ID, user.id()))
+            .query(events)
             .sort(TIMESTAMP, SortOrder.DESC)
             // Events in one second are ordered by ingestion, as the trainer orders them by their place in the log.
             // Without it Lucene breaks the tie by doc id ascending, which the reversal below turns into the

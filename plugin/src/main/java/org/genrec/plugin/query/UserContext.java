@@ -190,7 +190,7 @@ public final class UserContext {
                 listener.onResponse(null);
                 return;
             }
-            SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory());
+            SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory(), requestTime);
             client.search(lookup, ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
                 List<HistoryEvent> events = EventsLookup.events(response, user);
                 result.set(new Resolved(loaded.pinned(), events, encode(loaded, events, now)));
