@@ -54,6 +54,11 @@ public final class CliArgs {
         }
     }
 
+    /** The option's integer value, or null when it is not given. */
+    public Integer optionalInt(String name) {
+        return values.containsKey(name) ? getInt(name, 0) : null;
+    }
+
     public boolean flag(String name) {
         return Boolean.parseBoolean(values.getOrDefault(name, "false"));
     }

@@ -58,13 +58,13 @@ final class EvaluateCommand {
             if (k < 10) {
                 throw new CliArgs.UsageException("option [--k] must be at least 10 (HR@10 needs ten hits), got " + k);
             }
-            Integer numCandidates = args.get("num-candidates", null) == null ? null : args.getInt("num-candidates", k);
+            Integer numCandidates = args.optionalInt("num-candidates");
             if (args.get("lookup-events", null) != null && args.get("history-index", null) == null) {
                 throw new CliArgs.UsageException("option [--lookup-events] needs [--history-index]: it sizes the user lookup");
             }
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)),
-                args.get("history-index", null), args.get("lookup-events", null) == null ? null : args.getInt("lookup-events", 0));
+                args.get("history-index", null), args.optionalInt("lookup-events"));
         }
     }
 
@@ -164,22 +164,12 @@ final class EvaluateCommand {
 
     /** Every case's history into a fresh events index, in the cases' order (ties in log order, numbered by seq). */
     private static long indexHistories(ClusterConnection cluster, String index, List<LeaveLastOut.Case> cases) throws IOException {
-        if (cluster.client().indices().exists(e -> e.index(index)).value()) {
-            cluster.client().indices().delete(d -> d.index(index));
-        }
-        cluster.json("PUT", "/" + index, EventsIndex.definition(1, 0));
+        EventsIndex.create(cluster, index, 1, 0, true);
         List<Map<String, Object>> pending = new ArrayList<>();
         long seq = 0;
         for (LeaveLastOut.Case c : cases) {
             for (LeaveLastOut.Event e : c.history()) {
-                Map<String, Object> doc = new LinkedHashMap<>();
-                doc.put(EventSchema.USER_ID, e.userId());
-                doc.put(EventSchema.ITEM_ID, e.itemId());
-                doc.put(EventSchema.ACTION, e.action());
-                doc.put(EventSchema.TIMESTAMP, e.timestamp());
-                if (e.query() != null) {
-                    doc.put(EventSchema.QUERY, e.query());
-                }
+                Map<String, Object> doc = EventsIndex.document(e.userId(), e.itemId(), e.action(), e.timestamp(), e.query(), e.label());
                 doc.put(EventSchema.SEQ, ++seq);
                 pending.add(doc);
                 if (pending.size() == 1000) {

@@ -8,6 +8,10 @@ import static org.genrec.runtime.encoding.EventSchema.SEQ;
 import static org.genrec.runtime.encoding.EventSchema.TIMESTAMP;
 import static org.genrec.runtime.encoding.EventSchema.USER_ID;
 
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * The events index: the trainer's event schema ({@link org.genrec.runtime.encoding.EventSchema}) as OpenSearch fields, so that logs, training data
  * and the {@code genrec} query's {@code user} lookup speak one format (user_id, item_id, action,
@@ -17,6 +21,35 @@ import static org.genrec.runtime.encoding.EventSchema.USER_ID;
 final class EventsIndex {
 
     private EventsIndex() {}
+
+    /** Creates the index with {@link #definition} unless it exists (deleted first with {@code recreate}); true if created. */
+    static boolean create(ClusterConnection cluster, String index, int shards, int replicas, boolean recreate) throws IOException {
+        boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
+        if (exists && recreate) {
+            cluster.client().indices().delete(d -> d.index(index));
+            exists = false;
+        }
+        if (!exists) {
+            cluster.json("PUT", "/" + index, definition(shards, replicas));
+        }
+        return !exists;
+    }
+
+    /** One event as a document of the index; query and label only when present (the indexer adds seq). */
+    static Map<String, Object> document(String userId, String itemId, String action, long timestamp, String query, Integer label) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put(USER_ID, userId);
+        doc.put(ITEM_ID, itemId);
+        doc.put(ACTION, action);
+        doc.put(TIMESTAMP, timestamp);
+        if (query != null) {
+            doc.put(QUERY, query);
+        }
+        if (label != null) {
+            doc.put(LABEL, label);
+        }
+        return doc;
+    }
 
     static String definition(int shards, int replicas) {
         return """

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,13 +40,7 @@ final class IndexEventsCommand {
         int batch = Math.max(1, args.getInt("batch", 1000));
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
              BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
-            if (exists && args.flag("recreate")) {
-                cluster.client().indices().delete(d -> d.index(index));
-                exists = false;
-            }
-            if (!exists) {
-                cluster.json("PUT", "/" + index, EventsIndex.definition(args.getInt("shards", 1), args.getInt("replicas", 0)));
+            if (EventsIndex.create(cluster, index, args.getInt("shards", 1), args.getInt("replicas", 0), args.flag("recreate"))) {
                 out.printf("created index [%s]%n", index);
             }
             List<Map<String, Object>> pending = new ArrayList<>(batch);
@@ -85,24 +78,16 @@ final class IndexEventsCommand {
     static Map<String, Object> toDocument(String line, Path file, int lineNo) {
         try {
             JsonNode node = JSON.readTree(line);
-            Map<String, Object> doc = new LinkedHashMap<>();
             for (String field : List.of(EventSchema.USER_ID, EventSchema.ITEM_ID, EventSchema.ACTION, EventSchema.TIMESTAMP)) {
                 if (!node.hasNonNull(field)) {
                     throw new IllegalArgumentException("missing [" + field + "]");
                 }
             }
-            doc.put(EventSchema.USER_ID, node.get(EventSchema.USER_ID).asText());
-            doc.put(EventSchema.ITEM_ID, node.get(EventSchema.ITEM_ID).asText());
-            doc.put(EventSchema.ACTION, node.get(EventSchema.ACTION).asText());
             JsonNode time = node.get(EventSchema.TIMESTAMP);
-            doc.put(EventSchema.TIMESTAMP, EventTime.toUnixSeconds(time.isNumber() ? time.numberValue() : time.asText()));
-            if (node.hasNonNull(EventSchema.QUERY)) {
-                doc.put(EventSchema.QUERY, node.get(EventSchema.QUERY).asText());
-            }
-            if (node.hasNonNull(EventSchema.LABEL)) {
-                doc.put(EventSchema.LABEL, node.get(EventSchema.LABEL).asInt());
-            }
-            return doc;
+            return EventsIndex.document(node.get(EventSchema.USER_ID).asText(), node.get(EventSchema.ITEM_ID).asText(),
+                node.get(EventSchema.ACTION).asText(), EventTime.toUnixSeconds(time.isNumber() ? time.numberValue() : time.asText()),
+                node.hasNonNull(EventSchema.QUERY) ? node.get(EventSchema.QUERY).asText() : null,
+                node.hasNonNull(EventSchema.LABEL) ? node.get(EventSchema.LABEL).asInt() : null);
         } catch (IOException | IllegalArgumentException e) {
             throw new CliArgs.UsageException(file + " line " + lineNo + ": " + e.getMessage());
         }
