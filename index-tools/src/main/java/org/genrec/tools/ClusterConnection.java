@@ -14,13 +14,13 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 
 /** One HTTP connection to the cluster through the OpenSearch Java client: typed API plus raw JSON for our own types. */
-final class ClusterConnection implements AutoCloseable {
+public final class ClusterConnection implements AutoCloseable {
 
     private final OpenSearchTransport transport;
     private final OpenSearchClient client;
     private final OpenSearchGenericClient generic;
 
-    ClusterConnection(String url) {
+    public ClusterConnection(String url) {
         try {
             this.transport = ApacheHttpClient5TransportBuilder.builder(HttpHost.create(url)).setMapper(new JacksonJsonpMapper()).build();
         } catch (URISyntaxException e) {

@@ -164,22 +164,14 @@ final class EvaluateCommand {
 
     /** Every case's history into a fresh events index, in the cases' order (ties in log order, numbered by seq). */
     private static long indexHistories(ClusterConnection cluster, String index, List<LeaveLastOut.Case> cases) throws IOException {
-        EventsIndex.create(cluster, index, 1, 0, true);
-        List<Map<String, Object>> pending = new ArrayList<>();
-        long seq = 0;
-        for (LeaveLastOut.Case c : cases) {
-            for (LeaveLastOut.Event e : c.history()) {
-                Map<String, Object> doc = EventsIndex.document(e.userId(), e.itemId(), e.action(), e.timestamp(), e.query(), e.label());
-                doc.put(EventSchema.SEQ, ++seq);
-                pending.add(doc);
-                if (pending.size() == 1000) {
-                    IndexEventsCommand.flush(cluster, index, pending);
+        try (EventsWriter writer = EventsWriter.intoNewIndex(cluster, index, 1)) {
+            for (LeaveLastOut.Case c : cases) {
+                for (LeaveLastOut.Event e : c.history()) {
+                    writer.add(EventsIndex.document(e.userId(), e.itemId(), e.action(), e.timestamp(), e.query(), e.label()));
                 }
             }
+            return writer.count();
         }
-        IndexEventsCommand.flush(cluster, index, pending);
-        cluster.client().indices().refresh(r -> r.index(index));
-        return seq;
     }
 
     private static List<Boolean> rankings(String values) {

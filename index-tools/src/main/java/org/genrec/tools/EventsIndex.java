@@ -18,7 +18,7 @@ import java.util.Map;
  * timestamp in epoch seconds, optional query and label), plus {@code seq}, the ingestion order that breaks ties
  * between equal timestamps as the trainer's file order does.
  */
-final class EventsIndex {
+public final class EventsIndex {
 
     private EventsIndex() {}
 
@@ -36,7 +36,7 @@ final class EventsIndex {
     }
 
     /** One event as a document of the index; query and label only when present (the indexer adds seq). */
-    static Map<String, Object> document(String userId, String itemId, String action, long timestamp, String query, Integer label) {
+    public static Map<String, Object> document(String userId, String itemId, String action, long timestamp, String query, Integer label) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put(USER_ID, userId);
         doc.put(ITEM_ID, itemId);

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.encoding.EventSchema;
 import org.genrec.runtime.encoding.EventTime;
-import org.opensearch.client.opensearch.core.BulkRequest;
-import org.opensearch.client.opensearch.core.BulkResponse;
-import org.opensearch.client.opensearch.core.bulk.BulkResponseItem;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -14,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -43,26 +39,19 @@ final class IndexEventsCommand {
             if (EventsIndex.create(cluster, index, args.getInt("shards", 1), args.getInt("replicas", 0), args.flag("recreate"))) {
                 out.printf("created index [%s]%n", index);
             }
-            List<Map<String, Object>> pending = new ArrayList<>(batch);
-            long seq = lastSeq(cluster, index);
-            long total = 0;
-            String line;
-            int lineNo = 0;
-            while ((line = reader.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
+            long total;
+            try (EventsWriter writer = new EventsWriter(cluster, index, lastSeq(cluster, index), batch,
+                     written -> out.printf("indexed %d events%n", written))) {
+                String line;
+                int lineNo = 0;
+                while ((line = reader.readLine()) != null) {
+                    lineNo++;
+                    if (!line.isBlank()) {
+                        writer.add(toDocument(line, file, lineNo));
+                    }
                 }
-                Map<String, Object> doc = toDocument(line, file, lineNo);
-                doc.put(EventSchema.SEQ, ++seq);
-                pending.add(doc);
-                if (pending.size() == batch) {
-                    total += flush(cluster, index, pending);
-                    out.printf("indexed %d events%n", total);
-                }
+                total = writer.count();
             }
-            total += flush(cluster, index, pending);
-            cluster.client().indices().refresh(r -> r.index(index));
             out.printf("index [%s] received %d events from %s%n", index, total, file);
         }
     }
@@ -91,24 +80,5 @@ final class IndexEventsCommand {
         } catch (IOException | IllegalArgumentException e) {
             throw new CliArgs.UsageException(file + " line " + lineNo + ": " + e.getMessage());
         }
-    }
-
-    /** Bulk-indexes {@code docs} and empties the list; returns how many were indexed. */
-    static int flush(ClusterConnection cluster, String index, List<Map<String, Object>> docs) throws IOException {
-        if (docs.isEmpty()) {
-            return 0;
-        }
-        BulkRequest.Builder request = new BulkRequest.Builder();
-        for (Map<String, Object> doc : docs) {
-            request.operations(op -> op.index(i -> i.index(index).document(doc)));
-        }
-        BulkResponse response = cluster.client().bulk(request.build());
-        if (response.errors()) {
-            BulkResponseItem failed = response.items().stream().filter(i -> i.error() != null).findFirst().orElseThrow();
-            throw new IOException("bulk indexing into [" + index + "] failed: " + failed.error().reason());
-        }
-        int n = docs.size();
-        docs.clear();
-        return n;
     }
 }

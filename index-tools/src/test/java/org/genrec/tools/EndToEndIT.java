@@ -342,17 +342,21 @@ class EndToEndIT {
     }
 
     @Test
-    void benchMeasuresEveryRankingPlacementBesideKnnWithoutErrors() throws Exception {
+    void benchMeasuresEveryRankingPlacementAndHistorySourceBesideKnnWithoutErrors() throws Exception {
         Path out = Files.createTempDirectory("genrec-bench-");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "bench", "--bundle", LocalNode.property("genrec.test.bundle"), "--model", MODEL,
             "--url", node.url(), "--index", "items", "--mix", "recommend", "--history", "10", "--k", "10", "--window", "10",
-            "--rank", "true,false,coordinator,coordinator-named", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2",
+            "--rank", "true,false,coordinator,coordinator-named", "--history-from", "request,index", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2",
             "--requests", "5", "--candidates", "10", "--out", out.toString() }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
             err.toString());
 
         JsonNode cells = JSON.readTree(out.resolve("results.json").toFile()).path("cells");
-        assertEquals(List.of("true", "false", "coordinator", "coordinator-named"), cells.findValuesAsText("rank"), cells.toString());
+        // Bench checked before timing that each looked-up history returned the hits of the same history sent in the request.
+        assertEquals(List.of("true", "true", "false", "false", "coordinator", "coordinator", "coordinator-named", "coordinator-named"),
+            cells.findValuesAsText("rank"), cells.toString());
+        assertEquals(List.of("request", "index", "request", "index", "request", "index", "request", "index"),
+            cells.findValuesAsText("history_from"), cells.toString());
         for (JsonNode cell : cells) {
             for (String variant : List.of("genrec", "baseline")) {
                 JsonNode result = cell.path(variant);
@@ -360,7 +364,7 @@ class EndToEndIT {
                 assertEquals(0, result.path("errors").asLong(), cell.toString());
             }
         }
-        assertEquals(cells.get(0).path("baseline"), cells.get(3).path("baseline"), "one kNN baseline shared by all");
+        assertEquals(cells.get(0).path("baseline"), cells.get(7).path("baseline"), "one kNN baseline shared by all");
         assertTrue(Files.size(out.resolve("latency.png")) > 0);
     }
 

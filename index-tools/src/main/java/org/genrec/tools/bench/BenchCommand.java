@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.tools.CliArgs;
+import org.genrec.tools.ClusterConnection;
+import org.genrec.tools.EventsIndex;
+import org.genrec.tools.EventsWriter;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -25,10 +29,11 @@ import java.util.Set;
 public final class BenchCommand {
 
     public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
-        "rank", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
+        "rank", "history-from", "history-index", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
-              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator|coordinator-named,...] [--concurrency 1,2,4,8]
+              [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator|coordinator-named,...]
+              [--history-from request|index,...] [--history-index genrec-bench-events] [--concurrency 1,2,4,8]
               [--duration 10] [--warmup 3] [--slices 10] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
               [--model-only]
             Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
@@ -43,6 +48,10 @@ public final class BenchCommand {
             body); coordinator-named: the same through a named pipeline (genrec-bench-rank, created by bench);
             --rank true,false,coordinator: each, alternated with kNN in the same run (what ranking adds to retrieval, and
             where it costs least).
+            --history-from index: the genrec request names a user instead of sending the history, and the plugin looks up
+            that user's events (all of them: "events" = the history length) in --history-index, which bench recreates with
+            every drawn history; request,index: both, alternated in the same run (what the lookup costs). Before timing,
+            bench checks that the lookup returns the same hits as the same history in the request.
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -69,6 +78,14 @@ public final class BenchCommand {
         } catch (IllegalArgumentException e) {
             throw new CliArgs.UsageException(e.getMessage());
         }
+        List<BenchRequests.HistorySource> sources;
+        try {
+            sources = Arrays.stream(args.get("history-from", "request").split(",")).map(String::trim)
+                .map(BenchRequests.HistorySource::parse).distinct().toList();
+        } catch (IllegalArgumentException e) {
+            throw new CliArgs.UsageException(e.getMessage());
+        }
+        String historyIndex = args.get("history-index", "genrec-bench-events");
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
@@ -81,7 +98,8 @@ public final class BenchCommand {
         boolean modelOnly = args.flag("model-only");
         if (!modelOnly) {
             // --duration is per variant: a cell with --rank true,coordinator measures three variants (two genrec, one kNN).
-            long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), concurrency.length, warmup, duration);
+            long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), sources.size(), concurrency.length, warmup,
+                duration);
             out.printf("load plan: about %d min %02d s of load (warm-up %d s + %d s measured per variant, per cell and concurrency)%n",
                 seconds / 60, seconds % 60, warmup.toSeconds(), duration.toSeconds());
         }
@@ -94,6 +112,11 @@ public final class BenchCommand {
         try (GenrecModel model = GenrecModel.load(Path.of(args.required("bundle")), ExecutionProvider.CPU)) {
             out.printf("bench: %s, model %s (%d items, d=%d), %s%n", url, modelName, model.bundle().items().size(),
                 model.manifest().architecture().dModel(), Runtime.version());
+            BenchRequests.Setup setup = new BenchRequests.Setup(model, modelName, vectorField, historyIndex, requestCount, 42);
+            if (!modelOnly && sources.contains(BenchRequests.HistorySource.INDEX)) {
+                out.printf("indexed %d events of %d users into [%s]%n", indexHistories(url, setup, histories), histories.length * requestCount,
+                    historyIndex);
+            }
             for (BenchRequests.Mix mix : modelOnly ? List.<BenchRequests.Mix>of() : mixes) {
                 for (int history : histories) {
                     for (int k : ks) {
@@ -101,23 +124,36 @@ public final class BenchCommand {
                         // The rescorer always ranks: one genrec variant. Same seed: every variant sends the same histories.
                         List<BenchRequests.Ranking> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(BenchRequests.Ranking.SHARDS) : ranks;
                         List<LoadRun.Variant> variants = new ArrayList<>();
+                        List<String> labels = new ArrayList<>();
                         List<BenchRequests.Pair> pairs = List.of();
                         for (BenchRequests.Ranking rank : cellRanks) {
-                            pairs = BenchRequests.build(model, modelName, vectorField, mix, history, k, window, rank, requestCount, 42);
-                            variants.add(new LoadRun.Variant(cell + " genrec" + rankLabel(rank, cellRanks),
-                                pairs.stream().map(BenchRequests.Pair::genrec).toList()));
+                            List<BenchRequests.Pair> inline = BenchRequests.build(setup, mix, history, k, window, rank,
+                                BenchRequests.HistorySource.REQUEST);
+                            for (BenchRequests.HistorySource source : sources) {
+                                pairs = source == BenchRequests.HistorySource.REQUEST ? inline
+                                    : BenchRequests.build(setup, mix, history, k, window, rank, source);
+                                if (source == BenchRequests.HistorySource.INDEX) {
+                                    load.checkSameHits(inline.get(0).genrec(), pairs.get(0).genrec());
+                                }
+                                String label = rankLabel(rank, cellRanks) + sourceLabel(source, sources);
+                                labels.add(label);
+                                variants.add(new LoadRun.Variant(cell + " genrec" + label, pairs.stream().map(BenchRequests.Pair::genrec).toList()));
+                            }
                         }
                         variants.add(new LoadRun.Variant(cell + (mix == BenchRequests.Mix.RESCORE ? " match" : " knn"),
                             pairs.stream().map(BenchRequests.Pair::baseline).toList()));
                         for (int c : concurrency) {
                             List<LoadRun.Result> results = load.run(variants, c, warmup, duration, slices, out);
                             LoadRun.Result baseline = results.get(results.size() - 1);
-                            for (int r = 0; r < cellRanks.size(); r++) {
-                                BenchRequests.Ranking rank = cellRanks.get(r);
-                                LoadRun.Result genrec = results.get(r);
-                                printCell(out, cell, c, rankLabel(rank, cellRanks), genrec, baseline);
-                                cells.add(row(mix, history, k, window, rank, c, slices, genrec, baseline));
-                                latency.add(cell + " genrec" + rankLabel(rank, cellRanks), c, genrec.p50Millis());
+                            int v = 0;
+                            for (BenchRequests.Ranking rank : cellRanks) {
+                                for (BenchRequests.HistorySource source : sources) {
+                                    LoadRun.Result genrec = results.get(v);
+                                    printCell(out, cell, c, labels.get(v), genrec, baseline);
+                                    cells.add(row(mix, history, k, window, rank, source, c, slices, genrec, baseline));
+                                    latency.add(cell + " genrec" + labels.get(v), c, genrec.p50Millis());
+                                    v++;
+                                }
                             }
                             latency.add(cell + " baseline", c, baseline.p50Millis());
                         }
@@ -152,13 +188,14 @@ public final class BenchCommand {
 
     /**
      * Wall time the load phase takes: each (mix, history, k) cell runs once per concurrency level, and each run warms up and then
-     * measures every variant (one per ranking placement, one for the rescorer, plus the baseline) for the full {@code duration}.
+     * measures every variant (one per ranking placement, one for the rescorer, each per history source, plus the baseline) for the
+     * full {@code duration}.
      */
-    static long plannedLoadSeconds(List<BenchRequests.Mix> mixes, int cellsPerMix, int rankings, int concurrencyLevels, Duration warmup,
-        Duration duration) {
+    static long plannedLoadSeconds(List<BenchRequests.Mix> mixes, int cellsPerMix, int rankings, int historySources, int concurrencyLevels,
+        Duration warmup, Duration duration) {
         long variantRuns = 0;
         for (BenchRequests.Mix mix : mixes) {
-            int genrecVariants = mix == BenchRequests.Mix.RESCORE ? 1 : rankings;
+            int genrecVariants = (mix == BenchRequests.Mix.RESCORE ? 1 : rankings) * historySources;
             variantRuns += (long) cellsPerMix * concurrencyLevels * (genrecVariants + 1);
         }
         return variantRuns * (warmup.toSeconds() + duration.toSeconds());
@@ -175,14 +212,15 @@ public final class BenchCommand {
         }
     }
 
-    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, BenchRequests.Ranking rank, int concurrency,
-        int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
+    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, BenchRequests.Ranking rank,
+        BenchRequests.HistorySource source, int concurrency, int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
         row.put("history", history);
         row.put("k", k);
         row.put("window", window);
         row.put("rank", rank.cliValue);
+        row.put("history_from", source.cliValue);
         row.put("concurrency", concurrency);
         row.put("slices", slices);
         row.put("genrec", genrec);
@@ -203,6 +241,33 @@ public final class BenchCommand {
             case COORDINATOR -> " (ranked on the coordinator)";
             case COORDINATOR_NAMED -> " (ranked on the coordinator, named pipeline)";
         };
+    }
+
+    /** " history=index" only when a run measures both sources; a single source keeps the plain name, as {@link #rankLabel} does. */
+    private static String sourceLabel(BenchRequests.HistorySource source, List<BenchRequests.HistorySource> sources) {
+        if (sources.size() > 1) {
+            return " history=" + source.cliValue;
+        }
+        return source == BenchRequests.HistorySource.INDEX ? " (history looked up)" : "";
+    }
+
+    /**
+     * Every drawn history of every length as a user's events in a new events index (one shard), so the lookup variant reads what
+     * the request variant sends.
+     */
+    private static long indexHistories(String url, BenchRequests.Setup setup, int[] histories) throws IOException {
+        try (ClusterConnection cluster = new ClusterConnection(url);
+             EventsWriter writer = EventsWriter.intoNewIndex(cluster, setup.historyIndex(), 1)) {
+            for (int history : histories) {
+                List<BenchRequests.Drawn> drawn = BenchRequests.draw(setup, history);
+                for (int r = 0; r < drawn.size(); r++) {
+                    for (HistoryEvent e : drawn.get(r).events()) {
+                        writer.add(EventsIndex.document(BenchRequests.userId(history, r), e.itemId(), e.action(), e.timeSeconds(), null, null));
+                    }
+                }
+            }
+            return writer.count();
+        }
     }
 
     private static int[] ints(String csv) {

@@ -62,6 +62,38 @@ final class BenchRequests {
         }
     }
 
+    /** Where the genrec request's history comes from, as {@code --history-from} names it. */
+    enum HistorySource {
+        /** {@code request}: the events in the request body. */
+        REQUEST("request"),
+        /**
+         * {@code index}: the plugin reads them from an events index by user ({@code "user": {...}}), all of them ({@code events}
+         * = the history length): what the lookup adds, at history lengths beyond the model's window too.
+         */
+        INDEX("index");
+
+        final String cliValue;
+
+        HistorySource(String cliValue) {
+            this.cliValue = cliValue;
+        }
+
+        static HistorySource parse(String value) {
+            for (HistorySource s : values()) {
+                if (s.cliValue.equals(value)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("--history-from takes request or index (comma-separated), not [" + value + "]");
+        }
+    }
+
+    /** What every request of a run shares: the model (in this process, for the baseline's vectors), names on the cluster, the draw. */
+    record Setup(GenrecModel model, String modelName, String vectorField, String historyIndex, int count, long seed) {}
+
+    /** One drawn request: a history, and the item whose title gives the search text. */
+    record Drawn(List<HistoryEvent> events, ItemCatalog.Item target) {}
+
     /** The pipeline {@code --rank coordinator-named} sends requests through. */
     static final String NAMED_PIPELINE = "genrec-bench-rank";
 
@@ -79,24 +111,39 @@ final class BenchRequests {
 
     private BenchRequests() {}
 
-    static List<Pair> build(GenrecModel model, String modelName, String vectorField, Mix mix, int history, int k, int window,
-        Ranking ranking, int count, long seed) {
-        ItemCatalog items = model.bundle().items();
-        String action = model.manifest().actions().get(0);
-        Random random = new Random(seed);
-        List<Pair> pairs = new ArrayList<>(count);
-        for (int r = 0; r < count; r++) {
+    /**
+     * The run's histories of one length, drawn from the catalogue with one seed, so that every variant, mix and k sends the same
+     * ones, and the events index holds them as users {@link #userId}.
+     */
+    static List<Drawn> draw(Setup setup, int history) {
+        ItemCatalog items = setup.model().bundle().items();
+        String action = setup.model().manifest().actions().get(0);
+        Random random = new Random(setup.seed());
+        List<Drawn> drawn = new ArrayList<>(setup.count());
+        for (int r = 0; r < setup.count(); r++) {
             List<HistoryEvent> events = new ArrayList<>(history);
-            ArrayNode historyJson = JSON.createArrayNode();
             for (int i = 0; i < history; i++) {
                 String item = items.items().get(random.nextInt(items.size())).itemId();
-                long time = NOW - 600L * (history - i);
-                events.add(new HistoryEvent(item, action, time, null));
-                historyJson.addObject().put("item", item).put("action", action).put("time", time);
+                events.add(new HistoryEvent(item, action, NOW - 600L * (history - i), null));
             }
-            ItemCatalog.Item target = items.items().get(random.nextInt(items.size()));
-            String text = mix == Mix.RECOMMEND ? null : target.title().split(" ")[0];
-            float[] embedding = model.encode(new GenrecRequest(events, text, NOW)).embedding();
+            drawn.add(new Drawn(events, items.items().get(random.nextInt(items.size()))));
+        }
+        return drawn;
+    }
+
+    /** The user whose events in the history index are request {@code r}'s history of length {@code history}. */
+    static String userId(int history, int r) {
+        return "bench-h" + history + "-" + r;
+    }
+
+    static List<Pair> build(Setup setup, Mix mix, int history, int k, int window, Ranking ranking, HistorySource source) {
+        List<Drawn> drawn = draw(setup, history);
+        String vectorField = setup.vectorField();
+        List<Pair> pairs = new ArrayList<>(drawn.size());
+        for (int r = 0; r < drawn.size(); r++) {
+            List<HistoryEvent> events = drawn.get(r).events();
+            String text = mix == Mix.RECOMMEND ? null : drawn.get(r).target().title().split(" ")[0];
+            float[] embedding = setup.model().encode(new GenrecRequest(events, text, NOW)).embedding();
             ArrayNode seen = JSON.createArrayNode();
             events.stream().map(HistoryEvent::itemId).distinct().forEach(seen::add);
 
@@ -112,7 +159,15 @@ final class BenchRequests {
             bool.putArray("must_not").addObject().putObject("terms").set("item_id", seen);
 
             ObjectNode genrec = JSON.createObjectNode();
-            genrec.put("model", modelName).set("history", historyJson);
+            genrec.put("model", setup.modelName());
+            if (source == HistorySource.INDEX) {
+                genrec.putObject("user").put("index", setup.historyIndex()).put("id", userId(history, r)).put("events", history);
+            } else {
+                ArrayNode historyJson = genrec.putArray("history");
+                for (HistoryEvent e : events) {
+                    historyJson.addObject().put("item", e.itemId()).put("action", e.action()).put("time", e.timeSeconds());
+                }
+            }
             genrec.put("request_time", NOW);
             if (text != null) {
                 genrec.put("query", text);

@@ -1,5 +1,8 @@
 package org.genrec.tools.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -37,6 +40,7 @@ final class LoadRun {
     record Result(double qps, double p50Millis, double p90Millis, double p99Millis, QuantileInterval p99Interval, double maxMillis,
         long requests, long errors, String firstError) {}
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_NANOS = Duration.ofSeconds(60).toNanos();
 
     // HTTP/1.1 keep-alive, as OpenSearch clients use; the default HTTP/2 upgrade attempt costs a round trip per request.
@@ -57,6 +61,33 @@ final class LoadRun {
         if (response.statusCode() != 200) {
             throw new IOException("could not create search pipeline " + name + ": HTTP " + response.statusCode() + ": " + response.body());
         }
+    }
+
+    /**
+     * Sends both bodies once and fails unless they return the same hits in the same order with the same scores: a variant that
+     * should answer as another (the history looked up instead of sent) must not be timed while it answers something else.
+     */
+    void checkSameHits(String expectedBody, String actualBody) throws IOException, InterruptedException {
+        JsonNode expected = hits(expectedBody);
+        JsonNode actual = hits(actualBody);
+        if (!expected.equals(actual)) {
+            throw new IOException("two requests that should return the same hits differ:\n  " + expectedBody + "\n  -> " + expected
+                + "\n  " + actualBody + "\n  -> " + actual);
+        }
+    }
+
+    /** [[id, score], ...] of one search. */
+    private JsonNode hits(String body) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(searchUri).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException("HTTP " + response.statusCode() + " for " + body + ": " + response.body());
+        }
+        ArrayNode hits = JSON.createArrayNode();
+        for (JsonNode hit : JSON.readTree(response.body()).path("hits").path("hits")) {
+            hits.addArray().add(hit.path("_id").asText()).add(hit.path("_score").asDouble());
+        }
+        return hits;
     }
 
     /** What one variant accumulates over its slices. */

@@ -13,14 +13,21 @@ class BenchCommandTest {
     @Test
     void everyVariantIsWarmedAndMeasuredForTheFullDuration() {
         // recommend: two cells (history 50, 200) x two concurrency levels x (true, coordinator, kNN) = 12 variant runs of 3 + 10 s.
-        assertEquals(12 * 13, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RECOMMEND), 2, 2, 2, Duration.ofSeconds(3),
+        assertEquals(12 * 13, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RECOMMEND), 2, 2, 1, 2, Duration.ofSeconds(3),
             Duration.ofSeconds(10)));
     }
 
     @Test
     void theRescorerMeasuresOneGenrecVariantWhateverTheRankingList() {
         // rescore: 1 cell x 1 level x (genrec, match) = 2; search: 1 x 1 x (true, false, coordinator, kNN) = 4.
-        assertEquals(6 * 100, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RESCORE, BenchRequests.Mix.SEARCH), 1, 3, 1,
+        assertEquals(6 * 100, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RESCORE, BenchRequests.Mix.SEARCH), 1, 3, 1, 1,
             Duration.ZERO, Duration.ofSeconds(100)));
+    }
+
+    @Test
+    void eachHistorySourceIsAVariantOfEveryRanking() {
+        // recommend: 1 cell x 1 level x ((true, false) x (request, index) + kNN) = 5 variant runs of 10 s.
+        assertEquals(5 * 10, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RECOMMEND), 1, 2, 2, 1, Duration.ZERO,
+            Duration.ofSeconds(10)));
     }
 }
