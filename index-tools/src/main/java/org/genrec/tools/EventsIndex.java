@@ -22,8 +22,21 @@ public final class EventsIndex {
 
     private EventsIndex() {}
 
-    /** Creates the index with {@link #definition} unless it exists (deleted first with {@code recreate}); true if created. */
+    /**
+     * The ingest pipeline every events index created here writes through by default: the plugin's {@code genrec_event_seq}
+     * processor numbers each event written without a {@code seq} (an application's own writes) in the order the cluster
+     * receives it, after every event numbered before.
+     */
+    public static final String PIPELINE = "genrec-events";
+
+    /**
+     * Creates the index with {@link #definition} unless it exists (deleted first with {@code recreate}); true if created.
+     * Creates or updates its default pipeline ({@link #PIPELINE}) either way.
+     */
     static boolean create(ClusterConnection cluster, String index, int shards, int replicas, boolean recreate) throws IOException {
+        cluster.json("PUT", "/_ingest/pipeline/" + PIPELINE, """
+            {"description": "genrec events: numbers each event without a seq in the order of ingestion",
+             "processors": [{"genrec_event_seq": {}}]}""");
         boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
         if (exists && recreate) {
             cluster.client().indices().delete(d -> d.index(index));
@@ -54,7 +67,7 @@ public final class EventsIndex {
     static String definition(int shards, int replicas) {
         return """
             {
-              "settings": {"index": {"number_of_shards": %d, "number_of_replicas": %d}},
+              "settings": {"index": {"number_of_shards": %d, "number_of_replicas": %d, "default_pipeline": "%s"}},
               "mappings": {
                 "properties": {
                   "%s": {"type": "keyword"},
@@ -67,6 +80,6 @@ public final class EventsIndex {
                 }
               }
             }
-            """.formatted(shards, replicas, USER_ID, ITEM_ID, ACTION, TIMESTAMP, QUERY, LABEL, SEQ);
+            """.formatted(shards, replicas, PIPELINE, USER_ID, ITEM_ID, ACTION, TIMESTAMP, QUERY, LABEL, SEQ);
     }
 }

@@ -24,7 +24,9 @@ final class IndexEventsCommand {
             Indexes an interaction log, one JSON object a line with user_id, item_id, action, timestamp (Unix seconds or ISO-8601),
             optional query and label, into the events index that the genrec query's "user" lookup reads. A malformed line stops
             the import with its line number; nothing after it is indexed. Each event gets a "seq", its place in the order of
-            ingestion (continuing after the index's last), so that events with one timestamp come back in file order.""";
+            ingestion (continuing after the index's last), so that events with one timestamp come back in file order. The index
+            writes through the pipeline "genrec-events" by default (created here), which numbers the events an application
+            writes later without a seq after these.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

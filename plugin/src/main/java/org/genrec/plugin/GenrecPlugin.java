@@ -1,5 +1,7 @@
 package org.genrec.plugin;
 
+import org.genrec.plugin.ingest.EventSeqProcessor;
+import org.genrec.plugin.ingest.IngestionSequence;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.pipeline.CoordinatorRankingProcessor;
@@ -15,6 +17,7 @@ import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.index.mapper.Mapper;
 import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.SearchPipelinePlugin;
@@ -54,11 +57,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * genrec: the {@code genrec} query and rescorer, the {@code genrec_rank} search pipeline processor and the
- * {@code genrec_vector} field. Models are bundle
+ * genrec: the {@code genrec} query and rescorer, the {@code genrec_rank} search pipeline processor, the
+ * {@code genrec_event_seq} ingest processor and the {@code genrec_vector} field. Models are bundle
  * directories under {@code config/genrec/}, loaded on first use.
  */
-public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin, SearchPipelinePlugin {
+public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin, SearchPipelinePlugin, IngestPlugin {
 
     /** auto (CUDA when present, else CPU), cpu or cuda. */
     public static final Setting<String> EXECUTION_PROVIDER = Setting.simpleString(
@@ -202,6 +205,11 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         Supplier<DiscoveryNodes> nodesInCluster
     ) {
         return List.of(new RestModelsAction());
+    }
+
+    @Override
+    public Map<String, org.opensearch.ingest.Processor.Factory> getProcessors(org.opensearch.ingest.Processor.Parameters parameters) {
+        return Map.of(EventSeqProcessor.TYPE, new EventSeqProcessor.Factory(IngestionSequence.onWallClock()));
     }
 
     @Override

@@ -19,6 +19,8 @@ import org.opensearch.action.search.SearchPhaseExecutionException;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.PluginsService;
@@ -290,6 +292,47 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         List<String> lookedUp = ids(client().prepareSearch(INDEX).setQuery(byUser).setSize(10).get());
         List<String> inline = ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get());
         assertEquals("the user's events from the index are the same history as given inline", inline, lookedUp);
+    }
+
+    /**
+     * An application writing events one at a time through the genrec_event_seq processor (the events index's default pipeline),
+     * through any node, gets them looked up in the order it sent them, though they share one timestamp and three shards.
+     */
+    public void testEventsNumberedByTheSeqPipelineAreLookedUpInTheOrderTheyWereSent() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> sent = new ArrayList<>();
+        for (HistoryEvent e : history(bundle, 7, 31, 5, 64, 12, 48)) {
+            sent.add(new HistoryEvent(e.itemId(), e.action(), NOW - 60, null));
+        }
+        assertAcked(client().admin().cluster().preparePutPipeline("genrec-events",
+            new BytesArray("{\"processors\": [{\"genrec_event_seq\": {}}]}"), MediaTypeRegistry.JSON).get());
+        assertAcked(prepareCreate("events-piped").setSettings(Settings.builder().put("index.number_of_shards", 3)
+            .put("index.default_pipeline", "genrec-events")).setMapping("{\"properties\": {\"user_id\": {\"type\": \"keyword\"},"
+            + " \"item_id\": {\"type\": \"keyword\"}, \"action\": {\"type\": \"keyword\"}, \"timestamp\": {\"type\": \"long\"},"
+            + " \"seq\": {\"type\": \"long\"}}}"));
+        for (HistoryEvent e : sent) {
+            assertEquals(RestStatus.CREATED, client().prepareIndex("events-piped").setSource(Map.of("user_id", "u1", "item_id", e.itemId(),
+                "action", e.action(), "timestamp", e.timeSeconds())).get().status());
+        }
+        refresh("events-piped");
+
+        GenrecQueryBuilder byUser = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
+            new UserContext.UserRef("events-piped", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
+        List<String> lookedUp = idsAndScores(client().prepareSearch(INDEX).setQuery(byUser).setSize(10).get());
+        List<String> inline = idsAndScores(client().prepareSearch(INDEX).setQuery(query(sent, null, true)).setSize(10).get());
+        assertEquals("the looked-up history is the one sent, in its order", inline, lookedUp);
+        // The order matters to the model here, so the lookup could not pass by luck with ties in another order.
+        List<HistoryEvent> reversed = new ArrayList<>(sent);
+        java.util.Collections.reverse(reversed);
+        assertNotEquals(inline, idsAndScores(client().prepareSearch(INDEX).setQuery(query(reversed, null, true)).setSize(10).get()));
+    }
+
+    private static List<String> idsAndScores(SearchResponse response) {
+        List<String> hits = new ArrayList<>();
+        for (SearchHit hit : response.getHits().getHits()) {
+            hits.add(hit.getId() + " " + hit.getScore());
+        }
+        return hits;
     }
 
     public void testRescorerReranksTheWindowOfAMatchQueryWithOneCallPerShard() {
