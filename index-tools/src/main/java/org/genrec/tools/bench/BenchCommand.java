@@ -21,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * {@code bench}: genrec against plain kNN on a live cluster, in the same run, plus the model's time
@@ -72,19 +74,9 @@ public final class BenchCommand {
         int[] histories = ints(args.get("history", "10,50,200"));
         int[] ks = ints(args.get("k", "100"));
         int window = Integer.parseInt(args.get("window", "100"));
-        List<BenchRequests.Ranking> ranks;
-        try {
-            ranks = Arrays.stream(args.get("rank", "true").split(",")).map(String::trim).map(BenchRequests.Ranking::parse).distinct().toList();
-        } catch (IllegalArgumentException e) {
-            throw new CliArgs.UsageException(e.getMessage());
-        }
-        List<BenchRequests.HistorySource> sources;
-        try {
-            sources = Arrays.stream(args.get("history-from", "request").split(",")).map(String::trim)
-                .map(BenchRequests.HistorySource::parse).distinct().toList();
-        } catch (IllegalArgumentException e) {
-            throw new CliArgs.UsageException(e.getMessage());
-        }
+        List<BenchRequests.Ranking> ranks = choices("rank", args.get("rank", "true"), BenchRequests.Ranking.values(), r -> r.cliValue);
+        List<BenchRequests.HistorySource> sources = choices("history-from", args.get("history-from", "request"),
+            BenchRequests.HistorySource.values(), h -> h.cliValue);
         String historyIndex = args.get("history-index", "genrec-bench-events");
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
@@ -268,6 +260,20 @@ public final class BenchCommand {
             }
             return writer.count();
         }
+    }
+
+    /** A comma-separated list of an option's named choices, each once, in the order given. */
+    static <E> List<E> choices(String option, String csv, E[] values, Function<E, String> name) {
+        List<E> chosen = new ArrayList<>();
+        for (String value : csv.split(",")) {
+            E choice = Arrays.stream(values).filter(v -> name.apply(v).equals(value.trim())).findFirst()
+                .orElseThrow(() -> new CliArgs.UsageException("--" + option + " takes "
+                    + Arrays.stream(values).map(name).collect(Collectors.joining(", ")) + " (comma-separated), not [" + value.trim() + "]"));
+            if (!chosen.contains(choice)) {
+                chosen.add(choice);
+            }
+        }
+        return chosen;
     }
 
     private static int[] ints(String csv) {

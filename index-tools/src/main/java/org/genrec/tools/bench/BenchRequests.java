@@ -47,16 +47,6 @@ final class BenchRequests {
             this.cliValue = cliValue;
         }
 
-        static Ranking parse(String value) {
-            for (Ranking r : values()) {
-                if (r.cliValue.equals(value)) {
-                    return r;
-                }
-            }
-            throw new IllegalArgumentException(
-                "--rank takes true, false, coordinator or coordinator-named (comma-separated), not [" + value + "]");
-        }
-
         boolean onTheCoordinator() {
             return this == COORDINATOR || this == COORDINATOR_NAMED;
         }
@@ -76,15 +66,6 @@ final class BenchRequests {
 
         HistorySource(String cliValue) {
             this.cliValue = cliValue;
-        }
-
-        static HistorySource parse(String value) {
-            for (HistorySource s : values()) {
-                if (s.cliValue.equals(value)) {
-                    return s;
-                }
-            }
-            throw new IllegalArgumentException("--history-from takes request or index (comma-separated), not [" + value + "]");
         }
     }
 

@@ -1,11 +1,13 @@
 package org.genrec.tools.bench;
 
+import org.genrec.tools.CliArgs;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The load plan printed before a run: a soak sized from it must end when its caller expects. */
 class BenchCommandTest {
@@ -29,5 +31,14 @@ class BenchCommandTest {
         // recommend: 1 cell x 1 level x ((true, false) x (request, index) + kNN) = 5 variant runs of 10 s.
         assertEquals(5 * 10, BenchCommand.plannedLoadSeconds(List.of(BenchRequests.Mix.RECOMMEND), 1, 2, 2, 1, Duration.ZERO,
             Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void aListOfChoicesKeepsTheOrderGivenAndNamesTheChoicesWhenOneIsUnknown() {
+        assertEquals(List.of(BenchRequests.Ranking.OFF, BenchRequests.Ranking.SHARDS),
+            BenchCommand.choices("rank", "false, true,false", BenchRequests.Ranking.values(), r -> r.cliValue));
+        CliArgs.UsageException e = assertThrows(CliArgs.UsageException.class,
+            () -> BenchCommand.choices("history-from", "request,users", BenchRequests.HistorySource.values(), h -> h.cliValue));
+        assertEquals("--history-from takes request, index (comma-separated), not [users]", e.getMessage());
     }
 }
