@@ -13,8 +13,8 @@ import static org.genrec.runtime.encoding.EventSchema.SEQ;
  * {@code genrec_event_seq}: numbers each event in the order this node ingests it ({@link IngestionSequence}), in the field
  * that the {@code user} lookup breaks equal timestamps with ({@code seq}). An application that writes events through a
  * pipeline with this processor (the events index's default pipeline) gets its events back in the order it sent them, as the
- * trainer reads a log, without numbering them itself. An event that already has the field keeps it unless {@code override}
- * is set, so a log bulk-loaded with its own numbering ({@code genrec-tools index-events}) keeps that.
+ * trainer reads a log, without numbering them itself. An event that already has a (non-null) value keeps it unless
+ * {@code override} is set, so a log bulk-loaded with its own numbering ({@code genrec-tools index-events}) keeps that.
  */
 public final class EventSeqProcessor extends AbstractProcessor {
 
@@ -33,7 +33,8 @@ public final class EventSeqProcessor extends AbstractProcessor {
 
     @Override
     public IngestDocument execute(IngestDocument document) {
-        if (override || !document.hasField(field)) {
+        // A null seq (a writer that always sends the field) would leave the event unordered: numbered like a missing one.
+        if (override || document.getFieldValue(field, Object.class, true) == null) {
             document.setFieldValue(field, sequence.next());
         }
         return document;

@@ -38,6 +38,10 @@ public class EventSeqProcessorTests extends OpenSearchTestCase {
         assertEquals(Long.valueOf(100), first.getFieldValue("seq", Long.class));
         assertEquals(Long.valueOf(101), second.getFieldValue("seq", Long.class));
         assertEquals(Long.valueOf(7), numbered.getFieldValue("seq", Long.class));
+        IngestDocument nullSeq = event(null);
+        nullSeq.setFieldValue("seq", (Object) null);
+        processor.execute(nullSeq);
+        assertEquals("a null seq is numbered like a missing one", Long.valueOf(102), nullSeq.getFieldValue("seq", Long.class));
     }
 
     public void testOverrideAndAnotherFieldName() {
