@@ -197,6 +197,12 @@ class EndToEndIT {
         genrec.set("user", JSON.createObjectNode().put("index", "events").put("id", "u-e2e"));
         assertTopTen(c, genrec);
         assertEquals(hitsWithScores(genrecQuery(c, MODEL)), hitsWithScores(genrec), "the history as of the request's time");
+        HttpResponse<String> stats = send("GET", "/_plugins/_genrec/stats", null);
+        JsonNode lookups = JSON.readTree(stats.body()).path("nodes").elements().next().path("models").path(MODEL).path("stats")
+            .path("user_lookups");
+        assertTrue(lookups.path("count").asLong() >= 2, "the two requests above looked the user up: " + stats.body());
+        assertTrue(lookups.path("micros").path("p99").asDouble() > 0, stats.body());
+        assertTrue(lookups.path("events_per_lookup").path("max").asDouble() >= c.path("request").path("history").size(), stats.body());
 
         Path exported = Files.createTempFile("exported-", ".jsonl");
         assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url() },

@@ -78,11 +78,6 @@ public final class ModelStats {
         requestsPerEncodeTotal.reset();
     }
 
-    /**
-     * Percentiles in microseconds; counts since load; {@code encodeCalls} counts encode-graph calls
-     * (with batching one call serves {@code requestsPerEncode*} requests). {@code *BoundRatioP50}: median of measured time
-     * over the call's FLOP lower bound at this machine's GEMM rate ({@code gemmGflops}); 0 when unknown.
-     */
     public record Snapshot(
         long encodeCalls,
         long scoreCalls,
@@ -107,6 +102,11 @@ public final class ModelStats {
         this.gemmGflops = rate;
     }
 
+    /**
+     * Percentiles in microseconds; counts since load; {@code encodeCalls} counts encode-graph calls
+     * (with batching one call serves {@code requestsPerEncode*} requests). {@code *BoundRatioP50}: median of measured time
+     * over the call's FLOP lower bound at this machine's GEMM rate ({@code gemmGflops}); 0 when unknown.
+     */
     public synchronized Snapshot snapshot() {
         encodeTotal.add(encodeMicros.getIntervalHistogram());
         scoreTotal.add(scoreMicros.getIntervalHistogram());

@@ -154,6 +154,17 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
     }
 
 
+    /** {@code user} lookups made so far for any loaded model, over all nodes. */
+    protected long totalLookups() {
+        long lookups = 0;
+        for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
+            for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
+                lookups += loaded.lookups().snapshot().lookups();
+            }
+        }
+        return lookups;
+    }
+
     protected GenrecQueryBuilder query(String model, List<HistoryEvent> history) {
         return new GenrecQueryBuilder(services(), new UserContext(model, history, null, null, NOW), "item_vector", null, 20, null, true, true);
     }

@@ -289,9 +289,11 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         }
         GenrecQueryBuilder byUser = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
             new UserContext.UserRef("events", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
+        long lookupsBefore = totalLookups();
         List<String> lookedUp = ids(client().prepareSearch(INDEX).setQuery(byUser).setSize(10).get());
         List<String> inline = ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get());
         assertEquals("the user's events from the index are the same history as given inline", inline, lookedUp);
+        assertEquals("one lookup for the request that named the user, none for the inline one", lookupsBefore + 1, totalLookups());
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.genrec.plugin.action;
 
+import org.genrec.plugin.model.LookupStats;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.batching.EncodeBatching;
@@ -26,7 +27,8 @@ public record ModelInfo(
     float retrievalWeight,
     long memoryBytes,
     EncodeBatching batching,
-    ModelStats.Snapshot stats
+    ModelStats.Snapshot stats,
+    LookupStats.Snapshot lookups
 ) implements Writeable, ToXContentFragment {
 
     static ModelInfo of(ModelRegistry.Loaded loaded) {
@@ -52,7 +54,8 @@ public record ModelInfo(
             bundle.manifest().retrievalWeight(),
             memory,
             loaded.model().batching(),
-            loaded.model().stats().snapshot()
+            loaded.model().stats().snapshot(),
+            loaded.lookups().snapshot()
         );
     }
 
@@ -61,7 +64,8 @@ public record ModelInfo(
             in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(), in.readDouble(),
                 in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
-                in.readDouble(), in.readDouble()));
+                in.readDouble(), in.readDouble()),
+            new LookupStats.Snapshot(in.readVLong(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble()));
     }
 
     @Override
@@ -94,6 +98,11 @@ public record ModelInfo(
         out.writeDouble(stats.encodeBoundRatioP50());
         out.writeDouble(stats.scoreBoundRatioP50());
         out.writeDouble(stats.gemmGflops());
+        out.writeVLong(lookups.lookups());
+        out.writeDouble(lookups.p50Micros());
+        out.writeDouble(lookups.p99Micros());
+        out.writeDouble(lookups.eventsP50());
+        out.writeDouble(lookups.eventsMax());
     }
 
     @Override
@@ -122,6 +131,11 @@ public record ModelInfo(
         // Measured time over the FLOP lower bound at this node's GEMM rate (1.0 = at the bound).
         builder.startObject("time_over_flop_bound_p50").field("encode", stats.encodeBoundRatioP50())
             .field("score", stats.scoreBoundRatioP50()).field("gemm_gflops", stats.gemmGflops()).endObject();
+        // The "user" lookups' events searches, made on this node as the coordinating node of a request.
+        builder.startObject("user_lookups").field("count", lookups.lookups());
+        builder.startObject("micros").field("p50", lookups.p50Micros()).field("p99", lookups.p99Micros()).endObject();
+        builder.startObject("events_per_lookup").field("p50", lookups.eventsP50()).field("max", lookups.eventsMax()).endObject();
+        builder.endObject();
         builder.endObject();
         return builder.endObject();
     }

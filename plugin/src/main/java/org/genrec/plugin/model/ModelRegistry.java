@@ -35,7 +35,8 @@ public final class ModelRegistry implements Closeable {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
 
     /** A loaded model under its bundle name. */
-    public record Loaded(String name, GenrecModel model, long loadedAtMillis) {
+    /** A model as loaded on this node, with the {@code user} lookups made for it since. */
+    public record Loaded(String name, GenrecModel model, long loadedAtMillis, LookupStats lookups) {
         public String version() {
             return model.manifest().modelVersion();
         }
@@ -129,7 +130,7 @@ public final class ModelRegistry implements Closeable {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("genrec model [" + name + "] cannot be loaded: " + e.getMessage(), e);
         }
-        Loaded fresh = new Loaded(name, model, System.currentTimeMillis());
+        Loaded fresh = new Loaded(name, model, System.currentTimeMillis(), new LookupStats());
         Loaded previous = current.put(name, fresh);
         Loaded replacedSameVersion = byVersion.put(fresh.pinned(), fresh);
         if (previous != null) {

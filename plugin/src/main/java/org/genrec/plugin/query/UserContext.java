@@ -191,8 +191,10 @@ public final class UserContext {
                 return;
             }
             SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory(), requestTime);
+            long lookupStart = System.nanoTime();
             client.search(lookup, ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
                 List<HistoryEvent> events = EventsLookup.events(response, user);
+                loaded.lookups().record(System.nanoTime() - lookupStart, events.size());
                 result.set(new Resolved(loaded.pinned(), events, encode(loaded, events, now)));
                 listener.onResponse(null);
             }), listener::onFailure));
