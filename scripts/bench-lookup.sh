@@ -15,9 +15,7 @@ shift 3
 source scripts/bench-node.sh
 "${TOOLS[@]}" index-items --bundle "$BUNDLE" --url "$URL" --index items --recreate
 mkdir -p "$OUT"
-echo "== warm-up (discarded)"
-"${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 200 --k 100 --window 100 \
-  --history-from request,index --concurrency 2 --duration 30 --warmup 10 --candidates 100 --out "$OUT/warmup" "$@" > /dev/null
+warm_up_node "$OUT" --history-from request,index "$@"
 for clients in 1 4; do
   echo "== history in the request vs looked up, 10-1000 events, $clients client(s)"
   "${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 10,50,200,1000 --k 100 \

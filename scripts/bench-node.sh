@@ -1,6 +1,7 @@
 # Sourced by the serving benchmarks (bench-serving.sh, bench-ranking-placement.sh, ...), from the
 # repository root with BUNDLE and MODEL set: a fresh local OpenSearch node with the plugin and the
-# bundle installed as MODEL, started, and stopped when the calling script exits. Defines URL, TOOLS.
+# bundle installed as MODEL, started, and stopped when the calling script exits. Defines URL, TOOLS and
+# warm_up_node (below).
 # Settings: GENREC_BENCH_PORT (9271), GENREC_BENCH_NODE (/tmp/genrec-bench), GENREC_BENCH_HEAP (1g).
 # BENCH_NODES=2 (set by the caller) starts a two-node cluster instead: the first node (URL, named
 # genrec-node-PORT) bootstraps it and coordinates the benchmark's requests, the second
@@ -33,3 +34,15 @@ if [[ ${#NODE_DIRS[@]} == 2 ]]; then
 else
   OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" scripts/opensearch-node.sh start "$NODE_DIR" "$PORT"
 fi
+
+# warm_up_node OUT_DIR [bench flags]: a node fresh from start and indexing is slower for its first minute (JIT, page
+# cache): measured, the first 15-second cell ran at ~2x the p50 of the same request a few minutes later. This runs the
+# headline request (recommendation, history 200, k 100, window 100) for 30 s at two clients, its results discarded
+# (OUT_DIR/warmup), so that no measured cell is that minute.
+warm_up_node() {
+  local out=$1
+  shift
+  echo "== warm-up (discarded)"
+  "${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 200 --k 100 --window 100 \
+    --concurrency 2 --duration 30 --warmup 10 --candidates 100 --out "$out/warmup" "$@" > /dev/null
+}

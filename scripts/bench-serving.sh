@@ -17,12 +17,7 @@ source scripts/bench-node.sh
 "${TOOLS[@]}" index-items --bundle "$BUNDLE" --url "$URL" --index items --recreate
 
 mkdir -p "$OUT"
-# A node fresh from start and indexing is slower for its first minute (JIT, page cache): measured,
-# the first 15-second cell ran at ~2x the p50 of the same request a few minutes later. Warm it up
-# with the headline request itself (discarded) so that the headline's first cell is not that minute.
-echo "== warm-up (discarded)"
-"${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 200 --k 100 --window 100 \
-  --concurrency 2 --duration 30 --warmup 10 --candidates 100 --out "$OUT/warmup" "$@" > /dev/null
+warm_up_node "$OUT" "$@"
 echo "== headline: recommendation, history 200, k 100, rank window 100, 1/2/4/8 clients"
 "${TOOLS[@]}" bench --bundle "$BUNDLE" --model "$MODEL" --url "$URL" --mix recommend --history 200 --k 100 --window 100 \
   --concurrency 1,2,4,8 --duration 10 --warmup 5 --out "$OUT/headline" "$@"
