@@ -201,6 +201,7 @@ class EndToEndIT {
         JsonNode lookups = JSON.readTree(stats.body()).path("nodes").elements().next().path("models").path(MODEL).path("stats")
             .path("user_lookups");
         assertTrue(lookups.path("count").asLong() >= 2, "the two requests above looked the user up: " + stats.body());
+        assertEquals(0, lookups.path("failed").asLong(-1), stats.body());
         assertTrue(lookups.path("micros").path("p99").asDouble() > 0, stats.body());
         assertTrue(lookups.path("events_per_lookup").path("max").asDouble() >= c.path("request").path("history").size(), stats.body());
 

@@ -35,7 +35,7 @@ class PerfAccountingTest {
             ModelStats.Snapshot s = model.stats().snapshot();
             assertEquals(1, s.encodeCalls());
             assertEquals(3, s.candidatesScored());
-            assertTrue(s.encodeBoundRatioP50() > 0 && s.scoreBoundRatioP50() > 0, s.toString());
+            assertTrue(s.encodeBoundRatio().p50() > 0 && s.scoreBoundRatio().p50() > 0, s.toString());
             assertEquals(GemmRate.gflops(), s.gemmGflops());
         }
     }

@@ -82,7 +82,7 @@ public class BatchedEncodingIT extends GenrecIntegTestCase {
         for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
             for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
                 assertEquals("on", loaded.model().batching().mode().name().toLowerCase(java.util.Locale.ROOT));
-                largest = Math.max(largest, loaded.model().stats().snapshot().requestsPerEncodeMax());
+                largest = Math.max(largest, loaded.model().stats().snapshot().requestsPerEncode().max());
             }
         }
         return largest;

@@ -2,7 +2,6 @@ package org.genrec.plugin;
 
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.runtime.GenrecModel;
-import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.GenrecRequest;
@@ -39,9 +38,9 @@ public class CoordinatorRankingIT extends GenrecIntegTestCase {
         GenrecQueryBuilder retrievalOnly = query(history, null, false);
         List<String> retrieved = ids(search(retrievalOnly, 20, null));
 
-        ModelStats.Snapshot before = totalStats();
+        ModelCalls before = totalCalls();
         SearchResponse response = search(query(history, null, false), 20, PIPELINE);
-        ModelStats.Snapshot after = totalStats();
+        ModelCalls after = totalCalls();
         assertEquals("the history is encoded once per search request", 1, after.encodeCalls() - before.encodeCalls());
         assertEquals("one ranking call per request, not one per shard", 1, after.scoreCalls() - before.scoreCalls());
 

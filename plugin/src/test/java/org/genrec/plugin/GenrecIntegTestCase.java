@@ -140,7 +140,10 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
         return new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, text, NOW), "item_vector", null, 20, null, true, rank);
     }
 
-    protected ModelStats.Snapshot totalStats() {
+    /** Model calls over all nodes and loaded models. */
+    protected record ModelCalls(long encodeCalls, long scoreCalls) {}
+
+    protected ModelCalls totalCalls() {
         long encodes = 0;
         long scores = 0;
         for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
@@ -150,19 +153,23 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
                 scores += s.scoreCalls();
             }
         }
-        return new ModelStats.Snapshot(encodes, scores, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        return new ModelCalls(encodes, scores);
     }
 
 
-    /** {@code user} lookups made so far for any loaded model, over all nodes. */
-    protected long totalLookups() {
-        long lookups = 0;
+    /** {@code user} lookups over all nodes and loaded models: made, and of those failed. */
+    protected record Lookups(long made, long failed) {}
+
+    protected Lookups totalLookups() {
+        long made = 0;
+        long failed = 0;
         for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
             for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
-                lookups += loaded.lookups().snapshot().lookups();
+                made += loaded.lookups().snapshot().lookups();
+                failed += loaded.lookups().snapshot().failed();
             }
         }
-        return lookups;
+        return new Lookups(made, failed);
     }
 
     protected GenrecQueryBuilder query(String model, List<HistoryEvent> history) {

@@ -4,9 +4,9 @@ import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
+import org.opensearch.ExceptionsHelper;
 import org.opensearch.index.query.QueryBuilders;
 import org.genrec.runtime.GenrecModel;
-import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
@@ -49,11 +49,11 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
     public void testRankedHitsCarryTheModelsScoreWithOneEncodeAndOneScoreCallPerShard() throws Exception {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
-        ModelStats.Snapshot before = totalStats();
+        ModelCalls before = totalCalls();
 
         SearchResponse response = client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get();
 
-        ModelStats.Snapshot after = totalStats();
+        ModelCalls after = totalCalls();
         assertEquals("the history is encoded once per search request", 1, after.encodeCalls() - before.encodeCalls());
         assertEquals("one batched ranking call per shard", SHARDS, after.scoreCalls() - before.scoreCalls());
 
@@ -289,11 +289,19 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         }
         GenrecQueryBuilder byUser = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
             new UserContext.UserRef("events", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
-        long lookupsBefore = totalLookups();
+        Lookups before = totalLookups();
         List<String> lookedUp = ids(client().prepareSearch(INDEX).setQuery(byUser).setSize(10).get());
         List<String> inline = ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get());
         assertEquals("the user's events from the index are the same history as given inline", inline, lookedUp);
-        assertEquals("one lookup for the request that named the user, none for the inline one", lookupsBefore + 1, totalLookups());
+        assertEquals("one lookup for the request that named the user, none for the inline one", new Lookups(before.made() + 1,
+            before.failed()), totalLookups());
+
+        GenrecQueryBuilder noEventsIndex = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
+            new UserContext.UserRef("no-such-events", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
+        Exception failure = expectThrows(Exception.class, () -> client().prepareSearch(INDEX).setQuery(noEventsIndex).get());
+        assertTrue(ExceptionsHelper.detailedMessage(failure), ExceptionsHelper.detailedMessage(failure).contains("no-such-events"));
+        assertEquals("a lookup that failed is counted as made and as failed", new Lookups(before.made() + 2, before.failed() + 1),
+            totalLookups());
     }
 
     /**
@@ -341,11 +349,11 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
         String word = bundle.items().items().get(0).title().split(" ")[0];
-        ModelStats.Snapshot before = totalStats();
+        ModelCalls before = totalCalls();
         GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
         SearchResponse response = client().prepareSearch(INDEX).setQuery(QueryBuilders.matchQuery("title", word))
             .addRescorer(rescorer, 50).setSize(10).get();
-        ModelStats.Snapshot after = totalStats();
+        ModelCalls after = totalCalls();
         assertEquals(1, after.encodeCalls() - before.encodeCalls());
         assertTrue(after.scoreCalls() - before.scoreCalls() <= SHARDS);
         try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {

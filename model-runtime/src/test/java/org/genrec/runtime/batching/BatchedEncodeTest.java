@@ -92,8 +92,8 @@ class BatchedEncodeTest {
                 pool.shutdownNow();
             }
             var stats = batched.stats().snapshot();
-            assertTrue(stats.requestsPerEncodeMax() > 1, "14 simultaneous requests never shared an encode call: " + stats);
-            assertTrue(stats.requestsPerEncodeMax() <= 8, "a call above max_batch: " + stats);
+            assertTrue(stats.requestsPerEncode().max() > 1, "14 simultaneous requests never shared an encode call: " + stats);
+            assertTrue(stats.requestsPerEncode().max() <= 8, "a call above max_batch: " + stats);
             assertTrue(stats.encodeCalls() < requests(batched).size(), stats.toString());
         }
     }

@@ -2,6 +2,7 @@ package org.genrec.plugin.action;
 
 import org.genrec.plugin.model.LookupStats;
 import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.runtime.Distribution;
 import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.bundle.ModelBundle;
@@ -62,10 +63,19 @@ public record ModelInfo(
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
             in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
-            new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), in.readDouble(), in.readDouble(),
-                in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble(),
-                in.readDouble(), in.readDouble()),
-            new LookupStats.Snapshot(in.readVLong(), in.readDouble(), in.readDouble(), in.readDouble(), in.readDouble()));
+            new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
+                readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
+            new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
+    }
+
+    private static Distribution.Summary readSummary(StreamInput in) throws IOException {
+        return new Distribution.Summary(in.readDouble(), in.readDouble(), in.readDouble());
+    }
+
+    private static void writeSummary(StreamOutput out, Distribution.Summary summary) throws IOException {
+        out.writeDouble(summary.p50());
+        out.writeDouble(summary.p99());
+        out.writeDouble(summary.max());
     }
 
     @Override
@@ -87,22 +97,15 @@ public record ModelInfo(
         out.writeVLong(stats.scoreCalls());
         out.writeVLong(stats.candidatesScored());
         out.writeVLong(stats.errors());
-        out.writeDouble(stats.encodeP50Micros());
-        out.writeDouble(stats.encodeP99Micros());
-        out.writeDouble(stats.scoreP50Micros());
-        out.writeDouble(stats.scoreP99Micros());
-        out.writeDouble(stats.candidatesP50());
-        out.writeDouble(stats.candidatesMax());
-        out.writeDouble(stats.requestsPerEncodeP50());
-        out.writeDouble(stats.requestsPerEncodeMax());
-        out.writeDouble(stats.encodeBoundRatioP50());
-        out.writeDouble(stats.scoreBoundRatioP50());
+        for (Distribution.Summary summary : new Distribution.Summary[] { stats.encodeMicros(), stats.scoreMicros(), stats.candidatesPerCall(),
+            stats.requestsPerEncode(), stats.encodeBoundRatio(), stats.scoreBoundRatio() }) {
+            writeSummary(out, summary);
+        }
         out.writeDouble(stats.gemmGflops());
         out.writeVLong(lookups.lookups());
-        out.writeDouble(lookups.p50Micros());
-        out.writeDouble(lookups.p99Micros());
-        out.writeDouble(lookups.eventsP50());
-        out.writeDouble(lookups.eventsMax());
+        out.writeVLong(lookups.failed());
+        writeSummary(out, lookups.micros());
+        writeSummary(out, lookups.events());
     }
 
     @Override
@@ -123,20 +126,27 @@ public record ModelInfo(
         builder.startObject("stats");
         builder.field("encode_calls", stats.encodeCalls()).field("score_calls", stats.scoreCalls());
         builder.field("candidates_scored", stats.candidatesScored()).field("errors", stats.errors());
-        builder.startObject("encode_micros").field("p50", stats.encodeP50Micros()).field("p99", stats.encodeP99Micros()).endObject();
-        builder.startObject("score_micros").field("p50", stats.scoreP50Micros()).field("p99", stats.scoreP99Micros()).endObject();
-        builder.startObject("candidates_per_call").field("p50", stats.candidatesP50()).field("max", stats.candidatesMax()).endObject();
-        builder.startObject("requests_per_encode_call").field("p50", stats.requestsPerEncodeP50())
-            .field("max", stats.requestsPerEncodeMax()).endObject();
+        percentiles(builder, "encode_micros", stats.encodeMicros());
+        percentiles(builder, "score_micros", stats.scoreMicros());
+        medianAndMax(builder, "candidates_per_call", stats.candidatesPerCall());
+        medianAndMax(builder, "requests_per_encode_call", stats.requestsPerEncode());
         // Measured time over the FLOP lower bound at this node's GEMM rate (1.0 = at the bound).
-        builder.startObject("time_over_flop_bound_p50").field("encode", stats.encodeBoundRatioP50())
-            .field("score", stats.scoreBoundRatioP50()).field("gemm_gflops", stats.gemmGflops()).endObject();
+        builder.startObject("time_over_flop_bound_p50").field("encode", stats.encodeBoundRatio().p50())
+            .field("score", stats.scoreBoundRatio().p50()).field("gemm_gflops", stats.gemmGflops()).endObject();
         // The "user" lookups' events searches, made on this node as the coordinating node of a request.
-        builder.startObject("user_lookups").field("count", lookups.lookups());
-        builder.startObject("micros").field("p50", lookups.p50Micros()).field("p99", lookups.p99Micros()).endObject();
-        builder.startObject("events_per_lookup").field("p50", lookups.eventsP50()).field("max", lookups.eventsMax()).endObject();
+        builder.startObject("user_lookups").field("count", lookups.lookups()).field("failed", lookups.failed());
+        percentiles(builder, "micros", lookups.micros());
+        medianAndMax(builder, "events_per_lookup", lookups.events());
         builder.endObject();
         builder.endObject();
         return builder.endObject();
+    }
+
+    private static void percentiles(XContentBuilder builder, String name, Distribution.Summary summary) throws IOException {
+        builder.startObject(name).field("p50", summary.p50()).field("p99", summary.p99()).endObject();
+    }
+
+    private static void medianAndMax(XContentBuilder builder, String name, Distribution.Summary summary) throws IOException {
+        builder.startObject(name).field("p50", summary.p50()).field("max", summary.max()).endObject();
     }
 }

@@ -193,11 +193,20 @@ public final class UserContext {
             SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory(), requestTime);
             long lookupStart = System.nanoTime();
             client.search(lookup, ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
-                List<HistoryEvent> events = EventsLookup.events(response, user);
+                List<HistoryEvent> events;
+                try {
+                    events = EventsLookup.events(response, user);
+                } catch (RuntimeException e) {
+                    loaded.lookups().recordFailure();
+                    throw e;
+                }
                 loaded.lookups().record(System.nanoTime() - lookupStart, events.size());
                 result.set(new Resolved(loaded.pinned(), events, encode(loaded, events, now)));
                 listener.onResponse(null);
-            }), listener::onFailure));
+            }), e -> {
+                loaded.lookups().recordFailure();
+                listener.onFailure(e);
+            }));
         }));
         return new UserContext(model, history, user, queryText, requestTime, null, 0L, result::get);
     }
