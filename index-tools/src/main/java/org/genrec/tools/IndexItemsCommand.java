@@ -34,7 +34,6 @@ final class IndexItemsCommand {
         String vectorField = args.get("vector-field", "item_vector");
         int batch = Math.max(1, args.getInt("batch", 500));
         ItemCatalog items = bundle.items();
-        String similarity = bundle.manifest().retrievalSimilarity().fieldSimilarity();
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
             boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
             if (exists && args.flag("recreate")) {
@@ -42,9 +41,9 @@ final class IndexItemsCommand {
                 exists = false;
             }
             if (!exists) {
-                cluster.json("PUT", "/" + index,
-                    ItemsIndex.definition(vectorField, items.embeddingDim(), similarity, args.getInt("shards", 1), args.getInt("replicas", 0)));
-                out.printf("created index [%s] with %s dimension %d, similarity %s%n", index, vectorField, items.embeddingDim(), similarity);
+                cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, bundle, args.getInt("shards", 1), args.getInt("replicas", 0)));
+                out.printf("created index [%s] with %s dimension %d, similarity %s%n", index, vectorField, items.embeddingDim(),
+                    bundle.manifest().retrievalSimilarity().fieldSimilarity());
             }
             List<ItemCatalog.Item> all = items.items();
             for (int from = 0; from < all.size(); from += batch) {
@@ -66,9 +65,19 @@ final class IndexItemsCommand {
                 }
                 out.printf("indexed %d/%d items%n", from + slice.size(), all.size());
             }
+            if (exists) {
+                // Only now, with every item's vector replaced: from here the genrec query accepts this model on the field
+                // and refuses the one whose vectors it held before (VectorFieldMeta).
+                cluster.json("PUT", "/" + index + "/_mapping", ItemsIndex.vectorFieldUpdate(vectorField, bundle));
+            }
             cluster.client().indices().refresh(r -> r.index(index));
-            out.printf("index [%s] holds the %d items of model [%s] version [%s]%n", index, all.size(), bundle.manifest().modelId(),
-                bundle.manifest().modelVersion());
+            out.printf("index [%s] holds the %d items of model [%s] version [%s] (embeddings %s)%n", index, all.size(),
+                bundle.manifest().modelId(), bundle.manifest().modelVersion(), items.fingerprint());
+            long documents = cluster.client().count(c -> c.index(index)).count();
+            if (documents > all.size()) {
+                out.printf("warning: index [%s] has %d documents more than this bundle's items; their vectors are another model's "
+                    + "(--recreate replaces the whole index)%n", index, documents - all.size());
+            }
         }
     }
 }

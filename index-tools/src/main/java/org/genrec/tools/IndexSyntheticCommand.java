@@ -47,8 +47,8 @@ final class IndexSyntheticCommand {
             if (cluster.client().indices().exists(e -> e.index(index)).value()) {
                 cluster.client().indices().delete(d -> d.index(index));
             }
-            cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, items.embeddingDim(),
-                bundle.manifest().retrievalSimilarity().fieldSimilarity(), args.getInt("shards", 1), 0));
+            // The copies' vectors are the bundle's, jittered: the field's meta names the bundle, whose model queries it.
+            cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, bundle, args.getInt("shards", 1), 0));
             long start = System.nanoTime();
             for (int from = 0; from < count; from += batch) {
                 BulkRequest.Builder request = new BulkRequest.Builder();

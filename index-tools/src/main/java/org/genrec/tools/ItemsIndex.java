@@ -1,9 +1,15 @@
 package org.genrec.tools;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.bundle.VectorFieldMeta;
+
 /**
  * The items index layout genrec expects: the model's item id as a keyword with doc values (the
  * plugin maps hits back to model items through it), text fields for BM25, and the item's
- * retrieval embedding in a {@code genrec_vector} field.
+ * retrieval embedding in a {@code genrec_vector} field whose mapping meta names the bundle the vectors
+ * came from ({@link VectorFieldMeta}: the genrec query refuses another model's user vectors on it).
  */
 final class ItemsIndex {
 
@@ -11,10 +17,11 @@ final class ItemsIndex {
     static final String TITLE = "title";
     static final String CATEGORIES = "categories";
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private ItemsIndex() {}
 
-    /** @param similarity the {@code genrec_vector} similarity that ranks like the model (RetrievalSimilarity.fieldSimilarity) */
-    static String definition(String vectorField, int dimension, String similarity, int shards, int replicas) {
+    static String definition(String vectorField, ModelBundle bundle, int shards, int replicas) {
         return """
             {
               "settings": {"index": {"number_of_shards": %d, "number_of_replicas": %d}},
@@ -23,10 +30,26 @@ final class ItemsIndex {
                   "%s": {"type": "keyword"},
                   "%s": {"type": "text"},
                   "%s": {"type": "keyword"},
-                  "%s": {"type": "genrec_vector", "dimension": %d, "similarity": "%s"}
+                  "%s": %s
                 }
               }
             }
-            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, dimension, similarity);
+            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, vectorFieldMapping(bundle));
+    }
+
+    /** A mapping update that records, on an existing index, that the field now holds {@code bundle}'s vectors. */
+    static String vectorFieldUpdate(String vectorField, ModelBundle bundle) {
+        return "{\"properties\": {\"" + vectorField + "\": " + vectorFieldMapping(bundle) + "}}";
+    }
+
+    /** The field's similarity is the one that ranks like the model (RetrievalSimilarity.fieldSimilarity). */
+    private static String vectorFieldMapping(ModelBundle bundle) {
+        try {
+            return "{\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"similarity\": \""
+                + bundle.manifest().retrievalSimilarity().fieldSimilarity() + "\", \"meta\": "
+                + JSON.writeValueAsString(VectorFieldMeta.of(bundle)) + "}";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of strings always serializes", e);
+        }
     }
 }

@@ -24,6 +24,7 @@ import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,12 +51,7 @@ class EndToEndIT {
         node.install(Path.of(LocalNode.property("genrec.distribution.zip")), Path.of(LocalNode.property("genrec.plugin.zip")));
         node.addModel(MODEL, bundle);
         node.start();
-
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--url", node.url(), "--index", "items" },
-            new PrintStream(out), new PrintStream(err));
-        assertEquals(0, exit, "index-items failed: " + err);
+        indexItems(bundle, "items");
     }
 
     @AfterAll
@@ -112,6 +108,60 @@ class EndToEndIT {
             {"query": {"genrec": {"model": "synthetic", "vector_field": "v", "history": []}}}""");
         assertEquals(400, response.statusCode(), response.body());
         assertTrue(response.body().contains("has dimension 3 but model [synthetic@"), response.body());
+    }
+
+    /**
+     * A model retrained and loaded before its items are indexed would put its user vectors against the old model's item
+     * vectors: wrong hits, without a sign. index-items records in the field's mapping whose vectors it holds, and the query is
+     * a 400 until index-items has written the new model's items; from then on the old model is the one refused.
+     */
+    @Test
+    void aModelWhoseItemVectorsAreNotIndexedIsA400UntilIndexItemsWritesThem() throws Exception {
+        Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
+        Path retrained = Files.createTempDirectory("retrained-");
+        try (var files = Files.list(bundle)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, retrained.resolve(f.getFileName()));
+            }
+        }
+        // The retrained model's item vectors: the first two items' swapped (still unit length, as the field requires).
+        // Its model_id@version stays the same, as a retrained model's does unless someone changes it.
+        Path embeddings = retrained.resolve("item_embeddings.f32");
+        byte[] bytes = Files.readAllBytes(embeddings);
+        int row = golden.path("cases").get(0).path("expected").path("embedding").size() * Float.BYTES;
+        byte[] first = java.util.Arrays.copyOfRange(bytes, 0, row);
+        System.arraycopy(bytes, row, bytes, 0, row);
+        System.arraycopy(first, 0, bytes, row, row);
+        Files.write(embeddings, bytes);
+        node.addModel("retrained", retrained);
+
+        String index = "items-of-two-models";
+        indexItems(bundle, index);
+        JsonNode c = goldenCase(r -> r.path("history").size() > 0);
+        HttpResponse<String> refused = genrecSearch(index, genrecQuery(c, "retrained"));
+        assertEquals(400, refused.statusCode(), refused.body());
+        assertTrue(refused.body().contains("holds the item embeddings of model [" + MODEL + "@"), refused.body());
+        assertTrue(refused.body().contains("index this model's items first"), refused.body());
+        assertEquals(200, genrecSearch(index, genrecQuery(c, MODEL)).statusCode());
+
+        indexItems(retrained, index);  // into the existing index: the vectors replaced, then the mapping's record
+        assertEquals(200, genrecSearch(index, genrecQuery(c, "retrained")).statusCode());
+        HttpResponse<String> nowTheOld = genrecSearch(index, genrecQuery(c, MODEL));
+        assertEquals(400, nowTheOld.statusCode(), nowTheOld.body());
+        assertTrue(nowTheOld.body().contains("not those of model [" + MODEL + "@"), nowTheOld.body());
+
+        // What the user compares by hand: the models API's item_embeddings and the mapping's record.
+        JsonNode mapping = JSON.readTree(send("GET", "/" + index + "/_mapping", null).body());
+        JsonNode models = JSON.readTree(send("GET", "/_plugins/_genrec/models", null).body()).path("nodes").elements().next().path("models");
+        assertEquals(models.path("retrained").path("item_embeddings").asText("none"),
+            mapping.path(index).path("mappings").path("properties").path("item_vector").path("meta").path("genrec_embeddings").asText());
+        assertNotEquals(models.path(MODEL).path("item_embeddings").asText(), models.path("retrained").path("item_embeddings").asText());
+    }
+
+    private static void indexItems(Path bundle, String index) throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--url", node.url(), "--index", index },
+            new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
     }
 
     @Test
@@ -436,12 +486,16 @@ class EndToEndIT {
 
     /** The hits of the genrec query with size 10, after checking it answered 200. */
     private static JsonNode topTen(ObjectNode genrec) throws Exception {
+        HttpResponse<String> response = genrecSearch("items", genrec);
+        assertEquals(200, response.statusCode(), response.body());
+        return JSON.readTree(response.body()).path("hits").path("hits");
+    }
+
+    private static HttpResponse<String> genrecSearch(String index, ObjectNode genrec) throws Exception {
         ObjectNode body = JSON.createObjectNode();
         body.put("size", 10);
         body.set("query", JSON.createObjectNode().set("genrec", genrec));
-        HttpResponse<String> response = search(body.toString());
-        assertEquals(200, response.statusCode(), response.body());
-        return JSON.readTree(response.body()).path("hits").path("hits");
+        return send("POST", "/" + index + "/_search", body.toString());
     }
 
     private static JsonNode goldenCase(Predicate<JsonNode> request) {

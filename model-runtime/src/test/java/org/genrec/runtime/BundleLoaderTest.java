@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,6 +130,22 @@ class BundleLoaderTest {
         Files.write(embeddings, java.util.Arrays.copyOf(bytes, bytes.length - 4));
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("item_embeddings.f32"), e.getMessage());
+    }
+
+    @Test
+    void theEmbeddingsFingerprintChangesWithAnyItemVectorAndNothingElse() throws IOException {
+        FixtureBundle.copyTo(dir);
+        String original = BundleLoader.load(dir).items().fingerprint();
+        assertTrue(original.matches("sha256:[0-9a-f]{32}"), original);
+        assertEquals(original, BundleLoader.load(FixtureBundle.path()).items().fingerprint(), "the same bundle, the same fingerprint");
+        replaceInManifest("\"model_version\": \"1\"", "\"model_version\": \"2\"");
+        assertEquals(original, BundleLoader.load(dir).items().fingerprint(), "a version string does not move the vectors");
+
+        Path embeddings = dir.resolve("item_embeddings.f32");
+        byte[] bytes = Files.readAllBytes(embeddings);
+        bytes[bytes.length - 1] ^= 1;  // one bit of the last item's last float
+        Files.write(embeddings, bytes);
+        assertNotEquals(original, BundleLoader.load(dir).items().fingerprint());
     }
 
     @Test

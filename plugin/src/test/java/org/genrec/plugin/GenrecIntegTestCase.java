@@ -12,6 +12,7 @@ import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.bundle.VectorFieldMeta;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.onnx.ExecutionProvider;
@@ -108,7 +109,8 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
         }
         assertAcked(prepareCreate(INDEX).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
             .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"categories\": {\"type\": \"keyword\"},"
-                + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + "}}}"));
+                + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": "
+                + json(VectorFieldMeta.of(bundle)) + "}}}"));
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
         for (ItemCatalog.Item item : bundle.items().items()) {
             Map<String, Object> doc = new HashMap<>();
@@ -121,6 +123,13 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
         assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
         ensureGreen(INDEX);
         return bundle;
+    }
+
+    /** A flat string map as a JSON object. */
+    protected static String json(Map<String, String> map) {
+        StringBuilder out = new StringBuilder("{");
+        map.forEach((k, v) -> out.append(out.length() > 1 ? ", " : "").append('"').append(k).append("\": \"").append(v).append('"'));
+        return out.append('}').toString();
     }
 
     protected static List<HistoryEvent> history(ModelBundle bundle, int... indices) {

@@ -11,6 +11,7 @@ import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.bundle.VectorFieldMeta;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.onnx.ExecutionProvider;
@@ -243,6 +244,40 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
                 .filter(id -> !seen.contains(id)).limit(10).toList();
             assertEquals("ranked by the dot product, history excluded", expected, ids(client().prepareSearch(mip).setQuery(unranked).setSize(10).get()));
         }
+    }
+
+    /**
+     * A model retrained and loaded before its items were indexed would compare its user vectors with another model's item
+     * vectors; the field's mapping meta says whose they are, and the query refuses the mismatch until the meta names this model.
+     */
+    public void testAFieldHoldingAnotherModelsEmbeddingsIsABadRequest() {
+        ModelBundle bundle = indexItems();
+        String other = "items-of-another-model";
+        assertAcked(prepareCreate(other).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
+            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"item_vector\": {\"type\": \"genrec_vector\", "
+                + "\"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": " + json(Map.of(VectorFieldMeta.EMBEDDINGS,
+                "sha256:0123456789abcdef0123456789abcdef", VectorFieldMeta.MODEL, "older@7")) + "}}}"));
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (ItemCatalog.Item item : bundle.items().items()) {
+            bulk.add(client().prepareIndex(other).setId(item.itemId())
+                .setSource(Map.of("item_id", item.itemId(), "item_vector", bundle.items().embedding(item.index()))));
+        }
+        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        ensureGreen(other);
+        List<HistoryEvent> history = history(bundle, 3, 14, 15);
+
+        SearchPhaseExecutionException e = expectThrows(SearchPhaseExecutionException.class,
+            () -> client().prepareSearch(other).setQuery(query(history, null, true)).get());
+        assertEquals(RestStatus.BAD_REQUEST, e.status());
+        assertTrue(e.toString(), e.toString().contains("holds the item embeddings of model [older@7]")
+            && e.toString().contains(bundle.items().fingerprint()));
+
+        assertAcked(client().admin().indices().preparePutMapping(other).setSource("{\"properties\": {\"item_vector\": {\"type\": "
+            + "\"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": " + json(VectorFieldMeta.of(bundle))
+            + "}}}", MediaTypeRegistry.JSON));
+        assertEquals("once the meta names this model's embeddings, its hits are the items index's",
+            ids(client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(10).get()),
+            ids(client().prepareSearch(other).setQuery(query(history, null, true)).setSize(10).get()));
     }
 
     public void testUnknownModelIsABadRequest() {

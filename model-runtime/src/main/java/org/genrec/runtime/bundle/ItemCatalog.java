@@ -1,5 +1,11 @@
 package org.genrec.runtime.bundle;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -16,12 +22,43 @@ public final class ItemCatalog {
     private final Map<String, Integer> indexById;
     private final float[] embeddings;
     private final int dim;
+    private final String fingerprint;
 
     ItemCatalog(List<Item> items, Map<String, Integer> indexById, float[] embeddings, int dim) {
         this.items = List.copyOf(items);
         this.indexById = Map.copyOf(indexById);
         this.embeddings = embeddings;
         this.dim = dim;
+        this.fingerprint = fingerprint(this.items, embeddings, dim);
+    }
+
+    /**
+     * Identifies these item embeddings: {@code sha256:} and the first 128 bits (hex) of SHA-256 over each item's id (UTF-8,
+     * then a 0 byte) and its embedding (float32 little-endian), in index order. Two bundles share it only when they map
+     * every item id to the same vector, so an index holding one bundle's vectors can tell whether a model's user
+     * embeddings live in their space ({@link VectorFieldMeta}). A model's version string cannot: it is whatever the
+     * trainer was told, and a retrained model keeps it unless someone changes it.
+     */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    private static String fingerprint(List<Item> items, float[] embeddings, int dim) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+        ByteBuffer row = ByteBuffer.allocate(dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (Item item : items) {
+            sha.update(item.itemId().getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            row.clear();
+            row.asFloatBuffer().put(embeddings, (item.index() - 1) * dim, dim);
+            sha.update(row.array());
+        }
+        return "sha256:" + HexFormat.of().formatHex(sha.digest(), 0, 16);
     }
 
     public int size() {

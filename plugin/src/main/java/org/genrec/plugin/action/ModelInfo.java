@@ -25,6 +25,7 @@ public record ModelInfo(
     long loadedAtMillis,
     int items,
     int embeddingDim,
+    String itemEmbeddings,
     float retrievalWeight,
     long memoryBytes,
     EncodeBatching batching,
@@ -52,6 +53,7 @@ public record ModelInfo(
             loaded.loadedAtMillis(),
             bundle.items().size(),
             bundle.items().embeddingDim(),
+            bundle.items().fingerprint(),
             bundle.manifest().retrievalWeight(),
             memory,
             loaded.model().batching(),
@@ -62,7 +64,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -88,6 +90,7 @@ public record ModelInfo(
         out.writeVLong(loadedAtMillis);
         out.writeVInt(items);
         out.writeVInt(embeddingDim);
+        out.writeString(itemEmbeddings);
         out.writeFloat(retrievalWeight);
         out.writeVLong(memoryBytes);
         out.writeEnum(batching.mode());
@@ -114,6 +117,8 @@ public record ModelInfo(
         builder.field("model_id", modelId).field("version", version).field("execution_provider", executionProvider)
             .field("precision", precision);
         builder.field("loaded_at_millis", loadedAtMillis).field("items", items).field("embedding_dim", embeddingDim);
+        // What a genrec_vector field's mapping meta must name (genrec_embeddings) for this model to query it.
+        builder.field("item_embeddings", itemEmbeddings);
         builder.field("memory_bytes", memoryBytes);
         // The ranking's default blend (RankingScores): what "rank": true serves unless the query sets its own.
         builder.field("retrieval_weight", retrievalWeight);

@@ -37,6 +37,7 @@ final class GenrecLuceneQueryFactory {
         String source = "model [" + user.model() + "]";
         GenrecVectorFieldType vectorType = VectorFields.check(context, builder.vectorField(), embedding.length, source);
         VectorFields.requireRanksLike(vectorType, model.manifest().retrievalSimilarity(), source);
+        VectorFields.requireEmbeddingsOf(vectorType, model.bundle(), source);
         boolean excludeHistory = builder.excludeHistory() && !user.history().isEmpty();
         MappedFieldType idType = builder.rank() || excludeHistory ? itemIdField(builder.itemIdField()) : null;
 

@@ -3,7 +3,9 @@ package org.genrec.plugin.query;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper.GenrecVectorFieldType;
+import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.RetrievalSimilarity;
+import org.genrec.runtime.bundle.VectorFieldMeta;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
 
@@ -45,6 +47,23 @@ final class VectorFields {
             throw new IllegalArgumentException("[genrec] field [" + field.name() + "] has similarity ["
                 + field.similarity().name().toLowerCase(Locale.ROOT) + "] but " + source + " scores by the dot product of unnormalized "
                 + "embeddings: map the field with \"similarity\": \"" + model.fieldSimilarity() + "\"");
+        }
+    }
+
+    /**
+     * A model's user embedding is only comparable with its own item embeddings. A field whose mapping records whose vectors it
+     * holds ({@link VectorFieldMeta}, written by {@code genrec-tools index-items}) refuses another model's: typically a model
+     * retrained and loaded before its items were indexed, which would otherwise return wrong hits without a sign. A field
+     * without the record (mapped and filled by hand) is not checked.
+     */
+    static void requireEmbeddingsOf(GenrecVectorFieldType field, ModelBundle model, String source) {
+        String held = field.meta().get(VectorFieldMeta.EMBEDDINGS);
+        String modelsOwn = model.items().fingerprint();
+        if (held != null && !held.equals(modelsOwn)) {
+            throw new IllegalArgumentException("[genrec] field [" + field.name() + "] holds the item embeddings of model ["
+                + field.meta().getOrDefault(VectorFieldMeta.MODEL, "?") + "] (" + held + "), not those of " + source + " (" + modelsOwn
+                + "): index this model's items first (genrec-tools index-items --bundle ...), or query the model the field was "
+                + "indexed with");
         }
     }
 }
