@@ -1,5 +1,6 @@
 package org.genrec.plugin;
 
+import org.genrec.plugin.model.LookupStats;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.junit.AfterClass;
@@ -153,32 +154,26 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
     protected record ModelCalls(long encodeCalls, long scoreCalls) {}
 
     protected ModelCalls totalCalls() {
-        long encodes = 0;
-        long scores = 0;
-        for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
-            for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
-                ModelStats.Snapshot s = loaded.model().stats().snapshot();
-                encodes += s.encodeCalls();
-                scores += s.scoreCalls();
-            }
-        }
-        return new ModelCalls(encodes, scores);
+        List<ModelStats.Snapshot> all = everyLoaded().stream().map(loaded -> loaded.model().stats().snapshot()).toList();
+        return new ModelCalls(all.stream().mapToLong(ModelStats.Snapshot::encodeCalls).sum(),
+            all.stream().mapToLong(ModelStats.Snapshot::scoreCalls).sum());
     }
-
 
     /** {@code user} lookups over all nodes and loaded models: made, and of those failed. */
     protected record Lookups(long made, long failed) {}
 
     protected Lookups totalLookups() {
-        long made = 0;
-        long failed = 0;
+        List<LookupStats.Snapshot> all = everyLoaded().stream().map(loaded -> loaded.lookups().snapshot()).toList();
+        return new Lookups(all.stream().mapToLong(LookupStats.Snapshot::lookups).sum(),
+            all.stream().mapToLong(LookupStats.Snapshot::failed).sum());
+    }
+
+    private List<ModelRegistry.Loaded> everyLoaded() {
+        List<ModelRegistry.Loaded> loaded = new ArrayList<>();
         for (PluginsService plugins : internalCluster().getInstances(PluginsService.class)) {
-            for (ModelRegistry.Loaded loaded : plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded()) {
-                made += loaded.lookups().snapshot().lookups();
-                failed += loaded.lookups().snapshot().failed();
-            }
+            loaded.addAll(plugins.filterPlugins(GenrecPlugin.class).get(0).services().models().loaded());
         }
-        return new Lookups(made, failed);
+        return loaded;
     }
 
     protected GenrecQueryBuilder query(String model, List<HistoryEvent> history) {
