@@ -68,7 +68,8 @@ final class IndexItemsCommand {
             if (exists) {
                 // Only now, with every item's vector replaced: from here the genrec query accepts this model on the field
                 // and refuses the one whose vectors it held before (VectorFieldMeta).
-                cluster.json("PUT", "/" + index + "/_mapping", ItemsIndex.vectorFieldUpdate(vectorField, bundle));
+                Map<String, String> meta = ItemsIndex.vectorFieldMeta(cluster.json("GET", "/" + index + "/_mapping", null), vectorField);
+                cluster.json("PUT", "/" + index + "/_mapping", ItemsIndex.vectorFieldUpdate(vectorField, bundle, meta));
             }
             cluster.client().indices().refresh(r -> r.index(index));
             out.printf("index [%s] holds the %d items of model [%s] version [%s] (embeddings %s)%n", index, all.size(),

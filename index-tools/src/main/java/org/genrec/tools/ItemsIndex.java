@@ -1,9 +1,14 @@
 package org.genrec.tools;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.VectorFieldMeta;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The items index layout genrec expects: the model's item id as a keyword with doc values (the
@@ -34,20 +39,38 @@ final class ItemsIndex {
                 }
               }
             }
-            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, vectorFieldMapping(bundle));
+            """.formatted(shards, replicas, ITEM_ID, TITLE, CATEGORIES, vectorField, vectorFieldMapping(bundle, VectorFieldMeta.of(bundle)));
     }
 
-    /** A mapping update that records, on an existing index, that the field now holds {@code bundle}'s vectors. */
-    static String vectorFieldUpdate(String vectorField, ModelBundle bundle) {
-        return "{\"properties\": {\"" + vectorField + "\": " + vectorFieldMapping(bundle) + "}}";
+    /**
+     * A mapping update that records, on an existing index, that the field now holds {@code bundle}'s vectors. A mapping
+     * update replaces the field's whole {@code meta}, so the entries a user put there besides ours are carried over.
+     */
+    static String vectorFieldUpdate(String vectorField, ModelBundle bundle, Map<String, String> currentMeta) {
+        Map<String, String> meta = new TreeMap<>(currentMeta);
+        meta.putAll(VectorFieldMeta.of(bundle));
+        return "{\"properties\": {\"" + vectorField + "\": " + vectorFieldMapping(bundle, meta) + "}}";
+    }
+
+    /**
+     * The {@code meta} of {@code vectorField} in a {@code GET INDEX/_mapping} response. The response is keyed by the
+     * concrete index, which is not the name given when that is an alias: the first index's is taken.
+     */
+    static Map<String, String> vectorFieldMeta(String mappingResponse, String vectorField) throws IOException {
+        Map<String, String> meta = new TreeMap<>();
+        JsonNode indices = JSON.readTree(mappingResponse);
+        if (indices.size() > 0) {
+            indices.elements().next().path("mappings").path("properties").path(vectorField).path("meta")
+                .fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
+        }
+        return meta;
     }
 
     /** The field's similarity is the one that ranks like the model (RetrievalSimilarity.fieldSimilarity). */
-    private static String vectorFieldMapping(ModelBundle bundle) {
+    private static String vectorFieldMapping(ModelBundle bundle, Map<String, String> meta) {
         try {
             return "{\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"similarity\": \""
-                + bundle.manifest().retrievalSimilarity().fieldSimilarity() + "\", \"meta\": "
-                + JSON.writeValueAsString(VectorFieldMeta.of(bundle)) + "}";
+                + bundle.manifest().retrievalSimilarity().fieldSimilarity() + "\", \"meta\": " + JSON.writeValueAsString(meta) + "}";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a map of strings always serializes", e);
         }

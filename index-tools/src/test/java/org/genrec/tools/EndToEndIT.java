@@ -144,6 +144,14 @@ class EndToEndIT {
         assertTrue(refused.body().contains("index this model's items first"), refused.body());
         assertEquals(200, genrecSearch(index, genrecQuery(c, MODEL)).statusCode());
 
+        // A user's own meta entry on the field, which index-items must keep when it records the new model.
+        ObjectNode field = (ObjectNode) JSON.readTree(send("GET", "/" + index + "/_mapping", null).body())
+            .path(index).path("mappings").path("properties").path("item_vector");
+        field.set("meta", JSON.createObjectNode().put("owner", "search-team"));
+        HttpResponse<String> ownMeta = send("PUT", "/" + index + "/_mapping",
+            JSON.createObjectNode().set("properties", JSON.createObjectNode().set("item_vector", field)).toString());
+        assertEquals(200, ownMeta.statusCode(), ownMeta.body());
+
         indexItems(retrained, index);  // into the existing index: the vectors replaced, then the mapping's record
         assertEquals(200, genrecSearch(index, genrecQuery(c, "retrained")).statusCode());
         HttpResponse<String> nowTheOld = genrecSearch(index, genrecQuery(c, MODEL));
@@ -156,6 +164,8 @@ class EndToEndIT {
         assertEquals(models.path("retrained").path("item_embeddings").asText("none"),
             mapping.path(index).path("mappings").path("properties").path("item_vector").path("meta").path("genrec_embeddings").asText());
         assertNotEquals(models.path(MODEL).path("item_embeddings").asText(), models.path("retrained").path("item_embeddings").asText());
+        assertEquals("search-team", mapping.path(index).path("mappings").path("properties").path("item_vector").path("meta")
+            .path("owner").asText(), mapping.toString());
     }
 
     private static void indexItems(Path bundle, String index) throws Exception {
