@@ -198,6 +198,11 @@ class EndToEndIT {
         assertEquals(bundleWeight, model.path("retrieval_weight").asDouble(), 1e-6, "the served blend's default: " + stats.body());
         assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
         assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
+        HttpResponse<String> one = send("GET", "/_plugins/_genrec/models/recs", null);
+        assertEquals(200, one.statusCode(), one.body());
+        List<String> listed = new ArrayList<>();
+        JSON.readTree(one.body()).path("nodes").elements().next().path("models").fieldNames().forEachRemaining(listed::add);
+        assertEquals(List.of(MODEL), listed, "GET models/ALIAS lists the model it names alone: " + one.body());
 
         HttpResponse<String> missing = send("POST", "/_plugins/_genrec/models/no-such-model/_load", "");
         assertEquals(400, missing.statusCode(), missing.body());

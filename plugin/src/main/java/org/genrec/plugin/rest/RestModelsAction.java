@@ -45,6 +45,7 @@ public final class RestModelsAction extends BaseRestHandler {
     public List<Route> routes() {
         return List.of(
             new Route(GET, BASE + "/models"),
+            new Route(GET, BASE + "/models/{model}"),
             new Route(GET, BASE + "/stats"),
             new Route(POST, BASE + "/models/{model}/_load"),
             new Route(POST, BASE + "/models/{model}/_unload"),
@@ -89,7 +90,7 @@ public final class RestModelsAction extends BaseRestHandler {
     private static ModelsRequest toModelsRequest(RestRequest request) throws IOException {
         String path = request.path();
         if (request.method() == GET) {
-            return new ModelsRequest(ModelsOperation.LIST, null, null);
+            return new ModelsRequest(ModelsOperation.LIST, request.param("model"), null);
         }
         if (path.endsWith("/_load")) {
             return new ModelsRequest(ModelsOperation.LOAD, request.param("model"), null);
