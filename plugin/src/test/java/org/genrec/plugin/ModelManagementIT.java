@@ -68,16 +68,20 @@ public class ModelManagementIT extends GenrecIntegTestCase {
         assertTrue(wrongVersion.getMessage(), wrongVersion.getMessage().contains("is at version [" + version + "], not [no-such-version]"));
 
         assertFalse(models(ModelsOperation.LOAD, DOT_MODEL, null).failedSomewhere());
-        assertTrue("unfiltered, the list holds the other model too", models(ModelsOperation.LIST, null, null).getNodes().stream()
-            .allMatch(n -> n.models().stream().anyMatch(m -> m.name().equals(DOT_MODEL))));
-        for (String asked : new String[] { MODEL, "recs" }) {
-            for (ModelsNodeResponse node : models(ModelsOperation.LIST, asked, null).getNodes()) {
-                assertTrue("GET models/" + asked + " lists that model alone",
-                    node.models().stream().allMatch(m -> m.name().equals(MODEL)));
+        try {  // the cluster outlives this test: other tests expect only the main model loaded
+            assertTrue("unfiltered, the list holds the other model too", models(ModelsOperation.LIST, null, null).getNodes().stream()
+                .allMatch(n -> n.models().stream().anyMatch(m -> m.name().equals(DOT_MODEL))));
+            for (String asked : new String[] { MODEL, "recs" }) {
+                for (ModelsNodeResponse node : models(ModelsOperation.LIST, asked, null).getNodes()) {
+                    assertTrue("GET models/" + asked + " lists that model alone",
+                        node.models().stream().allMatch(m -> m.name().equals(MODEL)));
+                }
             }
+            assertTrue(models(ModelsOperation.LIST, MODEL, null).getNodes().stream().anyMatch(n -> !n.models().isEmpty()));
+            assertTrue(models(ModelsOperation.LIST, "no-such-model", null).getNodes().stream().allMatch(n -> n.models().isEmpty()));
+        } finally {
+            assertFalse(models(ModelsOperation.UNLOAD, DOT_MODEL, null).failedSomewhere());
         }
-        assertTrue(models(ModelsOperation.LIST, MODEL, null).getNodes().stream().anyMatch(n -> !n.models().isEmpty()));
-        assertTrue(models(ModelsOperation.LIST, "no-such-model", null).getNodes().stream().allMatch(n -> n.models().isEmpty()));
 
         assertFalse(models(ModelsOperation.REMOVE_ALIAS, null, "recs").failedSomewhere());
         expectThrows(IllegalArgumentException.class, () -> client().prepareSearch(INDEX).setQuery(query("recs", history)).get());
