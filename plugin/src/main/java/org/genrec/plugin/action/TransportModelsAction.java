@@ -13,7 +13,6 @@ import org.opensearch.transport.TransportService;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 
 /** Runs a model operation on every node's {@link ModelRegistry}; a failure on one node leaves its other models serving. */
 public final class TransportModelsAction extends TransportNodesAction<ModelsRequest, ModelsResponse, ModelsNodeRequest, ModelsNodeResponse> {
@@ -66,21 +65,10 @@ public final class TransportModelsAction extends TransportNodesAction<ModelsRequ
         } catch (IllegalArgumentException e) {
             error = e.getMessage();
         }
-        String shown = request.operation() == ModelsOperation.LIST ? shownModel(request.model(), models.aliases()) : null;
+        // GET models/NAME (name or alias) lists that model alone; a node where it is not loaded (models load on first use,
+        // per node) lists none.
+        String shown = request.operation() == ModelsOperation.LIST && request.model() != null ? models.nameOf(request.model()) : null;
         List<ModelInfo> loaded = models.loaded().stream().filter(m -> shown == null || m.name().equals(shown)).map(ModelInfo::of).toList();
         return new ModelsNodeResponse(clusterService.localNode(), loaded, models.aliases(), error);
-    }
-
-    /**
-     * The name of the one model a list asks for ({@code GET models/NAME}), through an alias and without a version pin;
-     * null for all of them. A node where it is not loaded (models load on first use, per node) lists none.
-     */
-    private static String shownModel(String requested, Map<String, String> aliases) {
-        if (requested == null) {
-            return null;
-        }
-        String target = aliases.getOrDefault(requested, requested);
-        int at = target.indexOf('@');
-        return at < 0 ? target : target.substring(0, at);
     }
 }

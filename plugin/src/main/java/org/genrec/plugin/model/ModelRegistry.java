@@ -82,22 +82,34 @@ public final class ModelRegistry implements Closeable {
     }
 
     public Loaded resolve(String ref) {
-        String target = aliases.getOrDefault(ref, ref);
-        int at = target.indexOf('@');
-        if (at < 0) {
-            return currentOrLoad(target);
+        Target target = target(ref);
+        if (target.version() == null) {
+            return currentOrLoad(target.name());
         }
-        Loaded pinned = byVersion.get(target);
+        Loaded pinned = byVersion.get(target.name() + "@" + target.version());
         if (pinned != null) {
             return pinned;
         }
-        Loaded latest = currentOrLoad(target.substring(0, at));
-        String version = target.substring(at + 1);
-        if (!latest.version().equals(version)) {
-            throw new IllegalArgumentException("genrec model [" + latest.name() + "] is at version [" + latest.version() + "], not [" + version
-                + "]");
+        Loaded latest = currentOrLoad(target.name());
+        if (!latest.version().equals(target.version())) {
+            throw new IllegalArgumentException("genrec model [" + latest.name() + "] is at version [" + latest.version() + "], not ["
+                + target.version() + "]");
         }
         return latest;
+    }
+
+    /** The model name a reference (alias, NAME or NAME@VERSION) points at; loads nothing. */
+    public String nameOf(String ref) {
+        return target(ref).name();
+    }
+
+    /** What a reference points at through the aliases: a name, and a version when pinned (else null). */
+    private record Target(String name, String version) {}
+
+    private Target target(String ref) {
+        String target = aliases.getOrDefault(ref, ref);
+        int at = target.indexOf('@');
+        return at < 0 ? new Target(target, null) : new Target(target.substring(0, at), target.substring(at + 1));
     }
 
     private Loaded currentOrLoad(String name) {
