@@ -191,7 +191,10 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
-        return List.of(new ActionHandler<>(ModelsAction.INSTANCE, TransportModelsAction.class));
+        return List.of(
+            new ActionHandler<>(ModelsAction.READ, TransportModelsAction.Read.class),
+            new ActionHandler<>(ModelsAction.MANAGE, TransportModelsAction.Manage.class)
+        );
     }
 
     @Override

@@ -20,7 +20,23 @@ import java.util.concurrent.atomic.AtomicReference;
 public class ModelManagementIT extends GenrecIntegTestCase {
 
     private ModelsResponse models(ModelsOperation operation, String model, String alias) {
-        return client().execute(ModelsAction.INSTANCE, new ModelsRequest(operation, model, alias)).actionGet();
+        return client().execute(ModelsAction.of(operation), new ModelsRequest(operation, model, alias)).actionGet();
+    }
+
+    public void testTheReadActionListsButRefusesToChangeWhatIsServed() {
+        assertTrue("a role with cluster_monitor may read", ModelsAction.READ.name().startsWith("cluster:monitor/"));
+        assertTrue(ModelsAction.MANAGE.name().startsWith("cluster:admin/"));
+        indexItems();
+        for (ModelsOperation change : new ModelsOperation[] { ModelsOperation.LOAD, ModelsOperation.UNLOAD, ModelsOperation.ALIAS }) {
+            IllegalArgumentException refused = expectThrows(IllegalArgumentException.class,
+                () -> client().execute(ModelsAction.READ, new ModelsRequest(change, DOT_MODEL, "sneaky")).actionGet());
+            assertTrue(refused.getMessage(), refused.getMessage().contains("send it as [" + ModelsAction.MANAGE.name() + "]"));
+        }
+        ModelsResponse listed = client().execute(ModelsAction.READ, new ModelsRequest(ModelsOperation.LIST, null, null)).actionGet();
+        assertTrue("nothing was loaded or aliased through the read action", listed.getNodes().stream()
+            .allMatch(n -> n.models().stream().noneMatch(m -> m.name().equals(DOT_MODEL)) && !n.aliases().containsKey("sneaky")));
+        expectThrows(IllegalArgumentException.class,
+            () -> client().execute(ModelsAction.MANAGE, new ModelsRequest(ModelsOperation.LIST, null, null)).actionGet());
     }
 
     public void testLoadReachesEveryNodeAndStatsCountRequests() {

@@ -7,20 +7,45 @@ import org.opensearch.action.support.ActionFilters;
 import org.opensearch.action.support.nodes.TransportNodesAction;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.inject.Inject;
+import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.tasks.Task;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.TransportService;
 
 import java.io.IOException;
 import java.util.List;
 
-/** Runs a model operation on every node's {@link ModelRegistry}; a failure on one node leaves its other models serving. */
-public final class TransportModelsAction extends TransportNodesAction<ModelsRequest, ModelsResponse, ModelsNodeRequest, ModelsNodeResponse> {
+/**
+ * Runs a model operation on every node's {@link ModelRegistry}; a failure on one node leaves its other models serving.
+ * Registered twice, as {@link ModelsAction#READ} and {@link ModelsAction#MANAGE} (see {@link Read} and {@link Manage}:
+ * each registered action needs its own class), and each refuses the other's operations.
+ */
+public abstract class TransportModelsAction extends TransportNodesAction<ModelsRequest, ModelsResponse, ModelsNodeRequest, ModelsNodeResponse> {
 
+    /** Lists models and their stats. */
+    public static final class Read extends TransportModelsAction {
+        @Inject
+        public Read(ThreadPool threadPool, ClusterService clusterService, TransportService transportService, ActionFilters actionFilters,
+            GenrecServices services) {
+            super(ModelsAction.READ, threadPool, clusterService, transportService, actionFilters, services);
+        }
+    }
+
+    /** Loads, unloads and aliases models. */
+    public static final class Manage extends TransportModelsAction {
+        @Inject
+        public Manage(ThreadPool threadPool, ClusterService clusterService, TransportService transportService, ActionFilters actionFilters,
+            GenrecServices services) {
+            super(ModelsAction.MANAGE, threadPool, clusterService, transportService, actionFilters, services);
+        }
+    }
+
+    private final ModelsAction action;
     private final GenrecServices services;
 
-    @Inject
-    public TransportModelsAction(
+    private TransportModelsAction(
+        ModelsAction action,
         ThreadPool threadPool,
         ClusterService clusterService,
         TransportService transportService,
@@ -28,9 +53,20 @@ public final class TransportModelsAction extends TransportNodesAction<ModelsRequ
         GenrecServices services
     ) {
         // GENERIC: loading a bundle reads files and creates ONNX sessions, which must not block search threads.
-        super(ModelsAction.NAME, threadPool, clusterService, transportService, actionFilters, ModelsRequest::new, ModelsNodeRequest::new,
+        super(action.name(), threadPool, clusterService, transportService, actionFilters, ModelsRequest::new, ModelsNodeRequest::new,
             ThreadPool.Names.GENERIC, ModelsNodeResponse.class);
+        this.action = action;
         this.services = services;
+    }
+
+    @Override
+    protected void doExecute(Task task, ModelsRequest request, ActionListener<ModelsResponse> listener) {
+        if (!action.runs(request.operation())) {
+            listener.onFailure(new IllegalArgumentException("genrec action [" + action.name() + "] does not run ["
+                + request.operation() + "]; send it as [" + ModelsAction.of(request.operation()).name() + "]"));
+            return;
+        }
+        super.doExecute(task, request, listener);
     }
 
     @Override

@@ -66,7 +66,7 @@ public final class RestModelsAction extends BaseRestHandler {
                     return new BytesRestResponse(status, response.toXContent(channel.newBuilder(), request));
                 }
             };
-            client.execute(ModelsAction.INSTANCE, modelsRequest, ActionListener.wrap(response -> {
+            client.execute(ModelsAction.of(modelsRequest.operation()), modelsRequest, ActionListener.wrap(response -> {
                 boolean aliasChange = modelsRequest.operation() == ModelsOperation.ALIAS
                     || modelsRequest.operation() == ModelsOperation.REMOVE_ALIAS;
                 if (!aliasChange || response.failedSomewhere()) {
