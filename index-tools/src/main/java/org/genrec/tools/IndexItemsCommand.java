@@ -3,7 +3,7 @@ package org.genrec.tools;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
-import org.opensearch.client.opensearch._types.Refresh;
+import org.genrec.runtime.bundle.VectorFieldMeta;
 import org.opensearch.client.opensearch.core.BulkRequest;
 import org.opensearch.client.opensearch.core.BulkResponse;
 import org.opensearch.client.opensearch.core.bulk.BulkResponseItem;
@@ -24,7 +24,8 @@ final class IndexItemsCommand {
         index-items --bundle DIR [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                     [--shards 1] [--replicas 0] [--batch 500] [--recreate]
             Creates the items index (keyword item_id, text title, keyword categories, genrec_vector field)
-            and indexes every item of the bundle with its retrieval embedding. --recreate drops an existing index first.""";
+            and indexes every item of the bundle with its retrieval embedding. --recreate drops an existing index first.
+            Into an existing index, genrec queries on it are refused (400) from the first replaced vector to the last.""";
 
     private IndexItemsCommand() {}
 
@@ -44,6 +45,11 @@ final class IndexItemsCommand {
                 cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, bundle, args.getInt("shards", 1), args.getInt("replicas", 0)));
                 out.printf("created index [%s] with %s dimension %d, similarity %s%n", index, vectorField, items.embeddingDim(),
                     bundle.manifest().retrievalSimilarity().fieldSimilarity());
+            } else if (!items.fingerprint().equals(fieldMeta(cluster, index, vectorField).get(VectorFieldMeta.EMBEDDINGS))) {
+                // From the first replaced vector to the last the field holds two models' vectors: the genrec query refuses
+                // every model on it until the end (a 400 that says why), rather than answer from the mix.
+                setFieldMeta(cluster, index, vectorField, bundle, VectorFieldMeta.beingReplacedBy(bundle));
+                out.printf("index [%s] exists: its vectors are replaced, and genrec queries on it refused until the end%n", index);
             }
             List<ItemCatalog.Item> all = items.items();
             for (int from = 0; from < all.size(); from += batch) {
@@ -65,13 +71,12 @@ final class IndexItemsCommand {
                 }
                 out.printf("indexed %d/%d items%n", from + slice.size(), all.size());
             }
-            if (exists) {
-                // Only now, with every item's vector replaced: from here the genrec query accepts this model on the field
-                // and refuses the one whose vectors it held before (VectorFieldMeta).
-                Map<String, String> meta = ItemsIndex.vectorFieldMeta(cluster.json("GET", "/" + index + "/_mapping", null), vectorField);
-                cluster.json("PUT", "/" + index + "/_mapping", ItemsIndex.vectorFieldUpdate(vectorField, bundle, meta));
-            }
             cluster.client().indices().refresh(r -> r.index(index));
+            if (exists) {
+                // Only now, with every item's vector replaced and searchable: from here the genrec query accepts this model
+                // on the field and refuses the one whose vectors it held before (VectorFieldMeta).
+                setFieldMeta(cluster, index, vectorField, bundle, VectorFieldMeta.of(bundle));
+            }
             out.printf("index [%s] holds the %d items of model [%s] version [%s] (embeddings %s)%n", index, all.size(),
                 bundle.manifest().modelId(), bundle.manifest().modelVersion(), items.fingerprint());
             long documents = cluster.client().count(c -> c.index(index)).count();
@@ -80,5 +85,15 @@ final class IndexItemsCommand {
                     + "(--recreate replaces the whole index)%n", index, documents - all.size());
             }
         }
+    }
+
+    private static Map<String, String> fieldMeta(ClusterConnection cluster, String index, String vectorField) throws IOException {
+        return ItemsIndex.vectorFieldMeta(cluster.json("GET", "/" + index + "/_mapping", null), vectorField);
+    }
+
+    private static void setFieldMeta(ClusterConnection cluster, String index, String vectorField, ModelBundle bundle,
+        Map<String, String> ours) throws IOException {
+        cluster.json("PUT", "/" + index + "/_mapping",
+            ItemsIndex.vectorFieldUpdate(vectorField, bundle, fieldMeta(cluster, index, vectorField), ours));
     }
 }

@@ -43,12 +43,13 @@ final class ItemsIndex {
     }
 
     /**
-     * A mapping update that records, on an existing index, that the field now holds {@code bundle}'s vectors. A mapping
-     * update replaces the field's whole {@code meta}, so the entries a user put there besides ours are carried over.
+     * A mapping update that records, on an existing index, what the field holds ({@code ours}: {@link VectorFieldMeta#of}
+     * or {@link VectorFieldMeta#beingReplacedBy}). A mapping update replaces the field's whole {@code meta}, so the entries
+     * a user put there besides ours are carried over.
      */
-    static String vectorFieldUpdate(String vectorField, ModelBundle bundle, Map<String, String> currentMeta) {
+    static String vectorFieldUpdate(String vectorField, ModelBundle bundle, Map<String, String> currentMeta, Map<String, String> ours) {
         Map<String, String> meta = new TreeMap<>(currentMeta);
-        meta.putAll(VectorFieldMeta.of(bundle));
+        meta.putAll(ours);
         return "{\"properties\": {\"" + vectorField + "\": " + vectorFieldMapping(bundle, meta) + "}}";
     }
 

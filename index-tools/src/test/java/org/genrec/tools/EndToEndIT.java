@@ -116,7 +116,7 @@ class EndToEndIT {
      * a 400 until index-items has written the new model's items; from then on the old model is the one refused.
      */
     @Test
-    void aModelWhoseItemVectorsAreNotIndexedIsA400UntilIndexItemsWritesThem() throws Exception {
+    void aModelWhoseItemVectorsAreNotIndexedIsA400UntilIndexItemsHasWrittenThemAll() throws Exception {
         Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
         Path retrained = Files.createTempDirectory("retrained-");
         try (var files = Files.list(bundle)) {
@@ -151,6 +151,23 @@ class EndToEndIT {
         HttpResponse<String> ownMeta = send("PUT", "/" + index + "/_mapping",
             JSON.createObjectNode().set("properties", JSON.createObjectNode().set("item_vector", field)).toString());
         assertEquals(200, ownMeta.statusCode(), ownMeta.body());
+
+        // An in-place run that stops half way (here: an ingest pipeline that fails the second item) leaves two models'
+        // vectors in the field: every model is refused until a run finishes, not answered from the mix.
+        String secondItem = JSON.readTree(Files.readAllLines(bundle.resolve("items.jsonl")).get(1)).path("item_id").asText();
+        assertEquals(200, send("PUT", "/_ingest/pipeline/fail-second-item", "{\"processors\": [{\"fail\": {\"if\": \"ctx.item_id == '"
+            + secondItem + "'\", \"message\": \"stopped here\"}}]}").statusCode());
+        assertEquals(200, send("PUT", "/" + index + "/_settings", "{\"index.default_pipeline\": \"fail-second-item\"}").statusCode());
+        ByteArrayOutputStream stopped = new ByteArrayOutputStream();
+        assertNotEquals(0, GenrecTools.run(new String[] { "index-items", "--bundle", retrained.toString(), "--url", node.url(),
+            "--index", index, "--batch", "1" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(stopped)));
+        assertTrue(stopped.toString().contains("stopped here"), stopped.toString());
+        for (String model : new String[] { MODEL, "retrained" }) {
+            HttpResponse<String> mixed = genrecSearch(index, genrecQuery(c, model));
+            assertEquals(400, mixed.statusCode(), mixed.body());
+            assertTrue(mixed.body().contains("is having its item vectors replaced by those of model [" + MODEL + "@"), mixed.body());
+        }
+        assertEquals(200, send("PUT", "/" + index + "/_settings", "{\"index.default_pipeline\": \"_none\"}").statusCode());
 
         indexItems(retrained, index);  // into the existing index: the vectors replaced, then the mapping's record
         assertEquals(200, genrecSearch(index, genrecQuery(c, "retrained")).statusCode());

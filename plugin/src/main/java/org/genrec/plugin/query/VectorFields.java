@@ -59,6 +59,12 @@ final class VectorFields {
     static void requireEmbeddingsOf(GenrecVectorFieldType field, ModelBundle model, String source) {
         String held = field.meta().get(VectorFieldMeta.EMBEDDINGS);
         String modelsOwn = model.items().fingerprint();
+        if (VectorFieldMeta.BEING_REPLACED.equals(held)) {
+            throw new IllegalArgumentException("[genrec] field [" + field.name() + "] is having its item vectors replaced by those of model ["
+                + field.meta().getOrDefault(VectorFieldMeta.MODEL, "?") + "] (genrec-tools index-items into the existing index): until "
+                + "that finishes it holds two models' vectors, and no model can be searched on it. If index-items stopped before "
+                + "the end, run it again; to switch models without this window, index into a new index and move an alias");
+        }
         if (held != null && !held.equals(modelsOwn)) {
             throw new IllegalArgumentException("[genrec] field [" + field.name() + "] holds the item embeddings of model ["
                 + field.meta().getOrDefault(VectorFieldMeta.MODEL, "?") + "] (" + held + "), not those of " + source + " (" + modelsOwn
