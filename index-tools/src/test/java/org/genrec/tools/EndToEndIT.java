@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -41,6 +42,9 @@ class EndToEndIT {
 
     private static LocalNode node;
     private static JsonNode golden;
+    /** The logs, bundles and reports the tests write; deleted after the class. */
+    @TempDir
+    static Path scratch;
 
     @BeforeAll
     static void startNodeAndIndexItems() throws Exception {
@@ -118,7 +122,7 @@ class EndToEndIT {
     @Test
     void aModelWhoseItemVectorsAreNotIndexedIsA400UntilIndexItemsHasWrittenThemAll() throws Exception {
         Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
-        Path retrained = Files.createTempDirectory("retrained-");
+        Path retrained = Files.createTempDirectory(scratch, "retrained-");
         try (var files = Files.list(bundle)) {
             for (Path f : files.toList()) {
                 Files.copy(f, retrained.resolve(f.getFileName()));
@@ -261,7 +265,7 @@ class EndToEndIT {
     @Test
     void historyIngestedWithIndexEventsIsLookedUpByUser() throws Exception {
         JsonNode c = goldenCase(r -> !r.hasNonNull("query") && r.path("history").size() > 0);
-        Path log = Files.createTempFile("events-", ".jsonl");
+        Path log = Files.createTempFile(scratch, "events-", ".jsonl");
         List<String> lines = historyAsLog(c, "u-e2e");
         lines.add("{\"user_id\": \"someone-else\", \"item_id\": \"i1\", \"action\": \"click\", \"timestamp\": \"2023-11-14T22:13:20Z\"}");
         // Logged after the request's time: a request made at that time must not see it (were it read, the trainer's
@@ -287,7 +291,7 @@ class EndToEndIT {
         assertTrue(lookups.path("micros").path("p99").asDouble() > 0, stats.body());
         assertTrue(lookups.path("events_per_lookup").path("max").asDouble() >= c.path("request").path("history").size(), stats.body());
 
-        Path exported = Files.createTempFile("exported-", ".jsonl");
+        Path exported = Files.createTempFile(scratch, "exported-", ".jsonl");
         assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url() },
             new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
         assertEquals(lines.size(), Files.readAllLines(exported).size());
@@ -303,7 +307,7 @@ class EndToEndIT {
         // The first events come from a log through index-events, which numbers them itself; the rest as an application
         // writes them, one by one without a seq, which the index's default pipeline (genrec_event_seq) numbers after them.
         int imported = 2;
-        Path log = Files.createTempFile("events-ties-", ".jsonl");
+        Path log = Files.createTempFile(scratch, "events-ties-", ".jsonl");
         Files.write(log, lines.subList(0, imported));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "index-events", "--events", log.toString(), "--url", node.url(), "--index",
@@ -327,7 +331,7 @@ class EndToEndIT {
         assertEquals(hitsWithScores(inline), hitsWithScores(byUser),
             "the looked-up history is the log's, tied events in log order: the same encoding, the same scores");
 
-        Path exported = Files.createTempFile("exported-ties-", ".jsonl");
+        Path exported = Files.createTempFile(scratch, "exported-ties-", ".jsonl");
         assertEquals(0, GenrecTools.run(new String[] { "export-events", "--out", exported.toString(), "--url", node.url(), "--index",
             "events-ties" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
         List<JsonNode> logEvents = new ArrayList<>();
@@ -397,9 +401,9 @@ class EndToEndIT {
             ranks.add(rank);
         }
         assertTrue(ranks.size() >= 4, "golden cases with a history: " + ranks);
-        Path events = Files.createTempFile("genrec-eval-", ".jsonl");
+        Path events = Files.createTempFile(scratch, "genrec-eval-", ".jsonl");
         Files.write(events, lines);
-        Path out = Files.createTempFile("genrec-eval-", ".json");
+        Path out = Files.createTempFile(scratch, "genrec-eval-", ".json");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int topK = golden.path("cases").get(0).path("expected").path("top_k").asInt();
         assertEquals(0, GenrecTools.run(new String[] { "evaluate", "--events", events.toString(), "--model", MODEL, "--url", node.url(),
@@ -428,7 +432,7 @@ class EndToEndIT {
 
     /** Runs {@code evaluate} on {@code events} (ranked only) and returns its results file. */
     private static JsonNode evaluate(Path events, int k, String... extra) throws Exception {
-        Path out = Files.createTempFile("genrec-eval-", ".json");
+        Path out = Files.createTempFile(scratch, "genrec-eval-", ".json");
         List<String> args = new ArrayList<>(List.of("evaluate", "--events", events.toString(), "--model", MODEL, "--url", node.url(),
             "--index", "items", "--k", String.valueOf(k), "--rank", "true", "--out", out.toString()));
         args.addAll(List.of(extra));
@@ -440,7 +444,7 @@ class EndToEndIT {
 
     @Test
     void benchMeasuresEveryRankingPlacementAndHistorySourceBesideKnnWithoutErrors() throws Exception {
-        Path out = Files.createTempDirectory("genrec-bench-");
+        Path out = Files.createTempDirectory(scratch, "genrec-bench-");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "bench", "--bundle", LocalNode.property("genrec.test.bundle"), "--model", MODEL,
             "--url", node.url(), "--index", "items", "--mix", "recommend", "--history", "10", "--k", "10", "--window", "10",

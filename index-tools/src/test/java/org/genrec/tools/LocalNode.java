@@ -5,12 +5,16 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A real OpenSearch node for the end-to-end test, driven through scripts/opensearch-node.sh (the
- * same script the demo uses). Stopped by its PID file in {@link #close}, also when a test failed.
+ * same script the demo uses). Stopped by its PID file in {@link #close}, also when a test failed, and its
+ * directory (the distribution, ~260 MB) deleted then, unless {@code -Dgenrec.keep.node=true} keeps it for a look at
+ * the node's logs: every test run would otherwise leave one behind.
  */
 final class LocalNode implements AutoCloseable {
 
@@ -61,6 +65,7 @@ final class LocalNode implements AutoCloseable {
             throw new IOException(String.join(" ", command) + " timed out; output:\n" + Files.readString(log));
         }
         String output = Files.readString(log);
+        Files.delete(log);
         System.out.print(output);
         if (process.exitValue() != 0) {
             throw new IOException(String.join(" ", command) + " failed with exit code " + process.exitValue() + ":\n" + output);
@@ -86,6 +91,13 @@ final class LocalNode implements AutoCloseable {
         if (started) {
             started = false;
             run("stop", directory.toString());
+        }
+        if (Files.exists(directory) && !Boolean.getBoolean("genrec.keep.node")) {
+            try (Stream<Path> files = Files.walk(directory)) {
+                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(file);
+                }
+            }
         }
     }
 }
