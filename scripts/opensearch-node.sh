@@ -81,10 +81,13 @@ http.port: $http
 transport.port: $transport
 $discovery
 YML
+  # The node's temp files (ONNX Runtime's native library among them) inside its directory: by default OpenSearch makes a
+  # new /tmp/opensearch-* per start and never removes it.
+  mkdir -p "$dir/tmp"
   hand_over "$dir"
   rm -f "$dir/opensearch.pid"
   as_node_user env OPENSEARCH_JAVA_HOME="$(java_home)" OPENSEARCH_JAVA_OPTS="${OPENSEARCH_JAVA_OPTS:--Xms512m -Xmx512m}" \
-    "$dir/bin/opensearch" -d -p "$dir/opensearch.pid" >"$dir/logs/console.log" 2>&1
+    OPENSEARCH_TMPDIR="$dir/tmp" "$dir/bin/opensearch" -d -p "$dir/opensearch.pid" >"$dir/logs/console.log" 2>&1
   for _ in $(seq 1 180); do
     if curl -fs "http://127.0.0.1:$http/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
       echo "OpenSearch is up on http://127.0.0.1:$http (pid $(cat "$dir/opensearch.pid"))"
