@@ -22,6 +22,7 @@ import org.opensearch.action.search.SearchPhaseExecutionException;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.PluginsService;
@@ -29,6 +30,7 @@ import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchIntegTestCase;
 
 import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertAcked;
+import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertNoFailures;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -121,16 +123,18 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
             doc.put("item_vector", bundle.items().embedding(item.index()));
             bulk.add(client().prepareIndex(INDEX).setId(item.itemId()).setSource(doc));
         }
-        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        assertNoFailures(bulk.get());
         ensureGreen(INDEX);
         return bundle;
     }
 
     /** A flat string map as a JSON object. */
     protected static String json(Map<String, String> map) {
-        StringBuilder out = new StringBuilder("{");
-        map.forEach((k, v) -> out.append(out.length() > 1 ? ", " : "").append('"').append(k).append("\": \"").append(v).append('"'));
-        return out.append('}').toString();
+        try {
+            return XContentFactory.jsonBuilder().map(map).toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     protected static List<HistoryEvent> history(ModelBundle bundle, int... indices) {

@@ -29,6 +29,7 @@ import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchIntegTestCase;
 
 import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertAcked;
+import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertNoFailures;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -234,7 +235,7 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             }
             bulk.add(client().prepareIndex(mip).setId(item.itemId()).setSource(Map.of("item_id", item.itemId(), "item_vector", longer)));
         }
-        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        assertNoFailures(bulk.get());
         ensureGreen(mip);
         GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(DOT_MODEL, history, null, null, NOW), "item_vector",
             null, 10, null, true, false);
@@ -262,7 +263,7 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             bulk.add(client().prepareIndex(other).setId(item.itemId())
                 .setSource(Map.of("item_id", item.itemId(), "item_vector", bundle.items().embedding(item.index()))));
         }
-        assertFalse(bulk.get().buildFailureMessage(), bulk.get().hasFailures());
+        assertNoFailures(bulk.get());
         ensureGreen(other);
         List<HistoryEvent> history = history(bundle, 3, 14, 15);
 
@@ -320,7 +321,7 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             }
             bulk.add(client().prepareIndex("events").setSource(Map.of("user_id", "someone-else", "item_id", history.get(0).itemId(),
                 "action", history.get(0).action(), "timestamp", NOW - 1)));
-            assertFalse(bulk.get().hasFailures());
+            assertNoFailures(bulk.get());
         }
         GenrecQueryBuilder byUser = new GenrecQueryBuilder(services(), new UserContext(MODEL, List.of(),
             new UserContext.UserRef("events", "u1"), null, NOW), "item_vector", null, 20, null, true, true);
