@@ -36,6 +36,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -160,7 +161,7 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         SearchResponse response = client().prepareSearch(INDEX).setQuery(windowed).setSize(20).setExplain(true).get();
         SearchHit[] hits = response.getHits().getHits();
         assertEquals(20, hits.length);
-        long ranked = java.util.Arrays.stream(hits).filter(h -> h.getExplanation().getDescription().startsWith("genrec ranking score")).count();
+        long ranked = Arrays.stream(hits).filter(h -> h.getExplanation().getDescription().startsWith("genrec ranking score")).count();
         assertEquals("5 ranked per shard, first", 5L * SHARDS, ranked);
         for (int i = 0; i < ranked; i++) {
             assertTrue(hits[i].getExplanation().getDescription().startsWith("genrec ranking score"));
@@ -245,6 +246,55 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
                 .filter(id -> !seen.contains(id)).limit(10).toList();
             assertEquals("ranked by the dot product, history excluded", expected, ids(client().prepareSearch(mip).setQuery(unranked).setSize(10).get()));
         }
+    }
+
+    /**
+     * An item added to the index after the model was trained (its id is not in the bundle) is still served, but the model
+     * cannot score it: ranked, and rescored, it comes after every item the model knows, and nothing fails. Its vector here is
+     * the user's nearest item's, so that retrieval puts it at the top of the window.
+     */
+    public void testAnItemTheModelDoesNotKnowIsServedAfterTheItemsItKnows() throws Exception {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
+        ItemCatalog.Item nearest;
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
+            String id = nearestItems(bundle, reference.encode(new GenrecRequest(history, null, NOW)).embedding(), 20).stream()
+                .filter(i -> !seen.contains(i)).findFirst().orElseThrow();
+            nearest = bundle.items().items().stream().filter(i -> i.itemId().equals(id)).findFirst().orElseThrow();
+        }
+        String index = "items-and-a-new-one";
+        assertAcked(prepareCreate(index).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
+            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"item_vector\": "
+                + "{\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": "
+                + json(VectorFieldMeta.of(bundle)) + "}}}"));
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (ItemCatalog.Item item : bundle.items().items()) {
+            bulk.add(client().prepareIndex(index).setId(item.itemId()).setSource(Map.of("item_id", item.itemId(), "title", item.title(),
+                "item_vector", bundle.items().embedding(item.index()))));
+        }
+        bulk.add(client().prepareIndex(index).setId("new-item").setSource(Map.of("item_id", "new-item", "title", nearest.title(),
+            "item_vector", bundle.items().embedding(nearest.index()))));
+        assertNoFailures(bulk.get());
+        ensureGreen(index);
+
+        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+            null, 20, null, true, false);
+        assertTrue("retrieval finds it beside its twin", ids(client().prepareSearch(index).setQuery(unranked).setSize(3).get()).contains("new-item"));
+        GenrecQueryBuilder ranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+            null, 20, null, true, true);
+        // k = 20 hits per shard; all of them, so that the unknown item is among them wherever it sorts.
+        SearchHit[] hits = client().prepareSearch(index).setQuery(ranked).setSize(20 * SHARDS).get().getHits().getHits();
+        assertEquals("ranked, it comes last", "new-item", hits[hits.length - 1].getId());
+        assertTrue(hits[hits.length - 2].getScore() > hits[hits.length - 1].getScore());
+
+        GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
+        SearchHit[] rescored = client().prepareSearch(index).setQuery(QueryBuilders.matchQuery("title", nearest.title()))
+            .addRescorer(rescorer, 50).setSize(50).get().getHits().getHits();
+        List<String> rescoredIds = Arrays.stream(rescored).map(SearchHit::getId).toList();
+        assertTrue(rescoredIds.toString(), rescoredIds.contains(nearest.itemId()) && rescoredIds.size() < 50);
+        assertEquals("rescored, its ranking probability is 0: last", "new-item", rescoredIds.get(rescoredIds.size() - 1));
+        assertEquals(0f, rescored[rescored.length - 1].getScore(), 0f);
     }
 
     /**
