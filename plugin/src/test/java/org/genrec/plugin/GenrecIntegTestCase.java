@@ -107,10 +107,15 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
 
     protected ModelBundle indexItems() {
         ModelBundle bundle = BundleLoader.load(bundlePath());
-        if (indexExists(INDEX)) {
-            return bundle;
+        if (!indexExists(INDEX)) {
+            createItemsIndex(INDEX, bundle, Map.of());
         }
-        assertAcked(prepareCreate(INDEX).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
+        return bundle;
+    }
+
+    /** An items index as index-items makes it (its field's meta naming the bundle), every item of the bundle, and {@code extra} docs by id. */
+    protected void createItemsIndex(String index, ModelBundle bundle, Map<String, Map<String, Object>> extra) {
+        assertAcked(prepareCreate(index).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
             .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"categories\": {\"type\": \"keyword\"},"
                 + " \"item_vector\": {\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": "
                 + json(VectorFieldMeta.of(bundle)) + "}}}"));
@@ -121,11 +126,11 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
             doc.put("title", item.title());
             doc.put("categories", item.categories());
             doc.put("item_vector", bundle.items().embedding(item.index()));
-            bulk.add(client().prepareIndex(INDEX).setId(item.itemId()).setSource(doc));
+            bulk.add(client().prepareIndex(index).setId(item.itemId()).setSource(doc));
         }
+        extra.forEach((id, doc) -> bulk.add(client().prepareIndex(index).setId(id).setSource(doc)));
         assertNoFailures(bulk.get());
-        ensureGreen(INDEX);
-        return bundle;
+        ensureGreen(index);
     }
 
     /** A flat string map as a JSON object. */

@@ -264,19 +264,8 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             nearest = bundle.items().items().stream().filter(i -> i.itemId().equals(id)).findFirst().orElseThrow();
         }
         String index = "items-and-a-new-one";
-        assertAcked(prepareCreate(index).setSettings(Settings.builder().put("index.number_of_shards", SHARDS).put("index.number_of_replicas", 0))
-            .setMapping("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"title\": {\"type\": \"text\"}, \"item_vector\": "
-                + "{\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + ", \"meta\": "
-                + json(VectorFieldMeta.of(bundle)) + "}}}"));
-        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
-        for (ItemCatalog.Item item : bundle.items().items()) {
-            bulk.add(client().prepareIndex(index).setId(item.itemId()).setSource(Map.of("item_id", item.itemId(), "title", item.title(),
-                "item_vector", bundle.items().embedding(item.index()))));
-        }
-        bulk.add(client().prepareIndex(index).setId("new-item").setSource(Map.of("item_id", "new-item", "title", nearest.title(),
+        createItemsIndex(index, bundle, Map.of("new-item", Map.of("item_id", "new-item", "title", nearest.title(),
             "item_vector", bundle.items().embedding(nearest.index()))));
-        assertNoFailures(bulk.get());
-        ensureGreen(index);
 
         GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
             null, 20, null, true, false);
