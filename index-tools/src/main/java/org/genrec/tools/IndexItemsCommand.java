@@ -41,14 +41,18 @@ final class IndexItemsCommand {
                 cluster.client().indices().delete(d -> d.index(index));
                 exists = false;
             }
+            // The field's meta as it is, read once: a mapping update replaces the whole meta, so both updates below keep the
+            // entries a user put there besides ours.
+            Map<String, String> fieldMeta = exists
+                ? ItemsIndex.vectorFieldMeta(cluster.json("GET", "/" + index + "/_mapping", null), vectorField) : Map.of();
             if (!exists) {
                 cluster.json("PUT", "/" + index, ItemsIndex.definition(vectorField, bundle, args.getInt("shards", 1), args.getInt("replicas", 0)));
                 out.printf("created index [%s] with %s dimension %d, similarity %s%n", index, vectorField, items.embeddingDim(),
                     bundle.manifest().retrievalSimilarity().fieldSimilarity());
-            } else if (!items.fingerprint().equals(fieldMeta(cluster, index, vectorField).get(VectorFieldMeta.EMBEDDINGS))) {
+            } else if (!items.fingerprint().equals(fieldMeta.get(VectorFieldMeta.EMBEDDINGS))) {
                 // From the first replaced vector to the last the field holds two models' vectors: the genrec query refuses
                 // every model on it until the end (a 400 that says why), rather than answer from the mix.
-                setFieldMeta(cluster, index, vectorField, bundle, VectorFieldMeta.beingReplacedBy(bundle));
+                setFieldMeta(cluster, index, vectorField, bundle, fieldMeta, VectorFieldMeta.beingReplacedBy(bundle));
                 out.printf("index [%s] exists: its vectors are replaced, and genrec queries on it refused until the end%n", index);
             }
             List<ItemCatalog.Item> all = items.items();
@@ -75,7 +79,7 @@ final class IndexItemsCommand {
             if (exists) {
                 // Only now, with every item's vector replaced and searchable: from here the genrec query accepts this model
                 // on the field and refuses the one whose vectors it held before (VectorFieldMeta).
-                setFieldMeta(cluster, index, vectorField, bundle, VectorFieldMeta.of(bundle));
+                setFieldMeta(cluster, index, vectorField, bundle, fieldMeta, VectorFieldMeta.of(bundle));
             }
             out.printf("index [%s] holds the %d items of model [%s] version [%s] (embeddings %s)%n", index, all.size(),
                 bundle.manifest().modelId(), bundle.manifest().modelVersion(), items.fingerprint());
@@ -87,13 +91,8 @@ final class IndexItemsCommand {
         }
     }
 
-    private static Map<String, String> fieldMeta(ClusterConnection cluster, String index, String vectorField) throws IOException {
-        return ItemsIndex.vectorFieldMeta(cluster.json("GET", "/" + index + "/_mapping", null), vectorField);
-    }
-
     private static void setFieldMeta(ClusterConnection cluster, String index, String vectorField, ModelBundle bundle,
-        Map<String, String> ours) throws IOException {
-        cluster.json("PUT", "/" + index + "/_mapping",
-            ItemsIndex.vectorFieldUpdate(vectorField, bundle, fieldMeta(cluster, index, vectorField), ours));
+        Map<String, String> current, Map<String, String> ours) throws IOException {
+        cluster.json("PUT", "/" + index + "/_mapping", ItemsIndex.vectorFieldUpdate(vectorField, bundle, current, ours));
     }
 }
