@@ -23,6 +23,11 @@ def test_latency_reports_every_shape(bundle, backend):
     assert r["history"] == 12, "capped at the bundle's max_history"
     assert [e["batch"] for e in r["encode"]] == [1, 2] and [s["candidates"] for s in r["score"]] == [3, 7]
     assert all(0 < x["p50_ms"] <= x["p99_ms"] for x in r["encode"] + r["score"])
+    assert all(x["x_flop_bound"] > 0 for x in r["encode"] + r["score"]) and r["gemm_gflops"] > 0
+    one, two = (e["flops"] for e in r["encode"])
+    assert two == pytest.approx(2 * one, rel=0.01), "a batch of two users is two users' products"
+    k3, k7 = (s["flops"] for s in r["score"])
+    assert k7 == pytest.approx(k3 * 7 / 3, rel=0.05), "score's products grow linearly in K"
     assert r["engine"] == ("CPUExecutionProvider" if backend == "onnx" else "torch " + r["engine"].split()[1] + " cpu fp32")
 
 
