@@ -469,60 +469,61 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 break
             if stopped_early:
                 break
-    if select_best and best[2] is not None:
-        model.load_state_dict(best[2])
-        log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-    retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
-                                                              retrieval_weight, log)
-    test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight)
-    train_seconds = time.time() - t_start
-    metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
-    log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
-    search = None
-    if queries is not None:
-        search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
-                                 np.random.default_rng(seed + 1))
-        for ranker, m in search.items():
-            log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr")))
-            metrics.update({f"search_{ranker}_{k}": round(v, 4) for k, v in m.items() if k in ("hr@10", "ndcg@10")})
-    if metrics_out:
-        Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(metrics_out).write_text(json.dumps({
-            "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
-            "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
-            "epochs_run": history[-1]["epoch"],
-            # why training ended: a table of runs must not average an interrupted run with finished ones unmarked
-            "ended": "patience" if stopped_early else "request" if stop.requested else "epochs",
-            "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
-            "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
-            "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
-            "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
-            "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
-            "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
-            "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
-            "weight_decay": weight_decay, "adam_beta2": adam_beta2,
-            "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
-            "search_fraction": search_fraction if search_queries else None,
-            "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
-            "test": {k: round(v, 5) for k, v in test.items()},
-            "train_seconds": round(train_seconds, 1), "threads": threads, "resumed_at_epochs": resumed_at,
-            "history": history}, indent=1) + "\n")
-    if curves:
-        plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
-        log(f"curves written to {curves}")
-    if not export:
-        return metrics
+        stop.training_over()  # a signal from here on would otherwise end the run before its test
+        if select_best and best[2] is not None:
+            model.load_state_dict(best[2])
+            log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
+        retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
+                                                                  retrieval_weight, log)
+        test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight)
+        train_seconds = time.time() - t_start
+        metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
+        log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
+        search = None
+        if queries is not None:
+            search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
+                                     np.random.default_rng(seed + 1))
+            for ranker, m in search.items():
+                log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr")))
+                metrics.update({f"search_{ranker}_{k}": round(v, 4) for k, v in m.items() if k in ("hr@10", "ndcg@10")})
+        if metrics_out:
+            Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
+            Path(metrics_out).write_text(json.dumps({
+                "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
+                "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
+                "epochs_run": history[-1]["epoch"],
+                # why training ended: a table of runs must not average an interrupted run with finished ones unmarked
+                "ended": "patience" if stopped_early else "request" if stop.requested else "epochs",
+                "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
+                "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
+                "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
+                "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
+                "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
+                "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
+                "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
+                "weight_decay": weight_decay, "adam_beta2": adam_beta2,
+                "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
+                "search_fraction": search_fraction if search_queries else None,
+                "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
+                "test": {k: round(v, 5) for k, v in test.items()},
+                "train_seconds": round(train_seconds, 1), "threads": threads, "resumed_at_epochs": resumed_at,
+                "history": history}, indent=1) + "\n")
+        if curves:
+            plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
+            log(f"curves written to {curves}")
+        if not export:
+            return metrics
 
-    model.cpu()  # the bundle's golden vectors come from the CPU model, as the Java runtime's CPU path runs it
-    golden = default_golden_requests(items, events, actions, max_history, seed=seed)
-    export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
-                  max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
-                  golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
-                                                   "chosen_on": weight_chosen_on},
-                  training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
-                            "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
-    log(f"bundle written to {out}")
-    return metrics
+        model.cpu()  # the bundle's golden vectors come from the CPU model, as the Java runtime's CPU path runs it
+        golden = default_golden_requests(items, events, actions, max_history, seed=seed)
+        export_bundle(model, out, items=items, vocab=vocab, actions=actions, max_history=max_history,
+                      max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
+                      golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
+                                                       "chosen_on": weight_chosen_on},
+                      training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
+                                "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
+        log(f"bundle written to {out}")
+        return metrics
 
 
 def served_retrieval_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],

@@ -66,6 +66,20 @@ def test_a_stopped_run_resumed_ends_as_the_uninterrupted_run(tiny_log, tmp_path,
     assert saved["ended"] == want_saved["ended"] == "epochs"
 
 
+def test_a_stop_asked_for_while_the_best_epoch_is_tested_does_not_lose_the_test(tiny_log, tmp_path):
+    # a scheduler's SIGUSR1 can come late, after the last epoch; it used to end the process with no test
+    lines = []
+
+    def signal_at_selection(line):
+        lines.append(line)
+        if line.startswith("model selection"):
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    metrics, saved = _train(tiny_log, tmp_path, "late", log=signal_at_selection)
+    assert set(metrics) >= {"hr@10", "ndcg@10"} and saved["ended"] == "epochs"
+    assert any(line.startswith("SIGUSR1: training is over") for line in lines)
+
+
 def test_more_epochs_continue_a_finished_run_and_an_early_stop_stays_stopped(tiny_log, tmp_path):
     ckpt = str(tmp_path / "run.ckpt")
     _, two = _train(tiny_log, tmp_path, "two", checkpoint=ckpt, epochs=2)
