@@ -6,6 +6,11 @@
 #     bash scripts/device-check.sh target/ml100k-bundle target/device-data 520
 #   (target/device-data: copies of ../shared/data/ml-100k and ml-1m-part, which do not travel)
 # DEVICE=cpu runs every step on a machine without a GPU (a dry run of this script, tiny budgets).
+# PARTS (default "latency train") picks the parts after the machine's facts; RUNS picks the trainings:
+#   "next" (default): what session 36 left open — ml-1m-part seeds 4 and 5 and ML-100K seed 6, ours and
+#     SASRec+SS, to their patience (~2 s an epoch alone on an H200, 110-165 epochs on ml-1m-part; whether
+#     six at once end inside one command's 10 minutes is not known yet);
+#   "session36": what session 36 ran (BENCHMARKS.md, "Training on an H200").
 #
 # What it does, in this order, inside BUDGET seconds (device time is short: nothing is retried):
 # 1. the machine: GPU, driver, torch, whether ONNX Runtime there has a CUDA provider; the GEMM rates;
@@ -14,13 +19,14 @@
 #    bound; torch fp32 and fp16 autocast, eager and replayed as CUDA graphs; ONNX Runtime's CUDA
 #    provider when the onnxruntime there has one;
 # 3. training on the GPU (issue 7), all at once on the one GPU, one CPU core each: the trainer's CUDA
-#    test, and benchmark runs (scripts/bench.sh's command) on ML-100K and ml-1m-part, ours against
-#    SASRec+SS at the headline recipe and at d_model 256. Whatever has not stopped by itself before
-#    the budget runs out gets SIGUSR1: it stops, and tests and reports its best epoch so far.
+#    test, and benchmark runs (scripts/bench.sh's command) of ours against SASRec+SS (RUNS). Whatever
+#    has not stopped by itself before the budget runs out gets SIGUSR1: it stops, and tests and
+#    reports its best epoch so far.
 # Results: $OUT/results.tar.gz (logs, metrics JSON, curves, latency JSON) and $OUT/log.
 set -uo pipefail
+shopt -s nullglob
 BUNDLE=${1:-target/ml100k-bundle} DATA=$(realpath "${2:-target/device-data}") BUDGET=${3:-520}
-DEVICE=${DEVICE:-cuda}
+DEVICE=${DEVICE:-cuda} PARTS=${PARTS:-latency train} RUNS=${RUNS:-next}
 OUT=${OUT:-/tmp/device-check}
 mkdir -p "$OUT/latency" "$OUT/train"
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/trainer
@@ -82,33 +88,43 @@ train_run() {  # DATASET DIR HISTORY PRESET SEED TAG FLAGS...: scripts/bench.sh'
 
 {
   echo "== machine"; machine
-  if [[ $DEVICE == cuda ]]; then
-    REPS=300
-    latency torch-cuda-fp32 --backend torch --device cuda
-    latency torch-cuda-fp16 --backend torch --device cuda --fp16
-    latency torch-cuda-fp32-graph --backend torch --device cuda --cuda-graph
-    latency torch-cuda-fp16-graph --backend torch --device cuda --fp16 --cuda-graph
-    latency onnx-cuda-fp32 --backend onnx --device cuda
+  if [[ $PARTS == *latency* ]]; then
+    if [[ $DEVICE == cuda ]]; then
+      REPS=300
+      latency torch-cuda-fp32 --backend torch --device cuda
+      latency torch-cuda-fp16 --backend torch --device cuda --fp16
+      latency torch-cuda-fp32-graph --backend torch --device cuda --cuda-graph
+      latency torch-cuda-fp16-graph --backend torch --device cuda --fp16 --cuda-graph
+      latency onnx-cuda-fp32 --backend onnx --device cuda
+    fi
+    REPS=$([[ $DEVICE == cuda ]] && echo 100 || echo 3)
+    latency onnx-cpu-fp32 --backend onnx --device cpu
   fi
-  REPS=$([[ $DEVICE == cuda ]] && echo 100 || echo 3)
-  latency onnx-cpu-fp32 --backend onnx --device cpu
-  echo "== training, $(left) s left"
-  Q=(--recipe quality --exclude-seen --layers 4 --tied-next 4)
-  [[ $DEVICE == cpu ]] && Q+=(--epochs 1)
-  (cd trainer && timeout $(($(left) - 30)) $PY -m pytest -q -p no:cacheprovider tests/test_train_smoke.py -k cuda \
-     > "$OUT/train/pytest-cuda.log" 2>&1) &
-  for preset in ours sasrec; do
-    train_run ml-100k ml-100k 200 "$preset" 1 gpu "${Q[@]}" &
-    train_run ml-1m ml-1m-part 200 "$preset" 4 gpu "${Q[@]}" &
-    train_run ml-1m ml-1m-part 200 "$preset" 1 gpu-d256 "${Q[@]}" --d-model 256 --heads 4 &
-    train_run ml-1m ml-1m-part 200 "$preset" 2 gpu-d256 "${Q[@]}" --d-model 256 --heads 4 &
-  done
-  for ((tick = 1; $(jobs -rp | wc -l) > 0; tick++)); do  # every 30 s, each run's last epoch
-    sleep 5; ((tick % 6)) && continue
-    echo "-- $(left) s left"; for f in "$OUT"/train/*.log; do echo "$(basename "$f"): $(grep -E '^epoch' "$f" | tail -1 | cut -c1-150)"; done
-  done
+  if [[ $PARTS == *train* ]]; then
+    echo "== training ($RUNS), $(left) s left"
+    Q=(--recipe quality --exclude-seen --layers 4 --tied-next 4)
+    [[ $DEVICE == cpu ]] && Q+=(--epochs 1)
+    (cd trainer && timeout $(($(left) - 30)) $PY -m pytest -q -p no:cacheprovider tests/test_train_smoke.py -k cuda \
+       > "$OUT/train/pytest-cuda.log" 2>&1) &
+    for preset in ours sasrec; do
+      if [[ $RUNS == session36 ]]; then
+        train_run ml-100k ml-100k 200 "$preset" 1 gpu "${Q[@]}" &
+        train_run ml-1m ml-1m-part 200 "$preset" 4 gpu "${Q[@]}" &
+        train_run ml-1m ml-1m-part 200 "$preset" 1 gpu-d256 "${Q[@]}" --d-model 256 --heads 4 &
+        train_run ml-1m ml-1m-part 200 "$preset" 2 gpu-d256 "${Q[@]}" --d-model 256 --heads 4 &
+      else
+        train_run ml-1m ml-1m-part 200 "$preset" 4 gpu "${Q[@]}" &
+        train_run ml-1m ml-1m-part 200 "$preset" 5 gpu "${Q[@]}" &
+        train_run ml-100k ml-100k 200 "$preset" 6 gpu "${Q[@]}" &
+      fi
+    done
+    for ((tick = 1; $(jobs -rp | wc -l) > 0; tick++)); do  # every 30 s, each run's last epoch
+      sleep 5; ((tick % 6)) && continue
+      echo "-- $(left) s left"; for f in "$OUT"/train/*.log; do echo "$(basename "$f"): $(grep -E '^epoch' "$f" | tail -1 | cut -c1-150)"; done
+    done
+  fi
   echo "== results"
-  tail -5 "$OUT/train/pytest-cuda.log"
+  [[ -f $OUT/train/pytest-cuda.log ]] && tail -5 "$OUT/train/pytest-cuda.log"
   for f in "$OUT"/train/*.log; do echo "$(basename "$f"): $(grep -E '^test|stopping|Error' "$f" | cut -c1-200 | tr '\n' ' ')"; done
 } 2>&1 | tee "$OUT/log"
 tar -czf "$OUT/results.tar.gz" --exclude='*.bundle' -C "$OUT" latency train log

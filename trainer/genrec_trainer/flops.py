@@ -14,13 +14,13 @@ also, slightly, on how many targets are real rather than padding (a recount of o
 by ~2 %), which a utilisation figure can ignore.
 
 Batches padded to their own history length (train.epoch_batches) come in up to max_history
-lengths, and with random length pools new shapes keep coming for many epochs (ml-1m-part: 34
-distinct shapes in the first 72 steps). On a GPU, where a step is cheap, that counting was most
-of an epoch: 5.0-7.7 s for epochs 2-5 on an H200, 1.9-2.1 s without it. But with everything
-else fixed, a step's products are about a quadratic in the history length N (projections and
-logits grow with N, attention with N^2), so once three lengths of such a family have been
-counted, the others are computed from them (within 7 % of a real count in test_flops, on the
-recipe's training step).
+lengths, and with random length pools new shapes keep coming: ml-1m-part's 150 epochs (3,600 steps)
+hold 137 distinct shapes. On a GPU, where a step is cheap, that counting was most of an epoch:
+5.0-7.7 s for epochs 2-5 on an H200, 1.9-2.1 s without it. But with everything else fixed, a
+step's products are about a quadratic in the history length N (projections and logits grow with
+N, attention with N^2), so a length inside the range of three counted lengths of its family is
+computed from the three nearest (within 2 % of a real count in test_flops, on the recipe's
+training step; as close as two counts of one shape). Of those 137 shapes, 7 are counted.
 """
 from __future__ import annotations
 
@@ -38,40 +38,43 @@ def matmul_rate(device: torch.device) -> float:
     """FLOP/s of a [1024, 1024] x [1024, 1024] float32 product on `device` with torch's current
     threads: the machine's rate for the work training is counted in. Measured once per process
     (device, threads)."""
-    return _matmul_rate(str(device), torch.get_num_threads())
+    return square_matmul_rate(str(device), torch.get_num_threads())
 
 
 @functools.lru_cache(maxsize=None)
-def _matmul_rate(device_name: str, threads: int, size: int = 1024, seconds: float = 0.3) -> float:
+def square_matmul_rate(device_name: str, threads: int, size: int = 1024, seconds: float = 0.3,
+                       dtype: torch.dtype = torch.float32) -> float:
+    """FLOP/s of a [size, size] x [size, size] product; `threads` is the caller's torch thread count (a cache key)."""
     device = torch.device(device_name)
-    a = torch.full((size, size), 0.5, device=device)  # not randn: the run's random stream stays untouched
-    b = torch.full((size, size), 0.25, device=device)
+    a = torch.full((size, size), 0.5, device=device, dtype=dtype)  # not randn: the run's random stream stays untouched
+    b = torch.full((size, size), 0.25, device=device, dtype=dtype)
+    return rate_of(lambda: a @ b, 2.0 * size ** 3, seconds,
+                   (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None))
 
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
 
-    for _ in range(3):  # warm-up: thread pool, allocator, kernel selection
-        a @ b
+def rate_of(run: Callable[[], object], flops_per_run: float, seconds: float, sync: Callable[[], None]) -> float:
+    """FLOP/s of `run` repeated for `seconds` (at least 3 runs) after 3 unmeasured ones (thread pool,
+    allocator, kernel selection)."""
+    for _ in range(3):
+        run()
     sync()
     runs, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or runs < 3:
-        a @ b
+        run()
         runs += 1
         if runs % 8 == 0:
             sync()
     sync()
-    elapsed = time.perf_counter() - start
-    return 2.0 * size ** 3 * runs / elapsed
+    return flops_per_run * runs / (time.perf_counter() - start)
 
 
 class StepFlops:
-    """Matrix FLOPs (forward + backward) of training steps, counted once per batch shape."""
+    """Matrix FLOPs (forward + backward) of training steps, counted once per batch shape (or computed from three
+    counted history lengths of its family)."""
 
     def __init__(self):
         self._by_shape: dict[Hashable, int] = {}
         self._by_length: dict[Hashable, dict[int, int]] = {}  # length family -> {N: counted FLOPs}
-        self.counted = 0  # steps run under the counter
 
     @staticmethod
     def shape_of(batch: dict[str, torch.Tensor]) -> Hashable:
@@ -92,25 +95,28 @@ class StepFlops:
             return None
 
     def _from_counted_lengths(self, shape: Hashable) -> int | None:
+        """The quadratic through the three counted lengths of the family nearest to this one's, at its length
+        (Lagrange); None (count it) below three counted lengths, or outside their range: no extrapolating."""
         family = self.length_family(shape)
         counted = self._by_length.get(family[0], {}) if family else {}
-        if len(counted) < 3:
+        n = family[1] if family else 0
+        if len(counted) < 3 or not min(counted) < n < max(counted):
             return None
-        (n1, f1), (n2, f2), (n3, f3) = list(counted.items())[:3]
-        n = family[1]  # the quadratic through the three counted lengths, at n (Lagrange)
+        (n1, f1), (n2, f2), (n3, f3) = sorted(counted.items(), key=lambda c: abs(c[0] - n))[:3]
         return round(f1 * (n - n2) * (n - n3) / ((n1 - n2) * (n1 - n3)) + f2 * (n - n1) * (n - n3) / ((n2 - n1) * (n2 - n3))
                      + f3 * (n - n1) * (n - n2) / ((n3 - n1) * (n3 - n2)))
 
     def run(self, shape: Hashable, step: Callable[[], T]) -> tuple[T, int]:
-        """Runs `step`: its result and its FLOPs, counted while it runs only when neither `shape` nor three
-        other history lengths of its family have been counted before."""
+        """Runs `step`: its result and its FLOPs, counted while it runs only when `shape` has not been seen
+        and its count cannot be computed from counted lengths of its family."""
         if shape not in self._by_shape:
-            self._by_shape[shape] = self._from_counted_lengths(shape)
-        if self._by_shape[shape] is not None:
+            computed = self._from_counted_lengths(shape)
+            if computed is not None:
+                self._by_shape[shape] = computed
+        if shape in self._by_shape:
             return step(), self._by_shape[shape]
         with FlopCounterMode(display=False) as counter:
             result = step()
-        self.counted += 1
         flops = self._by_shape[shape] = counter.get_total_flops()
         family = self.length_family(shape)
         if family:

@@ -26,10 +26,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-
 from torch.utils.flop_counter import FlopCounterMode
 
 from .export import score_feed
+from .flops import square_matmul_rate, rate_of
 from .model import GenRecModel, ModelConfig
 
 
@@ -186,25 +186,12 @@ def gemm_rate(backend: str, device: str, fp16: bool) -> float:
     dev = torch.device(device)
     size = 4096 if dev.type == "cuda" else 1024
     if backend == "onnx" and dev.type == "cpu":
-        run = onnx_matmul(size)
-    else:
-        dtype = torch.float16 if fp16 and dev.type == "cuda" else torch.float32  # no fast float16 products on a CPU
-        a = torch.full((size, size), 0.5, device=dev, dtype=dtype)
-        b = torch.full((size, size), 0.25, device=dev, dtype=dtype)
-        run = lambda: a @ b  # noqa: E731
+        return rate_of(onnx_matmul(size), 2.0 * size ** 3, 0.5, lambda: None)
+    dtype = torch.float16 if fp16 and dev.type == "cuda" else torch.float32  # no fast float16 products on a CPU
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     try:
-        for _ in range(3):
-            run()
-        sync()
-        runs, start = 0, time.perf_counter()
-        while time.perf_counter() - start < 0.5 or runs < 3:
-            run()
-            runs += 1
-        sync()
-        return 2.0 * size ** 3 * runs / (time.perf_counter() - start)
+        return square_matmul_rate(str(dev), 1, size, 0.5, dtype)
     finally:
         torch.set_num_threads(threads)
 
@@ -217,7 +204,7 @@ def onnx_matmul(size: int) -> Callable[[], object]:
                               [helper.make_tensor_value_info("c", TensorProto.FLOAT, [size, size])])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)  # any ONNX Runtime
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)  # old enough for any ORT
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     feed = {"a": np.full((size, size), 0.5, np.float32), "b": np.full((size, size), 0.25, np.float32)}
     return lambda: session.run(None, feed)

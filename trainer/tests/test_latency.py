@@ -43,3 +43,5 @@ def test_cli_writes_json_and_refuses_cuda_without_a_gpu(bundle, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="no CUDA"):
             main(["--bundle", str(bundle), "--backend", "torch", "--device", "cuda"])
+    with pytest.raises(SystemExit, match="--cuda-graph needs --backend torch --device cuda"):
+        main(["--bundle", str(bundle), "--backend", "onnx", "--cuda-graph"])
