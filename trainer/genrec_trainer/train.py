@@ -56,6 +56,13 @@ MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads
                         "rerank_top", "retrieval_weight"}
 
 
+def decays_now(epoch: int, best_epoch: int, eval_every: int, decay_patience: int) -> bool:
+    """Whether the validation at `epoch` completes another `decay_patience` validations without a better one than
+    `best_epoch`'s (the learning rate then decays once more)."""
+    since = epoch - best_epoch
+    return bool(decay_patience) and since > 0 and since % (decay_patience * eval_every) == 0
+
+
 def action_list(events: Sequence[Event]) -> list[str]:
     # click/purchase style logs: keep a canonical, data-order-independent list.
     return sorted({e.action for e in events})
@@ -64,7 +71,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
-               "query_time": "own"}
+               "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -180,7 +187,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
-          checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None) -> dict:
+          checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
+          lr_decay_patience: int = 0, lr_decay: float = 0.5) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -199,6 +207,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation `select_on` (0: never).
+    lr_decay_patience: multiply the learning rate by lr_decay after every that many validations without a
+    better one (0: a constant rate); counted from the best epoch, as patience is, so a resumed run keeps it.
     select_on: the validation criterion of early stopping and select_best (SELECTION_CRITERIA).
     similarity: "cosine" (logits = cosine / temperature) | "dot" (raw dot products; temperature unused).
     target_weight: with dense_loss, the weight of the example-level retrieval loss beside the dense one.
@@ -434,7 +444,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             partial = steps < len(batches)  # stopped mid-epoch: validated and tested, never checkpointed
             steps = max(steps, 1)
             achieved = flops / max(time.time() - t0, 1e-9)  # the steps only: validation is not counted
-            record = {"epoch": epoch, "retrieval_loss": sums[0] / steps, "ranking_loss": sums[1] / steps,
+            record = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], "retrieval_loss": sums[0] / steps,
+                      "ranking_loss": sums[1] / steps,
                       "train_gflop": flops / 1e9, "train_gflop_per_s": achieved / 1e9, "matmul_utilisation": achieved / rate}
             utilisation = f"{achieved / 1e9:.1f} GFLOP/s = {achieved / rate:.0%} of matmul"
             if objective.enhancer is not None:
@@ -461,6 +472,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             elif patience and epoch - best[1] >= patience * eval_every:
                 log(f"early stop: no better validation {select_on} in {patience} evaluations")
                 stopped_early = True
+            elif decays_now(epoch, best[1], eval_every, lr_decay_patience):
+                for group in opt.param_groups:
+                    group["lr"] *= lr_decay
+                log(f"learning rate {opt.param_groups[0]['lr']:.3g}: no better validation in {lr_decay_patience} "
+                    "evaluations")
             if run is not None and not partial:
                 save_checkpoint(epoch)
             if stop.requested:
@@ -501,6 +517,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
                 "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
                 "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
+                "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
                 "weight_decay": weight_decay, "adam_beta2": adam_beta2,
                 "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
                 "search_fraction": search_fraction if search_queries else None,
@@ -649,6 +666,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--adam-beta2", type=float, default=0.999,
                    help="Adam's second-moment decay (SASRec's reference code: 0.98)")
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--lr-decay-patience", type=int, default=0,
+                   help="multiply the learning rate by --lr-decay after every N validations without a better one (0: off)")
+    p.add_argument("--lr-decay", type=float, default=0.5)
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
                    help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
                         "epoch with the whole training prefix (SASRec-style epochs, use with --dense-loss)")
@@ -751,7 +771,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
-          weight_decay=args.weight_decay, sampling=args.sampling, length_grouping=args.length_grouping,
+          weight_decay=args.weight_decay, lr_decay_patience=args.lr_decay_patience, lr_decay=args.lr_decay,
+          sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
           query_time=args.query_time, full_softmax=by_data.full_softmax,

@@ -9,7 +9,7 @@ import torch
 
 from genrec_trainer import synthetic
 from genrec_trainer.schema import Event, Item
-from genrec_trainer.train import selection_score, train
+from genrec_trainer.train import decays_now, selection_score, train
 
 
 @pytest.fixture(scope="module")
@@ -325,3 +325,22 @@ def test_a_catalogue_smaller_than_a_history_still_exports(tmp_path):
     _train((items, events), tmp_path, epochs=1)
     golden = json.loads((tmp_path / "b" / "golden.json").read_text())
     assert any(case["expected"]["ranked_top10"] == [] for case in golden["cases"])
+
+
+def test_decays_now_counts_validations_since_the_best_one():
+    assert [decays_now(e, 10, 1, 5) for e in (10, 14, 15, 19, 20)] == [False, False, True, False, True]
+    assert [decays_now(e, 10, 2, 5) for e in (18, 20, 30)] == [False, True, True], "eval_every 2: 5 validations = 10 epochs"
+    assert not decays_now(15, 10, 1, 0), "0: a constant learning rate"
+
+
+def test_the_learning_rate_decays_after_validations_without_a_better_one(tiny_log, tmp_path):
+    _train(tiny_log, tmp_path, epochs=8, lr=0.05, lr_decay_patience=1, lr_decay=0.5, eval_every=1,
+           metrics_out=str(tmp_path / "m.json"), export=False)
+    history = json.loads((tmp_path / "m.json").read_text())["history"]
+    best, want = -1.0, [0.05]  # the rate each epoch should have started with, from the validations before it
+    for h in history[:-1]:
+        score = h["valid_ndcg@10"]
+        want.append(want[-1] if score > best else want[-1] * 0.5)
+        best = max(best, score)
+    assert want[-1] < want[0], "this log gave validations without a better one (else the test shows nothing)"
+    assert [h["lr"] for h in history] == pytest.approx(want)
