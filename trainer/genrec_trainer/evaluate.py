@@ -204,8 +204,8 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                      max_history: int, batch_size: int):
-    """Per batch of requests: the batch, the retrieval scores of the whole catalogue [B, I + 1], the
-    items to exclude, and rank_logits(candidates [B, M]) -> [B, M] against the encoded histories."""
+    """Per batch of requests: the batch, the user embeddings [B, E], the retrieval scores of the whole catalogue
+    [B, I + 1], the items to exclude, and rank_logits(candidates [B, M]) -> [B, M] against the encoded histories."""
     model.eval()
     # Batches of similar history length (less padding; outputs do not depend on padding).
     examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
@@ -223,21 +223,30 @@ def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples:
 
         def rank_logits(candidates: np.ndarray, ck=ck, cv=cv, cm=cm) -> np.ndarray:
             return model.score(ck, cv, cm, torch.as_tensor(candidates).to(dev), item_table=table).cpu().numpy()
-        yield batch, user.cpu().numpy() @ item_emb.T, history_items_of(seqs, chunk), rank_logits
+        user = user.cpu().numpy()
+        yield batch, user, user @ item_emb.T, history_items_of(seqs, chunk), rank_logits
 
 
 @torch.no_grad()
 def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
              max_history: int, batch_size: int = 256, rerank_top: int = 0,
-             retrieval_weight: float | None = None) -> dict[str, float]:
+             retrieval_weight: float | None = None, cold_items: bool = False) -> dict[str, float]:
     """The protocol's metrics of the retrieval ranking and the ranking head's AUC. With rerank_top
     M > 0 also those of the order a served request returns (ServedWindows): the retrieval's top M
     reordered by the ranking head alone ("rerank<M>_hr@10", ...) and, given retrieval_weight, by
-    the head blended with the retrieval similarity ("blend<M>_hr@10", ...)."""
-    ranks, rank_scores, labels, windows = [], [], [], []
-    for batch, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size):
+    the head blended with the retrieval similarity ("blend<M>_hr@10", ...). With cold_items (models
+    with item text), "cold_hr@10", ...: each held-out item ranked by its text-only embedding
+    (model.cold_item_embeddings) among the others' usual ones, as if it had been added after training."""
+    ranks, rank_scores, labels, windows, cold_ranks = [], [], [], [], []
+    cold = model.cold_item_embeddings(model.item_tokens).cpu().numpy() if cold_items else None  # [I + 1, E]
+    for batch, user, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history,
+                                                                          batch_size):
         target = batch["target"].numpy()
         ranks.append(target_ranks(retrieval, target, excluded))
+        if cold is not None:
+            as_new = retrieval.copy()
+            as_new[np.arange(len(target)), target] = np.einsum("be,be->b", user, cold[target])
+            cold_ranks.append(target_ranks(as_new, target, excluded))
         if rerank_top:
             windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits))
         rank_scores.append(rank_logits(target[:, None])[:, 0])
@@ -245,6 +254,8 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
     s, lab = (np.concatenate(rank_scores), np.concatenate(labels)) if ranks else (np.zeros(0), np.zeros(0))
     out = {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))} | liked_metrics("", r, lab)
+    if cold_ranks:
+        out |= {"cold_" + k: v for k, v in rank_metrics(np.concatenate(cold_ranks)).items()}
     if rerank_top and windows:
         served = ServedWindows.concatenate(windows)
         orders = {f"rerank{rerank_top}_": 0.0} | ({f"blend{rerank_top}_": retrieval_weight} if retrieval_weight is not None else {})
@@ -271,4 +282,4 @@ def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], ex
     validation requests choose_retrieval_weight picks the served blend on."""
     return ServedWindows.concatenate([
         served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits)
-        for batch, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])
+        for batch, _, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])

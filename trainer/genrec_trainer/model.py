@@ -579,6 +579,12 @@ class GenRecModel(nn.Module):
         """Retrieval embedding of items: [...] -> [..., E] (L2-normalized for cosine)."""
         return self._retrieval_space(self.item_head(self.item_repr(items, table)))
 
+    def cold_item_embeddings(self, tokens: Tensor) -> Tensor:
+        """Retrieval embedding of an item no one has interacted with, from its title/category tokens alone:
+        [..., MT] -> [..., E]. An item added after training has no learned id row, so the text half of
+        repr() is all it has; evaluate's cold_* metrics measure how well that retrieves it."""
+        return self._retrieval_space(self.item_head(self.text_embedding(tokens)[0]))
+
     def _retrieval_space(self, embedding: Tensor) -> Tensor:
         return F.normalize(embedding, dim=-1) if self.cfg.similarity == "cosine" else embedding
 

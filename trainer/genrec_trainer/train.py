@@ -491,7 +491,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
         retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
                                                                   retrieval_weight, log)
-        test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight)
+        test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight,
+                        cold_items=item_text)
         train_seconds = time.time() - t_start
         metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
         log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")

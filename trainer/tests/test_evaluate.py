@@ -2,9 +2,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
-from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, hit_rate, liked_metrics, mrr, ndcg,
-                                    reranked_target_ranks, served_windows, target_ranks)
+from genrec_trainer import synthetic
+from genrec_trainer.data import build_vocab, group_by_user, item_index, item_token_table
+from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, evaluate, hit_rate, liked_metrics,
+                                    make_split, mrr, ndcg, reranked_target_ranks, served_windows, target_ranks)
+from genrec_trainer.model import GenRecModel, ModelConfig
 
 
 def test_target_ranks_exclude_history_and_padding():
@@ -103,3 +107,22 @@ def test_auc():
     assert auc([0.5, 0.5], [1, 0]) == pytest.approx(0.5)
     assert auc([1, 2, 3], [0, 1, 1]) == pytest.approx(1.0)
     assert math.isnan(auc([1, 2], [1, 1]))
+
+
+def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
+    # a model whose items have no learned id rows ranks every item by its text already: "cold" changes nothing
+    items, events = synthetic.generate(seed=3, num_users=30, num_items=25, min_len=5, max_len=9)
+    vocab, index = build_vocab(items, events), item_index(items)
+    seqs = group_by_user(events, index, ["click", "purchase"], vocab, 8)
+    split, _ = make_split(seqs, "loo")
+    torch.manual_seed(0)
+    model = GenRecModel(ModelConfig(num_items=len(items), vocab_size=len(vocab), num_actions=2, d_model=16, layers=1,
+                                    heads=1, embedding_dim=16, mlp_hidden=32, max_item_tokens=8),
+                        torch.from_numpy(item_token_table(items, vocab, 8)))
+    warm = evaluate(model, seqs, split.test, 10, cold_items=True)
+    assert warm["cold_mrr"] != warm["mrr"], "with id rows, the text alone ranks the held-out items elsewhere"
+    with torch.no_grad():
+        model.item_id_emb.weight.zero_()
+    text_only = evaluate(model, seqs, split.test, 10, cold_items=True)
+    assert {k: text_only["cold_" + k] for k in ("hr@10", "ndcg@10", "mrr")} == \
+        {k: text_only[k] for k in ("hr@10", "ndcg@10", "mrr")}
