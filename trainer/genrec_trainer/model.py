@@ -552,14 +552,20 @@ class GenRecModel(nn.Module):
             return self.item_id_emb(items)
         return self.item_id_emb(items) + self.text_embedding(self.item_tokens[items])[0]
 
-    def item_table(self) -> Tensor:
+    def item_table(self, id_dropout: float = 0.0) -> Tensor:
         """repr of every item index (row 0 = padding): [I + 1, D]. The same values as
         item_repr(all items), with the text part as one sparse [I + 1, V] x [V, D] product: its cost
         follows the real tokens, not the padded [I + 1, max_item_tokens] slots (a catalogue
-        without text costs nothing; gathering every slot was 60 % of a Beauty training step)."""
+        without text costs nothing; gathering every slot was 60 % of a Beauty training step).
+        id_dropout (training, with item text): each item's id row is left out with this probability, whole
+        and not rescaled, so that item is, for this step, what an item added after training is: its text alone
+        (cold_item_embeddings). Without it the text part never has to work alone."""
         if not self.cfg.item_text:
             return self.item_id_emb.weight
-        return self.item_id_emb.weight + torch.sparse.mm(self._text_mean_matrix(), self.token_emb.weight)
+        ids = self.item_id_emb.weight                                       # [I + 1, D]
+        if id_dropout and self.training:
+            ids = ids * (torch.rand(ids.shape[0], 1, device=ids.device) >= id_dropout)
+        return ids + torch.sparse.mm(self._text_mean_matrix(), self.token_emb.weight)
 
     def _text_mean_matrix(self) -> Tensor:
         # [I + 1, V] sparse: row i holds 1/count at each of item i's tokens (repeats add up), so

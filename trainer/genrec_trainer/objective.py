@@ -145,11 +145,12 @@ class Objective:
     dense_search: bool = True       # with dense_loss, a searched next event is predicted after its query
     exclude_seen: bool = False      # full softmax: items the user has already seen are no negatives (as in evaluation)
     tied_next: int = 1              # dense full softmax: the next event and up to tied_next - 1 later ones at its timestamp
+    item_id_dropout: float = 0.0    # each step, this share of items is seen through its text alone (model.item_table)
 
     def __call__(self, model: GenRecModel, batch: dict[str, Tensor], rng: np.random.Generator
                  ) -> tuple[Tensor, Tensor]:
         """(retrieval loss, ranking loss) of one batch; encodes the batch once for both."""
-        table = model.item_table()  # every item's repr once per step, gathered below
+        table = model.item_table(self.item_id_dropout)  # every item's repr once per step, gathered below
         hidden: list | None = [] if self.dense_loss and self.dense_readout == "history" else None
         user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
                                         batch["history_query_tokens"], batch["query_tokens"], item_table=table,

@@ -71,7 +71,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
-               "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5}
+               "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0}
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -188,7 +188,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
-          lr_decay_patience: int = 0, lr_decay: float = 0.5) -> dict:
+          lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -207,6 +207,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     (model.score_every_prefix); needs a log with labels (MovieLens ratings).
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation `select_on` (0: never).
+    item_id_dropout: each training step, this share of the items (inputs, targets and negatives alike) lose their id
+    row and are seen through their title/category text alone, as an item added after training is served (needs
+    item_text); the test's cold_* metrics measure the result.
     lr_decay_patience: multiply the learning rate by lr_decay after every that many validations without a
     better one (0: a constant rate); counted from the best epoch, as patience is, so a resumed run keeps it.
     select_on: the validation criterion of early stopping and select_best (SELECTION_CRITERIA).
@@ -244,6 +247,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if query_time == "next" and time_signal == "none":
         raise ValueError("query_time next moves the queries in time, but time_signal none gives the model no time: "
                          "it would train exactly the model without it")
+    if item_id_dropout and not item_text:
+        raise ValueError("item_id_dropout leaves items with their text alone, but this model has no item text: "
+                         "they would be left with nothing")
+    if not 0.0 <= item_id_dropout < 1.0:
+        raise ValueError(f"item_id_dropout is a probability below 1, not {item_id_dropout}")
     if exclude_seen and not full_softmax:
         raise ValueError("exclude_seen needs full_softmax: it leaves items out of the softmax over the whole catalogue")
     if tied_next < 1 or (tied_next > 1 and not (dense_loss and full_softmax)):
@@ -384,7 +392,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         dense_weight=dense_weight, target_weight=target_weight,
         enhancer=Enhancer(enhancer_top, enhancer_hard, favourite_threshold, favourite_weight) if enhancer else None,
         rank_negatives=rank_negatives, rank_loss=rank_loss, pairwise_weight=pairwise_weight, dense_rank=dense_rank,
-        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search, exclude_seen=exclude_seen, tied_next=tied_next)
+        dense_per=dense_per, rank_per=rank_per, dense_search=dense_search, exclude_seen=exclude_seen, tied_next=tied_next,
+        item_id_dropout=item_id_dropout)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
     history: list[dict] = []
@@ -515,7 +524,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
                 "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
                 "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
-                "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen,
+                "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen, "item_id_dropout": item_id_dropout,
                 "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
                 "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
                 "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
@@ -681,6 +690,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="with --dense-loss: predict every next event without a query, even one reached through a "
                         "search (the ablation; by default that one is predicted after its query, where search "
                         "requests are read)")
+    p.add_argument("--item-id-dropout", type=float, default=0.0,
+                   help="each step, this share of the items is seen through its text alone, as an item added after "
+                        "training is (needs item text; the test's cold_* metrics measure it)")
     p.add_argument("--exclude-seen", action="store_true",
                    help="with the full softmax: items the user has already seen are no negatives of the next-item "
                         "loss, as the evaluation excludes them from the ranking (catalogues without repeat events)")
@@ -773,6 +785,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, lr_decay_patience=args.lr_decay_patience, lr_decay=args.lr_decay,
+          item_id_dropout=args.item_id_dropout,
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,

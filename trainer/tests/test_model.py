@@ -188,3 +188,23 @@ def test_dropout_acts_in_training_only(tiny, switch):
     torch.testing.assert_close(m.encode(*tensors(enc))[0], tiny.model.encode(*tensors(enc))[0])
     m.train()
     assert not torch.allclose(m.encode(*tensors(enc))[0], tiny.model.encode(*tensors(enc))[0])
+
+
+@torch.no_grad()
+def test_item_id_dropout_leaves_whole_items_with_their_text_alone_in_training_only(tiny):
+    m = tiny.model
+    full = m.item_table()
+    text_alone = full - m.item_id_emb.weight
+    m.train()
+    try:
+        torch.manual_seed(0)
+        dropped = m.item_table(id_dropout=0.5)
+    finally:
+        m.eval()
+    is_full = torch.isclose(dropped, full, atol=1e-6).all(-1)
+    is_text = torch.isclose(dropped, text_alone, atol=1e-6).all(-1)
+    assert bool((is_full | is_text).all()), "each row whole: with its id, or its text alone"
+    assert is_text[1:].any() and is_full[1:].any(), "half the items of the tiny catalogue lose their id row"
+    torch.testing.assert_close(m.item_table(id_dropout=0.5), full, atol=0, rtol=0)  # eval: nothing dropped
+    torch.testing.assert_close(m.cold_item_embeddings(m.item_tokens)[1:],
+                               m._retrieval_space(m.item_head(text_alone))[1:], atol=1e-6, rtol=0)

@@ -344,3 +344,12 @@ def test_the_learning_rate_decays_after_validations_without_a_better_one(tiny_lo
         best = max(best, score)
     assert want[-1] < want[0], "this log gave validations without a better one (else the test shows nothing)"
     assert [h["lr"] for h in history] == pytest.approx(want)
+
+
+def test_item_id_dropout_needs_item_text_and_trains_with_it(tiny_log, tmp_path):
+    with pytest.raises(ValueError, match="item_id_dropout .* no item text"):
+        _train(tiny_log, tmp_path, item_text=False, item_id_dropout=0.3)
+    with pytest.raises(ValueError, match="probability below 1"):
+        _train(tiny_log, tmp_path, item_id_dropout=1.0)
+    m = _train(tiny_log, tmp_path, item_id_dropout=0.3, export=False)
+    assert {"cold_hr@10", "cold_ndcg@10"} <= set(m), "a model with item text reports how its text alone retrieves"
