@@ -208,7 +208,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     eval_every: validate every N epochs (and after the last); patience: stop after that many
     validations without a better validation `select_on` (0: never).
     item_id_dropout: each training step, this share of the items (inputs, targets and negatives alike) lose their id
-    row and are seen through their title/category text alone, as an item added after training is served (needs
+    row and are seen through their title/category text alone, as an item added after training would be (needs
     item_text); the test's cold_* metrics measure the result.
     lr_decay_patience: multiply the learning rate by lr_decay after every that many validations without a
     better one (0: a constant rate); counted from the best epoch, as patience is, so a resumed run keeps it.
