@@ -37,28 +37,22 @@ machine() {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv || echo "no nvidia-smi"
   nproc
   $PY - <<'EOF'
-import json, time, torch, onnxruntime as ort
+import json, torch, onnxruntime as ort
+from genrec_trainer.flops import rate_of
 print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
 print("onnxruntime", ort.__version__, ort.get_available_providers())
 dev = "cuda" if torch.cuda.is_available() else "cpu"
-rates = {}
+sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+n, rates = (8192 if dev == "cuda" else 1024), {}
 for name, dtype, tf32 in [("fp32", torch.float32, False), ("tf32", torch.float32, True), ("fp16", torch.float16, False),
                           ("bf16", torch.bfloat16, False)]:
     if dev == "cpu" and name != "fp32":
         continue
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    n = 8192 if dev == "cuda" else 1024
+    torch.backends.cuda.matmul.allow_tf32 = tf32  # random data: a product of zeros runs faster than real work
     a, b = torch.randn(n, n, device=dev).to(dtype), torch.randn(n, n, device=dev).to(dtype)
-    for _ in range(3):
-        a @ b
-    torch.cuda.synchronize() if dev == "cuda" else None
-    start, runs = time.perf_counter(), 10
-    for _ in range(runs):
-        a @ b
-    torch.cuda.synchronize() if dev == "cuda" else None
-    rates[name] = round(2 * n ** 3 * runs / (time.perf_counter() - start) / 1e12, 1)
+    rates[name] = round(rate_of(lambda: a @ b, 2.0 * n ** 3, 0.5, sync) / 1e12, 1)
 torch.backends.cuda.matmul.allow_tf32 = False
-print("GEMM TFLOP/s (8192^3, torch):", json.dumps(rates))
+print(f"GEMM TFLOP/s ({n}^3, torch):", json.dumps(rates))
 EOF
 }
 
