@@ -41,8 +41,14 @@ def item_token_table(items: Sequence[Item], vocab: Vocab, max_item_tokens: int) 
     title's tail (long Amazon titles), never on the categories that group items together."""
     table = np.zeros((len(items) + 1, max_item_tokens), np.int64)
     for i, it in enumerate(items):
-        table[i + 1] = vocab.encode(" ".join([*it.categories, it.title]), max_item_tokens)
+        table[i + 1] = item_tokens(vocab, it.title, it.categories, max_item_tokens)
     return table
+
+
+def item_tokens(vocab: Vocab, title: str, categories: Sequence[str], max_item_tokens: int) -> list[int]:
+    """One item's text as the model reads it: its categories, then its title, as one text
+    (docs/bundle-format.md, "Item text"; the Java runtime encodes an item added after training so)."""
+    return vocab.encode(" ".join([*categories, title]), max_item_tokens)
 
 
 def group_by_user(events: Sequence[Event], index: dict[str, int], actions: Sequence[str],

@@ -17,6 +17,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from .data import item_tokens
 from .encoding import RequestEncoder
 from .model import GenRecModel, ModelConfig
 from .schema import Event, Item, write_jsonl
@@ -30,6 +31,9 @@ GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
 ONNX_PARITY = 1e-5        # what the exported graphs must meet against PyTorch here
 FP16_TOLERANCE = 5e-2     # the float16 graphs (GPU) against the float32 golden outputs, here and in Java
 FP16 = "_fp16"            # graph name and file suffix of the float16 variants
+ITEM_ENCODER = "item_encoder"  # optional graph: an item added after training, its text -> its retrieval embedding
+ITEM_ENCODER_INPUTS = ["item_tokens"]
+ITEM_ENCODER_OUTPUTS = ["embedding"]
 
 
 def cache_names(layers: int) -> list[str]:
@@ -75,6 +79,28 @@ class _ScoreGraph(nn.Module):
         layers = self.model.cfg.layers
         cache, candidates = cache_and_candidates[:-1], cache_and_candidates[-1]
         return self.model.score_served(cache[:layers], cache[layers:], candidates, self.candidate_rows)
+
+
+class _ItemEncoderGraph(nn.Module):
+    """An item the model was not trained on (added to the catalogue later) has no id row: its retrieval
+    embedding is its text's alone (model.cold_item_embeddings), which --item-id-dropout trains for."""
+
+    def __init__(self, model: GenRecModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, item_tokens):
+        return self.model.cold_item_embeddings(item_tokens)
+
+
+def export_item_encoder(model: GenRecModel, out_dir: Path) -> None:
+    model.eval()
+    example = torch.randint(1, model.cfg.vocab_size, (2, model.cfg.max_item_tokens))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # as in export_onnx
+        torch.onnx.export(_ItemEncoderGraph(model), (example,), str(out_dir / f"{ITEM_ENCODER}.onnx"), dynamo=False,
+                          opset_version=17, input_names=ITEM_ENCODER_INPUTS, output_names=ITEM_ENCODER_OUTPUTS,
+                          dynamic_axes={"item_tokens": {0: "B", 1: "MT"}, "embedding": {0: "B"}})
 
 
 def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
@@ -245,6 +271,53 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
     return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
 
+def default_new_items(items: Sequence[Item], max_item_tokens: int) -> list[dict[str, Any]]:
+    """Items as a catalogue gains them after training, drawn from the catalogue's own words: the runtime must
+    tokenize each (categories, then title) and embed it as the trainer does."""
+    def pick(i: int) -> Item:
+        return items[i % len(items)]
+    long_title = " ".join([pick(2).title] * (max_item_tokens + 1))
+    return [
+        {"name": "catalogue_text_new_id", "title": pick(0).title, "categories": list(pick(0).categories)},
+        {"name": "unknown_words_and_case", "title": "BRAND-new Qwertyzz, " + pick(1).title.upper() + " (2026)!",
+         "categories": list(pick(1).categories)},
+        {"name": "title_cut_at_max_item_tokens", "title": long_title, "categories": list(pick(2).categories)},
+        {"name": "categories_only", "title": "", "categories": list(pick(3).categories) + ["Qwertyzz"]},
+        {"name": "title_only", "title": pick(4).title, "categories": []},
+        {"name": "unknown_words_only", "title": "Qwertyzz Xqzvw", "categories": []},
+    ]
+
+
+def build_new_item_golden(model: GenRecModel, vocab: Vocab, new_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each new item's token ids and its retrieval embedding from its text alone (the item_encoder graph's output)."""
+    model.eval()
+    out = []
+    for item in new_items:
+        tokens = item_tokens(vocab, item["title"], item["categories"], model.cfg.max_item_tokens)
+        with torch.no_grad():
+            emb = model.cold_item_embeddings(torch.tensor([tokens]))
+        out.append({"name": item["name"], "item": {"title": item["title"], "categories": item["categories"]},
+                    "item_tokens": [tokens], "embedding": emb[0].tolist()})
+    return out
+
+
+def check_item_encoder_parity(out_dir: Path, cases: Sequence[dict[str, Any]], tolerance: float = ONNX_PARITY) -> float:
+    """The item_encoder graph against the PyTorch embeddings of every new-item golden case; raise beyond tolerance."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    graph = ort.InferenceSession(str(out_dir / f"{ITEM_ENCODER}.onnx"), opts, providers=["CPUExecutionProvider"])
+    assert [i.name for i in graph.get_inputs()] == ITEM_ENCODER_INPUTS
+    assert [o.name for o in graph.get_outputs()] == ITEM_ENCODER_OUTPUTS
+    worst = 0.0
+    for case in cases:
+        (emb,) = graph.run(None, {"item_tokens": np.asarray(case["item_tokens"], np.int64)})
+        err = float(np.max(np.abs(emb[0] - np.asarray(case["embedding"], np.float32))))
+        worst = max(worst, err)
+        if not err <= tolerance:
+            raise RuntimeError(f"ONNX parity failed ({ITEM_ENCODER}): new item {case['name']!r}: max abs err {err:.3g} > {tolerance:g}")
+    return worst
+
+
 def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY,
                       suffix: str = "") -> float:
     """Run every golden case through onnxruntime (CPU; the float16 graphs with suffix FP16); raise
@@ -317,9 +390,19 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
+    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS, "outputs": encode_outputs(cfg.layers)}
+              for suffix in ("", FP16)}
+    graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
+               for suffix in ("", FP16)}
+    if cfg.item_text:  # an id-only model has nothing to embed a new item with
+        export_item_encoder(model, out)
+        golden["new_items"] = build_new_item_golden(model, vocab, default_new_items(items, cfg.max_item_tokens))
+        graphs[ITEM_ENCODER] = {"file": f"{ITEM_ENCODER}.onnx", "inputs": ITEM_ENCODER_INPUTS, "outputs": ITEM_ENCODER_OUTPUTS}
     (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     parity = check_onnx_parity(out, golden)
     parity_fp16 = check_onnx_parity(out, golden, FP16_TOLERANCE, FP16)
+    if cfg.item_text:
+        parity = max(parity, check_item_encoder_parity(out, golden["new_items"]))
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -330,11 +413,9 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "max_history": max_history, "max_query_tokens": max_query_tokens, "max_candidates": max_candidates,
         "actions": list(actions),
         "tokenizer": {"type": "lowercase_alnum", "vocab": "vocab.txt", "pad_id": PAD_ID, "unk_id": UNK_ID},
-        "items": {"table": "items.jsonl", "embeddings": "item_embeddings.f32", "count": len(items)},
-        "graphs": {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS,
-                                       "outputs": encode_outputs(cfg.layers)} for suffix in ("", FP16)}
-        | {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
-           for suffix in ("", FP16)},
+        "items": {"table": "items.jsonl", "embeddings": "item_embeddings.f32", "count": len(items),
+                  "max_item_tokens": cfg.max_item_tokens},
+        "graphs": graphs,
         "golden": "golden.json",
         "ranking": ranking,
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},

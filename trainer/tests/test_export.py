@@ -5,7 +5,8 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
-from genrec_trainer.export import check_onnx_parity, default_golden_requests, export_bundle, score_feed
+from genrec_trainer.export import (check_item_encoder_parity, check_onnx_parity, default_golden_requests, export_bundle,
+                                   score_feed)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,51 @@ def test_parity_check_fails_loudly(bundle):
     golden["cases"][0]["expected"]["scores"][0] += 1e-3
     with pytest.raises(RuntimeError, match="ONNX parity failed"):
         check_onnx_parity(bundle, golden)
+
+
+def test_new_items_golden_cases_are_tokenized_as_the_contract_says(bundle, tiny):
+    """Item text = categories, then title, one lowercase_alnum text cut at max_item_tokens (docs/bundle-format.md)."""
+    m = json.loads((bundle / "manifest.json").read_text())
+    golden = json.loads((bundle / "golden.json").read_text())
+    cases = {c["name"]: c for c in golden["new_items"]}
+    max_tokens = m["items"]["max_item_tokens"]
+    assert max_tokens == tiny.model.cfg.max_item_tokens and len(cases) >= 5
+    vocab = tiny.vocab.index
+    first = tiny.items[0]
+    want = [vocab[t] for t in " ".join([*first.categories, first.title]).lower().split()][:max_tokens]
+    assert cases["catalogue_text_new_id"]["item_tokens"][0] == want + [0] * (max_tokens - len(want))
+    cut = cases["title_cut_at_max_item_tokens"]["item_tokens"][0]
+    assert 0 not in cut and cut[0] == vocab[tiny.items[2].categories[0].lower()]  # the cut falls on the title, not the categories
+    assert 1 in cases["unknown_words_and_case"]["item_tokens"][0]  # [UNK]
+    assert set(cases["unknown_words_only"]["item_tokens"][0]) == {0, 1}
+    assert cases["title_only"]["item_tokens"][0][0] == vocab[tiny.items[4].title.split()[0].lower()]
+
+
+def test_item_encoder_embeds_a_new_item_by_its_text_alone(bundle, tiny):
+    """The graph is model.cold_item_embeddings: a catalogue item's text under a new id gets its text half, not
+    the trained item's vector (which adds the learned id row)."""
+    m = json.loads((bundle / "manifest.json").read_text())
+    spec = m["graphs"]["item_encoder"]
+    assert spec == {"file": "item_encoder.onnx", "inputs": ["item_tokens"], "outputs": ["embedding"]}
+    golden = json.loads((bundle / "golden.json").read_text())
+    case = next(c for c in golden["new_items"] if c["name"] == "catalogue_text_new_id")
+    graph = ort.InferenceSession(str(bundle / spec["file"]), providers=["CPUExecutionProvider"])
+    row = tiny.model.item_tokens[1:2].numpy()
+    (emb,) = graph.run(None, {"item_tokens": row})
+    np.testing.assert_allclose(emb[0], case["embedding"], atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(emb[0]), 1.0, atol=1e-5)
+    trained = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(m["items"]["count"], -1)[0]
+    assert np.abs(trained - emb[0]).max() > 1e-2
+    (padded,) = graph.run(None, {"item_tokens": np.pad(row, ((0, 0), (0, 3)))})  # any amount of right padding
+    np.testing.assert_allclose(padded, emb, atol=1e-6)
+
+
+def test_item_encoder_parity_check_fails_loudly(bundle):
+    golden = json.loads((bundle / "golden.json").read_text())
+    assert check_item_encoder_parity(bundle, golden["new_items"]) <= 1e-5
+    golden["new_items"][1]["embedding"][0] += 1e-3
+    with pytest.raises(RuntimeError, match="ONNX parity failed \\(item_encoder\\)"):
+        check_item_encoder_parity(bundle, golden["new_items"])
 
 
 def test_float16_graphs_compute_the_blocks_in_half_precision_behind_a_float32_interface(bundle):

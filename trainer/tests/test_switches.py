@@ -112,6 +112,9 @@ def test_hstu_bucket_export_parity(tiny, tmp_path):
     assert manifest["graphs"]["score"]["inputs"] == score_inputs(manifest["architecture"]["layers"])
     golden = json.loads((tmp_path / "golden.json").read_text())
     assert check_onnx_parity(tmp_path, golden) <= 1e-5
+    # ids only: nothing to embed an item added after training with, so no item encoder is promised
+    assert "item_encoder" not in manifest["graphs"] and "new_items" not in golden
+    assert not (tmp_path / "item_encoder.onnx").exists()
 
 
 def test_linear_time_export_parity(tiny, tmp_path):

@@ -14,6 +14,7 @@ import org.genrec.runtime.batching.ShapeBuckets;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.encoding.RequestEncoder;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.GraphPrecision;
@@ -45,6 +46,8 @@ public final class GenrecModel implements AutoCloseable {
     private final RequestEncoder encoder;
     private final OnnxGraph encodeGraph;
     private final OnnxGraph scoreGraph;
+    /** Null when the bundle has no item_encoder graph (an id-only model, or a bundle written before it existed). */
+    private final NewItemEmbedder newItems;
     private final AtomicInteger references = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ModelStats stats = new ModelStats();
@@ -53,11 +56,13 @@ public final class GenrecModel implements AutoCloseable {
     /** Null when this model encodes each request in its own call (batching off, or AUTO on CPU). */
     private final EncodeBatcher batcher;
 
-    private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph, EncodeBatching batching) {
+    private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph, OnnxGraph itemEncoderGraph,
+        EncodeBatching batching) {
         this.bundle = bundle;
         this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
         this.encodeGraph = encodeGraph;
         this.scoreGraph = scoreGraph;
+        this.newItems = itemEncoderGraph == null ? null : new NewItemEmbedder(itemEncoderGraph, bundle);
         boolean batched = batching.enabledOn(encodeGraph.provider());
         this.batching = batched ? batching : EncodeBatching.OFF;
         this.batcher = batched
@@ -75,14 +80,25 @@ public final class GenrecModel implements AutoCloseable {
 
     public static GenrecModel load(Path bundleDirectory, ExecutionProvider provider, EncodeBatching batching, GraphPrecision precision) {
         ModelBundle bundle = BundleLoader.load(bundleDirectory);
-        OnnxGraph encode = OnnxGraph.open(bundle, "encode", provider, precision);
+        List<OnnxGraph> opened = new ArrayList<>(3);
         try {
-            OnnxGraph score = OnnxGraph.open(bundle, "score", provider, precision);
-            return new GenrecModel(bundle, encode, score, batching);
+            OnnxGraph encode = open(opened, bundle, "encode", provider, precision);
+            OnnxGraph score = open(opened, bundle, "score", provider, precision);
+            // float32 always: one small product per item, at indexing time, where float16 would only cost precision
+            OnnxGraph itemEncoder = bundle.manifest().hasGraph(Manifest.ITEM_ENCODER)
+                ? open(opened, bundle, Manifest.ITEM_ENCODER, provider, GraphPrecision.FP32) : null;
+            return new GenrecModel(bundle, encode, score, itemEncoder, batching);
         } catch (RuntimeException e) {
-            encode.close();
+            opened.forEach(OnnxGraph::close);
             throw e;
         }
+    }
+
+    private static OnnxGraph open(List<OnnxGraph> opened, ModelBundle bundle, String name, ExecutionProvider provider,
+        GraphPrecision precision) {
+        OnnxGraph graph = OnnxGraph.open(bundle, name, provider, precision);
+        opened.add(graph);
+        return graph;
     }
 
     /**
@@ -108,6 +124,9 @@ public final class GenrecModel implements AutoCloseable {
             UserEncoding user = encode(new GenrecRequest(history, "warm up", longest.size()));
             score(user, new long[] { 1 });
             score(user, candidates);
+        }
+        if (newItems != null) {
+            embedNewItems(List.of(new ItemText("warm up", List.of())));
         }
         if (batcher != null) { // every (batch, length) bucket a batched call can have, so no request meets a new shape
             for (int length : ShapeBuckets.all(Math.max(1, manifest().maxHistory()))) {
@@ -272,6 +291,33 @@ public final class GenrecModel implements AutoCloseable {
         }
     }
 
+    /** Whether this model can embed items it was not trained on ({@link #embedNewItems}). */
+    public boolean embedsNewItems() {
+        return newItems != null;
+    }
+
+    /**
+     * Retrieval embeddings, in the space of the trained items' ({@code item_embeddings.f32}), of items the model was not
+     * trained on, from their text alone: how an item added to the catalogue after training becomes retrievable. An item
+     * whose text has no token, or a model without an item encoder, is an {@link InvalidRequestException}.
+     */
+    public float[][] embedNewItems(List<ItemText> items) {
+        if (newItems == null) {
+            throw new InvalidRequestException("model [" + manifest().modelId() + "] cannot embed items it was not trained on: its bundle"
+                + " has no [" + Manifest.ITEM_ENCODER + "] graph (a model without item text, or exported before this release)");
+        }
+        acquire();
+        try {
+            return newItems.embed(items);
+        } catch (OrtException e) {
+            stats.recordError();
+            throw new IllegalStateException(Manifest.ITEM_ENCODER + " graph failed for model [" + manifest().modelId() + "]: "
+                + e.getMessage(), e);
+        } finally {
+            release();
+        }
+    }
+
     /** Convenience for callers holding external ids; unknown ids are an {@link InvalidRequestException}. */
     public float[] score(UserEncoding user, List<String> candidateItemIds) {
         return score(user, encoder.encodeCandidates(candidateItemIds));
@@ -296,6 +342,9 @@ public final class GenrecModel implements AutoCloseable {
             }
             encodeGraph.close();
             scoreGraph.close();
+            if (newItems != null) {
+                newItems.close();
+            }
         }
     }
 

@@ -46,6 +46,9 @@ public final class BundleLoader {
                     "graph [" + fp16 + "] must have the inputs and outputs of [" + graph + "]");
             }
         }
+        if (manifest.hasGraph(Manifest.ITEM_ENCODER)) { // optional: bundles of id-only models, or written before it, lack it
+            requireFile(directory.resolve(manifest.graph(Manifest.ITEM_ENCODER).file()), Manifest.ITEM_ENCODER + " graph");
+        }
         return new ModelBundle(directory, manifest, items, tokenizer);
     }
 
@@ -98,6 +101,14 @@ public final class BundleLoader {
         require(m.graph("score").inputs().equals(CacheLayout.scoreInputs(layers)),
             "graph [score] must take " + CacheLayout.scoreInputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("score").inputs());
+        if (m.hasGraph(Manifest.ITEM_ENCODER)) {
+            Manifest.GraphSpec items = m.graph(Manifest.ITEM_ENCODER);
+            require(items.inputs().equals(List.of("item_tokens")) && items.outputs().equals(List.of("embedding")),
+                "graph [" + Manifest.ITEM_ENCODER + "] must take [item_tokens] and output [embedding], manifest says "
+                    + items.inputs() + " -> " + items.outputs());
+            require(m.items().maxItemTokens() > 0, "items.max_item_tokens must be positive when the bundle has an ["
+                + Manifest.ITEM_ENCODER + "] graph");
+        }
     }
 
     private static ItemCatalog readItems(Path dir, Manifest manifest) {

@@ -58,8 +58,13 @@ public record Manifest(
     public record ItemsSpec(
         @JsonProperty("table") String table,
         @JsonProperty("embeddings") String embeddings,
-        @JsonProperty("count") int count
+        @JsonProperty("count") int count,
+        /** Token limit of an item's text (categories, then title); 0 in bundles written before the field existed. */
+        @JsonProperty("max_item_tokens") int maxItemTokens
     ) {}
+
+    /** The optional graph that embeds an item added after training from its text (docs/bundle-format.md). */
+    public static final String ITEM_ENCODER = "item_encoder";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record GraphSpec(

@@ -35,8 +35,17 @@ public final class TextTokenizer {
         return maxTokens;
     }
 
+    public int padId() {
+        return padId;
+    }
+
     /** Token ids of {@code text}, exactly {@link #maxTokens()} long; all padding when text is null. */
     public long[] encode(String text) {
+        return encode(text, maxTokens);
+    }
+
+    /** Token ids of {@code text}, exactly {@code maxTokens} long (an item's text has a limit of its own). */
+    public long[] encode(String text, int maxTokens) {
         long[] out = new long[maxTokens];
         Arrays.fill(out, padId);
         if (text == null) {
