@@ -1,6 +1,7 @@
 package org.genrec.plugin;
 
 import org.genrec.plugin.ingest.EventSeqProcessor;
+import org.genrec.plugin.ingest.ItemEmbeddingProcessor;
 import org.genrec.plugin.ingest.IngestionSequence;
 import org.genrec.plugin.mapper.GenrecVectorFieldMapper;
 import org.genrec.plugin.model.ModelRegistry;
@@ -58,7 +59,7 @@ import java.util.Map;
 
 /**
  * genrec: the {@code genrec} query and rescorer, the {@code genrec_rank} search pipeline processor, the
- * {@code genrec_event_seq} ingest processor and the {@code genrec_vector} field. Models are bundle
+ * {@code genrec_event_seq} and {@code genrec_item_embedding} ingest processors and the {@code genrec_vector} field. Models are bundle
  * directories under {@code config/genrec/}, loaded on first use.
  */
 public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, ActionPlugin, SearchPipelinePlugin, IngestPlugin {
@@ -212,7 +213,10 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public Map<String, org.opensearch.ingest.Processor.Factory> getProcessors(org.opensearch.ingest.Processor.Parameters parameters) {
-        return Map.of(EventSeqProcessor.TYPE, new EventSeqProcessor.Factory(IngestionSequence.onWallClock()));
+        return Map.of(
+            EventSeqProcessor.TYPE, new EventSeqProcessor.Factory(IngestionSequence.onWallClock()),
+            ItemEmbeddingProcessor.TYPE, new ItemEmbeddingProcessor.Factory(services.models(), parameters.ingestService::getClusterService)
+        );
     }
 
     @Override

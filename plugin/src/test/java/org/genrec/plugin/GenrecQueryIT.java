@@ -276,6 +276,12 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         SearchHit[] hits = client().prepareSearch(index).setQuery(ranked).setSize(20 * SHARDS).get().getHits().getHits();
         assertEquals("ranked, it comes last", "new-item", hits[hits.length - 1].getId());
         assertTrue(hits[hits.length - 2].getScore() > hits[hits.length - 1].getScore());
+        // In a ranked window smaller than the hits, it is placed as the hits after the window are, below the ranked ones
+        // and by its retrieval score: above the after-window hits that retrieval put below it, not under all of them.
+        SearchHit[] windowed = client().prepareSearch(index).setQuery(ranked.rankWindow(5)).setSize(20 * SHARDS).get().getHits().getHits();
+        List<String> windowedIds = Arrays.stream(windowed).map(SearchHit::getId).toList();
+        int at = windowedIds.indexOf("new-item");
+        assertTrue(windowedIds.toString(), at >= 0 && at < windowed.length - 1 && windowed[at].getScore() > 0);
 
         GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
         SearchHit[] rescored = client().prepareSearch(index).setQuery(QueryBuilders.matchQuery("title", nearest.title()))

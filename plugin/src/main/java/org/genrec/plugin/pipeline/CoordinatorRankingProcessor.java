@@ -94,16 +94,14 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         }
         float[] scores = RankingScores.scores(model, user, indices, query.retrievalWeightFor(model));
         float lowest = 1f;
-        float highest = 0f;
         for (int i = 0; i < window; i++) {
             if (indices[i] > 0) {
                 lowest = Math.min(lowest, scores[i]);
             }
-            hits[i].score(scores[i]);
-            highest = Math.max(highest, scores[i]);
         }
-        for (int i = window; i < hits.length; i++) {
-            hits[i].score(RankingScores.afterWindow(lowest, hits[i].getScore()));
+        float highest = 0f;
+        for (int i = 0; i < hits.length; i++) { // after the window, and in it the items the model cannot rank (added after training)
+            hits[i].score(i < window && indices[i] > 0 ? scores[i] : RankingScores.afterWindow(lowest, hits[i].getScore()));
             highest = Math.max(highest, hits[i].getScore());
         }
         SearchHit[] ranked = hits.clone();

@@ -81,8 +81,10 @@ final class RankedKnnQuery extends Query {
         float[] scores = new float[n];
         boolean[] ranked = new boolean[n];
         float lowestRanked = rankWindow(searcher, docs, window, scores, ranked);
-        for (int i = window; i < n; i++) {
-            scores[i] = RankingScores.afterWindow(lowestRanked, retrievalScores[i]);
+        for (int i = 0; i < n; i++) { // after the window, and in it the items the model cannot rank (added after training)
+            if (!ranked[i]) {
+                scores[i] = RankingScores.afterWindow(lowestRanked, retrievalScores[i]);
+            }
         }
         return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems(),
             ranking.retrievalWeight());

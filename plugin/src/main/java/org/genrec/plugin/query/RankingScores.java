@@ -62,7 +62,10 @@ public final class RankingScores {
                 + " as a positive score: 1 / (1 - x) below 0, 1 + x above";
     }
 
-    /** A hit after the ranked window: below every ranked hit, in retrieval order (as a rescorer's window leaves them). */
+    /**
+     * A hit after the ranked window, or in it but unknown to the model (an item added after training, which only has a text
+     * embedding: the ranking head has no row for it): below every ranked hit, in retrieval order (as a rescorer's window leaves them).
+     */
     public static float afterWindow(float lowestRanked, float retrievalScore) {
         return lowestRanked * Math.min(1f, retrievalScore) * 0.5f;
     }

@@ -10,12 +10,13 @@ import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
 
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Checks that a query's vector field exists, is a {@code genrec_vector} field, has the query
  * vector's dimension and, for a model's embedding, the similarity the model scores with.
  */
-final class VectorFields {
+public final class VectorFields {
 
     private VectorFields() {}
 
@@ -57,18 +58,23 @@ final class VectorFields {
      * without the record (mapped and filled by hand) is not checked.
      */
     static void requireEmbeddingsOf(GenrecVectorFieldType field, ModelBundle model, String source) {
-        String held = field.meta().get(VectorFieldMeta.EMBEDDINGS);
+        requireEmbeddingsOf("[genrec] field [" + field.name() + "]", field.meta(), model, source);
+    }
+
+    /** The same check on a field's mapping {@code meta} ({@code field}: how the message names it). */
+    public static void requireEmbeddingsOf(String field, Map<String, String> meta, ModelBundle model, String source) {
+        String held = meta.get(VectorFieldMeta.EMBEDDINGS);
         String modelsOwn = model.items().fingerprint();
         if (VectorFieldMeta.BEING_REPLACED.equals(held)) {
-            throw new IllegalArgumentException("[genrec] field [" + field.name() + "] is having its item vectors replaced by those of model ["
-                + field.meta().getOrDefault(VectorFieldMeta.MODEL, "?") + "] (genrec-tools index-items into the existing index): until "
+            throw new IllegalArgumentException(field + " is having its item vectors replaced by those of model ["
+                + meta.getOrDefault(VectorFieldMeta.MODEL, "?") + "] (genrec-tools index-items into the existing index): until "
                 + "that finishes it holds two models' vectors, and no model can be searched on it. If index-items stopped before "
                 + "the end, run it again; to switch models without this window, index into a new index and move an alias");
         }
         if (held != null && !held.equals(modelsOwn)) {
-            throw new IllegalArgumentException("[genrec] field [" + field.name() + "] holds the item embeddings of model ["
-                + field.meta().getOrDefault(VectorFieldMeta.MODEL, "?") + "] (" + held + "), not those of " + source + " (" + modelsOwn
-                + "): index this model's items first (genrec-tools index-items --bundle ...), or query the model the field was "
+            throw new IllegalArgumentException(field + " holds the item embeddings of model ["
+                + meta.getOrDefault(VectorFieldMeta.MODEL, "?") + "] (" + held + "), not those of " + source + " (" + modelsOwn
+                + "): index this model's items first (genrec-tools index-items --bundle ...), or use the model the field was "
                 + "indexed with");
         }
     }
