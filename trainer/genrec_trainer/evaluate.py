@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from .data import Split, UserSequence, history_items_of, leave_one_out, make_batch
 from .model import GenRecModel
@@ -221,8 +222,9 @@ def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples:
                                         on_dev["history_age_seconds"], on_dev["history_query_tokens"],
                                         on_dev["query_tokens"], item_table=table)
 
-        def rank_logits(candidates: np.ndarray, ck=ck, cv=cv, cm=cm) -> np.ndarray:
-            return model.score(ck, cv, cm, torch.as_tensor(candidates).to(dev), item_table=table).cpu().numpy()
+        def rank_logits(candidates: np.ndarray, rows: Tensor | None = None, ck=ck, cv=cv, cm=cm) -> np.ndarray:
+            # rows: another item table to take the candidates' rows from (default: the model's)
+            return model.score(ck, cv, cm, torch.as_tensor(candidates).to(dev), item_table=table if rows is None else rows).cpu().numpy()
         user = user.cpu().numpy()
         yield batch, user, user @ item_emb.T, history_items_of(seqs, chunk), rank_logits
 
@@ -236,9 +238,15 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     reordered by the ranking head alone ("rerank<M>_hr@10", ...) and, given retrieval_weight, by
     the head blended with the retrieval similarity ("blend<M>_hr@10", ...). With cold_items (models
     with item text), "cold_hr@10", ...: each held-out item ranked by its text-only embedding
-    (model.cold_item_embeddings) among the others' usual ones, as if it had been added after training."""
-    ranks, rank_scores, labels, windows, cold_ranks = [], [], [], [], []
+    (model.cold_item_embeddings) among the others' usual ones, as if it had been added after training;
+    with rerank_top and retrieval_weight also "cold_blend<M>_hr@10", ...: the served order when that new
+    item is ranked too, the ranking head reading its text-only row."""
+    ranks, rank_scores, labels, windows, cold_ranks, cold_windows = [], [], [], [], [], []
     cold = model.cold_item_embeddings(model.item_tokens).cpu().numpy() if cold_items else None  # [I + 1, E]
+    if cold is not None and rerank_top and retrieval_weight is not None:
+        # rows I + 1 .. 2I + 1: each item's text alone, so a window can hold the target as a new item beside trained ones
+        as_new_rows = torch.cat([model.item_table(), model.text_table()])
+        shift = model.cfg.num_items + 1
     for batch, user, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history,
                                                                           batch_size):
         target = batch["target"].numpy()
@@ -247,6 +255,10 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
             as_new = retrieval.copy()
             as_new[np.arange(len(target)), target] = np.einsum("be,be->b", user, cold[target])
             cold_ranks.append(target_ranks(as_new, target, excluded))
+            if rerank_top and retrieval_weight is not None:
+                def as_new_logits(window: np.ndarray, target=target, rank_logits=rank_logits) -> np.ndarray:
+                    return rank_logits(np.where(window == target[:, None], window + shift, window), as_new_rows)
+                cold_windows.append(served_windows(as_new, target, excluded, rerank_top, as_new_logits))
         if rerank_top:
             windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits))
         rank_scores.append(rank_logits(target[:, None])[:, 0])
@@ -256,6 +268,9 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     out = {**rank_metrics(r), "auc": auc(s, lab), "users": float(len(r))} | liked_metrics("", r, lab)
     if cold_ranks:
         out |= {"cold_" + k: v for k, v in rank_metrics(np.concatenate(cold_ranks)).items()}
+    if cold_windows:
+        cold_served = ServedWindows.concatenate(cold_windows).target_ranks(retrieval_weight)
+        out |= {f"cold_blend{rerank_top}_" + k: v for k, v in rank_metrics(cold_served).items()}
     if rerank_top and windows:
         served = ServedWindows.concatenate(windows)
         orders = {f"rerank{rerank_top}_": 0.0} | ({f"blend{rerank_top}_": retrieval_weight} if retrieval_weight is not None else {})

@@ -565,7 +565,12 @@ class GenRecModel(nn.Module):
         ids = self.item_id_emb.weight                                       # [I + 1, D]
         if id_dropout and self.training:
             ids = ids * (torch.rand(ids.shape[0], 1, device=ids.device) >= id_dropout)
-        return ids + torch.sparse.mm(self._text_mean_matrix(), self.token_emb.weight)
+        return ids + self.text_table()
+
+    def text_table(self) -> Tensor:
+        """The text half of every item's repr, [I + 1, D]: what an item is without its id row, as an item added
+        after training is (models with item text)."""
+        return torch.sparse.mm(self._text_mean_matrix(), self.token_emb.weight)
 
     def _text_mean_matrix(self) -> Tensor:
         # [I + 1, V] sparse: row i holds 1/count at each of item i's tokens (repeats add up), so

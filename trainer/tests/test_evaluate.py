@@ -119,10 +119,13 @@ def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
     model = GenRecModel(ModelConfig(num_items=len(items), vocab_size=len(vocab), num_actions=2, d_model=16, layers=1,
                                     heads=1, embedding_dim=16, mlp_hidden=32, max_item_tokens=8),
                         torch.from_numpy(item_token_table(items, vocab, 8)))
-    warm = evaluate(model, seqs, split.test, 10, cold_items=True)
+    served = dict(rerank_top=10, retrieval_weight=5.0)  # the served order too: the new item ranked by its text-only row
+    warm = evaluate(model, seqs, split.test, 10, cold_items=True, **served)
     assert warm["cold_mrr"] != warm["mrr"], "with id rows, the text alone ranks the held-out items elsewhere"
+    assert warm["cold_blend10_mrr"] != warm["blend10_mrr"]
     with torch.no_grad():
         model.item_id_emb.weight.zero_()
-    text_only = evaluate(model, seqs, split.test, 10, cold_items=True)
-    assert {k: text_only["cold_" + k] for k in ("hr@10", "ndcg@10", "mrr")} == \
-        {k: text_only[k] for k in ("hr@10", "ndcg@10", "mrr")}
+    text_only = evaluate(model, seqs, split.test, 10, cold_items=True, **served)
+    metrics = ("hr@10", "ndcg@10", "mrr")
+    assert {k: text_only["cold_" + k] for k in metrics} == {k: text_only[k] for k in metrics}
+    assert {k: text_only["cold_blend10_" + k] for k in metrics} == {k: text_only["blend10_" + k] for k in metrics}

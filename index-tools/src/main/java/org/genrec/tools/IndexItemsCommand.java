@@ -1,9 +1,14 @@
 package org.genrec.tools;
 
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.InvalidRequestException;
+import org.genrec.runtime.UnreadableItemException;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.VectorFieldMeta;
+import org.genrec.runtime.encoding.ItemText;
+import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.client.opensearch.core.BulkRequest;
 import org.opensearch.client.opensearch.core.BulkResponse;
 import org.opensearch.client.opensearch.core.bulk.BulkResponseItem;
@@ -11,30 +16,38 @@ import org.opensearch.client.opensearch.core.bulk.BulkResponseItem;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code index-items}: creates the items index and bulk-indexes a bundle's items with their embeddings. */
+/** {@code index-items}: creates the items index and bulk-indexes a bundle's items, or a catalogue's, with the model's embeddings. */
 final class IndexItemsCommand {
 
-    static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "vector-field", "shards", "replicas", "batch", "recreate");
+    static final Set<String> OPTIONS = Set.of("bundle", "items", "url", "index", "vector-field", "shards", "replicas", "batch", "recreate");
     static final String USAGE = """
-        index-items --bundle DIR [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
+        index-items --bundle DIR [--items FILE] [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                     [--shards 1] [--replicas 0] [--batch 500] [--recreate]
             Creates the items index (keyword item_id, text title, keyword categories, genrec_vector field)
-            and indexes every item of the bundle with its retrieval embedding. --recreate drops an existing index first.
-            Into an existing index, genrec queries on it are refused (400) from the first replaced vector to the last.""";
+            and indexes every item of the bundle with its retrieval embedding. --items FILE indexes that catalogue
+            instead (JSON lines: item_id, title, categories): the items the model was trained on get their trained
+            vector, the others one from their text alone (the bundle's item encoder). --recreate drops an existing
+            index first. Into an existing index, genrec queries on it are refused (400) from the first replaced
+            vector to the last.""";
 
     private IndexItemsCommand() {}
 
     static void run(CliArgs args, PrintStream out) throws IOException {
-        ModelBundle bundle = BundleLoader.load(Path.of(args.required("bundle")));
+        Path bundleDir = Path.of(args.required("bundle"));
+        ModelBundle bundle = BundleLoader.load(bundleDir);
         String index = args.get("index", "items");
         String vectorField = args.get("vector-field", "item_vector");
         int batch = Math.max(1, args.getInt("batch", 500));
         ItemCatalog items = bundle.items();
+        // Everything is read and embedded before the index is touched: a bad line or an item without text stops here.
+        List<ItemDocument> all = args.get("items", null) == null ? bundleItems(items)
+            : catalogueItems(CatalogueFile.read(Path.of(args.required("items"))), bundleDir, items, out);
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
             boolean exists = cluster.client().indices().exists(e -> e.index(index)).value();
             if (exists && args.flag("recreate")) {
@@ -55,16 +68,15 @@ final class IndexItemsCommand {
                 setFieldMeta(cluster, index, vectorField, bundle, fieldMeta, VectorFieldMeta.beingReplacedBy(bundle));
                 out.printf("index [%s] exists: its vectors are replaced, and genrec queries on it refused until the end%n", index);
             }
-            List<ItemCatalog.Item> all = items.items();
             for (int from = 0; from < all.size(); from += batch) {
-                List<ItemCatalog.Item> slice = all.subList(from, Math.min(all.size(), from + batch));
+                List<ItemDocument> slice = all.subList(from, Math.min(all.size(), from + batch));
                 BulkRequest.Builder request = new BulkRequest.Builder();
-                for (ItemCatalog.Item item : slice) {
+                for (ItemDocument item : slice) {
                     Map<String, Object> doc = new LinkedHashMap<>();
                     doc.put(ItemsIndex.ITEM_ID, item.itemId());
                     doc.put(ItemsIndex.TITLE, item.title());
                     doc.put(ItemsIndex.CATEGORIES, item.categories());
-                    doc.put(vectorField, items.embedding(item.index()));
+                    doc.put(vectorField, item.vector());
                     request.operations(op -> op.index(i -> i.index(index).id(item.itemId()).document(doc)));
                 }
                 BulkResponse response = cluster.client().bulk(request.build());
@@ -85,10 +97,44 @@ final class IndexItemsCommand {
                 bundle.manifest().modelId(), bundle.manifest().modelVersion(), items.fingerprint());
             long documents = cluster.client().count(c -> c.index(index)).count();
             if (documents > all.size()) {
-                out.printf("warning: index [%s] has %d documents more than this bundle's items; their vectors are another model's "
+                out.printf("warning: index [%s] has %d documents more than were indexed now; their vectors are another model's "
                     + "(--recreate replaces the whole index)%n", index, documents - all.size());
             }
         }
+    }
+
+    /** An item as it is indexed: the catalogue's fields and the model's vector for it. */
+    private record ItemDocument(String itemId, String title, List<String> categories, float[] vector) {}
+
+    private static List<ItemDocument> bundleItems(ItemCatalog items) {
+        List<ItemDocument> docs = new ArrayList<>(items.size());
+        for (ItemCatalog.Item item : items.items()) {
+            docs.add(new ItemDocument(item.itemId(), item.title(), item.categories(), items.embedding(item.index())));
+        }
+        return docs;
+    }
+
+    /** The file's items: a trained one with its trained vector, any other with the embedding of its text alone. */
+    private static List<ItemDocument> catalogueItems(CatalogueFile catalogue, Path bundleDir, ItemCatalog items, PrintStream out) {
+        List<CatalogueFile.Entry> untrained = catalogue.entries().stream().filter(e -> items.indexOf(e.itemId()) < 1).toList();
+        float[][] fromText = new float[0][];
+        if (!untrained.isEmpty()) {
+            try (GenrecModel model = GenrecModel.load(bundleDir, ExecutionProvider.CPU)) {
+                fromText = model.embedNewItems(untrained.stream().map(e -> new ItemText(e.title(), e.categories())).toList());
+            } catch (UnreadableItemException e) {
+                throw new InvalidRequestException("item [" + untrained.get(e.position()).itemId() + "]: " + e.getMessage());
+            }
+        }
+        List<ItemDocument> docs = new ArrayList<>(catalogue.entries().size());
+        int next = 0;
+        for (CatalogueFile.Entry entry : catalogue.entries()) {
+            int trained = items.indexOf(entry.itemId());
+            float[] vector = trained > 0 ? items.embedding(trained) : fromText[next++];
+            docs.add(new ItemDocument(entry.itemId(), entry.title(), entry.categories(), vector));
+        }
+        out.printf("%d items: %d the model was trained on, %d embedded from their text alone%n", docs.size(), docs.size() - untrained.size(),
+            untrained.size());
+        return docs;
     }
 
     private static void setFieldMeta(ClusterConnection cluster, String index, String vectorField, ModelBundle bundle,

@@ -195,6 +195,83 @@ class EndToEndIT {
             new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
     }
 
+    /**
+     * A catalogue grows after training. index-items --items indexes it whole (trained items with their trained vectors, new
+     * ones from their text), the genrec_item_embedding pipeline does the same for items the application writes, both give a
+     * new item the vector the trainer computed for that text (golden.json new_items), and the genrec query retrieves them.
+     */
+    @Test
+    void aCatalogueGrownAfterTrainingIsIndexedWithItsNewItemsEmbeddedFromTheirText() throws Exception {
+        Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
+        List<String> lines = new ArrayList<>(Files.readAllLines(bundle.resolve("items.jsonl")).subList(0, 50));
+        JsonNode catalogueText = newItemCase("catalogue_text_new_id"), unknownWords = newItemCase("unknown_words_and_case");
+        lines.add(newItemLine("new-a", catalogueText));
+        lines.add(newItemLine("new-b", unknownWords));
+        Path grown = Files.write(scratch.resolve("grown.jsonl"), lines);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--items", grown.toString(), "--url",
+            node.url(), "--index", "items-grown" }, new PrintStream(out), new PrintStream(err)), err.toString());
+        assertTrue(out.toString().contains("52 items: 50 the model was trained on, 2 embedded from their text alone"), out.toString());
+        assertVectorIs(catalogueText.path("embedding"), "items-grown", "new-a");
+        assertVectorIs(unknownWords.path("embedding"), "items-grown", "new-b");
+
+        HttpResponse<String> pipeline = send("PUT", "/_ingest/pipeline/genrec-items",
+            "{\"processors\": [{\"genrec_item_embedding\": {\"model\": \"" + MODEL + "\"}}]}");
+        assertEquals(200, pipeline.statusCode(), pipeline.body());
+        JsonNode titleOnly = newItemCase("title_only");
+        HttpResponse<String> written = send("PUT", "/items-grown/_doc/new-c?pipeline=genrec-items&refresh=true",
+            JSON.createObjectNode().put("item_id", "new-c").put("title", titleOnly.path("item").path("title").asText()).toString());
+        assertEquals(201, written.statusCode(), written.body());
+        assertVectorIs(titleOnly.path("embedding"), "items-grown", "new-c");
+        HttpResponse<String> textless = send("PUT", "/items-grown/_doc/new-d?pipeline=genrec-items", "{\"item_id\": \"new-d\"}");
+        assertEquals(400, textless.statusCode(), textless.body());
+        assertTrue(textless.body().contains("no title or category text the model can read"), textless.body());
+
+        JsonNode request = goldenCase(r -> r.path("history").size() > 0).path("request");
+        ObjectNode genrec = JSON.createObjectNode().put("model", MODEL).put("vector_field", "item_vector").put("k", 53)
+            .put("request_time", request.path("request_time").asLong());
+        genrec.set("history", request.path("history"));
+        ObjectNode body = JSON.createObjectNode().put("size", 53);
+        body.set("query", JSON.createObjectNode().set("genrec", genrec));
+        HttpResponse<String> response = send("POST", "/items-grown/_search", body.toString());
+        assertEquals(200, response.statusCode(), response.body());
+        List<String> ids = new ArrayList<>();
+        JSON.readTree(response.body()).path("hits").path("hits").forEach(h -> ids.add(h.path("_id").asText()));
+        assertTrue(ids.containsAll(List.of("new-a", "new-b", "new-c")), ids.toString());
+
+        Path unreadable = Files.write(scratch.resolve("unreadable.jsonl"), List.of(lines.get(0), "{\"item_id\": \"x-9\", \"title\": \"--\"}"));
+        ByteArrayOutputStream refused = new ByteArrayOutputStream();
+        assertEquals(1, GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--items", unreadable.toString(), "--url",
+            node.url(), "--index", "items-unreadable" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(refused)));
+        assertTrue(refused.toString().contains("item [x-9]: the item has no title or category text"), refused.toString());
+        assertEquals(404, send("GET", "/items-unreadable", null).statusCode(), "nothing is indexed when an item cannot be");
+    }
+
+    private static JsonNode newItemCase(String name) {
+        for (JsonNode c : golden.path("new_items")) {
+            if (c.path("name").asText().equals(name)) {
+                return c;
+            }
+        }
+        throw new AssertionError("golden.json has no new item [" + name + "]");
+    }
+
+    private static String newItemLine(String id, JsonNode c) {
+        ObjectNode line = JSON.createObjectNode().put("item_id", id).put("title", c.path("item").path("title").asText());
+        line.set("categories", c.path("item").path("categories"));
+        return line.toString();
+    }
+
+    private static void assertVectorIs(JsonNode expected, String index, String id) throws Exception {
+        HttpResponse<String> doc = send("GET", "/" + index + "/_doc/" + id, null);
+        assertEquals(200, doc.statusCode(), doc.body());
+        JsonNode vector = JSON.readTree(doc.body()).path("_source").path("item_vector");
+        assertEquals(expected.size(), vector.size(), doc.body());
+        for (int d = 0; d < expected.size(); d++) {
+            assertEquals(expected.get(d).asDouble(), vector.get(d).asDouble(), golden.path("tolerance").asDouble(), id + "[" + d + "]");
+        }
+    }
+
     @Test
     void modelManagementAndStatsOverRest() throws Exception {
         HttpResponse<String> loaded = send("POST", "/_plugins/_genrec/models/" + MODEL + "/_load", "");

@@ -299,7 +299,8 @@ public final class GenrecModel implements AutoCloseable {
     /**
      * Retrieval embeddings, in the space of the trained items' ({@code item_embeddings.f32}), of items the model was not
      * trained on, from their text alone: how an item added to the catalogue after training becomes retrievable. An item
-     * whose text has no token, or a model without an item encoder, is an {@link InvalidRequestException}.
+     * whose text has no token is an {@link UnreadableItemException} (which says which), a model without an item encoder an
+     * {@link InvalidRequestException}.
      */
     public float[][] embedNewItems(List<ItemText> items) {
         if (newItems == null) {

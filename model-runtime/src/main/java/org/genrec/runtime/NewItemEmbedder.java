@@ -38,12 +38,13 @@ final class NewItemEmbedder implements AutoCloseable {
         this.dim = bundle.manifest().embeddingDim();
     }
 
-    /** The token ids the graph reads for {@code item}, or a 400 when its text has no token at all (nothing to embed). */
-    long[] tokens(ItemText item) {
+    /** The token ids the graph reads for the item at {@code position}, or a 400 when its text has no token (nothing to embed). */
+    private long[] tokens(ItemText item, int position) {
         long[] tokens = item.tokens(tokenizer, maxItemTokens);
         if (tokens[0] == tokenizer.padId()) {
-            throw new InvalidRequestException("the item has no title or category text the model can read (title [" + item.title()
-                + "], categories " + item.categories() + "): an item the model was not trained on is embedded from its text alone");
+            throw new UnreadableItemException(position, "the item has no title or category text the model can read (title ["
+                + item.title() + "], categories " + item.categories() + "): an item the model was not trained on is embedded from "
+                + "its text alone");
         }
         return tokens;
     }
@@ -55,7 +56,7 @@ final class NewItemEmbedder implements AutoCloseable {
             int rows = Math.min(MAX_BATCH, items.size() - from);
             long[] tokens = new long[rows * maxItemTokens];
             for (int r = 0; r < rows; r++) {
-                System.arraycopy(tokens(items.get(from + r)), 0, tokens, r * maxItemTokens, maxItemTokens);
+                System.arraycopy(tokens(items.get(from + r), from + r), 0, tokens, r * maxItemTokens, maxItemTokens);
             }
             try (OnnxTensor input = InputTensors.forThisThread().longs(OrtEnvironment.getEnvironment(), "item_tokens", tokens, rows,
                 maxItemTokens); OrtSession.Result result = graph.run(Map.of("item_tokens", input))) {
