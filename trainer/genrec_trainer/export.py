@@ -31,9 +31,16 @@ GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
 ONNX_PARITY = 1e-5        # what the exported graphs must meet against PyTorch here
 FP16_TOLERANCE = 5e-2     # the float16 graphs (GPU) against the float32 golden outputs, here and in Java
 FP16 = "_fp16"            # graph name and file suffix of the float16 variants
-ITEM_ENCODER = "item_encoder"  # optional graph: an item added after training, its text -> its retrieval embedding
+# Optional graphs for items added after training (models with item text): their text -> their retrieval embedding and
+# their input row as a ranking candidate; and the score graph over such rows instead of item indices.
+ITEM_ENCODER = "item_encoder"
 ITEM_ENCODER_INPUTS = ["item_tokens"]
-ITEM_ENCODER_OUTPUTS = ["embedding"]
+ITEM_ENCODER_OUTPUTS = ["embedding", "candidate_row"]
+SCORE_ROWS = "score_rows"
+
+
+def score_rows_inputs(layers: int) -> list[str]:
+    return [*cache_names(layers), "candidate_rows"]
 
 
 def cache_names(layers: int) -> list[str]:
@@ -90,17 +97,43 @@ class _ItemEncoderGraph(nn.Module):
         self.model = model
 
     def forward(self, item_tokens):
-        return self.model.cold_item_embeddings(item_tokens)
+        return self.model.cold_item_embeddings(item_tokens), self.model.cold_candidate_rows(item_tokens)
 
 
-def export_item_encoder(model: GenRecModel, out_dir: Path) -> None:
+class _ScoreRowsGraph(nn.Module):
+    """The score graph with the candidates' input rows as an input: items added after training, whose rows
+    come from the item_encoder graph, ranked against the same cache as trained items."""
+
+    def __init__(self, model: GenRecModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *cache_and_rows):
+        layers = self.model.cfg.layers
+        cache, rows = cache_and_rows[:-1], cache_and_rows[-1]
+        return self.model.score_rows_served(cache[:layers], cache[layers:], rows)
+
+
+def export_new_item_graphs(model: GenRecModel, out_dir: Path) -> None:
+    """item_encoder and score_rows, float32 only: a request ranks few new items, so float16 would buy nothing."""
     model.eval()
-    example = torch.randint(1, model.cfg.vocab_size, (2, model.cfg.max_item_tokens))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # as in export_onnx
-        torch.onnx.export(_ItemEncoderGraph(model), (example,), str(out_dir / f"{ITEM_ENCODER}.onnx"), dynamo=False,
+    tokens = torch.randint(1, model.cfg.vocab_size, (2, model.cfg.max_item_tokens))
+    layers = model.cfg.layers
+    cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}
+    with warnings.catch_warnings():  # the same noise as in export_onnx
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
+        torch.onnx.export(_ItemEncoderGraph(model), (tokens,), str(out_dir / f"{ITEM_ENCODER}.onnx"), dynamo=False,
                           opset_version=17, input_names=ITEM_ENCODER_INPUTS, output_names=ITEM_ENCODER_OUTPUTS,
-                          dynamic_axes={"item_tokens": {0: "B", 1: "MT"}, "embedding": {0: "B"}})
+                          dynamic_axes={"item_tokens": {0: "B", 1: "MT"}, "embedding": {0: "B"}, "candidate_row": {0: "B"}})
+        history = (torch.randint(1, model.cfg.num_items + 1, (2, 3)), torch.ones(2, 3, dtype=torch.long),
+                   torch.full((2, 3), 3600, dtype=torch.long), torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long))
+        with torch.no_grad():
+            cache = _EncodeGraph(model)(*history)[1:1 + 2 * layers]
+            rows = model.cold_candidate_rows(torch.randint(1, model.cfg.vocab_size, (2, 5, model.cfg.max_item_tokens)))
+        torch.onnx.export(_ScoreRowsGraph(model), (*cache, rows), str(out_dir / f"{SCORE_ROWS}.onnx"), dynamo=False,
+                          opset_version=17, input_names=score_rows_inputs(layers), output_names=SCORE_OUTPUTS,
+                          dynamic_axes=cache_axes | {"candidate_rows": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
 
 
 def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
@@ -288,33 +321,63 @@ def default_new_items(items: Sequence[Item], max_item_tokens: int) -> list[dict[
     ]
 
 
-def build_new_item_golden(model: GenRecModel, vocab: Vocab, new_items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each new item's token ids and its retrieval embedding from its text alone (the item_encoder graph's output)."""
+def build_new_item_golden(model: GenRecModel, encoder: RequestEncoder, vocab: Vocab, new_items: Sequence[dict[str, Any]],
+                          requests: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Each new item's token ids, its retrieval embedding and candidate row from its text alone (the item_encoder
+    graph's outputs), and, for every golden request, the ranking logit of each new item as a candidate (score_rows)."""
     model.eval()
-    out = []
+    items = []
     for item in new_items:
         tokens = item_tokens(vocab, item["title"], item["categories"], model.cfg.max_item_tokens)
         with torch.no_grad():
             emb = model.cold_item_embeddings(torch.tensor([tokens]))
-        out.append({"name": item["name"], "item": {"title": item["title"], "categories": item["categories"]},
-                    "item_tokens": [tokens], "embedding": emb[0].tolist()})
-    return out
+            row = model.cold_candidate_rows(torch.tensor([tokens]))
+        items.append({"name": item["name"], "item": {"title": item["title"], "categories": item["categories"]},
+                      "item_tokens": [tokens], "embedding": emb[0].tolist(), "candidate_row": row[0].tolist()})
+    rows = torch.tensor([[c["candidate_row"] for c in items]])                  # [1, new items, D]
+    scores = {}
+    for case in requests:
+        req = case["request"]
+        enc = encoder.encode(req["history"], req["query"], req["request_time"])
+        with torch.no_grad():
+            served = model.encode_served(*(torch.from_numpy(a) for a in enc.graph_inputs().values()), model.item_table())
+            layers = model.cfg.layers
+            cache = served[1:1 + 2 * layers]
+            scores[case["name"]] = model.score_rows_served(cache[:layers], cache[layers:], rows)[0].tolist()
+    return {"items": items, "scores": scores}
 
 
-def check_item_encoder_parity(out_dir: Path, cases: Sequence[dict[str, Any]], tolerance: float = ONNX_PARITY) -> float:
-    """The item_encoder graph against the PyTorch embeddings of every new-item golden case; raise beyond tolerance."""
+def check_new_item_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY) -> float:
+    """The item_encoder graph on every new item and the score_rows graph on its rows for every golden request, against
+    the PyTorch outputs in golden["new_items"]; raise beyond tolerance."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    graph = ort.InferenceSession(str(out_dir / f"{ITEM_ENCODER}.onnx"), opts, providers=["CPUExecutionProvider"])
-    assert [i.name for i in graph.get_inputs()] == ITEM_ENCODER_INPUTS
-    assert [o.name for o in graph.get_outputs()] == ITEM_ENCODER_OUTPUTS
+    items = ort.InferenceSession(str(out_dir / f"{ITEM_ENCODER}.onnx"), opts, providers=["CPUExecutionProvider"])
+    rows_graph = ort.InferenceSession(str(out_dir / f"{SCORE_ROWS}.onnx"), opts, providers=["CPUExecutionProvider"])
+    enc = ort.InferenceSession(str(out_dir / "encode.onnx"), opts, providers=["CPUExecutionProvider"])
+    assert [i.name for i in items.get_inputs()] == ITEM_ENCODER_INPUTS
+    assert [o.name for o in items.get_outputs()] == ITEM_ENCODER_OUTPUTS
+    layers = (len(enc.get_outputs()) - 2) // 2
+    assert [i.name for i in rows_graph.get_inputs()] == score_rows_inputs(layers)
     worst = 0.0
-    for case in cases:
-        (emb,) = graph.run(None, {"item_tokens": np.asarray(case["item_tokens"], np.int64)})
-        err = float(np.max(np.abs(emb[0] - np.asarray(case["embedding"], np.float32))))
+
+    def check(what: str, got: np.ndarray, want) -> None:
+        nonlocal worst
+        err = float(np.max(np.abs(got - np.asarray(want, np.float32))))
         worst = max(worst, err)
         if not err <= tolerance:
-            raise RuntimeError(f"ONNX parity failed ({ITEM_ENCODER}): new item {case['name']!r}: max abs err {err:.3g} > {tolerance:g}")
+            raise RuntimeError(f"ONNX parity failed ({ITEM_ENCODER}/{SCORE_ROWS}): {what}: max abs err {err:.3g} > {tolerance:g}")
+    rows = []
+    for case in golden["new_items"]["items"]:
+        emb, row = items.run(None, {"item_tokens": np.asarray(case["item_tokens"], np.int64)})
+        check(f"new item {case['name']!r} embedding", emb[0], case["embedding"])
+        check(f"new item {case['name']!r} candidate_row", row[0], case["candidate_row"])
+        rows.append(row[0])
+    for case in golden["cases"]:
+        encoded = enc.run(None, {k: np.asarray(case["inputs"][k], np.int64) for k in ENCODE_INPUTS})
+        feed = dict(zip(cache_names(layers), encoded[1:1 + 2 * layers])) | {"candidate_rows": np.stack(rows)[None]}
+        (scores,) = rows_graph.run(None, feed)
+        check(f"case {case['name']!r} new item scores", scores[0], golden["new_items"]["scores"][case["name"]])
     return worst
 
 
@@ -395,14 +458,16 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
                for suffix in ("", FP16)}
     if cfg.item_text:  # an id-only model has nothing to embed a new item with
-        export_item_encoder(model, out)
-        golden["new_items"] = build_new_item_golden(model, vocab, default_new_items(items, cfg.max_item_tokens))
+        export_new_item_graphs(model, out)
+        golden["new_items"] = build_new_item_golden(model, encoder, vocab, default_new_items(items, cfg.max_item_tokens),
+                                                    golden_requests)
         graphs[ITEM_ENCODER] = {"file": f"{ITEM_ENCODER}.onnx", "inputs": ITEM_ENCODER_INPUTS, "outputs": ITEM_ENCODER_OUTPUTS}
+        graphs[SCORE_ROWS] = {"file": f"{SCORE_ROWS}.onnx", "inputs": score_rows_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
     (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     parity = check_onnx_parity(out, golden)
     parity_fp16 = check_onnx_parity(out, golden, FP16_TOLERANCE, FP16)
     if cfg.item_text:
-        parity = max(parity, check_item_encoder_parity(out, golden["new_items"]))
+        parity = max(parity, check_new_item_parity(out, golden))
 
     manifest = {
         "format_version": FORMAT_VERSION,

@@ -596,6 +596,11 @@ class GenRecModel(nn.Module):
         repr() is all it has; evaluate's cold_* metrics measure how well that retrieves it."""
         return self._retrieval_space(self.item_head(self.text_embedding(tokens)[0]))
 
+    def cold_candidate_rows(self, tokens: Tensor) -> Tensor:
+        """An item added after training as a ranking candidate: its text-only repr as it enters the candidate
+        stream, [..., MT] -> [..., D]; score_rows_served() ranks it beside trained items (evaluate's cold_blend_*)."""
+        return self._as_candidate(self.text_embedding(tokens)[0])
+
     def _retrieval_space(self, embedding: Tensor) -> Tensor:
         return F.normalize(embedding, dim=-1) if self.cfg.similarity == "cosine" else embedding
 
@@ -832,8 +837,13 @@ class GenRecModel(nn.Module):
                      candidate_rows: Tensor) -> Tensor:
         """score() as the exported score graph runs it, on encode_served()'s per-layer cache: every
         candidate at the request's place, input rows from candidate_table(). -> logits [B, K]"""
+        return self.score_rows_served(keys, values, candidate_rows[candidates])
+
+    def score_rows_served(self, keys: Sequence[Tensor], values: Sequence[Tensor], rows: Tensor) -> Tensor:
+        """score_served() for candidates given by their input rows [B, K, D] instead of item indices: how the
+        exported score_rows graph ranks items added after training (rows from cold_candidate_rows). -> [B, K]"""
         caches = [CandidateCache.from_served(*(as_dtype(t, self.block_dtype()) for t in kv)) for kv in zip(keys, values)]
-        return self._rank_candidates(candidate_rows[candidates], lambda q: q, caches)
+        return self._rank_candidates(rows, lambda q: q, caches)
 
     def _rank_candidates(self, x: Tensor, rotate: Callable[[Tensor], Tensor], caches: Sequence[CandidateCache]) -> Tensor:
         # x [B, K, D] candidates' input rows -> [B, K] logits.

@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
-from genrec_trainer.export import (check_item_encoder_parity, check_onnx_parity, default_golden_requests, export_bundle,
+from genrec_trainer.export import (check_new_item_parity, check_onnx_parity, default_golden_requests, export_bundle,
                                    score_feed)
 
 
@@ -134,7 +134,7 @@ def test_new_items_golden_cases_are_tokenized_as_the_contract_says(bundle, tiny)
     """Item text = categories, then title, one lowercase_alnum text cut at max_item_tokens (docs/bundle-format.md)."""
     m = json.loads((bundle / "manifest.json").read_text())
     golden = json.loads((bundle / "golden.json").read_text())
-    cases = {c["name"]: c for c in golden["new_items"]}
+    cases = {c["name"]: c for c in golden["new_items"]["items"]}
     max_tokens = m["items"]["max_item_tokens"]
     assert max_tokens == tiny.model.cfg.max_item_tokens and len(cases) >= 5
     vocab = tiny.vocab.index
@@ -153,26 +153,58 @@ def test_item_encoder_embeds_a_new_item_by_its_text_alone(bundle, tiny):
     the trained item's vector (which adds the learned id row)."""
     m = json.loads((bundle / "manifest.json").read_text())
     spec = m["graphs"]["item_encoder"]
-    assert spec == {"file": "item_encoder.onnx", "inputs": ["item_tokens"], "outputs": ["embedding"]}
+    assert spec == {"file": "item_encoder.onnx", "inputs": ["item_tokens"], "outputs": ["embedding", "candidate_row"]}
     golden = json.loads((bundle / "golden.json").read_text())
-    case = next(c for c in golden["new_items"] if c["name"] == "catalogue_text_new_id")
+    case = next(c for c in golden["new_items"]["items"] if c["name"] == "catalogue_text_new_id")
     graph = ort.InferenceSession(str(bundle / spec["file"]), providers=["CPUExecutionProvider"])
     row = tiny.model.item_tokens[1:2].numpy()
-    (emb,) = graph.run(None, {"item_tokens": row})
+    emb, candidate_row = graph.run(None, {"item_tokens": row})
     np.testing.assert_allclose(emb[0], case["embedding"], atol=1e-5)
+    np.testing.assert_allclose(candidate_row[0], case["candidate_row"], atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(emb[0]), 1.0, atol=1e-5)
     trained = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(m["items"]["count"], -1)[0]
     assert np.abs(trained - emb[0]).max() > 1e-2
-    (padded,) = graph.run(None, {"item_tokens": np.pad(row, ((0, 0), (0, 3)))})  # any amount of right padding
-    np.testing.assert_allclose(padded, emb, atol=1e-6)
+    padded = graph.run(None, {"item_tokens": np.pad(row, ((0, 0), (0, 3)))})  # any amount of right padding
+    np.testing.assert_allclose(padded[0], emb, atol=1e-6)
+    np.testing.assert_allclose(padded[1], candidate_row, atol=1e-6)
 
 
-def test_item_encoder_parity_check_fails_loudly(bundle):
+def test_score_rows_ranks_an_item_by_its_row_as_score_ranks_it_by_its_index(bundle, tiny):
+    """Given a trained item's own candidate row, score_rows returns what score returns for its index; given the row of
+    its text alone (item_encoder), the score of that item as an item added after training (golden new_items)."""
+    import torch
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["graphs"]["score_rows"]["inputs"] == [*m["graphs"]["score"]["inputs"][:-1], "candidate_rows"]
     golden = json.loads((bundle / "golden.json").read_text())
-    assert check_item_encoder_parity(bundle, golden["new_items"]) <= 1e-5
-    golden["new_items"][1]["embedding"][0] += 1e-3
-    with pytest.raises(RuntimeError, match="ONNX parity failed \\(item_encoder\\)"):
-        check_item_encoder_parity(bundle, golden["new_items"])
+    enc, sco = _sessions(bundle)
+    rows_graph = ort.InferenceSession(str(bundle / "score_rows.onnx"), providers=["CPUExecutionProvider"])
+    case = golden["cases"][0]
+    encoded = enc.run(None, {k: np.asarray(case["inputs"][k], np.int64) for k in m["graphs"]["encode"]["inputs"]})
+    candidates = np.asarray(case["inputs"]["candidates"], np.int64)
+    (by_index,) = sco.run(None, score_feed(encoded, candidates))
+    with torch.no_grad():
+        own_rows = tiny.model.candidate_table()[torch.from_numpy(candidates)].numpy()
+    feed = score_feed(encoded, candidates)
+    del feed["candidates"]
+    (by_row,) = rows_graph.run(None, feed | {"candidate_rows": own_rows})
+    np.testing.assert_allclose(by_row, by_index, atol=1e-5)
+    new_rows = np.asarray([[c["candidate_row"] for c in golden["new_items"]["items"]]], np.float32)
+    (new_scores,) = rows_graph.run(None, feed | {"candidate_rows": new_rows})
+    np.testing.assert_allclose(new_scores[0], golden["new_items"]["scores"][case["name"]], atol=1e-5)
+    (alone,) = rows_graph.run(None, feed | {"candidate_rows": new_rows[:, 2:3]})  # M-FALCON: the others change nothing
+    np.testing.assert_allclose(alone[0, 0], new_scores[0, 2], atol=1e-5)
+
+
+def test_new_item_parity_check_fails_loudly(bundle):
+    golden = json.loads((bundle / "golden.json").read_text())
+    assert check_new_item_parity(bundle, golden) <= 1e-5
+    golden["new_items"]["items"][1]["embedding"][0] += 1e-3
+    with pytest.raises(RuntimeError, match="ONNX parity failed \\(item_encoder/score_rows\\): new item"):
+        check_new_item_parity(bundle, golden)
+    golden = json.loads((bundle / "golden.json").read_text())
+    golden["new_items"]["scores"][golden["cases"][0]["name"]][0] += 1e-3
+    with pytest.raises(RuntimeError, match="new item scores"):
+        check_new_item_parity(bundle, golden)
 
 
 def test_float16_graphs_compute_the_blocks_in_half_precision_behind_a_float32_interface(bundle):

@@ -114,7 +114,8 @@ def test_hstu_bucket_export_parity(tiny, tmp_path):
     assert check_onnx_parity(tmp_path, golden) <= 1e-5
     # ids only: nothing to embed an item added after training with, so no item encoder is promised
     assert "item_encoder" not in manifest["graphs"] and "new_items" not in golden
-    assert not (tmp_path / "item_encoder.onnx").exists()
+    assert "score_rows" not in manifest["graphs"]
+    assert not (tmp_path / "item_encoder.onnx").exists() and not (tmp_path / "score_rows.onnx").exists()
 
 
 def test_linear_time_export_parity(tiny, tmp_path):

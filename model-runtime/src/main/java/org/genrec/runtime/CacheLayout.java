@@ -79,6 +79,13 @@ public record CacheLayout(int layers, int heads, int slots, int headDim) {
         return names;
     }
 
+    /** The score_rows graph's inputs (candidates given by their input rows: items added after training), in order. */
+    public static List<String> scoreRowsInputs(int layers) {
+        List<String> names = new ArrayList<>(cacheNames(layers));
+        names.add("candidate_rows");
+        return names;
+    }
+
     private static List<String> cacheNames(int layers) {
         List<String> names = new ArrayList<>();
         for (int l = 0; l < layers; l++) {

@@ -46,8 +46,9 @@ public final class GenrecModel implements AutoCloseable {
     private final RequestEncoder encoder;
     private final OnnxGraph encodeGraph;
     private final OnnxGraph scoreGraph;
-    /** Null when the bundle has no item_encoder graph (an id-only model, or a bundle written before it existed). */
+    /** Both null when the bundle has no item_encoder graph (an id-only model, or a bundle written before it existed). */
     private final NewItemEmbedder newItems;
+    private final OnnxGraph scoreRowsGraph;
     private final AtomicInteger references = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ModelStats stats = new ModelStats();
@@ -57,12 +58,13 @@ public final class GenrecModel implements AutoCloseable {
     private final EncodeBatcher batcher;
 
     private GenrecModel(ModelBundle bundle, OnnxGraph encodeGraph, OnnxGraph scoreGraph, OnnxGraph itemEncoderGraph,
-        EncodeBatching batching) {
+        OnnxGraph scoreRowsGraph, EncodeBatching batching) {
         this.bundle = bundle;
         this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
         this.encodeGraph = encodeGraph;
         this.scoreGraph = scoreGraph;
         this.newItems = itemEncoderGraph == null ? null : new NewItemEmbedder(itemEncoderGraph, bundle);
+        this.scoreRowsGraph = scoreRowsGraph;
         boolean batched = batching.enabledOn(encodeGraph.provider());
         this.batching = batched ? batching : EncodeBatching.OFF;
         this.batcher = batched
@@ -84,10 +86,11 @@ public final class GenrecModel implements AutoCloseable {
         try {
             OnnxGraph encode = open(opened, bundle, "encode", provider, precision);
             OnnxGraph score = open(opened, bundle, "score", provider, precision);
-            // float32 always: one small product per item, at indexing time, where float16 would only cost precision
-            OnnxGraph itemEncoder = bundle.manifest().hasGraph(Manifest.ITEM_ENCODER)
-                ? open(opened, bundle, Manifest.ITEM_ENCODER, provider, GraphPrecision.FP32) : null;
-            return new GenrecModel(bundle, encode, score, itemEncoder, batching);
+            // float32 always: few new items per call, where float16 would only cost precision
+            boolean newItems = bundle.manifest().hasGraph(Manifest.ITEM_ENCODER);
+            OnnxGraph itemEncoder = newItems ? open(opened, bundle, Manifest.ITEM_ENCODER, provider, GraphPrecision.FP32) : null;
+            OnnxGraph scoreRows = newItems ? open(opened, bundle, Manifest.SCORE_ROWS, provider, GraphPrecision.FP32) : null;
+            return new GenrecModel(bundle, encode, score, itemEncoder, scoreRows, batching);
         } catch (RuntimeException e) {
             opened.forEach(OnnxGraph::close);
             throw e;
@@ -124,9 +127,9 @@ public final class GenrecModel implements AutoCloseable {
             UserEncoding user = encode(new GenrecRequest(history, "warm up", longest.size()));
             score(user, new long[] { 1 });
             score(user, candidates);
-        }
-        if (newItems != null) {
-            embedNewItems(List.of(new ItemText("warm up", List.of())));
+            if (newItems != null) { // embeds too
+                scoreNewItems(user, List.of(new ItemText("warm up", List.of())));
+            }
         }
         if (batcher != null) { // every (batch, length) bucket a batched call can have, so no request meets a new shape
             for (int length : ShapeBuckets.all(Math.max(1, manifest().maxHistory()))) {
@@ -259,13 +262,7 @@ public final class GenrecModel implements AutoCloseable {
         InputTensors buffers = InputTensors.forThisThread();
         Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            CacheLayout layout = user.cacheLayout();
-            for (int l = 0; l < layout.layers(); l++) { // each layer a tensor of its own: the graph splits nothing
-                String keys = CacheLayout.keysName(l), values = CacheLayout.valuesName(l);
-                int keyFloats = layout.keysPerLayer(), valueFloats = layout.valuesPerLayer();
-                inputs.put(keys, buffers.floatSlice(env, keys, user.cacheKeys(), l * keyFloats, keyFloats, layout.keyShape()));
-                inputs.put(values, buffers.floatSlice(env, values, user.cacheValues(), l * valueFloats, valueFloats, layout.valueShape()));
-            }
+            putCache(inputs, env, buffers, user);
             int chunk = manifest().maxCandidates();
             for (int from = 0; from < candidates.length; from += chunk) {
                 int k = Math.min(chunk, candidates.length - from);
@@ -303,19 +300,94 @@ public final class GenrecModel implements AutoCloseable {
      * {@link InvalidRequestException}.
      */
     public float[][] embedNewItems(List<ItemText> items) {
-        if (newItems == null) {
-            throw new InvalidRequestException("model [" + manifest().modelId() + "] cannot embed items it was not trained on: its bundle"
-                + " has no [" + Manifest.ITEM_ENCODER + "] graph (a model without item text, or exported before this release)");
-        }
+        requireNewItems();
         acquire();
         try {
-            return newItems.embed(items);
+            return newItems.embed(items).embeddings();
         } catch (OrtException e) {
             stats.recordError();
             throw new IllegalStateException(Manifest.ITEM_ENCODER + " graph failed for model [" + manifest().modelId() + "]: "
                 + e.getMessage(), e);
         } finally {
             release();
+        }
+    }
+
+    /**
+     * Ranks items the model was not trained on for the encoded user, from their text alone: their ranking logits (the
+     * {@code score_rows} graph: each sees the history and itself, as trained candidates do) and retrieval similarities.
+     * Errors as {@link #embedNewItems}.
+     */
+    public NewItemScores scoreNewItems(UserEncoding user, List<ItemText> items) {
+        requireNewItems();
+        int count = items.size();
+        if (count == 0) {
+            return new NewItemScores(new float[0], new float[0]);
+        }
+        if (!user.hasCache()) {
+            throw new IllegalArgumentException("this user encoding carries no history cache (a retrieval-only request); it cannot rank");
+        }
+        acquire();
+        long start = System.nanoTime();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        InputTensors buffers = InputTensors.forThisThread();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try {
+            NewItemEmbedder.Vectors vectors = newItems.embed(items);
+            float[] similarities = new float[count];
+            for (int i = 0; i < count; i++) {
+                double dot = 0; // in double, as ItemCatalog.similarity
+                for (int d = 0; d < user.embedding().length; d++) {
+                    dot += (double) vectors.embeddings()[i][d] * user.embedding()[d];
+                }
+                similarities[i] = (float) dot;
+            }
+            putCache(inputs, env, buffers, user);
+            int dModel = manifest().architecture().dModel();
+            float[] logits = new float[count];
+            for (int from = 0; from < count; from += manifest().maxCandidates()) {
+                int k = Math.min(manifest().maxCandidates(), count - from);
+                float[] rows = new float[k * dModel];
+                for (int i = 0; i < k; i++) {
+                    System.arraycopy(vectors.candidateRows()[from + i], 0, rows, i * dModel, dModel);
+                }
+                try (OnnxTensor rowTensor = buffers.floats(env, "candidate_rows", rows, 1, k, dModel)) {
+                    Map<String, OnnxTensor> call = new HashMap<>(inputs);
+                    call.put("candidate_rows", rowTensor);
+                    try (OrtSession.Result result = scoreRowsGraph.run(call)) {
+                        System.arraycopy(floats(tensor(result, "scores")), 0, logits, from, k);
+                    }
+                }
+            }
+            int history = (int) user.cacheShape()[3] - 1;
+            stats.recordScore(System.nanoTime() - start, count, boundNanos(FlopCount.score(manifest().architecture(), history, count)));
+            return new NewItemScores(logits, similarities);
+        } catch (OrtException e) {
+            stats.recordError();
+            throw new IllegalStateException(Manifest.SCORE_ROWS + " graph failed for model [" + manifest().modelId() + "]: "
+                + e.getMessage(), e);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+            release();
+        }
+    }
+
+    private void requireNewItems() {
+        if (newItems == null) {
+            throw new InvalidRequestException("model [" + manifest().modelId() + "] cannot embed or rank items it was not trained on:"
+                + " its bundle has no [" + Manifest.ITEM_ENCODER + "] graph (a model without item text, or exported before this release)");
+        }
+    }
+
+    /** The user's cache as the score graphs' inputs: each layer a tensor of its own, so the graph splits nothing. */
+    private static void putCache(Map<String, OnnxTensor> inputs, OrtEnvironment env, InputTensors buffers, UserEncoding user)
+        throws OrtException {
+        CacheLayout layout = user.cacheLayout();
+        for (int l = 0; l < layout.layers(); l++) {
+            String keys = CacheLayout.keysName(l), values = CacheLayout.valuesName(l);
+            int keyFloats = layout.keysPerLayer(), valueFloats = layout.valuesPerLayer();
+            inputs.put(keys, buffers.floatSlice(env, keys, user.cacheKeys(), l * keyFloats, keyFloats, layout.keyShape()));
+            inputs.put(values, buffers.floatSlice(env, values, user.cacheValues(), l * valueFloats, valueFloats, layout.valueShape()));
         }
     }
 
@@ -345,6 +417,7 @@ public final class GenrecModel implements AutoCloseable {
             scoreGraph.close();
             if (newItems != null) {
                 newItems.close();
+                scoreRowsGraph.close();
             }
         }
     }

@@ -52,20 +52,33 @@ class NewItemsTest {
     @TestFactory
     Stream<DynamicTest> goldenNewItems() {
         assertTrue(model.embedsNewItems(), "the fixture model has item text, so its bundle has an item encoder");
-        assertTrue(golden.path("new_items").size() >= 5, "the trainer writes the new-item golden cases");
+        assertTrue(golden.path("new_items").path("items").size() >= 5, "the trainer writes the new-item golden cases");
         double tolerance = golden.path("tolerance").asDouble();
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : golden.path("new_items")) {
+        for (JsonNode c : golden.path("new_items").path("items")) {
             tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> {
                 ItemText item = itemText(c.path("item"));
                 // Tokens first: a mismatch here is skew in the item text rule, not in the numbers.
                 assertArrayEquals(longs(c.path("item_tokens").get(0)),
                     item.tokens(model.bundle().tokenizer(), model.manifest().items().maxItemTokens()), "item_tokens");
-                float[] embedding = model.embedNewItems(List.of(item))[0];
-                float[] expected = floats(c.path("embedding"));
-                assertEquals(expected.length, embedding.length);
-                for (int d = 0; d < expected.length; d++) {
-                    assertEquals(expected[d], embedding[d], tolerance, "embedding[" + d + "]");
+                assertClose(floats(c.path("embedding")), model.embedNewItems(List.of(item))[0], tolerance, "embedding");
+            }));
+        }
+        // Ranked for each golden request: the item encoder's rows through score_rows, against the request's cache.
+        List<ItemText> items = goldenItems();
+        for (JsonNode c : golden.path("cases")) {
+            tests.add(DynamicTest.dynamicTest("scores for " + c.path("name").asText(), () -> {
+                UserEncoding user = model.encode(GoldenVectorsTest.request(c.path("request")));
+                NewItemScores scores = model.scoreNewItems(user, items);
+                assertClose(floats(golden.path("new_items").path("scores").path(c.path("name").asText())), scores.logits(), tolerance,
+                    "logits");
+                float[][] embeddings = model.embedNewItems(items);
+                for (int i = 0; i < items.size(); i++) {
+                    double dot = 0;
+                    for (int d = 0; d < embeddings[i].length; d++) {
+                        dot += (double) embeddings[i][d] * user.embedding()[d];
+                    }
+                    assertEquals(dot, scores.similarities()[i], 1e-6, "similarity " + i);
                 }
             }));
         }
@@ -73,11 +86,38 @@ class NewItemsTest {
     }
 
     @Test
-    void aBatchOfItemsEmbedsAsEachAlone() {
-        List<ItemText> items = new ArrayList<>();
-        for (JsonNode c : golden.path("new_items")) {
-            items.add(itemText(c.path("item")));
+    void eachNewItemScoresTheSameAloneOrWithOthers() { // M-FALCON: no candidate sees another
+        UserEncoding user = model.encode(GoldenVectorsTest.request(golden.path("cases").get(0).path("request")));
+        List<ItemText> items = goldenItems();
+        float[] together = model.scoreNewItems(user, items).logits();
+        for (int i = 0; i < items.size(); i++) {
+            assertEquals(together[i], model.scoreNewItems(user, List.of(items.get(i))).logits()[0], 1e-5, "item " + i);
         }
+    }
+
+    @Test
+    void rankingNewItemsNeedsTheHistoryCache() {
+        UserEncoding retrievalOnly = model.encode(GoldenVectorsTest.request(golden.path("cases").get(0).path("request"))).withoutCache();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.scoreNewItems(retrievalOnly, goldenItems()));
+        assertTrue(e.getMessage().contains("no history cache"), e.getMessage());
+    }
+
+    private static List<ItemText> goldenItems() {
+        List<ItemText> items = new ArrayList<>();
+        golden.path("new_items").path("items").forEach(c -> items.add(itemText(c.path("item"))));
+        return items;
+    }
+
+    private static void assertClose(float[] expected, float[] actual, double tolerance, String what) {
+        assertEquals(expected.length, actual.length, what + " length");
+        for (int d = 0; d < expected.length; d++) {
+            assertEquals(expected[d], actual[d], tolerance, what + "[" + d + "]");
+        }
+    }
+
+    @Test
+    void aBatchOfItemsEmbedsAsEachAlone() {
+        List<ItemText> items = goldenItems();
         List<ItemText> many = new ArrayList<>();
         while (many.size() <= NewItemEmbedder.MAX_BATCH) { // more than one graph call
             many.addAll(items);
@@ -113,23 +153,39 @@ class NewItemsTest {
         FixtureBundle.copyTo(dir);
         Path manifest = dir.resolve("manifest.json");
         var tree = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(manifest.toFile());
-        ((com.fasterxml.jackson.databind.node.ObjectNode) tree.path("graphs")).remove("item_encoder");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) tree.path("graphs")).remove(List.of("item_encoder", "score_rows"));
         new ObjectMapper().writeValue(manifest.toFile(), tree);
         Files.delete(dir.resolve("item_encoder.onnx"));
+        Files.delete(dir.resolve("score_rows.onnx"));
         try (GenrecModel old = GenrecModel.load(dir, ExecutionProvider.CPU)) {
             assertFalse(old.embedsNewItems());
             InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> old.embedNewItems(List.of(new ItemText("a title", List.of()))));
             assertTrue(e.getMessage().contains("has no [item_encoder] graph"), e.getMessage());
+            UserEncoding user = old.encode(GoldenVectorsTest.request(golden.path("cases").get(0).path("request")));
+            assertThrows(InvalidRequestException.class, () -> old.scoreNewItems(user, List.of(new ItemText("a title", List.of()))));
         }
     }
 
     @Test
-    void aDeclaredItemEncoderThatIsMissingIsRefusedAtLoad() throws IOException {
+    void aDeclaredItemEncoderOrScoreRowsGraphThatIsMissingIsRefusedAtLoad() throws IOException {
+        for (String graph : List.of("item_encoder", "score_rows")) {
+            FixtureBundle.copyTo(dir);
+            Files.delete(dir.resolve(graph + ".onnx"));
+            BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+            assertTrue(e.getMessage().contains(graph + " graph file [" + graph + ".onnx] is missing"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anItemEncoderWithoutScoreRowsIsRefusedAtLoad() throws IOException {
         FixtureBundle.copyTo(dir);
-        Files.delete(dir.resolve("item_encoder.onnx"));
+        Path manifest = dir.resolve("manifest.json");
+        var tree = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(manifest.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) tree.path("graphs")).remove("score_rows");
+        new ObjectMapper().writeValue(manifest.toFile(), tree);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
-        assertTrue(e.getMessage().contains("item_encoder graph file [item_encoder.onnx] is missing"), e.getMessage());
+        assertTrue(e.getMessage().contains("must have a [score_rows] graph"), e.getMessage());
     }
 
     private static ItemText itemText(JsonNode item) {

@@ -7,6 +7,8 @@ import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.index.query.QueryBuilders;
 import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.encoding.ItemText;
+import org.genrec.runtime.NewItemScores;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
@@ -18,6 +20,8 @@ import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.action.bulk.BulkRequestBuilder;
 import org.opensearch.action.search.SearchPhaseExecutionException;
 import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.action.search.PutSearchPipelineRequest;
 import org.opensearch.action.support.WriteRequest;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.core.common.bytes.BytesArray;
@@ -253,43 +257,71 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
      * cannot score it: ranked, and rescored, it comes after every item the model knows, and nothing fails. Its vector here is
      * the user's nearest item's, so that retrieval puts it at the top of the window.
      */
-    public void testAnItemTheModelDoesNotKnowIsServedAfterTheItemsItKnows() throws Exception {
+    /**
+     * Items the model was not trained on (added to the catalogue later): one with text is ranked by its text alone, on the
+     * shards, on the coordinating node and by the rescorer, with the score the model gives it; one without text cannot be
+     * ranked and is placed as the hits after the window are.
+     */
+    public void testAnItemAddedAfterTrainingIsRankedByItsTextAndOneWithoutTextAfterTheRankedHits() throws Exception {
         ModelBundle bundle = indexItems();
         List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
         ItemCatalog.Item nearest;
+        float[] textVector;
+        NewItemScores expected;
         try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
             List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
-            String id = nearestItems(bundle, reference.encode(new GenrecRequest(history, null, NOW)).embedding(), 20).stream()
-                .filter(i -> !seen.contains(i)).findFirst().orElseThrow();
+            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
+            String id = nearestItems(bundle, user.embedding(), 20).stream().filter(i -> !seen.contains(i)).findFirst().orElseThrow();
             nearest = bundle.items().items().stream().filter(i -> i.itemId().equals(id)).findFirst().orElseThrow();
+            ItemText text = new ItemText(nearest.title(), nearest.categories());
+            textVector = reference.embedNewItems(List.of(text))[0];
+            expected = reference.scoreNewItems(user, List.of(text));
         }
-        String index = "items-and-a-new-one";
-        createItemsIndex(index, bundle, Map.of("new-item", Map.of("item_id", "new-item", "title", nearest.title(),
-            "item_vector", bundle.items().embedding(nearest.index()))));
+        String index = "items-and-new-ones";
+        createItemsIndex(index, bundle, Map.of(
+            "new-item", Map.of("item_id", "new-item", "title", nearest.title(), "categories", nearest.categories(), "item_vector", textVector),
+            "textless-item", Map.of("item_id", "textless-item", "item_vector", bundle.items().embedding(nearest.index()))));
+        float w = bundleRetrievalWeight();
+        double blend = Math.log(1 / (1 + Math.exp(-expected.logits()[0]))) + w * expected.similarities()[0];
+        float expectedScore = (float) (blend < 0 ? 1 / (1 - blend) : 1 + blend);
 
-        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
-            null, 20, null, true, false);
-        assertTrue("retrieval finds it beside its twin", ids(client().prepareSearch(index).setQuery(unranked).setSize(3).get()).contains("new-item"));
+        // Every doc retrieved (k >= a shard's docs) and in the window: the new item carries its text's score, the textless one is last.
         GenrecQueryBuilder ranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
-            null, 20, null, true, true);
-        // k = 20 hits per shard; all of them, so that the unknown item is among them wherever it sorts.
-        SearchHit[] hits = client().prepareSearch(index).setQuery(ranked).setSize(20 * SHARDS).get().getHits().getHits();
-        assertEquals("ranked, it comes last", "new-item", hits[hits.length - 1].getId());
+            null, 200, null, true, true).rankWindow(200);
+        SearchHit[] hits = client().prepareSearch(index).setQuery(ranked).setSize(600).get().getHits().getHits();
+        Map<String, Float> scores = Arrays.stream(hits).collect(java.util.stream.Collectors.toMap(SearchHit::getId, SearchHit::getScore));
+        assertEquals("ranked by its text alone", expectedScore, scores.get("new-item"), 2e-5f * Math.max(1, expectedScore));
+        assertEquals("unrankable, it comes last", "textless-item", hits[hits.length - 1].getId());
         assertTrue(hits[hits.length - 2].getScore() > hits[hits.length - 1].getScore());
-        // In a ranked window smaller than the hits, it is placed as the hits after the window are, below the ranked ones
-        // and by its retrieval score: above the after-window hits that retrieval put below it, not under all of them.
-        SearchHit[] windowed = client().prepareSearch(index).setQuery(ranked.rankWindow(5)).setSize(20 * SHARDS).get().getHits().getHits();
+        // In a ranked window smaller than the hits, the textless item is placed as the hits after the window are, below the
+        // ranked ones and by its retrieval score: above the after-window hits that retrieval put below it, not under all of them.
+        SearchHit[] windowed = client().prepareSearch(index).setQuery(ranked.rankWindow(5)).setSize(600).get().getHits().getHits();
         List<String> windowedIds = Arrays.stream(windowed).map(SearchHit::getId).toList();
-        int at = windowedIds.indexOf("new-item");
+        int at = windowedIds.indexOf("textless-item");
         assertTrue(windowedIds.toString(), at >= 0 && at < windowed.length - 1 && windowed[at].getScore() > 0);
 
+        // Ranked once on the coordinating node (the merged top k by retrieval; the new item is in it): the same score from
+        // the hit's _source.
+        GenrecQueryBuilder retrieveOnly = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW),
+            "item_vector", null, 200, null, true, false).rankWindow(200);
+        List<String> retrieved = ids(client().prepareSearch(index).setQuery(retrieveOnly).setSize(600).get());
+        assertTrue("the text vector of the user's nearest item is retrieved early", retrieved.indexOf("new-item") < 200);
+        assertAcked(client().admin().cluster().putSearchPipeline(new PutSearchPipelineRequest("genrec-rank-new", new BytesArray(
+            "{\"response_processors\": [{\"genrec_rank\": {}}]}"), MediaTypeRegistry.JSON)).actionGet());
+        SearchRequest request = client().prepareSearch(index).setQuery(retrieveOnly).setSize(600).request().pipeline("genrec-rank-new");
+        SearchHit[] coordinator = client().search(request).actionGet().getHits().getHits();
+        SearchHit newOnCoordinator = Arrays.stream(coordinator).filter(h -> h.getId().equals("new-item")).findFirst().orElseThrow();
+        assertEquals(expectedScore, newOnCoordinator.getScore(), 2e-5f * Math.max(1, expectedScore));
+        int textless = Arrays.stream(coordinator).map(SearchHit::getId).toList().indexOf("textless-item");
+        assertTrue("retrieved among the first (its vector is the nearest item's), ranked below every rankable hit of the window",
+            textless >= 200 - 1 && coordinator[textless].getScore() < newOnCoordinator.getScore());
+
+        // The rescorer gives it its ranking probability (w = 0).
         GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
         SearchHit[] rescored = client().prepareSearch(index).setQuery(QueryBuilders.matchQuery("title", nearest.title()))
             .addRescorer(rescorer, 50).setSize(50).get().getHits().getHits();
-        List<String> rescoredIds = Arrays.stream(rescored).map(SearchHit::getId).toList();
-        assertTrue(rescoredIds.toString(), rescoredIds.contains(nearest.itemId()) && rescoredIds.size() < 50);
-        assertEquals("rescored, its ranking probability is 0: last", "new-item", rescoredIds.get(rescoredIds.size() - 1));
-        assertEquals(0f, rescored[rescored.length - 1].getScore(), 0f);
+        SearchHit newRescored = Arrays.stream(rescored).filter(h -> h.getId().equals("new-item")).findFirst().orElseThrow();
+        assertEquals(1 / (1 + Math.exp(-expected.logits()[0])), newRescored.getScore(), 1e-5);
     }
 
     /**

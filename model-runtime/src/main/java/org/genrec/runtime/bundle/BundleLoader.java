@@ -47,7 +47,9 @@ public final class BundleLoader {
             }
         }
         if (manifest.hasGraph(Manifest.ITEM_ENCODER)) { // optional: bundles of id-only models, or written before it, lack it
-            requireFile(directory.resolve(manifest.graph(Manifest.ITEM_ENCODER).file()), Manifest.ITEM_ENCODER + " graph");
+            for (String graph : List.of(Manifest.ITEM_ENCODER, Manifest.SCORE_ROWS)) {
+                requireFile(directory.resolve(manifest.graph(graph).file()), graph + " graph");
+            }
         }
         return new ModelBundle(directory, manifest, items, tokenizer);
     }
@@ -103,9 +105,15 @@ public final class BundleLoader {
                 + m.graph("score").inputs());
         if (m.hasGraph(Manifest.ITEM_ENCODER)) {
             Manifest.GraphSpec items = m.graph(Manifest.ITEM_ENCODER);
-            require(items.inputs().equals(List.of("item_tokens")) && items.outputs().equals(List.of("embedding")),
-                "graph [" + Manifest.ITEM_ENCODER + "] must take [item_tokens] and output [embedding], manifest says "
+            require(items.inputs().equals(List.of("item_tokens")) && items.outputs().equals(List.of("embedding", "candidate_row")),
+                "graph [" + Manifest.ITEM_ENCODER + "] must take [item_tokens] and output [embedding, candidate_row], manifest says "
                     + items.inputs() + " -> " + items.outputs());
+            require(m.hasGraph(Manifest.SCORE_ROWS), "a bundle with an [" + Manifest.ITEM_ENCODER + "] graph must have a ["
+                + Manifest.SCORE_ROWS + "] graph to rank the items it embeds");
+            require(m.graph(Manifest.SCORE_ROWS).inputs().equals(CacheLayout.scoreRowsInputs(layers))
+                    && m.graph(Manifest.SCORE_ROWS).outputs().equals(List.of("scores")),
+                "graph [" + Manifest.SCORE_ROWS + "] must take " + CacheLayout.scoreRowsInputs(layers) + " and output [scores], manifest"
+                    + " says " + m.graph(Manifest.SCORE_ROWS).inputs() + " -> " + m.graph(Manifest.SCORE_ROWS).outputs());
             require(m.items().maxItemTokens() > 0, "items.max_item_tokens must be positive when the bundle has an ["
                 + Manifest.ITEM_ENCODER + "] graph");
         }

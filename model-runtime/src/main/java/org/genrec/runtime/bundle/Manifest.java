@@ -65,6 +65,8 @@ public record Manifest(
 
     /** The optional graph that embeds an item added after training from its text (docs/bundle-format.md). */
     public static final String ITEM_ENCODER = "item_encoder";
+    /** The optional graph that ranks such items by the input rows the item encoder gives them; declared with it. */
+    public static final String SCORE_ROWS = "score_rows";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record GraphSpec(

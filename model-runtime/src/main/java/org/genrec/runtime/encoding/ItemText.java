@@ -15,6 +15,25 @@ public record ItemText(String title, List<String> categories) {
         categories = categories == null ? List.of() : List.copyOf(categories);
     }
 
+    /**
+     * An item's text from a document's field values: the title as a string, categories as a list of values or one value
+     * (how JSON sources hold them); either may be missing (null).
+     */
+    public static ItemText fromFields(Object title, Object categories) {
+        List<String> names = new ArrayList<>();
+        if (categories instanceof List<?> list) {
+            list.forEach(c -> names.add(String.valueOf(c)));
+        } else if (categories != null) {
+            names.add(categories.toString());
+        }
+        return new ItemText(title == null ? null : title.toString(), names);
+    }
+
+    /** Whether the text has a token at all: without one there is nothing to embed the item from. */
+    public boolean hasTokens(TextTokenizer tokenizer) {
+        return tokens(tokenizer, 1)[0] != tokenizer.padId();
+    }
+
     /** The item's token ids, right-padded to exactly {@code maxItemTokens}. */
     public long[] tokens(TextTokenizer tokenizer, int maxItemTokens) {
         List<String> parts = new ArrayList<>(categories);

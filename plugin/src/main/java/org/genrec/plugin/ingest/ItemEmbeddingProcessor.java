@@ -23,8 +23,8 @@ import java.util.function.Supplier;
  * fails with a 400 that says why, as does a model without an item encoder or an index whose vectors are another model's
  * ({@link IndexVectorOwner}): nothing is indexed with a vector from the wrong space.
  *
- * <p>Such an item is retrieved by its vector, but the ranking head only knows trained items: in a ranked window it is ordered
- * below them (RankingScores), until a model trained with it is exported and its items indexed again.
+ * <p>The ranking head ranks such an item by its text too, read from the document's {@code _source} ({@link
+ * org.genrec.plugin.query.RankingScores}).
  */
 public final class ItemEmbeddingProcessor extends AbstractProcessor {
 
@@ -68,15 +68,8 @@ public final class ItemEmbeddingProcessor extends AbstractProcessor {
     }
 
     private ItemText itemText(IngestDocument document) {
-        Object title = document.getFieldValue(titleField, Object.class, true);
-        Object categories = document.getFieldValue(categoriesField, Object.class, true);
-        List<String> names = new ArrayList<>();
-        if (categories instanceof List<?> list) {
-            list.forEach(c -> names.add(String.valueOf(c)));
-        } else if (categories != null) {
-            names.add(categories.toString());
-        }
-        return new ItemText(title == null ? null : title.toString(), names);
+        return ItemText.fromFields(document.getFieldValue(titleField, Object.class, true),
+            document.getFieldValue(categoriesField, Object.class, true));
     }
 
     @Override

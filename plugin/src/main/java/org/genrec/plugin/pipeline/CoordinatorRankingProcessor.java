@@ -2,6 +2,7 @@ package org.genrec.plugin.pipeline;
 
 import org.genrec.plugin.GenrecServices;
 import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.ItemTexts;
 import org.genrec.plugin.query.RankingScores;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
@@ -92,16 +93,17 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         for (int i = 0; i < window; i++) {
             indices[i] = Math.max(0, model.bundle().items().indexOf(itemId(hits[i], query.itemIdField())));
         }
-        float[] scores = RankingScores.scores(model, user, indices, query.retrievalWeightFor(model));
+        float[] scores = RankingScores.scores(model, user, indices, ItemTexts.ofUnknown(hits, indices, model),
+            query.retrievalWeightFor(model));
         float lowest = 1f;
         for (int i = 0; i < window; i++) {
-            if (indices[i] > 0) {
+            if (!Float.isNaN(scores[i])) {
                 lowest = Math.min(lowest, scores[i]);
             }
         }
         float highest = 0f;
-        for (int i = 0; i < hits.length; i++) { // after the window, and in it the items the model cannot rank (added after training)
-            hits[i].score(i < window && indices[i] > 0 ? scores[i] : RankingScores.afterWindow(lowest, hits[i].getScore()));
+        for (int i = 0; i < hits.length; i++) { // after the window, and in it the items the model cannot rank
+            hits[i].score(i < window && !Float.isNaN(scores[i]) ? scores[i] : RankingScores.afterWindow(lowest, hits[i].getScore()));
             highest = Math.max(highest, hits[i].getScore());
         }
         SearchHit[] ranked = hits.clone();

@@ -10,6 +10,7 @@ import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.encoding.ItemText;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -81,7 +82,7 @@ final class RankedKnnQuery extends Query {
         float[] scores = new float[n];
         boolean[] ranked = new boolean[n];
         float lowestRanked = rankWindow(searcher, docs, window, scores, ranked);
-        for (int i = 0; i < n; i++) { // after the window, and in it the items the model cannot rank (added after training)
+        for (int i = 0; i < n; i++) { // after the window, and in it the items the model cannot rank
             if (!ranked[i]) {
                 scores[i] = RankingScores.afterWindow(lowestRanked, retrievalScores[i]);
             }
@@ -103,10 +104,11 @@ final class RankedKnnQuery extends Query {
             sortedDocs[i] = docs[order[i]];
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
-        float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, ranking.retrievalWeight());
-        float lowest = 1f; // at most 1: a window with no item the model knows still puts the rest below 1
+        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), sortedDocs, indices, ranking.model());
+        float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, texts, ranking.retrievalWeight());
+        float lowest = 1f; // at most 1: a window with no item the model can rank still puts the rest below 1
         for (int i = 0; i < window; i++) {
-            if (indices[i] > 0) {
+            if (!Float.isNaN(rankedScores[i])) {
                 scores[order[i]] = rankedScores[i];
                 ranked[order[i]] = true;
                 lowest = Math.min(lowest, rankedScores[i]);

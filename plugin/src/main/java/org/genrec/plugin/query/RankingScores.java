@@ -1,10 +1,14 @@
 package org.genrec.plugin.query;
 
 import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.NewItemScores;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.ItemCatalog;
+import org.genrec.runtime.encoding.ItemText;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * How the ranking head's logits become hit scores. One rule for ranking on the shards, the
@@ -29,17 +33,34 @@ public final class RankingScores {
     private RankingScores() {}
 
     /**
-     * The score of each model item index, in one score call for the indices the model knows; an
-     * index of 0 (no item id, or one the model does not know) gets 0.
+     * The score of each hit of a window: one score call for the model item indices it knows, and one for the items it was
+     * not trained on (index 0) whose text is given, ranked from that text alone ({@link GenrecModel#scoreNewItems}: an item
+     * added to the catalogue after training). NaN for the hits it can rank neither way (no text, text without a token, or
+     * a model without an item encoder): callers place those as hits after the window ({@link #afterWindow}).
      */
-    public static float[] scores(GenrecModel model, UserEncoding user, long[] indices, float retrievalWeight) {
+    public static float[] scores(GenrecModel model, UserEncoding user, long[] indices, ItemText[] texts, float retrievalWeight) {
+        float[] out = new float[indices.length];
+        Arrays.fill(out, Float.NaN);
         float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
         ItemCatalog items = model.bundle().items();
-        float[] out = new float[indices.length];
         for (int i = 0, next = 0; i < indices.length; i++) {
             if (indices[i] > 0) {
                 float similarity = retrievalWeight == 0 ? 0 : items.similarity((int) indices[i], user.embedding());
                 out[i] = score(logits[next++], similarity, retrievalWeight);
+            }
+        }
+        List<Integer> newItems = new ArrayList<>();
+        List<ItemText> newTexts = new ArrayList<>();
+        for (int i = 0; i < indices.length && model.embedsNewItems(); i++) {
+            if (indices[i] == 0 && texts[i] != null && texts[i].hasTokens(model.bundle().tokenizer())) {
+                newItems.add(i);
+                newTexts.add(texts[i]);
+            }
+        }
+        if (!newItems.isEmpty()) {
+            NewItemScores ranked = model.scoreNewItems(user, newTexts);
+            for (int j = 0; j < newItems.size(); j++) {
+                out[newItems.get(j)] = score(ranked.logits()[j], ranked.similarities()[j], retrievalWeight);
             }
         }
         return out;
@@ -63,8 +84,8 @@ public final class RankingScores {
     }
 
     /**
-     * A hit after the ranked window, or in it but unknown to the model (an item added after training, which only has a text
-     * embedding: the ranking head has no row for it): below every ranked hit, in retrieval order (as a rescorer's window leaves them).
+     * A hit after the ranked window, or in it but one the model cannot rank (not trained on it, and no readable text to rank
+     * it by): below every ranked hit, in retrieval order (as a rescorer's window leaves them).
      */
     public static float afterWindow(float lowestRanked, float retrievalScore) {
         return lowestRanked * Math.min(1f, retrievalScore) * 0.5f;

@@ -5,6 +5,8 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.genrec.plugin.query.ItemIds;
+import org.genrec.plugin.query.ItemTexts;
+import org.genrec.runtime.encoding.ItemText;
 import org.genrec.plugin.query.RankingScores;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
@@ -46,10 +48,19 @@ final class GenrecRescorer implements Rescorer {
         return new TopDocs(topDocs.totalHits, out);
     }
 
-    /** Ranking probability per doc (0 for items the model does not know); {@code docs} sorted ascending. */
+    /**
+     * Ranking probability per doc (an item the model was not trained on from its text; 0 for one it cannot rank either way);
+     * {@code docs} sorted ascending.
+     */
     private static float[] probabilities(IndexSearcher searcher, GenrecRescoreContext ctx, int[] docs) throws IOException {
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
-        return RankingScores.scores(ctx.model, ctx.user, indices, 0f); // the probability: the original query's score is the other half
+        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), docs, indices, ctx.model);
+        // w = 0, the probability: the original query's score is the other half
+        float[] probabilities = RankingScores.scores(ctx.model, ctx.user, indices, texts, 0f);
+        for (int i = 0; i < probabilities.length; i++) {
+            probabilities[i] = Float.isNaN(probabilities[i]) ? 0f : probabilities[i];
+        }
+        return probabilities;
     }
 
     @Override

@@ -1,0 +1,64 @@
+package org.genrec.plugin.query;
+
+import org.apache.lucene.document.DocumentStoredFieldVisitor;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexableField;
+import org.apache.lucene.index.StoredFields;
+import org.genrec.runtime.GenrecModel;
+import org.genrec.runtime.encoding.ItemText;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.search.SearchHit;
+
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * The text of items the model was not trained on, as the items index holds it ({@code title} and {@code categories} in
+ * {@code _source}, the layout index-items and the {@code genrec_item_embedding} processor write): what the model ranks
+ * such an item by. Read only for those items of a ranked window, so a window of trained items reads nothing.
+ */
+public final class ItemTexts {
+
+    public static final String TITLE = "title";
+    public static final String CATEGORIES = "categories";
+
+    private ItemTexts() {}
+
+    /**
+     * Per doc (global ids), the text of those the model does not know ({@code indices[i] == 0}), when it can rank them by
+     * their text; null elsewhere and where the document has no {@code _source}.
+     */
+    public static ItemText[] ofUnknown(IndexReader reader, int[] docs, long[] indices, GenrecModel model) throws IOException {
+        ItemText[] texts = new ItemText[docs.length];
+        StoredFields stored = null;
+        for (int i = 0; i < docs.length && model.embedsNewItems(); i++) {
+            if (indices[i] != 0) {
+                continue;
+            }
+            stored = stored == null ? reader.storedFields() : stored;
+            DocumentStoredFieldVisitor visitor = new DocumentStoredFieldVisitor("_source");
+            stored.document(docs[i], visitor);
+            IndexableField source = visitor.getDocument().getField("_source");
+            if (source != null && source.binaryValue() != null) {
+                var bytes = source.binaryValue();
+                texts[i] = of(XContentHelper.convertToMap(new BytesArray(bytes.bytes, bytes.offset, bytes.length), false).v2());
+            }
+        }
+        return texts;
+    }
+
+    /** The same for search hits, from their {@code _source}. */
+    public static ItemText[] ofUnknown(SearchHit[] hits, long[] indices, GenrecModel model) {
+        ItemText[] texts = new ItemText[indices.length];
+        for (int i = 0; i < indices.length && model.embedsNewItems(); i++) {
+            texts[i] = indices[i] == 0 && hits[i].hasSource() ? of(hits[i].getSourceAsMap()) : null;
+        }
+        return texts;
+    }
+
+    private static ItemText of(Map<String, Object> source) {
+        return ItemText.fromFields(XContentMapValues.extractValue(TITLE, source), XContentMapValues.extractValue(CATEGORIES, source));
+    }
+}
