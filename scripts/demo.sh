@@ -33,7 +33,7 @@ echo "== 4/5 index the items"
 "$JAVA_HOME/bin/java" -jar index-tools/target/genrec-tools.jar index-items --bundle "$BUNDLE" \
   --url "http://127.0.0.1:$PORT" --index items --recreate
 
-echo "== 5/5 a recommendation and a personalized search"
+echo "== 5/5 a recommendation, a personalized search, and an item added after training"
 trainer/.venv/bin/python trainer/scripts/demo_queries.py --bundle "$BUNDLE" --url "http://127.0.0.1:$PORT"
 
 echo

@@ -248,7 +248,7 @@ class EndToEndIT {
     }
 
     private static JsonNode newItemCase(String name) {
-        for (JsonNode c : golden.path("new_items")) {
+        for (JsonNode c : golden.path("new_items").path("items")) {
             if (c.path("name").asText().equals(name)) {
                 return c;
             }
