@@ -249,13 +249,25 @@ public final class GenrecModel implements AutoCloseable {
      * {@code max_candidates} with identical results.
      */
     public float[] score(UserEncoding user, long[] candidates) {
-        float[] scores = new float[candidates.length];
-        if (candidates.length == 0) {
+        return rankOnCache(user, candidates.length, scoreGraph, "candidates",
+            (env, buffers, from, k) -> buffers.longSlice(env, "candidates", candidates, from, k, 1, k));
+    }
+
+    /** Makes the candidate input of one chunk, {@code [from, from + k)}, over the calling thread's buffers. */
+    private interface ChunkInput {
+        OnnxTensor make(OrtEnvironment env, InputTensors buffers, int from, int k) throws OrtException;
+    }
+
+    /**
+     * Logits of {@code count} candidates from one ranking graph over the user's cache, in chunks of the manifest's
+     * {@code max_candidates} (candidates never see each other, so chunks change nothing); one stats entry per call.
+     */
+    private float[] rankOnCache(UserEncoding user, int count, OnnxGraph graph, String input, ChunkInput chunkInput) {
+        float[] scores = new float[count];
+        if (count == 0) {
             return scores;
         }
-        if (!user.hasCache()) {
-            throw new IllegalArgumentException("this user encoding carries no history cache (a retrieval-only request); it cannot rank");
-        }
+        requireCache(user);
         acquire();
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -264,27 +276,31 @@ public final class GenrecModel implements AutoCloseable {
         try {
             putCache(inputs, env, buffers, user);
             int chunk = manifest().maxCandidates();
-            for (int from = 0; from < candidates.length; from += chunk) {
-                int k = Math.min(chunk, candidates.length - from);
-                try (OnnxTensor candidateTensor = buffers.longSlice(env, "candidates", candidates, from, k, 1, k)) {
+            for (int from = 0; from < count; from += chunk) {
+                int k = Math.min(chunk, count - from);
+                try (OnnxTensor candidateTensor = chunkInput.make(env, buffers, from, k)) {
                     Map<String, OnnxTensor> call = new HashMap<>(inputs);
-                    call.put("candidates", candidateTensor);
-                    try (OrtSession.Result result = scoreGraph.run(call)) {
-                        float[] chunkScores = floats(tensor(result, "scores"));
-                        System.arraycopy(chunkScores, 0, scores, from, k);
+                    call.put(input, candidateTensor);
+                    try (OrtSession.Result result = graph.run(call)) {
+                        System.arraycopy(floats(tensor(result, "scores")), 0, scores, from, k);
                     }
                 }
             }
             int history = (int) user.cacheShape()[3] - 1;
-            stats.recordScore(System.nanoTime() - start, candidates.length,
-                boundNanos(FlopCount.score(manifest().architecture(), history, candidates.length)));
+            stats.recordScore(System.nanoTime() - start, count, boundNanos(FlopCount.score(manifest().architecture(), history, count)));
             return scores;
         } catch (OrtException e) {
             stats.recordError();
-            throw new IllegalStateException("score graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
+            throw new IllegalStateException(graph.name() + " graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
             release();
+        }
+    }
+
+    private static void requireCache(UserEncoding user) {
+        if (!user.hasCache()) {
+            throw new IllegalArgumentException("this user encoding carries no history cache (a retrieval-only request); it cannot rank");
         }
     }
 
@@ -300,17 +316,7 @@ public final class GenrecModel implements AutoCloseable {
      * {@link InvalidRequestException}.
      */
     public float[][] embedNewItems(List<ItemText> items) {
-        requireNewItems();
-        acquire();
-        try {
-            return newItems.embed(items).embeddings();
-        } catch (OrtException e) {
-            stats.recordError();
-            throw new IllegalStateException(Manifest.ITEM_ENCODER + " graph failed for model [" + manifest().modelId() + "]: "
-                + e.getMessage(), e);
-        } finally {
-            release();
-        }
+        return newItemVectors(items).embeddings();
     }
 
     /**
@@ -320,54 +326,40 @@ public final class GenrecModel implements AutoCloseable {
      */
     public NewItemScores scoreNewItems(UserEncoding user, List<ItemText> items) {
         requireNewItems();
-        int count = items.size();
-        if (count == 0) {
+        if (items.isEmpty()) {
             return new NewItemScores(new float[0], new float[0]);
         }
-        if (!user.hasCache()) {
-            throw new IllegalArgumentException("this user encoding carries no history cache (a retrieval-only request); it cannot rank");
+        requireCache(user);
+        NewItemEmbedder.Vectors vectors = newItemVectors(items);
+        float[] similarities = new float[items.size()];
+        for (int i = 0; i < similarities.length; i++) {
+            double dot = 0; // in double, as ItemCatalog.similarity
+            for (int d = 0; d < user.embedding().length; d++) {
+                dot += (double) vectors.embeddings()[i][d] * user.embedding()[d];
+            }
+            similarities[i] = (float) dot;
         }
+        int dModel = manifest().architecture().dModel();
+        float[] logits = rankOnCache(user, items.size(), scoreRowsGraph, "candidate_rows", (env, buffers, from, k) -> {
+            float[] rows = new float[k * dModel];
+            for (int i = 0; i < k; i++) {
+                System.arraycopy(vectors.candidateRows()[from + i], 0, rows, i * dModel, dModel);
+            }
+            return buffers.floats(env, "candidate_rows", rows, 1, k, dModel);
+        });
+        return new NewItemScores(logits, similarities);
+    }
+
+    private NewItemEmbedder.Vectors newItemVectors(List<ItemText> items) {
+        requireNewItems();
         acquire();
-        long start = System.nanoTime();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        InputTensors buffers = InputTensors.forThisThread();
-        Map<String, OnnxTensor> inputs = new HashMap<>();
         try {
-            NewItemEmbedder.Vectors vectors = newItems.embed(items);
-            float[] similarities = new float[count];
-            for (int i = 0; i < count; i++) {
-                double dot = 0; // in double, as ItemCatalog.similarity
-                for (int d = 0; d < user.embedding().length; d++) {
-                    dot += (double) vectors.embeddings()[i][d] * user.embedding()[d];
-                }
-                similarities[i] = (float) dot;
-            }
-            putCache(inputs, env, buffers, user);
-            int dModel = manifest().architecture().dModel();
-            float[] logits = new float[count];
-            for (int from = 0; from < count; from += manifest().maxCandidates()) {
-                int k = Math.min(manifest().maxCandidates(), count - from);
-                float[] rows = new float[k * dModel];
-                for (int i = 0; i < k; i++) {
-                    System.arraycopy(vectors.candidateRows()[from + i], 0, rows, i * dModel, dModel);
-                }
-                try (OnnxTensor rowTensor = buffers.floats(env, "candidate_rows", rows, 1, k, dModel)) {
-                    Map<String, OnnxTensor> call = new HashMap<>(inputs);
-                    call.put("candidate_rows", rowTensor);
-                    try (OrtSession.Result result = scoreRowsGraph.run(call)) {
-                        System.arraycopy(floats(tensor(result, "scores")), 0, logits, from, k);
-                    }
-                }
-            }
-            int history = (int) user.cacheShape()[3] - 1;
-            stats.recordScore(System.nanoTime() - start, count, boundNanos(FlopCount.score(manifest().architecture(), history, count)));
-            return new NewItemScores(logits, similarities);
+            return newItems.embed(items);
         } catch (OrtException e) {
             stats.recordError();
-            throw new IllegalStateException(Manifest.SCORE_ROWS + " graph failed for model [" + manifest().modelId() + "]: "
+            throw new IllegalStateException(Manifest.ITEM_ENCODER + " graph failed for model [" + manifest().modelId() + "]: "
                 + e.getMessage(), e);
         } finally {
-            inputs.values().forEach(OnnxTensor::close);
             release();
         }
     }
