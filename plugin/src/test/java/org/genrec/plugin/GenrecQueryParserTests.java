@@ -3,6 +3,7 @@ package org.genrec.plugin;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
+import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
@@ -45,7 +46,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
     }
 
     private static final String FULL = """
-        {"model": "recs", "vector_field": "item_vector", "item_id_field": "sku",
+        {"model": "recs", "vector_field": "item_vector", "item_id_field": "sku", "title_field": "name", "categories_field": "genres",
          "history": [{"item": "i1", "action": "click", "time": 978300760},
                      {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"}],
          "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
@@ -57,6 +58,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertEquals("recs", b.user().model());
         assertEquals("item_vector", b.vectorField());
         assertEquals("sku", b.itemIdField());
+        assertEquals(new ItemTextFields("name", "genres"), b.itemTextFields());
         assertEquals(List.of(new HistoryEvent("i1", "click", 978300760L, null), new HistoryEvent("i2", "purchase", 978300761L, "red shoes")),
             b.user().history());
         assertEquals("blue", b.user().queryText());
@@ -80,6 +82,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertNull("the model's max_history", b.user().user().events());
         assertEquals(GenrecQueryBuilder.DEFAULT_K, b.k());
         assertEquals(GenrecQueryBuilder.DEFAULT_ITEM_ID_FIELD, b.itemIdField());
+        assertEquals(ItemTextFields.DEFAULT, b.itemTextFields());
         assertTrue(b.excludeHistory());
         assertTrue(b.rank());
         assertNull(b.user().queryText());
@@ -104,13 +107,19 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         GenrecServices services = services();
         GenrecRescorerBuilder original;
         try (XContentParser parser = createParser(JsonXContent.jsonXContent, """
-            {"model": "recs", "history": [{"item": "i1", "action": "click", "time": 1}], "query_weight": 0.5, "rescore_query_weight": 2}""")) {
+            {"model": "recs", "history": [{"item": "i1", "action": "click", "time": 1}], "query_weight": 0.5, "rescore_query_weight": 2,
+             "title_field": "name"}""")) {
             parser.nextToken();
             original = GenrecRescorerBuilder.fromXContent(parser, services);
         }
         original.windowSize(50);
         NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
-        assertEquals(original, copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services)));
+        GenrecRescorerBuilder copy = copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services));
+        assertEquals(original, copy);
+        assertNotEquals(original, copy.itemTextFields(ItemTextFields.DEFAULT)); // the text fields travel and count
+        XContentBuilder xContent = JsonXContent.contentBuilder();
+        original.toXContent(xContent, ToXContent.EMPTY_PARAMS);
+        assertTrue(xContent.toString(), xContent.toString().contains("\"title_field\":\"name\",\"categories_field\":\"categories\""));
     }
 
     public void testGenrecKnnRoundTripsAndRefusesBadVectors() throws IOException {

@@ -9,6 +9,7 @@ import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.plugin.query.UserContext;
 import org.opensearch.action.bulk.BulkItemResponse;
 import org.opensearch.action.bulk.BulkResponse;
@@ -125,6 +126,40 @@ public class ItemEmbeddingIT extends GenrecIntegTestCase {
         assertTrue(item.getFailureMessage(), item.getFailureMessage().contains("field [item_vector] of index [" + index
             + "] holds the item embeddings of model [older@7]"));
         assertFalse(client().prepareGet(index, "new-1").get().isExists());
+    }
+
+    /** An index that keeps item text under other names: the processor and the query are told them, and rank the item by it. */
+    public void testTextUnderOtherFieldNamesIsEmbeddedAndRankedWhenNamed() throws Exception {
+        ModelBundle bundle = BundleLoader.load(bundlePath());
+        String index = "items-named-otherwise";
+        createItemsIndex(index, bundle, Map.of());
+        assertAcked(client().admin().cluster().preparePutPipeline("genrec-items-named", new BytesArray("{\"processors\": "
+            + "[{\"genrec_item_embedding\": {\"model\": \"" + MODEL + "\", \"title_field\": \"name\", \"categories_field\": \"genres\"}}]}"),
+            MediaTypeRegistry.JSON).get());
+        var twin = bundle.items().items().get(7);
+        var response = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).add(client().prepareIndex(index)
+            .setId("new-1").setSource(Map.of("item_id", "new-1", "name", twin.title(), "genres", twin.categories()))
+            .setPipeline("genrec-items-named")).get();
+        assertFalse(response.buildFailureMessage(), response.hasFailures());
+        List<HistoryEvent> history = history(bundle, 3, 14, 15, 92);
+        float expected;
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            ItemText text = new ItemText(twin.title(), twin.categories());
+            assertArrayEquals(reference.embedNewItems(List.of(text))[0], storedVector(index, "new-1"), 1e-6f);
+            var scores = reference.scoreNewItems(reference.encode(new GenrecRequest(history, null, NOW)), List.of(text));
+            double blend = Math.log(1 / (1 + Math.exp(-scores.logits()[0]))) + bundleRetrievalWeight() * scores.similarities()[0];
+            expected = (float) (blend < 0 ? 1 / (1 - blend) : 1 + blend);
+        }
+        GenrecQueryBuilder named = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector", null,
+            200, null, true, true).rankWindow(200).itemTextFields(new ItemTextFields("name", "genres"));
+        SearchHit[] hits = client().prepareSearch(index).setQuery(named).setSize(600).get().getHits().getHits();
+        SearchHit ranked = Arrays.stream(hits).filter(h -> h.getId().equals("new-1")).findFirst().orElseThrow();
+        assertEquals("ranked by the text the query named", expected, ranked.getScore(), 2e-5f * Math.max(1, expected));
+
+        GenrecQueryBuilder unnamed = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+            null, 200, null, true, true).rankWindow(200);
+        SearchHit[] defaults = client().prepareSearch(index).setQuery(unnamed).setSize(600).get().getHits().getHits();
+        assertEquals("without them it finds no text: placed after every ranked hit", "new-1", defaults[defaults.length - 1].getId());
     }
 
     private static double dot(float[] a, float[] b) {

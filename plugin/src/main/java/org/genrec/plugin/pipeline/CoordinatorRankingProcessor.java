@@ -93,7 +93,7 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
         for (int i = 0; i < window; i++) {
             indices[i] = Math.max(0, model.bundle().items().indexOf(itemId(hits[i], query.itemIdField())));
         }
-        float[] scores = RankingScores.scores(model, user, indices, ItemTexts.ofUnknown(hits, indices, model),
+        float[] scores = RankingScores.scores(model, user, indices, ItemTexts.ofUnknown(hits, indices, model, query.itemTextFields()),
             query.retrievalWeightFor(model));
         float lowest = 1f;
         for (int i = 0; i < window; i++) {

@@ -61,7 +61,7 @@ final class GenrecLuceneQueryFactory {
         if (!builder.rank()) {
             return builder.numCandidates() == builder.k() && !excludeHistory ? candidates : new RankedKnnQuery(candidates, builder.k(), null);
         }
-        RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), model, user.encoding(),
+        RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), builder.itemTextFields(), model, user.encoding(),
             user.encodingId(), builder.rankWindow(), builder.retrievalWeightFor(model), services.rankedHits());
         return new RankedKnnQuery(candidates, builder.k(), ranking);
     }

@@ -46,6 +46,8 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private Integer rankWindow;
     /** The ranking score's weight of the retrieval similarity (RankingScores). Null = the bundle's. */
     private Float retrievalWeight;
+    /** Where a ranked item the model was not trained on has its text. */
+    private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
 
     public GenrecQueryBuilder(
         GenrecServices services,
@@ -86,6 +88,17 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         this.numCandidates = in.readOptionalVInt();
         this.rankWindow = in.readOptionalVInt();
         this.retrievalWeight = in.readOptionalFloat();
+        this.itemTextFields = new ItemTextFields(in);
+    }
+
+    /** Where the ranking reads the text of an item the model was not trained on (default: title and categories). */
+    public GenrecQueryBuilder itemTextFields(ItemTextFields value) {
+        this.itemTextFields = Objects.requireNonNull(value);
+        return this;
+    }
+
+    public ItemTextFields itemTextFields() {
+        return itemTextFields;
     }
 
     /** Candidates the HNSW search collects per shard (at least k, default k); more means higher recall, slower. */
@@ -144,6 +157,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         out.writeOptionalVInt(numCandidates);
         out.writeOptionalVInt(rankWindow);
         out.writeOptionalFloat(retrievalWeight);
+        itemTextFields.writeTo(out);
     }
 
     @Override
@@ -152,6 +166,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         user.toXContentFields(builder);
         builder.field(GenrecQueryParser.VECTOR_FIELD.getPreferredName(), vectorField);
         builder.field(GenrecQueryParser.ITEM_ID_FIELD.getPreferredName(), itemIdField);
+        itemTextFields.toXContentFields(builder);
         builder.field(GenrecQueryParser.K.getPreferredName(), k);
         if (filter != null) {
             builder.field(GenrecQueryParser.FILTER.getPreferredName(), filter);
@@ -186,6 +201,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         copy.numCandidates = numCandidates;
         copy.rankWindow = rankWindow;
         copy.retrievalWeight = retrievalWeight;
+        copy.itemTextFields = itemTextFields;
         copy.boost(boost());
         copy.queryName(queryName());
         return copy;
@@ -210,12 +226,14 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             && rank == other.rank
             && Objects.equals(numCandidates, other.numCandidates)
             && Objects.equals(rankWindow, other.rankWindow)
-            && Objects.equals(retrievalWeight, other.retrievalWeight);
+            && Objects.equals(retrievalWeight, other.retrievalWeight)
+            && itemTextFields.equals(other.itemTextFields);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight);
+        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight,
+            itemTextFields);
     }
 
     @Override

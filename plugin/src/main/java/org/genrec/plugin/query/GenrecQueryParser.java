@@ -33,6 +33,7 @@ public final class GenrecQueryParser {
         Integer rankWindow = null;
         Float retrievalWeight = null;
         Integer numCandidates = null;
+        ItemTextFields textFields = ItemTextFields.DEFAULT;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
         String queryName = null;
 
@@ -74,6 +75,10 @@ public final class GenrecQueryParser {
                         vectorField = parser.text();
                     } else if (ITEM_ID_FIELD.match(field, parser.getDeprecationHandler())) {
                         itemIdField = parser.text();
+                    } else if (ItemTextFields.TITLE_FIELD.match(field, parser.getDeprecationHandler())) {
+                        textFields = textFields.withTitle(parser.text());
+                    } else if (ItemTextFields.CATEGORIES_FIELD.match(field, parser.getDeprecationHandler())) {
+                        textFields = textFields.withCategories(parser.text());
                     } else if (K.match(field, parser.getDeprecationHandler())) {
                         k = parser.intValue(false);
                     } else if (EXCLUDE_HISTORY.match(field, parser.getDeprecationHandler())) {
@@ -103,7 +108,8 @@ public final class GenrecQueryParser {
             GenrecQueryBuilder builder = new GenrecQueryBuilder(services, user, vectorField, itemIdField, k, filter, excludeHistory, rank)
                 .numCandidates(numCandidates)
                 .rankWindow(rankWindow)
-                .retrievalWeight(retrievalWeight);
+                .retrievalWeight(retrievalWeight)
+                .itemTextFields(textFields);
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;

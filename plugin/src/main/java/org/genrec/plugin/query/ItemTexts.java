@@ -15,14 +15,11 @@ import java.io.IOException;
 import java.util.Map;
 
 /**
- * The text of items the model was not trained on, as the items index holds it ({@code title} and {@code categories} in
- * {@code _source}, the layout index-items and the {@code genrec_item_embedding} processor write): what the model ranks
- * such an item by. Read only for those items of a ranked window, so a window of trained items reads nothing.
+ * The text of items the model was not trained on, as the items index holds it (in {@code _source}, the fields
+ * {@link ItemTextFields} names): what the model ranks such an item by. Read only for those items of a ranked window, so a
+ * window of trained items reads nothing.
  */
 public final class ItemTexts {
-
-    public static final String TITLE = "title";
-    public static final String CATEGORIES = "categories";
 
     private ItemTexts() {}
 
@@ -30,7 +27,8 @@ public final class ItemTexts {
      * Per doc (global ids), the text of those the model does not know ({@code indices[i] == 0}), when it can rank them by
      * their text; null elsewhere and where the document has no {@code _source}.
      */
-    public static ItemText[] ofUnknown(IndexReader reader, int[] docs, long[] indices, GenrecModel model) throws IOException {
+    public static ItemText[] ofUnknown(IndexReader reader, int[] docs, long[] indices, GenrecModel model, ItemTextFields fields)
+        throws IOException {
         ItemText[] texts = new ItemText[docs.length];
         StoredFields stored = null;
         for (int i = 0; i < docs.length && model.embedsNewItems(); i++) {
@@ -43,22 +41,23 @@ public final class ItemTexts {
             IndexableField source = visitor.getDocument().getField("_source");
             if (source != null && source.binaryValue() != null) {
                 var bytes = source.binaryValue();
-                texts[i] = of(XContentHelper.convertToMap(new BytesArray(bytes.bytes, bytes.offset, bytes.length), false).v2());
+                texts[i] = of(XContentHelper.convertToMap(new BytesArray(bytes.bytes, bytes.offset, bytes.length), false).v2(), fields);
             }
         }
         return texts;
     }
 
     /** The same for search hits, from their {@code _source}. */
-    public static ItemText[] ofUnknown(SearchHit[] hits, long[] indices, GenrecModel model) {
+    public static ItemText[] ofUnknown(SearchHit[] hits, long[] indices, GenrecModel model, ItemTextFields fields) {
         ItemText[] texts = new ItemText[indices.length];
         for (int i = 0; i < indices.length && model.embedsNewItems(); i++) {
-            texts[i] = indices[i] == 0 && hits[i].hasSource() ? of(hits[i].getSourceAsMap()) : null;
+            texts[i] = indices[i] == 0 && hits[i].hasSource() ? of(hits[i].getSourceAsMap(), fields) : null;
         }
         return texts;
     }
 
-    private static ItemText of(Map<String, Object> source) {
-        return ItemText.fromFields(XContentMapValues.extractValue(TITLE, source), XContentMapValues.extractValue(CATEGORIES, source));
+    private static ItemText of(Map<String, Object> source, ItemTextFields fields) {
+        return ItemText.fromFields(XContentMapValues.extractValue(fields.title(), source),
+            XContentMapValues.extractValue(fields.categories(), source));
     }
 }

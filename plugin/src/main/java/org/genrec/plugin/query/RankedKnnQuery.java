@@ -29,8 +29,8 @@ import java.util.Objects;
 final class RankedKnnQuery extends Query {
 
     /** What ranking needs; absent when the query only trims num_candidates to k. */
-    record Ranking(String itemIdField, GenrecModel model, UserEncoding user, long encodingId, int window, float retrievalWeight,
-        RankedHitsCache cache) {}
+    record Ranking(String itemIdField, ItemTextFields textFields, GenrecModel model, UserEncoding user, long encodingId, int window,
+        float retrievalWeight, RankedHitsCache cache) {}
 
     private final Query knn;
     private final int k;
@@ -104,7 +104,7 @@ final class RankedKnnQuery extends Query {
             sortedDocs[i] = docs[order[i]];
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
-        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), sortedDocs, indices, ranking.model());
+        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), sortedDocs, indices, ranking.model(), ranking.textFields());
         float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, texts, ranking.retrievalWeight());
         float lowest = 1f; // at most 1: a window with no item the model can rank still puts the rest below 1
         for (int i = 0; i < window; i++) {

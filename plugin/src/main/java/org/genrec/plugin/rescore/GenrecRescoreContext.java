@@ -1,5 +1,6 @@
 package org.genrec.plugin.rescore;
 
+import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
 import org.opensearch.search.rescore.RescoreContext;
@@ -10,14 +11,17 @@ final class GenrecRescoreContext extends RescoreContext {
     final GenrecModel model;
     final UserEncoding user;
     final String itemIdField;
+    final ItemTextFields textFields;
     final float queryWeight;
     final float rescoreQueryWeight;
 
-    GenrecRescoreContext(int windowSize, GenrecModel model, UserEncoding user, String itemIdField, float queryWeight, float rescoreQueryWeight) {
+    GenrecRescoreContext(int windowSize, GenrecModel model, UserEncoding user, String itemIdField, ItemTextFields textFields, float queryWeight,
+        float rescoreQueryWeight) {
         super(windowSize, GenrecRescorer.INSTANCE);
         this.model = model;
         this.user = user;
         this.itemIdField = itemIdField;
+        this.textFields = textFields;
         this.queryWeight = queryWeight;
         this.rescoreQueryWeight = rescoreQueryWeight;
     }

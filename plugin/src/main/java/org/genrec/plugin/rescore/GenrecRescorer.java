@@ -54,7 +54,7 @@ final class GenrecRescorer implements Rescorer {
      */
     private static float[] probabilities(IndexSearcher searcher, GenrecRescoreContext ctx, int[] docs) throws IOException {
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
-        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), docs, indices, ctx.model);
+        ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), docs, indices, ctx.model, ctx.textFields);
         // w = 0, the probability: the original query's score is the other half
         float[] probabilities = RankingScores.scores(ctx.model, ctx.user, indices, texts, 0f);
         for (int i = 0; i < probabilities.length; i++) {

@@ -2,6 +2,7 @@ package org.genrec.plugin.rescore;
 
 import org.genrec.plugin.GenrecServices;
 import org.genrec.plugin.query.ItemIds;
+import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.plugin.query.UserContextParsing;
 import org.opensearch.core.ParseField;
@@ -39,6 +40,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
     private final String itemIdField;
     private final float queryWeight;
     private final float rescoreQueryWeight;
+    private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
 
     public GenrecRescorerBuilder(GenrecServices services, UserContext user, String itemIdField, float queryWeight, float rescoreQueryWeight) {
         this.services = Objects.requireNonNull(services);
@@ -58,6 +60,13 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         this.itemIdField = in.readString();
         this.queryWeight = in.readFloat();
         this.rescoreQueryWeight = in.readFloat();
+        this.itemTextFields = new ItemTextFields(in);
+    }
+
+    /** Where the rescorer reads the text of an item the model was not trained on (default: title and categories). */
+    public GenrecRescorerBuilder itemTextFields(ItemTextFields value) {
+        this.itemTextFields = Objects.requireNonNull(value);
+        return this;
     }
 
     @Override
@@ -66,6 +75,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         out.writeString(itemIdField);
         out.writeFloat(queryWeight);
         out.writeFloat(rescoreQueryWeight);
+        itemTextFields.writeTo(out);
     }
 
     public static GenrecRescorerBuilder fromXContent(XContentParser parser, GenrecServices services) throws IOException {
@@ -73,6 +83,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         String itemIdField = null;
         float queryWeight = 1f;
         float rescoreQueryWeight = 1f;
+        ItemTextFields textFields = ItemTextFields.DEFAULT;
         String field = null;
         for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_OBJECT; token = parser.nextToken()) {
             if (token == XContentParser.Token.FIELD_NAME) {
@@ -81,6 +92,10 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
                 continue;
             } else if (ITEM_ID_FIELD.match(field, parser.getDeprecationHandler()) && token.isValue()) {
                 itemIdField = parser.text();
+            } else if (ItemTextFields.TITLE_FIELD.match(field, parser.getDeprecationHandler()) && token.isValue()) {
+                textFields = textFields.withTitle(parser.text());
+            } else if (ItemTextFields.CATEGORIES_FIELD.match(field, parser.getDeprecationHandler()) && token.isValue()) {
+                textFields = textFields.withCategories(parser.text());
             } else if (QUERY_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
                 queryWeight = parser.floatValue();
             } else if (RESCORE_QUERY_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
@@ -90,7 +105,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             }
         }
         try {
-            return new GenrecRescorerBuilder(services, userFields.build(parser), itemIdField, queryWeight, rescoreQueryWeight);
+            return new GenrecRescorerBuilder(services, userFields.build(parser), itemIdField, queryWeight, rescoreQueryWeight)
+                .itemTextFields(textFields);
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), e.getMessage(), e);
         }
@@ -101,6 +117,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         builder.startObject(NAME);
         user.toXContentFields(builder);
         builder.field(ITEM_ID_FIELD.getPreferredName(), itemIdField);
+        itemTextFields.toXContentFields(builder);
         builder.field(QUERY_WEIGHT.getPreferredName(), queryWeight);
         builder.field(RESCORE_QUERY_WEIGHT.getPreferredName(), rescoreQueryWeight);
         builder.endObject();
@@ -112,7 +129,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         if (rewritten == user) {
             return this;
         }
-        GenrecRescorerBuilder copy = new GenrecRescorerBuilder(services, rewritten, itemIdField, queryWeight, rescoreQueryWeight);
+        GenrecRescorerBuilder copy = new GenrecRescorerBuilder(services, rewritten, itemIdField, queryWeight, rescoreQueryWeight)
+            .itemTextFields(itemTextFields);
         if (windowSize() != null) {
             copy.windowSize(windowSize());
         }
@@ -125,8 +143,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             throw new IllegalStateException("genrec rescorer reached a shard without its encoding; it must be rewritten first");
         }
         ItemIds.field(context, itemIdField);
-        return new GenrecRescoreContext(windowSize, services.models().get(user.model()), user.encoding(), itemIdField, queryWeight,
-            rescoreQueryWeight);
+        return new GenrecRescoreContext(windowSize, services.models().get(user.model()), user.encoding(), itemIdField, itemTextFields,
+            queryWeight, rescoreQueryWeight);
     }
 
     @Override
@@ -140,12 +158,12 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             return false;
         }
         GenrecRescorerBuilder that = (GenrecRescorerBuilder) o;
-        return user.equals(that.user) && itemIdField.equals(that.itemIdField) && queryWeight == that.queryWeight
-            && rescoreQueryWeight == that.rescoreQueryWeight;
+        return user.equals(that.user) && itemIdField.equals(that.itemIdField) && itemTextFields.equals(that.itemTextFields)
+            && queryWeight == that.queryWeight && rescoreQueryWeight == that.rescoreQueryWeight;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), user, itemIdField, queryWeight, rescoreQueryWeight);
+        return Objects.hash(super.hashCode(), user, itemIdField, itemTextFields, queryWeight, rescoreQueryWeight);
     }
 }
