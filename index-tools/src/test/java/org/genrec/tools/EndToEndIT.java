@@ -294,6 +294,7 @@ class EndToEndIT {
         double bundleWeight = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile())
             .path("ranking").path("retrieval_weight").asDouble();
         assertEquals(bundleWeight, model.path("retrieval_weight").asDouble(), 1e-6, "the served blend's default: " + stats.body());
+        assertTrue(model.path("new_items").asBoolean(false), "the fixture model embeds and ranks new items: " + stats.body());
         assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
         assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
         HttpResponse<String> one = send("GET", "/_plugins/_genrec/models/recs", null);

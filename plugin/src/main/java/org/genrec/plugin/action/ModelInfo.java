@@ -5,6 +5,7 @@ import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.runtime.Distribution;
 import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.batching.EncodeBatching;
+import org.genrec.runtime.bundle.Manifest;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
@@ -14,6 +15,8 @@ import org.opensearch.core.xcontent.XContentBuilder;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 
 /** One loaded model on one node, with what it has done since it was loaded. */
 public record ModelInfo(
@@ -27,6 +30,7 @@ public record ModelInfo(
     int embeddingDim,
     String itemEmbeddings,
     float retrievalWeight,
+    boolean newItems,
     long memoryBytes,
     EncodeBatching batching,
     ModelStats.Snapshot stats,
@@ -37,9 +41,14 @@ public record ModelInfo(
         ModelBundle bundle = loaded.model().bundle();
         // Item embeddings are held on the heap, the graphs natively (about their file size).
         long memory = (long) bundle.items().size() * bundle.items().embeddingDim() * Float.BYTES;
-        for (String graph : new String[] { "encode", "score" }) {
+        List<String> graphs = new ArrayList<>(List.of(loaded.model().precision().graphName("encode"),
+            loaded.model().precision().graphName("score")));
+        if (loaded.model().embedsNewItems()) {
+            graphs.addAll(List.of(Manifest.ITEM_ENCODER, Manifest.SCORE_ROWS));
+        }
+        for (String graph : graphs) {
             try {
-                memory += Files.size(bundle.graphFile(loaded.model().precision().graphName(graph)));
+                memory += Files.size(bundle.graphFile(graph));
             } catch (IOException e) {
                 // a missing file cannot happen for a loaded model; leave the estimate lower
             }
@@ -55,6 +64,7 @@ public record ModelInfo(
             bundle.items().embeddingDim(),
             bundle.items().fingerprint(),
             bundle.manifest().retrievalWeight(),
+            loaded.model().embedsNewItems(),
             memory,
             loaded.model().batching(),
             loaded.model().stats().snapshot(),
@@ -64,7 +74,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -92,6 +102,7 @@ public record ModelInfo(
         out.writeVInt(embeddingDim);
         out.writeString(itemEmbeddings);
         out.writeFloat(retrievalWeight);
+        out.writeBoolean(newItems);
         out.writeVLong(memoryBytes);
         out.writeEnum(batching.mode());
         out.writeVInt(batching.maxBatch());
@@ -122,6 +133,8 @@ public record ModelInfo(
         builder.field("memory_bytes", memoryBytes);
         // The ranking's default blend (RankingScores): what "rank": true serves unless the query sets its own.
         builder.field("retrieval_weight", retrievalWeight);
+        // Whether items the model was not trained on can be embedded and ranked from their text (the bundle's item encoder).
+        builder.field("new_items", newItems);
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
         builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
         if (batching.mode() != EncodeBatching.Mode.OFF) {
