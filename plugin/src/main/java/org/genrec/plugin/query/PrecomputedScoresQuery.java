@@ -95,7 +95,8 @@ final class PrecomputedScoresQuery extends Query {
                 String dropped = "; history items unknown to the model and ignored: " + droppedHistoryItems;
                 if (!ranked[found]) {
                     return Explanation.match(scores[found] * boost,
-                        "genrec: not ranked (beyond the rank window, or an item the model does not know), placed after the ranked hits" + dropped,
+                        "genrec: not ranked (beyond the rank window, or an item the model was not trained on and has no readable text in"
+                            + " _source), placed after the ranked hits" + dropped,
                         retrieval);
                 }
                 return Explanation.match(scores[found] * boost, "genrec ranking score, " + RankingScores.describe(retrievalWeight) + dropped, retrieval);
