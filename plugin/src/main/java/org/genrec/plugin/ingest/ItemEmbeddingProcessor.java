@@ -1,6 +1,7 @@
 package org.genrec.plugin.ingest;
 
 import org.genrec.plugin.model.ModelRegistry;
+import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.encoding.ItemText;
@@ -33,19 +34,17 @@ public final class ItemEmbeddingProcessor extends AbstractProcessor {
     private final String model;
     private final String field;
     private final String itemIdField;
-    private final String titleField;
-    private final String categoriesField;
+    private final ItemTextFields textFields;
     private final ModelRegistry models;
     private final IndexVectorOwner owner;
 
-    ItemEmbeddingProcessor(String tag, String description, String model, String field, String itemIdField, String titleField,
-        String categoriesField, ModelRegistry models, IndexVectorOwner owner) {
+    ItemEmbeddingProcessor(String tag, String description, String model, String field, String itemIdField, ItemTextFields textFields,
+        ModelRegistry models, IndexVectorOwner owner) {
         super(tag, description);
         this.model = model;
         this.field = field;
         this.itemIdField = itemIdField;
-        this.titleField = titleField;
-        this.categoriesField = categoriesField;
+        this.textFields = textFields;
         this.models = models;
         this.owner = owner;
     }
@@ -68,8 +67,8 @@ public final class ItemEmbeddingProcessor extends AbstractProcessor {
     }
 
     private ItemText itemText(IngestDocument document) {
-        return ItemText.fromFields(document.getFieldValue(titleField, Object.class, true),
-            document.getFieldValue(categoriesField, Object.class, true));
+        return ItemText.fromFields(document.getFieldValue(textFields.title(), Object.class, true),
+            document.getFieldValue(textFields.categories(), Object.class, true));
     }
 
     @Override
@@ -99,9 +98,12 @@ public final class ItemEmbeddingProcessor extends AbstractProcessor {
             String model = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model");
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field", "item_vector");
             String itemIdField = ConfigurationUtils.readStringProperty(TYPE, tag, config, "item_id_field", "item_id");
-            String titleField = ConfigurationUtils.readStringProperty(TYPE, tag, config, "title_field", "title");
-            String categoriesField = ConfigurationUtils.readStringProperty(TYPE, tag, config, "categories_field", "categories");
-            return new ItemEmbeddingProcessor(tag, description, model, field, itemIdField, titleField, categoriesField, models,
+            ItemTextFields textFields = new ItemTextFields(
+                ConfigurationUtils.readStringProperty(TYPE, tag, config, ItemTextFields.TITLE_FIELD.getPreferredName(),
+                    ItemTextFields.DEFAULT.title()),
+                ConfigurationUtils.readStringProperty(TYPE, tag, config, ItemTextFields.CATEGORIES_FIELD.getPreferredName(),
+                    ItemTextFields.DEFAULT.categories()));
+            return new ItemEmbeddingProcessor(tag, description, model, field, itemIdField, textFields, models,
                 new IndexVectorOwner(clusterService));
         }
     }
