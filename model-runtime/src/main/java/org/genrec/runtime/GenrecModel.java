@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.Manifest;
 import org.genrec.runtime.batching.BatchLayout;
 import org.genrec.runtime.batching.EncodeBatcher;
@@ -333,11 +334,7 @@ public final class GenrecModel implements AutoCloseable {
         NewItemEmbedder.Vectors vectors = newItemVectors(items);
         float[] similarities = new float[items.size()];
         for (int i = 0; i < similarities.length; i++) {
-            double dot = 0; // in double, as ItemCatalog.similarity
-            for (int d = 0; d < user.embedding().length; d++) {
-                dot += (double) vectors.embeddings()[i][d] * user.embedding()[d];
-            }
-            similarities[i] = (float) dot;
+            similarities[i] = ItemCatalog.dot(vectors.embeddings()[i], 0, user.embedding());
         }
         int dModel = manifest().architecture().dModel();
         float[] logits = rankOnCache(user, items.size(), scoreRowsGraph, "candidate_rows", (env, buffers, from, k) -> {

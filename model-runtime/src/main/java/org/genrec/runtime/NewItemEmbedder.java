@@ -43,12 +43,13 @@ final class NewItemEmbedder implements AutoCloseable {
 
     /** The token ids the graph reads for the item at {@code position}, or a 400 when its text has no token (nothing to embed). */
     private long[] tokens(ItemText item, int position) {
-        if (!item.hasTokens(tokenizer)) {
+        long[] tokens = item.tokens(tokenizer, maxItemTokens); // right-padded: padding first means no token at all
+        if (tokens[0] == tokenizer.padId()) {
             throw new UnreadableItemException(position, "the item has no title or category text the model can read (title ["
                 + item.title() + "], categories " + item.categories() + "): an item the model was not trained on is embedded from "
                 + "its text alone");
         }
-        return item.tokens(tokenizer, maxItemTokens);
+        return tokens;
     }
 
     /** Per item, in order: its retrieval embedding ([E]) and its input row as a ranking candidate ([D], for score_rows). */

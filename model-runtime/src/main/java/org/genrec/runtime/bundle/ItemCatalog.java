@@ -87,9 +87,17 @@ public final class ItemCatalog {
         if (user.length != dim) {
             throw new IllegalArgumentException("a vector of dimension " + user.length + " against item embeddings of dimension " + dim);
         }
-        double dot = 0; // in double, as the trainer computes it: a blend weight multiplies its rounding error
-        for (int d = 0, row = (index - 1) * dim; d < dim; d++) {
-            dot += (double) embeddings[row + d] * user[d];
+        return dot(embeddings, (index - 1) * dim, user);
+    }
+
+    /**
+     * {@code item[from, from + user.length)} dot {@code user}, summed in double as the trainer computes it: a blend weight
+     * multiplies its rounding error. The retrieval similarity of any item embedding, trained or from text.
+     */
+    public static float dot(float[] item, int from, float[] user) {
+        double dot = 0;
+        for (int d = 0; d < user.length; d++) {
+            dot += (double) item[from + d] * user[d];
         }
         return (float) dot;
     }

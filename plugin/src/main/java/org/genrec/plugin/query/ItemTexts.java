@@ -30,8 +30,11 @@ public final class ItemTexts {
     public static ItemText[] ofUnknown(IndexReader reader, int[] docs, long[] indices, GenrecModel model, ItemTextFields fields)
         throws IOException {
         ItemText[] texts = new ItemText[docs.length];
+        if (!model.embedsNewItems()) {
+            return texts;
+        }
         StoredFields stored = null;
-        for (int i = 0; i < docs.length && model.embedsNewItems(); i++) {
+        for (int i = 0; i < docs.length; i++) {
             if (indices[i] != 0) {
                 continue;
             }
@@ -50,7 +53,10 @@ public final class ItemTexts {
     /** The same for search hits, from their {@code _source}. */
     public static ItemText[] ofUnknown(SearchHit[] hits, long[] indices, GenrecModel model, ItemTextFields fields) {
         ItemText[] texts = new ItemText[indices.length];
-        for (int i = 0; i < indices.length && model.embedsNewItems(); i++) {
+        if (!model.embedsNewItems()) {
+            return texts;
+        }
+        for (int i = 0; i < indices.length; i++) {
             texts[i] = indices[i] == 0 && hits[i].hasSource() ? of(hits[i].getSourceAsMap(), fields) : null;
         }
         return texts;

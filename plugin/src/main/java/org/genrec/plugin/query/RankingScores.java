@@ -51,7 +51,8 @@ public final class RankingScores {
         }
         List<Integer> newItems = new ArrayList<>();
         List<ItemText> newTexts = new ArrayList<>();
-        for (int i = 0; i < indices.length && model.embedsNewItems(); i++) {
+        boolean fromText = model.embedsNewItems();
+        for (int i = 0; i < indices.length && fromText; i++) {
             if (indices[i] == 0 && texts[i] != null && texts[i].hasTokens(model.bundle().tokenizer())) {
                 newItems.add(i);
                 newTexts.add(texts[i]);
