@@ -10,8 +10,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .data import item_tokens
 from .schema import parse_timestamp
-from .tokenizer import Vocab
+from .tokenizer import PAD_ID, Vocab
 
 
 @dataclass
@@ -23,17 +24,28 @@ class EncodedRequest:
     query_tokens: np.ndarray          # int64 [1, Q]
     dropped_history_items: int
     kept_item_ids: list[str]
+    # int64 [1, N, MT] (bundles that read new history items, export_bundle's new_history_items): the item tokens of kept events whose item was added after training
+    # (their history_items entry is 0); [1, N, 1] of padding when no kept event is one (the same to the graph, and
+    # its text lookup then costs nothing). None for other bundles, whose graph has no such input.
+    history_item_tokens: np.ndarray | None = None
 
     def graph_inputs(self) -> dict[str, np.ndarray]:
-        return {"history_items": self.history_items, "history_actions": self.history_actions,
-                "history_age_seconds": self.history_age_seconds,
-                "history_query_tokens": self.history_query_tokens, "query_tokens": self.query_tokens}
+        inputs = {"history_items": self.history_items, "history_actions": self.history_actions,
+                  "history_age_seconds": self.history_age_seconds,
+                  "history_query_tokens": self.history_query_tokens, "query_tokens": self.query_tokens}
+        if self.history_item_tokens is not None:
+            inputs["history_item_tokens"] = self.history_item_tokens
+        return inputs
 
 
 class RequestEncoder:
     def __init__(self, item_index: dict[str, int], actions: Sequence[str], vocab: Vocab,
-                 max_history: int, max_query_tokens: int):
+                 max_history: int, max_query_tokens: int, max_item_tokens: int = 0):
+        """max_item_tokens: > 0 for a bundle that reads a history event of an item the model was not trained on from the
+        item's text when the event gives it (its "item_text": {"title", "categories"}; export_bundle's new_history_items);
+        0: such events are left out, as events of unknown items without text always are."""
         self.item_index = item_index
+        self.max_item_tokens = max_item_tokens
         self.action_index = {a: i + 1 for i, a in enumerate(actions)}  # 0 = padding
         self.vocab = vocab
         self.max_history = max_history
@@ -52,7 +64,9 @@ class RequestEncoder:
         events = sorted(history, key=lambda e: parse_timestamp(e["time"]))
         for e in events:
             self.action_id(e["action"])  # an unknown action is an error, even on a dropped event
-        known = [e for e in events if e["item"] in self.item_index]
+        # 2. events the model can read: trained items, and (bundles that read them) new items with readable text
+        texts = {id(e): self.new_item_tokens(e) for e in events if e["item"] not in self.item_index}
+        known = [e for e in events if e["item"] in self.item_index or texts[id(e)] is not None]
         dropped = len(events) - len(known)
         kept = known[-self.max_history:] if self.max_history > 0 else []
         n = max(len(kept), 1)  # N = 0 -> one padding event
@@ -60,12 +74,26 @@ class RequestEncoder:
         actions = np.zeros((1, n), np.int64)
         ages = np.zeros((1, n), np.int64)
         hq = np.zeros((1, n, q), np.int64)
+        any_new = any(e["item"] not in self.item_index for e in kept)
+        item_text = np.zeros((1, n, self.max_item_tokens if any_new else 1), np.int64) if self.max_item_tokens else None
         for j, e in enumerate(kept):
-            items[0, j] = self.item_index[e["item"]]
+            if e["item"] in self.item_index:
+                items[0, j] = self.item_index[e["item"]]
+            else:  # index 0 with its text: an item added after training
+                item_text[0, j] = texts[id(e)]
             actions[0, j] = self.action_id(e["action"])
             # 4. int64 difference, clamped: events "in the future" count as age 0
             ages[0, j] = max(0, request_time - parse_timestamp(e["time"]))
             hq[0, j] = self.vocab.encode(e.get("query"), q)
         return EncodedRequest(items, actions, ages, hq,
                               np.asarray([self.vocab.encode(query, q)], np.int64),
-                              dropped, [e["item"] for e in kept])
+                              dropped, [e["item"] for e in kept], item_text)
+
+    def new_item_tokens(self, event: dict[str, Any]) -> list[int] | None:
+        """The item tokens of an event whose item the model was not trained on, or None when it cannot be read: a
+        model without item text, or no "item_text" with at least one token (docs/bundle-format.md, "Item text")."""
+        text = event.get("item_text")
+        if not self.max_item_tokens or not text:
+            return None
+        tokens = item_tokens(self.vocab, text.get("title") or "", text.get("categories") or [], self.max_item_tokens)
+        return tokens if any(t != PAD_ID for t in tokens) else None

@@ -298,3 +298,53 @@ def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], ex
     return ServedWindows.concatenate([
         served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits)
         for batch, _, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])
+
+
+@torch.no_grad()
+def evaluate_new_history_items(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                               max_history: int, fraction: float, seed: int, batch_size: int = 256) -> dict[str, float]:
+    """What an item added after training is worth in a history (models with item text). A random `fraction` of the
+    catalogue is taken as added after training; over the requests whose latest max_history events hold at least one
+    of those items and whose target is not one, the retrieval metrics with the history read
+    - as trained ("newhist_trained_"), the reference;
+    - without those events ("newhist_dropped_"), as a runtime that reads item ids only must read it;
+    - with those items as their text alone ("newhist_text_"), their id rows left out as --item-id-dropout trains.
+    The ranking and its exclusions are the same in all three: every item, trained, ranked by its usual embedding,
+    the user's earlier items excluded, new or not (as the plugin's exclude_history excludes them by id)."""
+    rng = np.random.default_rng(seed)
+    num = model.cfg.num_items
+    is_new = np.zeros(num + 1, bool)
+    is_new[1 + rng.choice(num, int(round(fraction * num)), replace=False)] = True
+    chosen = [(u, t) for u, t in examples
+              if not is_new[seqs[u].items[t]] and is_new[seqs[u].items[max(0, t - max_history):t]].any()]
+    if not chosen:
+        return {"newhist_users": 0.0}
+    without, without_examples = [], []
+    for u, t in chosen:
+        s = seqs[u]
+        kept = np.r_[np.flatnonzero(~is_new[s.items[:t]]), t]
+        without.append(UserSequence(s.user_id, s.items[kept], s.actions[kept], s.timestamps[kept], s.query_tokens[kept],
+                                    s.labels[kept]))
+        without_examples.append((len(without) - 1, len(kept) - 1))
+    model.eval()
+    dev = model.item_tokens.device
+    table = model.item_table()                                          # [I + 1, D]
+    item_emb = model.item_embeddings(torch.arange(num + 1, device=dev), table).cpu().numpy()  # [I + 1, E]
+    as_text = torch.where(torch.from_numpy(is_new).to(dev)[:, None], model.text_table(), table)
+
+    def ranks(history_seqs: Sequence[UserSequence], history_examples: Sequence[tuple[int, int]], rows: Tensor) -> np.ndarray:
+        out = []
+        for start in range(0, len(chosen), batch_size):
+            batch = make_batch(history_seqs, history_examples[start:start + batch_size], max_history)
+            on_dev = {k: v.to(dev) for k, v in batch.items()}
+            user = model.encode(on_dev["history_items"], on_dev["history_actions"], on_dev["history_age_seconds"],
+                                on_dev["history_query_tokens"], on_dev["query_tokens"], item_table=rows)[0].cpu().numpy()
+            out.append(target_ranks(user @ item_emb.T, batch["target"].numpy(),
+                                    history_items_of(seqs, chosen[start:start + batch_size])))
+        return np.concatenate(out)
+
+    out = {"newhist_users": float(len(chosen))}
+    for prefix, history_seqs, history_examples, rows in (("trained", seqs, chosen, table), ("dropped", without, without_examples, table),
+                                                         ("text", seqs, chosen, as_text)):
+        out |= {f"newhist_{prefix}_{k}": v for k, v in rank_metrics(ranks(history_seqs, history_examples, rows)).items()}
+    return out

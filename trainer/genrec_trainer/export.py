@@ -25,6 +25,9 @@ from .tokenizer import PAD_ID, UNK_ID, Vocab
 
 FORMAT_VERSION = 2        # 2: the cache in the score graph's layout, one tensor per layer (1: [L, B, H, T, Dh] stacks)
 ENCODE_INPUTS = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
+# The encode graph's sixth input in models trained to read an item by its text alone (--item-id-dropout): history events
+# of items added after training, read from their text (model.encode's history_item_tokens).
+HISTORY_ITEM_TOKENS = "history_item_tokens"
 SCORE_OUTPUTS = ["scores"]
 GOLDEN_TOP_K = 50
 GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
@@ -48,6 +51,10 @@ def cache_names(layers: int) -> list[str]:
     return [f"cache_keys_{i}" for i in range(layers)] + [f"cache_values_{i}" for i in range(layers)]
 
 
+def encode_inputs(new_history_items: bool) -> list[str]:
+    return [*ENCODE_INPUTS, HISTORY_ITEM_TOKENS] if new_history_items else ENCODE_INPUTS
+
+
 def encode_outputs(layers: int) -> list[str]:
     return ["embedding", *cache_names(layers), "cache_mask"]
 
@@ -69,9 +76,10 @@ class _EncodeGraph(nn.Module):
         with torch.no_grad():  # a constant of the graph: history items' rows, gathered, not computed
             self.register_buffer("item_rows", model.item_table().float().clone())
 
-    def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens):
+    def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens,
+                history_item_tokens=None):
         return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                        query_tokens, self.item_rows)
+                                        query_tokens, self.item_rows, history_item_tokens)
 
 
 class _ScoreGraph(nn.Module):
@@ -127,7 +135,8 @@ def export_new_item_graphs(model: GenRecModel, out_dir: Path) -> None:
                           opset_version=17, input_names=ITEM_ENCODER_INPUTS, output_names=ITEM_ENCODER_OUTPUTS,
                           dynamic_axes={"item_tokens": {0: "B", 1: "MT"}, "embedding": {0: "B"}, "candidate_row": {0: "B"}})
         history = (torch.randint(1, model.cfg.num_items + 1, (2, 3)), torch.ones(2, 3, dtype=torch.long),
-                   torch.full((2, 3), 3600, dtype=torch.long), torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long))
+                   torch.full((2, 3), 3600, dtype=torch.long), torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long),
+                   torch.zeros(2, 3, 1, dtype=torch.long))
         with torch.no_grad():
             cache = _EncodeGraph(model)(*history)[1:1 + 2 * layers]
             rows = model.cold_candidate_rows(torch.randint(1, model.cfg.vocab_size, (2, 5, model.cfg.max_item_tokens)))
@@ -136,7 +145,9 @@ def export_new_item_graphs(model: GenRecModel, out_dir: Path) -> None:
                           dynamic_axes=cache_axes | {"candidate_rows": {0: "B", 1: "K"}, "scores": {0: "B", 1: "K"}})
 
 
-def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
+def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "", new_history_items: bool = False) -> None:
+    """new_history_items: the encode graph takes history_item_tokens (a model with item text trained to read an item by its
+    text alone: --item-id-dropout)."""
     with warnings.catch_warnings():
         # The classic TorchScript exporter is deprecated in torch >= 2.9 but is the robust path
         # for these dynamic-axis graphs; its deprecation notices are noise here.
@@ -144,7 +155,7 @@ def export_onnx(model: GenRecModel, out_dir: Path, suffix: str = "") -> None:
         # F.pad's pad widths reach the graph through a step -1 Slice of constants that the exporter
         # does not fold (ONNX Runtime folds it when it loads the graph): also noise.
         warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
-        _export_onnx(model, out_dir, suffix)
+        _export_onnx(model, out_dir, suffix, new_history_items)
 
 
 def half_blocks(model: GenRecModel) -> GenRecModel:
@@ -156,23 +167,30 @@ def half_blocks(model: GenRecModel) -> GenRecModel:
     return half
 
 
-def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str) -> None:
+def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_items: bool) -> None:
     model.eval()
     b, n, q, k = 2, 3, 4, 5  # example sizes; every one of them is a dynamic axis
     ex_enc = (torch.randint(1, model.cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
               torch.full((b, n), 3600, dtype=torch.long), torch.zeros(b, n, q, dtype=torch.long),
               torch.zeros(b, q, dtype=torch.long))
+    item_text_axes = {}
+    if new_history_items:  # one event of an item added after training: index 0, its text given
+        ex_enc[0][0, 0] = 0
+        new_item_tokens = torch.zeros(b, n, model.cfg.max_item_tokens, dtype=torch.long)
+        new_item_tokens[0, 0] = torch.randint(1, model.cfg.vocab_size, (model.cfg.max_item_tokens,))
+        ex_enc = (*ex_enc, new_item_tokens)
+        item_text_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}}
     layers = model.cfg.layers
     cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}  # S = T + 1 slots: history, context, own key
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
     # them independently of the request query.
     torch.onnx.export(
         _EncodeGraph(model), ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
-        input_names=ENCODE_INPUTS, output_names=encode_outputs(layers),
+        input_names=encode_inputs(new_history_items), output_names=encode_outputs(layers),
         dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
                       "history_age_seconds": {0: "B", 1: "N"},
                       "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
-                      "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}} | cache_axes)
+                      "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}} | item_text_axes | cache_axes)
     with torch.no_grad():
         cache = _EncodeGraph(model)(*ex_enc)[1:1 + 2 * layers]
     torch.onnx.export(
@@ -243,6 +261,17 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
     hist.append({"item": "i_not_in_catalogue", "action": actions[-1], "time": u[5].timestamp + 5, "query": "x"})
     cases.append(("unknown_items_dropped", hist, None, u[6].timestamp, [e.item_id for e in u[6:]]))
 
+    # Items added after training in the history, with their text: a model with item text reads them from it (one
+    # with a catalogue item's text, one of new words only); one without text is left out, as by an id-only model.
+    u = first(lambda s: len(s) >= 7)
+    hist = _as_request_events(u[:6])
+    hist.insert(1, {"item": "new-item-1", "action": actions[0], "time": u[0].timestamp + 1,
+                    "item_text": {"title": items[0].title, "categories": list(items[0].categories)}})
+    hist.insert(4, {"item": "new-item-2", "action": actions[-1], "time": u[2].timestamp + 1,
+                    "item_text": {"title": "Qwertyzz Xqzvw", "categories": []}})
+    hist.append({"item": "new-item-no-text", "action": actions[0], "time": u[5].timestamp + 5, "item_text": {"title": " "}})
+    cases.append(("new_items_in_history", hist, None, u[6].timestamp, [e.item_id for e in u[6:]]))
+
     cases.append(("empty_history_with_query", [], "  Guitar, PIANO & drum ", 1_700_000_000, []))
     cases.append(("empty_history_no_query", [], None, 1_700_000_000, []))
 
@@ -292,7 +321,7 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
         enc = encoder.encode(req["history"], req["query"], req["request_time"])
         cand = np.asarray([[encoder.item_index[c] for c in req["candidates"]]], np.int64)
         with torch.no_grad():
-            emb, ck, cv, cm = model.encode(*(torch.from_numpy(a) for a in enc.graph_inputs().values()))
+            emb, ck, cv, cm = model.encode(**{k: torch.from_numpy(a) for k, a in enc.graph_inputs().items()})
             scores = model.score(ck, cv, cm, torch.from_numpy(cand))
         inputs = {k: v.tolist() for k, v in enc.graph_inputs().items()}
         inputs["candidates"] = cand.tolist()
@@ -340,7 +369,8 @@ def build_new_item_golden(model: GenRecModel, encoder: RequestEncoder, vocab: Vo
         req = case["request"]
         enc = encoder.encode(req["history"], req["query"], req["request_time"])
         with torch.no_grad():
-            served = model.encode_served(*(torch.from_numpy(a) for a in enc.graph_inputs().values()), model.item_table())
+            served = model.encode_served(**{k: torch.from_numpy(a) for k, a in enc.graph_inputs().items()},
+                                         item_table=model.item_table())
             layers = model.cfg.layers
             cache = served[1:1 + 2 * layers]
             scores[case["name"]] = model.score_rows_served(cache[:layers], cache[layers:], rows)[0].tolist()
@@ -374,7 +404,7 @@ def check_new_item_parity(out_dir: Path, golden: dict[str, Any], tolerance: floa
         check(f"new item {case['name']!r} candidate_row", row[0], case["candidate_row"])
         rows.append(row[0])
     for case in golden["cases"]:
-        encoded = enc.run(None, {k: np.asarray(case["inputs"][k], np.int64) for k in ENCODE_INPUTS})
+        encoded = enc.run(None, {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in enc.get_inputs()})
         feed = dict(zip(cache_names(layers), encoded[1:1 + 2 * layers])) | {"candidate_rows": np.stack(rows)[None]}
         (scores,) = rows_graph.run(None, feed)
         check(f"case {case['name']!r} new item scores", scores[0], golden["new_items"]["scores"][case["name"]])
@@ -390,11 +420,12 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     enc = ort.InferenceSession(str(out_dir / f"encode{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     layers = (len(enc.get_outputs()) - 2) // 2
-    assert [i.name for i in enc.get_inputs()] == ENCODE_INPUTS and [o.name for o in enc.get_outputs()] == encode_outputs(layers)
+    assert [i.name for i in enc.get_inputs()] in (encode_inputs(False), encode_inputs(True))
+    assert [o.name for o in enc.get_outputs()] == encode_outputs(layers)
     assert [i.name for i in sco.get_inputs()] == score_inputs(layers) and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0
     for case in golden["cases"]:
-        feeds = {k: np.asarray(case["inputs"][k], np.int64) for k in ENCODE_INPUTS}
+        feeds = {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in enc.get_inputs()}
         encoded = enc.run(None, feeds)
         emb = encoded[0]
         (scores,) = sco.run(None, score_feed(encoded, np.asarray(case["inputs"]["candidates"], np.int64)))
@@ -432,9 +463,13 @@ def _architecture(cfg) -> dict[str, Any]:
 def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,
                   actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
                   model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
-                  max_candidates: int = 1024, ranking: dict[str, Any] | None = None) -> Path:
+                  max_candidates: int = 1024, ranking: dict[str, Any] | None = None,
+                  new_history_items: bool = False) -> Path:
     """ranking: the served order's defaults, e.g. {"retrieval_weight": 10.0} (absent: the ranking head
-    alone; docs/bundle-format.md)."""
+    alone; docs/bundle-format.md). new_history_items: the encode graph reads a history event of an item added after
+    training by the item's text (history_item_tokens). Only for a model trained to read items by their text alone
+    (--item-id-dropout): one that was not reads them worse than it reads the history without them (BENCHMARKS.md,
+    "ML-100K, session 38"), so its bundle leaves them out."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -447,13 +482,16 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         item_emb = model.item_embeddings(torch.arange(1, len(items) + 1)).numpy().astype("<f4")  # [I, E]
     (out / "item_embeddings.f32").write_bytes(np.ascontiguousarray(item_emb).tobytes())
     vocab.save(out / "vocab.txt")
-    export_onnx(model, out)
-    export_onnx(half_blocks(model), out, FP16)
+    if new_history_items and not cfg.item_text:
+        raise ValueError("new_history_items needs a model with item text: an id-only model has nothing to read a new item by")
+    export_onnx(model, out, new_history_items=new_history_items)
+    export_onnx(half_blocks(model), out, FP16, new_history_items)
 
-    encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens)
+    encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
-    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": ENCODE_INPUTS, "outputs": encode_outputs(cfg.layers)}
+    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items),
+                                  "outputs": encode_outputs(cfg.layers)}
               for suffix in ("", FP16)}
     graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
                for suffix in ("", FP16)}

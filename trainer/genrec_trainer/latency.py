@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .export import score_feed
+from .export import HISTORY_ITEM_TOKENS, score_feed
 from .flops import square_matmul_rate, rate_of
 from .model import GenRecModel, ModelConfig
 
@@ -50,11 +50,14 @@ def percentiles(run: Callable[[], object], reps: int, warmup: int, sync: Callabl
 def random_inputs(manifest: dict, batch: int, history: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     items = manifest["items"]["count"]
     q = manifest["max_query_tokens"]
-    return {"history_items": rng.integers(1, items + 1, (batch, history)),
-            "history_actions": np.ones((batch, history), dtype=np.int64),
-            "history_age_seconds": np.tile(np.arange(history, 0, -1, dtype=np.int64) * 3600, (batch, 1)),
-            "history_query_tokens": np.zeros((batch, history, q), dtype=np.int64),
-            "query_tokens": np.zeros((batch, q), dtype=np.int64)}
+    inputs = {"history_items": rng.integers(1, items + 1, (batch, history)),
+              "history_actions": np.ones((batch, history), dtype=np.int64),
+              "history_age_seconds": np.tile(np.arange(history, 0, -1, dtype=np.int64) * 3600, (batch, 1)),
+              "history_query_tokens": np.zeros((batch, history, q), dtype=np.int64),
+              "query_tokens": np.zeros((batch, q), dtype=np.int64)}
+    if HISTORY_ITEM_TOKENS in manifest["graphs"]["encode"]["inputs"]:  # no new item in the history, as most requests
+        inputs[HISTORY_ITEM_TOKENS] = np.zeros((batch, history, 1), dtype=np.int64)
+    return inputs
 
 
 def onnx_runner(bundle: Path, device: str, fp16: bool):

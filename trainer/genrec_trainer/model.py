@@ -607,18 +607,22 @@ class GenRecModel(nn.Module):
     # ---- 3-6. encode: history + request context -> retrieval embedding + KV cache ----------
     def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                history_query_tokens: Tensor, query_tokens: Tensor,
-               item_table: Tensor | None = None, hidden: list | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+               item_table: Tensor | None = None, hidden: list | None = None,
+               history_item_tokens: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """-> retrieval embedding [B, E], cache keys and values [L, B, H, T, Dh], cache_mask [B, T].
         hidden: training only; when a list is given, the user-head output at every history
-        position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss)."""
+        position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss).
+        history_item_tokens [B, N, MT] (models with item text, trained with --item-id-dropout): the title/category tokens of history events whose item
+        was added after training (item index 0, not padding, where a token is given): such an event is read with its
+        item's text alone, as --item-id-dropout trains (the runtime otherwise has to leave it out)."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
-                                                history_query_tokens, query_tokens, item_table, hidden)
+                                                history_query_tokens, query_tokens, item_table, hidden, history_item_tokens)
         return (user, torch.stack([k[:, :, :-1] for k in keys]),            # drop RET: [L, B, H, T, Dh]
                 torch.stack([v[:, :, :-1] for v in values]), mask)
 
     def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                       history_query_tokens: Tensor, query_tokens: Tensor,
-                      item_table: Tensor | None = None) -> tuple[Tensor, ...]:
+                      item_table: Tensor | None = None, history_item_tokens: Tensor | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
         [B, H, T + 1, Dh], cache_mask [B, T]. Keys are turned to the candidates' place (every
@@ -633,7 +637,8 @@ class GenRecModel(nn.Module):
         gathered, not its id row plus the mean of its title tokens (BENCHMARKS.md, "The history items'
         rows from a table")."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
-                                                history_query_tokens, query_tokens, item_table)
+                                                history_query_tokens, query_tokens, item_table,
+                                                history_item_tokens=history_item_tokens)
         turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
         own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
@@ -643,10 +648,15 @@ class GenRecModel(nn.Module):
 
     def _encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                 history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
-                hidden: list | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+                hidden: list | None = None, history_item_tokens: Tensor | None = None,
+                ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
         # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
-        valid = history_items > 0                                           # [B, N]
-        hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)  # [B, N, D]
+        new_items = None
+        if history_item_tokens is not None:  # events of items added after training: index 0, their text given
+            new_items = (history_items == 0) & (history_item_tokens != 0).any(-1)  # [B, N]
+        valid = history_items > 0 if new_items is None else (history_items > 0) | new_items  # [B, N]
+        hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table,
+                                    valid, None if new_items is None else (new_items, history_item_tokens))  # [B, N, D]
         q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
         ctx = torch.where(has_query[:, None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand_as(q_mean))  # [B, D]
@@ -742,17 +752,23 @@ class GenRecModel(nn.Module):
         return (older & valid[:, None, :]).long().sum(-1)
 
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
-                        item_table: Tensor | None) -> Tensor:
+                        item_table: Tensor | None, valid: Tensor | None = None,
+                        new_items: tuple[Tensor, Tensor] | None = None) -> Tensor:
         # event token = item repr + action + mean(query tokens of the event) [+ recency]: [B, N, D]
+        # new_items: ([B, N] which events are of items added after training, their item tokens [B, N, MT]): their
+        # repr is their text's alone, what an item's repr is when --item-id-dropout drops its id row.
+        if valid is None:
+            valid = history_items > 0
         if not self.cfg.action_input:
             history_actions = history_actions.clamp(max=1)  # every real event action 1, padding stays 0
-        tokens = (self.item_repr(history_items, item_table) * self.cfg.input_scale + self.action_emb(history_actions)
-                  + self.text_embedding(history_query_tokens)[0])
+        items = self.item_repr(history_items, item_table)                  # [B, N, D]
+        if new_items is not None:
+            items = torch.where(new_items[0][..., None], self.text_embedding(new_items[1])[0], items)
+        tokens = items * self.cfg.input_scale + self.action_emb(history_actions) + self.text_embedding(history_query_tokens)[0]
         if self.cfg.recency_positions > 0:
             # rank from the latest event (0) backwards, counted over real events only; the oldest
             # ranks share the last embedding. Not prefix-consistent (a prefix's latest event has rank
             # > 0), which is SASRec's right-aligned positions: train it with readout="last_event".
-            valid = history_items > 0
             rank = valid.long().sum(1, keepdim=True) - valid.long().cumsum(1)            # [B, N]
             recency = self.recency_emb(rank.clamp(0, self.cfg.recency_positions - 1))
             tokens = tokens + recency * valid[..., None]

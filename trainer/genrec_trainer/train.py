@@ -32,6 +32,7 @@ from .data import (UserSequence, build_vocab, data_fingerprint, group_by_user, i
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
+                       evaluate_new_history_items,
                        evaluate_served_windows, make_split)
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
@@ -53,7 +54,7 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
                         "metrics_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint",
-                        "rerank_top", "retrieval_weight"}
+                        "rerank_top", "retrieval_weight", "new_history_items"}
 
 
 def decays_now(epoch: int, best_epoch: int, eval_every: int, decay_patience: int) -> bool:
@@ -188,7 +189,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
-          lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0) -> dict:
+          lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
+          new_history_items: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -502,6 +504,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                                                                   retrieval_weight, log)
         test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight,
                         cold_items=item_text)
+        if new_history_items and item_text:
+            test |= evaluate_new_history_items(model, seqs, split.test, max_history, new_history_items, seed=seed + 2)
         train_seconds = time.time() - t_start
         metrics = {k: round(v, 4) for k, v in test.items() if k != "users"}
         log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
@@ -547,8 +551,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
                       golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
                                                        "chosen_on": weight_chosen_on},
+                      new_history_items=item_text and item_id_dropout > 0,
                       training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
-                                "epochs": epochs, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
+                                "epochs": epochs, "item_id_dropout": item_id_dropout, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
         log(f"bundle written to {out}")
         return metrics
 
@@ -693,6 +698,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--item-id-dropout", type=float, default=0.0,
                    help="each step, this share of the items is seen through its text alone, as an item added after "
                         "training is (needs item text; the test's cold_* metrics measure it)")
+    p.add_argument("--new-history-items", type=float, default=0.0, metavar="FRACTION",
+                   help="test: take this share of the items as added after training and measure the requests whose "
+                        "history holds one, read as trained, without those events, and with those items as their "
+                        "text alone (newhist_* metrics; models with item text)")
     p.add_argument("--exclude-seen", action="store_true",
                    help="with the full softmax: items the user has already seen are no negatives of the next-item "
                         "loss, as the evaluation excludes them from the ranking (catalogues without repeat events)")
@@ -785,7 +794,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, lr_decay_patience=args.lr_decay_patience, lr_decay=args.lr_decay,
-          item_id_dropout=args.item_id_dropout,
+          item_id_dropout=args.item_id_dropout, new_history_items=args.new_history_items,
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Train the small synthetic model into OUT_DIR, deterministically (the Java tests use it).
+# Train the small synthetic model into OUT_DIR, deterministically (the Java tests and the demo use it). Trained with
+# --item-id-dropout so that its bundle reads items added after training in a history too (history_item_tokens).
 # Usage: trainer/scripts/make_fixture_bundle.sh OUT_DIR
 set -euo pipefail
 if [ $# -ne 1 ]; then
@@ -12,4 +13,4 @@ TRAINER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 cd "$TRAINER_DIR"
 exec "$TRAINER_DIR/.venv/bin/python" -m genrec_trainer.train --dataset synthetic --out "$OUT_DIR" \
-  --epochs 8 --seed 7 --model-id synthetic
+  --epochs 8 --seed 7 --model-id synthetic --item-id-dropout 0.3

@@ -16,7 +16,7 @@ def bundle(tiny, tmp_path_factory):
     export_bundle(tiny.model, out, items=tiny.items, vocab=tiny.vocab, actions=ACTIONS, max_history=MAX_HISTORY,
                   max_query_tokens=MAX_Q, model_id="tiny", model_version="0", golden_requests=requests,
                   training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}},
-                  ranking={"retrieval_weight": SERVED_WEIGHT})
+                  ranking={"retrieval_weight": SERVED_WEIGHT}, new_history_items=True)
     return out
 
 
@@ -49,21 +49,23 @@ def test_bundle_files_and_manifest(bundle, tiny):
 
 
 def test_onnx_matches_pytorch_with_free_padding(bundle, tiny):
-    """ORT on golden inputs padded differently (B = 2, extra left padding, longer queries)."""
+    """ORT on golden inputs padded differently (B = 2, extra left padding, longer queries and item texts; one row
+    with items added after training in its history, one without)."""
     golden = json.loads((bundle / "golden.json").read_text())
     assert check_onnx_parity(bundle, golden) <= 1e-5
     enc, sco = _sessions(bundle)
-    a, b = golden["cases"][0], golden["cases"][1]
+    a, b = golden["cases"][0], next(c for c in golden["cases"] if c["name"] == "new_items_in_history")
     n = max(len(a["inputs"]["history_items"][0]), len(b["inputs"]["history_items"][0])) + 2
+    item_text_width = tiny.model.cfg.max_item_tokens + 2
 
     def padded(case, name):
         x = np.asarray(case["inputs"][name], np.int64)[0]
         if name == "query_tokens":
             return np.pad(x, (0, 3))
-        width = [(n - len(x), 0)] + ([(0, 5)] if name == "history_query_tokens" else [])
-        return np.pad(x, width)
-    names = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
-    feeds = {k: np.stack([padded(a, k), padded(b, k)]) for k in names}
+        tail = {"history_query_tokens": [(0, 5)], "history_item_tokens": [(0, item_text_width - x.shape[-1])]}
+        return np.pad(x, [(n - len(x), 0)] + tail.get(name, []))
+    feeds = {i.name: np.stack([padded(a, i.name), padded(b, i.name)]) for i in enc.get_inputs()}
+    assert "history_item_tokens" in feeds
     encoded = enc.run(None, feeds)
     emb = encoded[0]
     cands = np.asarray([a["inputs"]["candidates"][0], b["inputs"]["candidates"][0]], np.int64)
@@ -250,3 +252,23 @@ def test_encode_graph_gathers_history_items_rows_from_one_table(bundle, tiny):
     shapes = {t.name: list(t.dims) for t in proto.graph.initializer}
     item_shaped = [name for name, dims in shapes.items() if dims[:1] == [len(tiny.items) + 1]]
     assert item_shaped == ["item_rows"] and shapes["item_rows"] == [len(tiny.items) + 1, m["architecture"]["d_model"]]
+
+
+def test_golden_history_with_items_added_after_training(bundle, tiny):
+    """The two new items with text are read at index 0 from their tokens; the one without text is left out; the
+    encode graph takes the tokens as its sixth input (models with item text)."""
+    golden = json.loads((bundle / "golden.json").read_text())
+    case = next(c for c in golden["cases"] if c["name"] == "new_items_in_history")
+    inputs = case["inputs"]
+    assert case["expected"]["dropped_history_items"] == 1
+    new_slots = [j for j, i in enumerate(inputs["history_items"][0]) if i == 0]
+    assert len(new_slots) == 2 and len(inputs["history_items"][0]) == len(case["request"]["history"]) - 1
+    tokens = inputs["history_item_tokens"][0]
+    assert len(tokens[0]) == tiny.model.cfg.max_item_tokens
+    assert [j for j, t in enumerate(tokens) if any(t)] == new_slots
+    assert set(tokens[new_slots[1]]) <= {0, 1}  # new words only: [UNK]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["graphs"]["encode"]["inputs"][-1] == "history_item_tokens"
+    narrow = [c["inputs"]["history_item_tokens"] == [[[0]] * len(c["inputs"]["history_items"][0])]
+              for c in golden["cases"] if c is not case]
+    assert all(narrow), "a request without a new item gets one padding token per event"

@@ -13,6 +13,7 @@ import org.genrec.runtime.batching.EncodeBatcher;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.batching.ShapeBuckets;
 import org.genrec.runtime.bundle.ModelBundle;
+import org.genrec.runtime.encoding.EncodeInputs;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.ItemText;
@@ -220,6 +221,10 @@ public final class GenrecModel implements AutoCloseable {
             inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", in.historyAgeSeconds(), rows, length));
             inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), rows, length, q));
             inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), rows, q));
+            if (in.itemTokens() > 0) {
+                inputs.put(EncodeInputs.HISTORY_ITEM_TOKENS,
+                    buffers.longs(env, EncodeInputs.HISTORY_ITEM_TOKENS, in.historyItemTokens(), rows, length, in.itemTokens()));
+            }
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
                 int layers = manifest().architecture().layers();
                 List<FloatBuffer> keys = new ArrayList<>(layers), values = new ArrayList<>(layers);

@@ -48,9 +48,17 @@ class BundleLoaderTest {
     @Test
     void manifestThatDisagreesWithTheGraphIsRefused() throws IOException {
         FixtureBundle.copyTo(dir);
-        replaceInManifest("\"history_items\"", "\"history_item_ids\"");
+        Files.copy(dir.resolve("score.onnx"), dir.resolve("encode.onnx"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> GenrecModel.load(dir, ExecutionProvider.CPU));
         assertTrue(e.getMessage().contains("does not match manifest.json"), e.getMessage());
+    }
+
+    @Test
+    void encodeInputsOtherThanTheContractsAreRefusedAtLoad() throws IOException {
+        FixtureBundle.copyTo(dir);
+        replaceInManifest("\"history_items\"", "\"history_item_ids\"");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("graph [encode] must take"), e.getMessage());
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.genrec.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.runtime.encoding.EncodeInputs;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.GenrecRequest;
@@ -102,6 +103,10 @@ class GoldenVectorsTest {
         assertArrayEquals(flatLongs(inputs.path("history_age_seconds")), encoded.historyAgeSeconds(), "history_age_seconds");
         assertArrayEquals(flatLongs(inputs.path("history_query_tokens")), encoded.historyQueryTokens(), "history_query_tokens");
         assertArrayEquals(flatLongs(inputs.path("query_tokens")), encoded.requestQueryTokens(), "query_tokens");
+        // Models with item text: the text of history items added after training, as the graph's sixth input
+        JsonNode itemTokens = inputs.path(EncodeInputs.HISTORY_ITEM_TOKENS);
+        assertEquals(itemTokens.isMissingNode() ? 0 : itemTokens.path(0).path(0).size(), encoded.itemTokens(), "history_item_tokens width");
+        assertArrayEquals(flatLongs(itemTokens), encoded.historyItemTokens(), EncodeInputs.HISTORY_ITEM_TOKENS);
 
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);
@@ -121,7 +126,8 @@ class GoldenVectorsTest {
                 e.path("item").asText(),
                 e.path("action").asText(),
                 EventTime.toUnixSeconds(e.path("time").isNumber() ? e.path("time").numberValue() : e.path("time").asText()),
-                e.hasNonNull("query") ? e.path("query").asText() : null
+                e.hasNonNull("query") ? e.path("query").asText() : null,
+                e.has("item_text") ? NewItemsTest.itemText(e.path("item_text")) : null
             ));
         }
         String query = r.hasNonNull("query") ? r.path("query").asText() : null;

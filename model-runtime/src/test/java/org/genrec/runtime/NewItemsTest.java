@@ -188,7 +188,7 @@ class NewItemsTest {
         assertTrue(e.getMessage().contains("must have a [score_rows] graph"), e.getMessage());
     }
 
-    private static ItemText itemText(JsonNode item) {
+    static ItemText itemText(JsonNode item) {
         List<String> categories = new ArrayList<>();
         item.path("categories").forEach(c -> categories.add(c.asText()));
         return new ItemText(item.path("title").asText(), categories);

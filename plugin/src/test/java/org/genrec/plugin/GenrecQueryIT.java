@@ -325,6 +325,48 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
     }
 
     /**
+     * A history event of an item added after training: the coordinating node reads the item's text from the searched index
+     * and the model reads the event by it, where before the event was left out. Searched where the item is not, the event is
+     * left out as before; either way the item itself is excluded from the hits.
+     */
+    public void testAnItemAddedAfterTrainingInTheHistoryIsReadByItsTextFromTheSearchedItems() {
+        ModelBundle bundle = indexItems();
+        List<HistoryEvent> history = new ArrayList<>(history(bundle, 3, 14, 15, 92));
+        ItemCatalog.Item like = bundle.items().items().get(40);
+        ItemText text = new ItemText(like.title(), like.categories());
+        HistoryEvent added = new HistoryEvent("new-in-history", bundle.manifest().actions().get(0), NOW - 30, null);
+        history.add(added);
+        float[] read;
+        float[] leftOut;
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            List<HistoryEvent> withText = new ArrayList<>(history.subList(0, history.size() - 1));
+            withText.add(added.withItemText(text));
+            read = reference.encode(new GenrecRequest(withText, null, NOW)).embedding();
+            leftOut = reference.encode(new GenrecRequest(history, null, NOW)).embedding();
+            assertEquals("precondition: the model reads the event by its text", 0, reference.encode(new GenrecRequest(withText, null, NOW))
+                .droppedHistoryItems());
+            assertFalse(Arrays.equals(read, leftOut));
+            createItemsIndex("items-with-one-in-history", bundle, Map.of("new-in-history", Map.of("item_id", "new-in-history", "title",
+                like.title(), "categories", like.categories(), "item_vector", reference.embedNewItems(List.of(text))[0])));
+        }
+        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+            null, 600, null, true, false);
+        for (var c : List.of(Map.entry("items-with-one-in-history", read), Map.entry(INDEX, leftOut))) {
+            SearchResponse viaModel = client().prepareSearch(c.getKey()).setQuery(unranked).setSize(30).get();
+            SearchResponse plain = client().prepareSearch(c.getKey()).setQuery(new KnnQueryBuilder("item_vector", c.getValue(), 600, null))
+                .setSize(40).get();
+            List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
+            List<String> expected = ids(plain).stream().filter(id -> !seen.contains(id)).limit(30).toList();
+            assertEquals(c.getKey(), expected, ids(viaModel));
+            assertFalse("the history's new item is excluded", ids(viaModel).contains("new-in-history"));
+            for (int i = 0; i < 30; i++) {
+                assertEquals(plain.getHits().getAt(ids(plain).indexOf(ids(viaModel).get(i))).getScore(), viaModel.getHits().getHits()[i].getScore(),
+                    1e-5);
+            }
+        }
+    }
+
+    /**
      * A model retrained and loaded before its items were indexed would compare its user vectors with another model's item
      * vectors; the field's mapping meta says whose they are, and the query refuses the mismatch until the meta names this model.
      */

@@ -3,6 +3,7 @@ package org.genrec.runtime.bundle;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.runtime.CacheLayout;
+import org.genrec.runtime.encoding.EncodeInputs;
 import org.genrec.runtime.encoding.TextTokenizer;
 import org.genrec.runtime.onnx.GraphPrecision;
 
@@ -100,6 +101,12 @@ public final class BundleLoader {
         require(m.graph("encode").outputs().equals(CacheLayout.encodeOutputs(layers)),
             "graph [encode] must output " + CacheLayout.encodeOutputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("encode").outputs());
+        boolean newHistoryItems = m.readsNewHistoryItems();
+        require(m.graph("encode").inputs().equals(EncodeInputs.of(newHistoryItems)),
+            "graph [encode] must take " + EncodeInputs.BASE + " (and [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] last, models trained to"
+                + " read items by their text), manifest says " + m.graph("encode").inputs());
+        require(!newHistoryItems || m.items().maxItemTokens() > 0,
+            "items.max_item_tokens must be positive when graph [encode] takes [" + EncodeInputs.HISTORY_ITEM_TOKENS + "]");
         require(m.graph("score").inputs().equals(CacheLayout.scoreInputs(layers)),
             "graph [score] must take " + CacheLayout.scoreInputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("score").inputs());

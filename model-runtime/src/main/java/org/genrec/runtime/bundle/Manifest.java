@@ -2,6 +2,7 @@ package org.genrec.runtime.bundle;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.genrec.runtime.encoding.EncodeInputs;
 
 import java.util.List;
 import java.util.Map;
@@ -90,6 +91,14 @@ public record Manifest(
     /** How the model compares user and item embeddings; cosine when the manifest does not say. */
     public RetrievalSimilarity retrievalSimilarity() {
         return RetrievalSimilarity.fromManifest(similarity);
+    }
+
+    /**
+     * Whether the encode graph reads history events of items added after training by their text (its
+     * {@code history_item_tokens} input: models trained with {@code --item-id-dropout}, exported since session 38).
+     */
+    public boolean readsNewHistoryItems() {
+        return graph("encode").inputs().contains(EncodeInputs.HISTORY_ITEM_TOKENS);
     }
 
     public boolean hasGraph(String name) {

@@ -5,12 +5,16 @@ package org.genrec.runtime.encoding;
  *
  * @param length               history length N after padding (at least 1)
  * @param queryTokens          tokens per text, Q
- * @param historyItems         [N] model item indices, 0 = padding
+ * @param historyItems         [N] model item indices, 0 = padding or an item added after training
  * @param historyActions       [N] action indices, 0 = padding
  * @param historyAgeSeconds    [N] request time minus event time, never negative
  * @param historyQueryTokens   [N * Q]
  * @param requestQueryTokens   [Q]
- * @param droppedHistoryItems  history events whose item the model does not know
+ * @param droppedHistoryItems  history events whose item the model cannot read (not trained on it, and no readable text)
+ * @param itemTokens           tokens per event in {@code historyItemTokens}, IT: 0 when the encode graph has no
+ *                             {@code history_item_tokens} input (an id-only model), the manifest's max_item_tokens when
+ *                             an event is of an item added after training, else 1 (padding, which costs the graph nothing)
+ * @param historyItemTokens    [N * IT] the item tokens of events of items added after training, padding elsewhere
  */
 public record EncodedRequest(
     int length,
@@ -20,5 +24,7 @@ public record EncodedRequest(
     long[] historyAgeSeconds,
     long[] historyQueryTokens,
     long[] requestQueryTokens,
-    int droppedHistoryItems
+    int droppedHistoryItems,
+    int itemTokens,
+    long[] historyItemTokens
 ) {}

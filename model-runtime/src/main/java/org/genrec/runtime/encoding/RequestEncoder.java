@@ -25,6 +25,8 @@ public final class RequestEncoder {
     private final Map<String, Integer> actionIndex = new HashMap<>();
     private final List<String> actions;
     private final int maxHistory;
+    /** max_item_tokens when the encode graph reads items added after training from their text, else 0. */
+    private final int newItemTokens;
 
     public RequestEncoder(Manifest manifest, ItemCatalog items, TextTokenizer tokenizer) {
         this.items = items;
@@ -34,6 +36,12 @@ public final class RequestEncoder {
             actionIndex.put(actions.get(i), i + 1);
         }
         this.maxHistory = manifest.maxHistory();
+        this.newItemTokens = manifest.readsNewHistoryItems() ? manifest.items().maxItemTokens() : 0;
+    }
+
+    /** Whether the model reads a history event of an item it was not trained on, given the item's text. */
+    public boolean readsNewHistoryItems() {
+        return newItemTokens > 0;
     }
 
     public EncodedRequest encode(GenrecRequest request) {
@@ -48,35 +56,56 @@ public final class RequestEncoder {
         List<HistoryEvent> ordered = new ArrayList<>(history);
         ordered.sort(Comparator.comparingLong(HistoryEvent::timeSeconds));
 
+        // Events the model can read: trained items, and (bundles that read them) new items whose text has a token.
         List<HistoryEvent> known = new ArrayList<>(ordered.size());
+        List<long[]> knownItemTokens = new ArrayList<>(ordered.size());
         for (HistoryEvent event : ordered) {
             if (!actionIndex.containsKey(event.action())) {
                 throw new InvalidRequestException("unknown action [" + event.action() + "]; this model knows " + actions);
             }
-            if (items.indexOf(event.itemId()) > 0) {
+            long[] itemTokens = items.indexOf(event.itemId()) > 0 ? null : newItemTokens(event);
+            if (items.indexOf(event.itemId()) > 0 || itemTokens != null) {
                 known.add(event);
+                knownItemTokens.add(itemTokens);
             }
         }
         int dropped = ordered.size() - known.size();
-        List<HistoryEvent> kept = known.subList(Math.max(0, known.size() - maxHistory), known.size());
+        int from = Math.max(0, known.size() - maxHistory);
+        List<HistoryEvent> kept = known.subList(from, known.size());
+        List<long[]> keptItemTokens = knownItemTokens.subList(from, known.size());
 
         int n = Math.max(1, kept.size());
         int q = tokenizer.maxTokens();
+        int it = newItemTokens == 0 ? 0 : keptItemTokens.stream().anyMatch(t -> t != null) ? newItemTokens : 1;
         long[] itemIdx = new long[n];
         long[] actionIdx = new long[n];
         long[] ages = new long[n];
         long[] historyTokens = new long[n * q];
+        long[] historyItemTokens = new long[n * it];
         // Left padding: real events occupy the last kept.size() slots.
         int offset = n - kept.size();
         for (int i = 0; i < kept.size(); i++) {
             HistoryEvent event = kept.get(i);
             int slot = offset + i;
-            itemIdx[slot] = items.indexOf(event.itemId());
+            if (keptItemTokens.get(i) == null) {
+                itemIdx[slot] = items.indexOf(event.itemId());
+            } else { // index 0 with its text: an item added after training
+                System.arraycopy(keptItemTokens.get(i), 0, historyItemTokens, slot * it, it);
+            }
             actionIdx[slot] = actionIndex.get(event.action());
             ages[slot] = Math.max(0L, Math.subtractExact(request.requestTimeSeconds(), event.timeSeconds()));
             System.arraycopy(tokenizer.encode(event.query()), 0, historyTokens, slot * q, q);
         }
-        return new EncodedRequest(n, q, itemIdx, actionIdx, ages, historyTokens, tokenizer.encode(request.query()), dropped);
+        return new EncodedRequest(n, q, itemIdx, actionIdx, ages, historyTokens, tokenizer.encode(request.query()), dropped, it,
+            historyItemTokens);
+    }
+
+    /** The item tokens of an event whose item the model was not trained on, or null when the model cannot read it by them. */
+    private long[] newItemTokens(HistoryEvent event) {
+        if (newItemTokens == 0 || event.itemText() == null || !event.itemText().hasTokens(tokenizer)) {
+            return null;
+        }
+        return event.itemText().tokens(tokenizer, newItemTokens);
     }
 
     /** Model indices of candidate items; unknown ids are an error here (callers filter them first). */

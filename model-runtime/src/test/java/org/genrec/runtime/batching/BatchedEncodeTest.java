@@ -6,6 +6,7 @@ import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Batching is invisible in the results: with the real fixture model, requests of different
  * lengths encoded together (left-padded to a shared, bucketed length, padded rows added) give
- * each caller what it gets alone, cache shapes included, and so the same ranking scores.
+ * each caller what it gets alone, cache shapes included, and so the same ranking scores; so do requests with an item
+ * added after training in their history (its text a wider input than the others').
  * Batching runs here on CPU with mode ON; on a GPU (AUTO) the code path is the same.
  */
 class BatchedEncodeTest {
@@ -40,7 +42,11 @@ class BatchedEncodeTest {
                 List<HistoryEvent> history = new ArrayList<>();
                 for (int i = 0; i < length; i++) {
                     String action = model.manifest().actions().get(i % model.manifest().actions().size());
-                    history.add(new HistoryEvent(items.get((i * 7 + length) % items.size()).itemId(), action, 1_000L * i, i % 3 == 0 ? "red" : null));
+                    var item = items.get((i * 7 + length) % items.size());
+                    history.add(new HistoryEvent(item.itemId(), action, 1_000L * i, i % 3 == 0 ? "red" : null));
+                    if (i == 1 && query != null) { // an item added after training, read by its text: rows of both widths
+                        history.add(new HistoryEvent("added-later", action, 1_000L * i, null, new ItemText(item.title(), item.categories())));
+                    }
                 }
                 out.add(new GenrecRequest(history, query, 1_000L * length + 60));
             }

@@ -31,6 +31,7 @@ public record ModelInfo(
     String itemEmbeddings,
     float retrievalWeight,
     boolean newItems,
+    boolean newHistoryItems,
     long memoryBytes,
     EncodeBatching batching,
     ModelStats.Snapshot stats,
@@ -65,6 +66,7 @@ public record ModelInfo(
             bundle.items().fingerprint(),
             bundle.manifest().retrievalWeight(),
             loaded.model().embedsNewItems(),
+            loaded.model().encoder().readsNewHistoryItems(),
             memory,
             loaded.model().batching(),
             loaded.model().stats().snapshot(),
@@ -74,7 +76,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -103,6 +105,7 @@ public record ModelInfo(
         out.writeString(itemEmbeddings);
         out.writeFloat(retrievalWeight);
         out.writeBoolean(newItems);
+        out.writeBoolean(newHistoryItems);
         out.writeVLong(memoryBytes);
         out.writeEnum(batching.mode());
         out.writeVInt(batching.maxBatch());
@@ -135,6 +138,8 @@ public record ModelInfo(
         builder.field("retrieval_weight", retrievalWeight);
         // Whether items the model was not trained on can be embedded and ranked from their text (the bundle's item encoder).
         builder.field("new_items", newItems);
+        // Whether a history event of such an item is read by the item's text (looked up in the searched index), not left out.
+        builder.field("new_history_items", newHistoryItems);
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
         builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
         if (batching.mode() != EncodeBatching.Mode.OFF) {

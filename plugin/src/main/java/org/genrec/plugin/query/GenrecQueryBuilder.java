@@ -192,7 +192,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         QueryBuilder rewrittenFilter = filter == null ? null : filter.rewrite(context);
         // Kept whole even when the shards do not rank: the genrec_rank search pipeline processor ranks the
         // merged hits on this node with the same encoding. What travels to the shards is trimmed in doWriteTo.
-        UserContext rewrittenUser = user.rewrite(context, services);
+        UserContext rewrittenUser = user.rewrite(context, services, itemIdField, itemTextFields);
         if (rewrittenFilter == filter && rewrittenUser == user) {
             return this;
         }

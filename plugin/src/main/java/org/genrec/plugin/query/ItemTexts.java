@@ -62,7 +62,7 @@ public final class ItemTexts {
         return texts;
     }
 
-    private static ItemText of(Map<String, Object> source, ItemTextFields fields) {
+    static ItemText of(Map<String, Object> source, ItemTextFields fields) {
         return ItemText.fromFields(XContentMapValues.extractValue(fields.title(), source),
             XContentMapValues.extractValue(fields.categories(), source));
     }

@@ -11,6 +11,7 @@ import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.index.query.QueryCoordinatorContext;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
@@ -18,6 +19,7 @@ import org.opensearch.transport.client.Client;
 import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
@@ -161,9 +163,11 @@ public final class UserContext {
 
     /**
      * On the coordinating node: registers the (lookup and) encoding as an async action and returns
-     * a context that resolves once it has run; {@code this} when nothing is left to do.
+     * a context that resolves once it has run; {@code this} when nothing is left to do. {@code itemIdField} and
+     * {@code textFields}: where the searched items keep their ids and text, which a history item added after training
+     * is read by ({@link NewHistoryItems}).
      */
-    public UserContext rewrite(QueryRewriteContext context, GenrecServices services) {
+    public UserContext rewrite(QueryRewriteContext context, GenrecServices services, String itemIdField, ItemTextFields textFields) {
         if (encoding != null) {
             return this;
         }
@@ -182,12 +186,18 @@ public final class UserContext {
             Resolved done = new Resolved(loaded.pinned(), history, encode(loaded, history, now));
             return new UserContext(done.pinnedModel(), history, null, queryText, requestTime, done.encoding(), done.encodingId(), null);
         }
+        QueryCoordinatorContext coordinator = context.convertToCoordinatorContext();
+        NewHistoryItems.Source items = coordinator == null || coordinator.getSearchRequest() == null ? null
+            : new NewHistoryItems.Source(coordinator.getSearchRequest().indices(), itemIdField, textFields);
         SetOnce<Resolved> result = new SetOnce<>();
         context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
             ModelRegistry.Loaded loaded = services.models().resolve(model);
-            if (user == null) {
-                result.set(new Resolved(loaded.pinned(), history, encode(loaded, history, now)));
+            CheckedConsumer<List<HistoryEvent>> encodeHistory = events -> readNewItems(client, listener, loaded, events, items, read -> {
+                result.set(new Resolved(loaded.pinned(), read, encode(loaded, read, now)));
                 listener.onResponse(null);
+            });
+            if (user == null) {
+                encodeHistory.accept(history);
                 return;
             }
             SearchRequest lookup = EventsLookup.request(user, loaded.model().manifest().maxHistory(), requestTime);
@@ -201,8 +211,7 @@ public final class UserContext {
                     throw e;
                 }
                 loaded.lookups().record(System.nanoTime() - lookupStart, events.size());
-                result.set(new Resolved(loaded.pinned(), events, encode(loaded, events, now)));
-                listener.onResponse(null);
+                encodeHistory.accept(events);
             }), e -> {
                 loaded.lookups().recordFailure();
                 listener.onFailure(e);
@@ -223,6 +232,26 @@ public final class UserContext {
 
     private interface CheckedRunnable {
         void run() throws Exception;
+    }
+
+    private interface CheckedConsumer<T> {
+        void accept(T value) throws Exception;
+    }
+
+    /**
+     * Then {@code next} with the history's items added after training given their text from the searched items, when the
+     * model reads such items by their text and the history holds some; else with the history as it is.
+     */
+    private static void readNewItems(Client client, ActionListener<?> listener, ModelRegistry.Loaded loaded, List<HistoryEvent> events,
+        NewHistoryItems.Source items, CheckedConsumer<List<HistoryEvent>> next) throws Exception {
+        Set<String> unread = items == null ? Set.of() : NewHistoryItems.unread(events, loaded.model());
+        if (unread.isEmpty()) {
+            next.accept(events);
+            return;
+        }
+        client.search(NewHistoryItems.request(items, unread), ActionListener.wrap(
+            response -> onSearchPool(client, listener, () -> next.accept(NewHistoryItems.withTexts(events, response, items))),
+            listener::onFailure));
     }
 
     private UserEncoding encode(ModelRegistry.Loaded loaded, List<HistoryEvent> events, long nowSeconds) {

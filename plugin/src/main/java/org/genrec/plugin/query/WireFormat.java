@@ -2,6 +2,7 @@ package org.genrec.plugin.query;
 
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.ItemText;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 
@@ -22,6 +23,11 @@ final class WireFormat {
             out.writeString(e.action());
             out.writeZLong(e.timeSeconds());
             out.writeOptionalString(e.query());
+            out.writeBoolean(e.itemText() != null); // an item added after training, with the text it is read by
+            if (e.itemText() != null) {
+                out.writeString(e.itemText().title());
+                out.writeStringCollection(e.itemText().categories());
+            }
         }
     }
 
@@ -29,7 +35,8 @@ final class WireFormat {
         int n = in.readVInt();
         HistoryEvent[] events = new HistoryEvent[n];
         for (int i = 0; i < n; i++) {
-            events[i] = new HistoryEvent(in.readString(), in.readString(), in.readZLong(), in.readOptionalString());
+            events[i] = new HistoryEvent(in.readString(), in.readString(), in.readZLong(), in.readOptionalString(),
+                in.readBoolean() ? new ItemText(in.readString(), in.readStringList()) : null);
         }
         return List.of(events);
     }

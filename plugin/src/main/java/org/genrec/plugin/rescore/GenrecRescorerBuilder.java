@@ -125,7 +125,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
 
     @Override
     public GenrecRescorerBuilder rewrite(QueryRewriteContext context) throws IOException {
-        UserContext rewritten = user.rewrite(context, services);
+        UserContext rewritten = user.rewrite(context, services, itemIdField, itemTextFields);
         if (rewritten == user) {
             return this;
         }
