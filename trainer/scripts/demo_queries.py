@@ -71,7 +71,15 @@ def main():
     at = next((rank for rank, hit in enumerate(after["hits"]["hits"], 1) if hit["_id"] == "new-1"), None)
     print(f"\nAdded after training: new-1 {new_item['title']!r} {new_item['categories']}, through the genrec-items pipeline;")
     print(f"the same recommendation now ranks it {'#' + str(at) if at else 'below the first 50'}, embedded and ranked from its text alone")
-    print("(this small model was not trained for that: --item-id-dropout does, README \"Items added after training\").")
+    print("(the model was trained with --item-id-dropout, which teaches it to: README \"Items added after training\").")
+
+    # The user then interacts with it: the next request's history names new-1, whose text the coordinating node reads
+    # from the items index, so the model reads the event instead of leaving it out.
+    event = {"item": "new-1", "action": user["history"][-1]["action"], "time": user["request_time"]}
+    show("Recommendation after the user's event on new-1 (read by its text):",
+         search(args.url, {"size": 10, "_source": fields,
+                           "query": {"genrec": {**genrec, "history": user["history"] + [event],
+                                                "request_time": user["request_time"] + 60}}}))
 
 
 if __name__ == "__main__":
