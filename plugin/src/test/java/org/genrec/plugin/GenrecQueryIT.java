@@ -327,7 +327,7 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
     /**
      * A history event of an item added after training: the coordinating node reads the item's text from the searched index
      * and the model reads the event by it, where before the event was left out. Searched where the item is not, the event is
-     * left out as before; either way the item itself is excluded from the hits.
+     * left out as before, unless the request gives the item's text itself; either way the item itself is excluded from the hits.
      */
     public void testAnItemAddedAfterTrainingInTheHistoryIsReadByItsTextFromTheSearchedItems() {
         ModelBundle bundle = indexItems();
@@ -338,9 +338,9 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         history.add(added);
         float[] read;
         float[] leftOut;
+        List<HistoryEvent> withText = new ArrayList<>(history.subList(0, history.size() - 1));
+        withText.add(added.withItemText(text));
         try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
-            List<HistoryEvent> withText = new ArrayList<>(history.subList(0, history.size() - 1));
-            withText.add(added.withItemText(text));
             read = reference.encode(new GenrecRequest(withText, null, NOW)).embedding();
             leftOut = reference.encode(new GenrecRequest(history, null, NOW)).embedding();
             assertEquals("precondition: the model reads the event by its text", 0, reference.encode(new GenrecRequest(withText, null, NOW))
@@ -349,15 +349,19 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             createItemsIndex("items-with-one-in-history", bundle, Map.of("new-in-history", Map.of("item_id", "new-in-history", "title",
                 like.title(), "categories", like.categories(), "item_vector", reference.embedNewItems(List.of(text))[0])));
         }
-        GenrecQueryBuilder unranked = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
+        GenrecQueryBuilder byId = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector",
             null, 600, null, true, false);
-        for (var c : List.of(Map.entry("items-with-one-in-history", read), Map.entry(INDEX, leftOut))) {
-            SearchResponse viaModel = client().prepareSearch(c.getKey()).setQuery(unranked).setSize(30).get();
-            SearchResponse plain = client().prepareSearch(c.getKey()).setQuery(new KnnQueryBuilder("item_vector", c.getValue(), 600, null))
+        GenrecQueryBuilder withItsText = new GenrecQueryBuilder(services(), new UserContext(MODEL, withText, null, null, NOW),
+            "item_vector", null, 600, null, true, false);
+        record Case(String index, GenrecQueryBuilder query, float[] user) {}
+        for (Case c : List.of(new Case("items-with-one-in-history", byId, read), new Case(INDEX, byId, leftOut), new Case(INDEX, withItsText, read))) {
+            String index = c.index();
+            SearchResponse viaModel = client().prepareSearch(index).setQuery(c.query()).setSize(30).get();
+            SearchResponse plain = client().prepareSearch(index).setQuery(new KnnQueryBuilder("item_vector", c.user(), 600, null))
                 .setSize(40).get();
             List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
             List<String> expected = ids(plain).stream().filter(id -> !seen.contains(id)).limit(30).toList();
-            assertEquals(c.getKey(), expected, ids(viaModel));
+            assertEquals(index, expected, ids(viaModel));
             assertFalse("the history's new item is excluded", ids(viaModel).contains("new-in-history"));
             for (int i = 0; i < 30; i++) {
                 assertEquals(plain.getHits().getAt(ids(plain).indexOf(ids(viaModel).get(i))).getScore(), viaModel.getHits().getHits()[i].getScore(),

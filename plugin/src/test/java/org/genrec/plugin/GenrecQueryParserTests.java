@@ -8,6 +8,7 @@ import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.xcontent.json.JsonXContent;
@@ -48,7 +49,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
     private static final String FULL = """
         {"model": "recs", "vector_field": "item_vector", "item_id_field": "sku", "title_field": "name", "categories_field": "genres",
          "history": [{"item": "i1", "action": "click", "time": 978300760},
-                     {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"}],
+                     {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"},
+                     {"item": "new-3", "action": "click", "time": 978300762, "item_text": {"title": "Blue Suede", "categories": ["shoes"]}}],
          "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
          "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20, "retrieval_weight": 7.5},
          "num_candidates": 80, "boost": 2.0, "_name": "personal"}""";
@@ -59,8 +61,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertEquals("item_vector", b.vectorField());
         assertEquals("sku", b.itemIdField());
         assertEquals(new ItemTextFields("name", "genres"), b.itemTextFields());
-        assertEquals(List.of(new HistoryEvent("i1", "click", 978300760L, null), new HistoryEvent("i2", "purchase", 978300761L, "red shoes")),
-            b.user().history());
+        assertEquals(List.of(new HistoryEvent("i1", "click", 978300760L, null), new HistoryEvent("i2", "purchase", 978300761L, "red shoes"),
+            new HistoryEvent("new-3", "click", 978300762L, null, new ItemText("Blue Suede", List.of("shoes")))), b.user().history());
         assertEquals("blue", b.user().queryText());
         assertEquals(50, b.k());
         assertEquals(Long.valueOf(978307200L), b.user().requestTime());
@@ -154,6 +156,10 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
             "ISO-8601");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1, \"x\": 1}]}",
             "unknown field [x]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1,"
+            + " \"item_text\": {\"name\": \"x\"}}]}", "history[0].item_text has unknown field [name]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1,"
+            + " \"item_text\": [\"x\"]}]}", "history[0].item_text must be an object");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"events\"}}", "[user] needs [index] and [id]");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\"},"
             + " \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1}]}", "either [history] or [user]");

@@ -149,6 +149,10 @@ public final class UserContext {
                 if (e.query() != null) {
                     builder.field("query", e.query());
                 }
+                if (e.itemText() != null) {
+                    builder.startObject("item_text").field("title", e.itemText().title()).field("categories", e.itemText().categories())
+                        .endObject();
+                }
                 builder.endObject();
             }
             builder.endArray();

@@ -2,12 +2,14 @@ package org.genrec.plugin.query;
 
 import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.ItemText;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.xcontent.XContentParser;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Parses the {@link UserContext} fields ({@code model}, {@code history}, {@code user}, {@code query},
@@ -80,7 +82,11 @@ public final class UserContextParsing {
         return new UserContext.UserRef(index, id, events);
     }
 
-    /** {@code [{"item": "1193", "action": "rate_5", "time": 978300760, "query": "..."}, ...]} */
+    /**
+     * {@code [{"item": "1193", "action": "rate_5", "time": 978300760, "query": "..."}, ...]}; an event may give its item's text,
+     * {@code "item_text": {"title": "...", "categories": ["..."]}}, which a model reads an item added after training by
+     * (otherwise looked up in the searched indices).
+     */
     private List<HistoryEvent> parseHistory(XContentParser parser) throws IOException {
         if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
             throw fail(parser, "[history] must be an array of events");
@@ -100,10 +106,18 @@ public final class UserContextParsing {
         String action = null;
         Long time = null;
         String query = null;
+        ItemText itemText = null;
         String field = null;
         for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_OBJECT; token = parser.nextToken()) {
             if (token == XContentParser.Token.FIELD_NAME) {
                 field = parser.currentName();
+                continue;
+            }
+            if ("item_text".equals(field)) {
+                if (token != XContentParser.Token.START_OBJECT) {
+                    throw fail(parser, "history[" + position + "].item_text must be an object like {\"title\": \"...\", \"categories\": [\"...\"]}");
+                }
+                itemText = parseItemText(parser, position);
                 continue;
             }
             if (!token.isValue() && token != XContentParser.Token.VALUE_NULL) {
@@ -124,7 +138,17 @@ public final class UserContextParsing {
         if (item == null || item.isEmpty() || action == null || time == null) {
             throw fail(parser, "history[" + position + "] needs [item], [action] and [time]");
         }
-        return new HistoryEvent(item, action, time, query);
+        return new HistoryEvent(item, action, time, query, itemText);
+    }
+
+    private ItemText parseItemText(XContentParser parser, int position) throws IOException {
+        Map<String, Object> text = parser.map();
+        for (String key : text.keySet()) {
+            if (!key.equals("title") && !key.equals("categories")) {
+                throw fail(parser, "history[" + position + "].item_text has unknown field [" + key + "]; it takes [title] and [categories]");
+            }
+        }
+        return ItemText.fromFields(text.get("title"), text.get("categories"));
     }
 
     private ParsingException fail(XContentParser parser, String message) {
