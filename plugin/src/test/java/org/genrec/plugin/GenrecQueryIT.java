@@ -207,7 +207,8 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         String explanation = response.getHits().getHits()[0].getExplanation().toString();
         assertTrue(explanation, explanation.contains("genrec ranking score"));
         assertTrue(explanation, explanation.contains("retrieval similarity"));
-        assertTrue(explanation, explanation.contains("history items unknown to the model and ignored: 1"));
+        assertTrue(explanation,
+            explanation.contains("history events ignored (items the model was not trained on and could not read by their text): 1"));
     }
 
     public void testVectorFieldOfTheWrongTypeIsABadRequest() {

@@ -34,7 +34,7 @@ final class PrecomputedScoresQuery extends Query {
 
     /**
      * @param ranked              per doc, whether the ranking head scored it; null when no ranking was asked for
-     * @param droppedHistoryItems history events the model did not know (for explain)
+     * @param droppedHistoryItems history events the model could not read (for explain)
      * @param retrievalWeight     the ranking score's retrieval weight (for explain; RankingScores)
      */
     PrecomputedScoresQuery(IndexReader reader, int[] docs, float[] scores, float[] retrievalScores, boolean[] ranked, int droppedHistoryItems,
@@ -92,7 +92,8 @@ final class PrecomputedScoresQuery extends Query {
                 if (ranked == null) {
                     return Explanation.match(scores[found] * boost, "genrec kNN similarity, best k of num_candidates", retrieval);
                 }
-                String dropped = "; history items unknown to the model and ignored: " + droppedHistoryItems;
+                String dropped = "; history events ignored (items the model was not trained on and could not read by their text): "
+                    + droppedHistoryItems;
                 if (!ranked[found]) {
                     return Explanation.match(scores[found] * boost,
                         "genrec: not ranked (beyond the rank window, or an item the model was not trained on and has no readable text in"
