@@ -7,9 +7,11 @@ training. Writes, into OUT_DIR:
   their text's vector, the others their trained one);
 - events-new.jsonl: every event of the users whose held-out event (the last, in timestamp order with equal timestamps
   in file order, as `evaluate` and the trainer take it; users with 3 or more events) is an item of the share, with the
-  share renamed: that item is new to the model, and so is any item of the share in the history, which the model then
-  ignores while the query still excludes it;
-- events-trained.jsonl: the same users' events as they are, every item trained: the same requests' baseline.
+  share renamed: that item is new to the model, and so is any item of the share in the history (read by its text from
+  the index by a bundle that reads new history items, else ignored; the query excludes it either way);
+- events-trained.jsonl: the same users' events as they are, every item trained: the same requests' baseline;
+- events-history-new.jsonl, events-history-trained.jsonl: the same for the users whose held-out item is trained but
+  whose history holds an item of the share: items added after training in a history, their held-out item trained.
 
     .venv/bin/python scripts/new_items_split.py EVENTS.jsonl ITEMS.jsonl FRACTION SEED OUT_DIR
 (EVENTS/ITEMS from scripts/export_dataset.py)
@@ -41,16 +43,29 @@ def held_out_items(events: list[dict]) -> dict[str, str]:
 
 
 def split(events: list[dict], items: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict], list[dict], set[str]]:
-    ids = sorted(it["item_id"] for it in items)
-    new = set(random.Random(seed).sample(ids, round(fraction * len(ids))))
-
-    def renamed(item_id: str) -> str:
-        return NEW_PREFIX + item_id if item_id in new else item_id
-    catalogue = [{**it, "item_id": renamed(it["item_id"])} for it in items]
+    new = new_share(items, fraction, seed)
+    catalogue = [{**it, "item_id": renamed(it["item_id"], new)} for it in items]
     users = {u for u, item in held_out_items(events).items() if item in new}
     trained = [e for e in events if e["user_id"] in users]
-    as_new = [{**e, "item_id": renamed(e["item_id"])} for e in trained]
-    return catalogue, as_new, trained, new
+    return catalogue, [{**e, "item_id": renamed(e["item_id"], new)} for e in trained], trained, new
+
+
+def history_split(events: list[dict], new: set[str]) -> tuple[list[dict], list[dict]]:
+    """The users whose held-out item is trained and whose earlier events hold a new item: their events renamed, as they are."""
+    held_out = held_out_items(events)
+    trained_held_out = {u for u, item in held_out.items() if item not in new}  # users with 3+ events only, as evaluate
+    users = {e["user_id"] for e in events if e["item_id"] in new and e["user_id"] in trained_held_out}
+    trained = [e for e in events if e["user_id"] in users]
+    return [{**e, "item_id": renamed(e["item_id"], new)} for e in trained], trained
+
+
+def new_share(items: list[dict], fraction: float, seed: int) -> set[str]:
+    ids = sorted(it["item_id"] for it in items)
+    return set(random.Random(seed).sample(ids, round(fraction * len(ids))))
+
+
+def renamed(item_id: str, new: set[str]) -> str:
+    return NEW_PREFIX + item_id if item_id in new else item_id
 
 
 def main(argv: list[str]) -> None:
@@ -62,8 +77,13 @@ def main(argv: list[str]) -> None:
     write_jsonl(out / "catalogue.jsonl", catalogue)
     write_jsonl(out / "events-new.jsonl", as_new)
     write_jsonl(out / "events-trained.jsonl", trained)
+    history_new, history_trained = history_split(read_jsonl(events_file), new)
+    write_jsonl(out / "events-history-new.jsonl", history_new)
+    write_jsonl(out / "events-history-trained.jsonl", history_trained)
     users = len({e["user_id"] for e in trained})
-    print(f"{len(new)} of {len(catalogue)} items renamed {NEW_PREFIX}<id>; {users} users hold one out -> {out}")
+    history_users = len({e["user_id"] for e in history_trained})
+    print(f"{len(new)} of {len(catalogue)} items renamed {NEW_PREFIX}<id>; {users} users hold one out, {history_users} others have "
+          f"one in their history -> {out}")
 
 
 if __name__ == "__main__":

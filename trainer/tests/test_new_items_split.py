@@ -34,3 +34,13 @@ def test_the_share_depends_on_the_seed_only():
     a = new_items_split.split([], items, 0.2, seed=1)[3]
     assert a == new_items_split.split([], list(reversed(items)), 0.2, seed=1)[3] and len(a) == 10
     assert a != new_items_split.split([], items, 0.2, seed=2)[3]
+
+
+def test_history_users_hold_a_trained_item_out_and_a_new_one_in_their_history():
+    events = [_event("a", "i1", 1), _event("a", "i2", 2), _event("a", "i3", 3),   # held out i3 (trained), i1 new: kept
+              _event("b", "i2", 1), _event("b", "i5", 2), _event("b", "i1", 3),   # held out i1 (new): not a history user
+              _event("c", "i2", 1), _event("c", "i5", 2), _event("c", "i6", 3),   # nothing new: not kept
+              _event("d", "i1", 1), _event("d", "i2", 2)]                          # two events: no test request
+    as_new, trained = new_items_split.history_split(events, {"i1", "i4"})
+    assert {e["user_id"] for e in trained} == {"a"} and trained == events[:3]
+    assert [e["item_id"] for e in as_new] == ["new:i1", "i2", "i3"]
