@@ -6,8 +6,8 @@ import torch
 
 from genrec_trainer import synthetic
 from genrec_trainer.data import build_vocab, group_by_user, item_index, item_token_table
-from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, evaluate, hit_rate, liked_metrics,
-                                    make_split, mrr, ndcg, reranked_target_ranks, served_windows, target_ranks)
+from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, evaluate, evaluate_new_history_items, hit_rate,
+                                    liked_metrics, make_split, mrr, ndcg, reranked_target_ranks, served_windows, target_ranks)
 from genrec_trainer.model import GenRecModel, ModelConfig
 
 
@@ -109,8 +109,8 @@ def test_auc():
     assert math.isnan(auc([1, 2], [1, 1]))
 
 
-def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
-    # a model whose items have no learned id rows ranks every item by its text already: "cold" changes nothing
+def _untrained_model_with_item_text():
+    """A small synthetic log, its leave-one-out split and an untrained model with item text."""
     items, events = synthetic.generate(seed=3, num_users=30, num_items=25, min_len=5, max_len=9)
     vocab, index = build_vocab(items, events), item_index(items)
     seqs = group_by_user(events, index, ["click", "purchase"], vocab, 8)
@@ -119,6 +119,12 @@ def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
     model = GenRecModel(ModelConfig(num_items=len(items), vocab_size=len(vocab), num_actions=2, d_model=16, layers=1,
                                     heads=1, embedding_dim=16, mlp_hidden=32, max_item_tokens=8),
                         torch.from_numpy(item_token_table(items, vocab, 8)))
+    return seqs, split, model
+
+
+def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
+    # a model whose items have no learned id rows ranks every item by its text already: "cold" changes nothing
+    seqs, split, model = _untrained_model_with_item_text()
     served = dict(rerank_top=10, retrieval_weight=5.0)  # the served order too: the new item ranked by its text-only row
     warm = evaluate(model, seqs, split.test, 10, cold_items=True, **served)
     assert warm["cold_mrr"] != warm["mrr"], "with id rows, the text alone ranks the held-out items elsewhere"
@@ -129,3 +135,15 @@ def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
     metrics = ("hr@10", "ndcg@10", "mrr")
     assert {k: text_only["cold_" + k] for k in metrics} == {k: text_only[k] for k in metrics}
     assert {k: text_only["cold_blend10_" + k] for k in metrics} == {k: text_only["blend10_" + k] for k in metrics}
+
+
+def test_newhist_metrics_compare_the_history_as_trained_without_the_new_items_and_with_their_text():
+    seqs, split, model = _untrained_model_with_item_text()
+    out = evaluate_new_history_items(model, seqs, split.test, 10, fraction=0.3, seed=1)
+    assert 0 < out["newhist_users"] <= len(split.test)
+    assert out["newhist_text_mrr"] != out["newhist_trained_mrr"] != out["newhist_dropped_mrr"]
+    with torch.no_grad():
+        model.item_id_emb.weight.zero_()  # every item is its text already: reading the new ones by it changes nothing
+    same = evaluate_new_history_items(model, seqs, split.test, 10, fraction=0.3, seed=1)
+    assert {k: v for k, v in same.items() if k.startswith("newhist_text_")} == \
+        {k.replace("trained", "text"): v for k, v in same.items() if k.startswith("newhist_trained_")}
