@@ -24,9 +24,10 @@ class EncodedRequest:
     query_tokens: np.ndarray          # int64 [1, Q]
     dropped_history_items: int
     kept_item_ids: list[str]
-    # int64 [1, N, MT] (bundles that read new history items, export_bundle's new_history_items): the item tokens of kept events whose item was added after training
-    # (their history_items entry is 0); [1, N, 1] of padding when no kept event is one (the same to the graph, and
-    # its text lookup then costs nothing). None for other bundles, whose graph has no such input.
+    # int64 [1, N, MT] (bundles that read new history items: export_bundle's new_history_items): the item tokens of
+    # kept events whose item was added after training (their history_items entry is 0); [1, N, 1] of padding when no
+    # kept event is one (the same to the graph, and its text lookup then costs nothing). None for other bundles, whose
+    # graph has no such input.
     history_item_tokens: np.ndarray | None = None
 
     def graph_inputs(self) -> dict[str, np.ndarray]:
@@ -91,7 +92,8 @@ class RequestEncoder:
 
     def new_item_tokens(self, event: dict[str, Any]) -> list[int] | None:
         """The item tokens of an event whose item the model was not trained on, or None when it cannot be read: a
-        model without item text, or no "item_text" with at least one token (docs/bundle-format.md, "Item text")."""
+        bundle that does not read new history items, or no "item_text" with at least one token (docs/bundle-format.md,
+        "Item text")."""
         text = event.get("item_text")
         if not self.max_item_tokens or not text:
             return None

@@ -261,8 +261,9 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
     hist.append({"item": "i_not_in_catalogue", "action": actions[-1], "time": u[5].timestamp + 5, "query": "x"})
     cases.append(("unknown_items_dropped", hist, None, u[6].timestamp, [e.item_id for e in u[6:]]))
 
-    # Items added after training in the history, with their text: a model with item text reads them from it (one
-    # with a catalogue item's text, one of new words only); one without text is left out, as by an id-only model.
+    # Items added after training in the history, with their text: a bundle that reads new history items reads them by
+    # it (one with a catalogue item's text, one of new words only) and leaves out the one without text; other bundles
+    # leave out all three.
     u = first(lambda s: len(s) >= 7)
     hist = _as_request_events(u[:6])
     hist.insert(1, {"item": "new-item-1", "action": actions[0], "time": u[0].timestamp + 1,

@@ -612,9 +612,10 @@ class GenRecModel(nn.Module):
         """-> retrieval embedding [B, E], cache keys and values [L, B, H, T, Dh], cache_mask [B, T].
         hidden: training only; when a list is given, the user-head output at every history
         position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss).
-        history_item_tokens [B, N, MT] (models with item text, trained with --item-id-dropout): the title/category tokens of history events whose item
-        was added after training (item index 0, not padding, where a token is given): such an event is read with its
-        item's text alone, as --item-id-dropout trains (the runtime otherwise has to leave it out)."""
+        history_item_tokens [B, N, MT] (models with item text, trained with --item-id-dropout): the title/category
+        tokens of history events whose item was added after training (item index 0, not padding, where a token is
+        given): such an event is read with its item's text alone, as --item-id-dropout trains (the runtime otherwise
+        has to leave it out)."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens, item_table, hidden, history_item_tokens)
         return (user, torch.stack([k[:, :, :-1] for k in keys]),            # drop RET: [L, B, H, T, Dh]

@@ -32,8 +32,7 @@ from .data import (UserSequence, build_vocab, data_fingerprint, group_by_user, i
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
-                       evaluate_new_history_items,
-                       evaluate_served_windows, make_split)
+                       evaluate_new_history_items, evaluate_served_windows, make_split)
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
@@ -211,7 +210,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     validations without a better validation `select_on` (0: never).
     item_id_dropout: each training step, this share of the items (inputs, targets and negatives alike) lose their id
     row and are seen through their title/category text alone, as an item added after training would be (needs
-    item_text); the test's cold_* metrics measure the result.
+    item_text); the test's cold_* metrics measure the result, and the bundle's encode graph then reads a history event
+    of such an item by its text (export_bundle's new_history_items).
+    new_history_items: test only: with this share of the items taken as added after training, the newhist_* metrics
+    (evaluate.evaluate_new_history_items).
     lr_decay_patience: multiply the learning rate by lr_decay after every that many validations without a
     better one (0: a constant rate); counted from the best epoch, as patience is, so a resumed run keeps it.
     select_on: the validation criterion of early stopping and select_best (SELECTION_CRITERIA).
