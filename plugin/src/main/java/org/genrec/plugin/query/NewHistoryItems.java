@@ -7,6 +7,7 @@ import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.support.IndicesOptions;
 import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.index.query.BoolQueryBuilder;
 import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
@@ -46,8 +47,13 @@ final class NewHistoryItems {
     }
 
     static SearchRequest request(Source source, Set<String> ids) {
+        // Only documents with text: a search over all indices (or a pattern) also reaches events, which share the item id
+        // field, and must not crowd the items out of the hits.
+        BoolQueryBuilder withText = QueryBuilders.boolQuery().minimumShouldMatch(1)
+            .should(QueryBuilders.existsQuery(source.textFields().title()))
+            .should(QueryBuilders.existsQuery(source.textFields().categories()));
         SearchSourceBuilder search = new SearchSourceBuilder()
-            .query(QueryBuilders.boolQuery().filter(QueryBuilders.termsQuery(source.itemIdField(), ids)))
+            .query(QueryBuilders.boolQuery().filter(QueryBuilders.termsQuery(source.itemIdField(), ids)).filter(withText))
             .size(ids.size())
             .fetchSource(new String[] { source.itemIdField(), source.textFields().title(), source.textFields().categories() }, null);
         // An index pattern or alias the request searches may cover indices without these items: not an error here.
@@ -60,8 +66,9 @@ final class NewHistoryItems {
         for (SearchHit hit : response.getHits().getHits()) {
             Map<String, Object> doc = hit.getSourceAsMap();
             Object id = doc == null ? null : XContentMapValues.extractValue(source.itemIdField(), doc);
-            if (id != null) {
-                texts.putIfAbsent(id.toString(), ItemTexts.of(doc, source.textFields()));
+            ItemText text = doc == null ? null : ItemTexts.of(doc, source.textFields());
+            if (id != null && (!text.title().isBlank() || !text.categories().isEmpty())) {
+                texts.putIfAbsent(id.toString(), text);
             }
         }
         List<HistoryEvent> out = new ArrayList<>(history.size());
