@@ -133,6 +133,12 @@ public final class GenrecModel implements AutoCloseable {
                 scoreNewItems(user, List.of(new ItemText("warm up", List.of())));
             }
         }
+        if (encoder.readsNewHistoryItems()) { // a history with an item added after training: the wider item-token input
+            List<org.genrec.runtime.encoding.HistoryEvent> withNewItem = new java.util.ArrayList<>(longest);
+            withNewItem.set(longest.size() - 1, new org.genrec.runtime.encoding.HistoryEvent("warm up", action, longest.size(), null,
+                new ItemText("warm up", List.of())));
+            encode(new GenrecRequest(withNewItem, null, longest.size()));
+        }
         if (batcher != null) { // every (batch, length) bucket a batched call can have, so no request meets a new shape
             for (int length : ShapeBuckets.all(Math.max(1, manifest().maxHistory()))) {
                 EncodedRequest request = encoder.encode(new GenrecRequest(longest.subList(0, Math.min(length, longest.size())), null,
