@@ -103,9 +103,11 @@ class GoldenVectorsTest {
         assertArrayEquals(flatLongs(inputs.path("history_age_seconds")), encoded.historyAgeSeconds(), "history_age_seconds");
         assertArrayEquals(flatLongs(inputs.path("history_query_tokens")), encoded.historyQueryTokens(), "history_query_tokens");
         assertArrayEquals(flatLongs(inputs.path("query_tokens")), encoded.requestQueryTokens(), "query_tokens");
-        // Models with item text: the text of history items added after training, as the graph's sixth input
+        // Bundles that read new history items (--item-id-dropout): the text of history items added after training, the graph's
+        // sixth input
         JsonNode itemTokens = inputs.path(EncodeInputs.HISTORY_ITEM_TOKENS);
-        assertEquals(itemTokens.isMissingNode() ? 0 : itemTokens.path(0).path(0).size(), encoded.itemTokens(), "history_item_tokens width");
+        assertEquals(itemTokens.isMissingNode() ? 0 : itemTokens.path(0).path(0).size(), encoded.itemTokens(),
+            "history_item_tokens width");
         assertArrayEquals(flatLongs(itemTokens), encoded.historyItemTokens(), EncodeInputs.HISTORY_ITEM_TOKENS);
 
         JsonNode expected = c.path("expected");
