@@ -469,8 +469,8 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     """ranking: the served order's defaults, e.g. {"retrieval_weight": 10.0} (absent: the ranking head
     alone; docs/bundle-format.md). new_history_items: the encode graph reads a history event of an item added after
     training by the item's text (history_item_tokens). Only for a model trained to read items by their text alone
-    (--item-id-dropout): one that was not reads them worse than it reads the history without them (BENCHMARKS.md,
-    "ML-100K, session 38"), so its bundle leaves them out."""
+    (--item-id-dropout): one that was not reads them unreliably, on ML-100K worse than the history without them
+    (BENCHMARKS.md, "ML-100K, session 38"), so its bundle leaves them out."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
