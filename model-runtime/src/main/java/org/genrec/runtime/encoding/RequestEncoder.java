@@ -57,26 +57,23 @@ public final class RequestEncoder {
         ordered.sort(Comparator.comparingLong(HistoryEvent::timeSeconds));
 
         // Events the model can read: trained items, and (bundles that read them) new items whose text has a token.
-        List<HistoryEvent> known = new ArrayList<>(ordered.size());
-        List<long[]> knownItemTokens = new ArrayList<>(ordered.size());
+        List<Readable> known = new ArrayList<>(ordered.size());
         for (HistoryEvent event : ordered) {
             if (!actionIndex.containsKey(event.action())) {
                 throw new InvalidRequestException("unknown action [" + event.action() + "]; this model knows " + actions);
             }
-            long[] itemTokens = items.indexOf(event.itemId()) > 0 ? null : newItemTokens(event);
-            if (items.indexOf(event.itemId()) > 0 || itemTokens != null) {
-                known.add(event);
-                knownItemTokens.add(itemTokens);
+            int index = items.indexOf(event.itemId());
+            long[] itemTokens = index > 0 ? null : newItemTokens(event);
+            if (index > 0 || itemTokens != null) {
+                known.add(new Readable(event, Math.max(0, index), itemTokens));
             }
         }
         int dropped = ordered.size() - known.size();
-        int from = Math.max(0, known.size() - maxHistory);
-        List<HistoryEvent> kept = known.subList(from, known.size());
-        List<long[]> keptItemTokens = knownItemTokens.subList(from, known.size());
+        List<Readable> kept = known.subList(Math.max(0, known.size() - maxHistory), known.size());
 
         int n = Math.max(1, kept.size());
         int q = tokenizer.maxTokens();
-        int it = newItemTokens == 0 ? 0 : keptItemTokens.stream().anyMatch(t -> t != null) ? newItemTokens : 1;
+        int it = newItemTokens == 0 ? 0 : kept.stream().anyMatch(r -> r.itemTokens() != null) ? newItemTokens : 1;
         long[] itemIdx = new long[n];
         long[] actionIdx = new long[n];
         long[] ages = new long[n];
@@ -85,12 +82,11 @@ public final class RequestEncoder {
         // Left padding: real events occupy the last kept.size() slots.
         int offset = n - kept.size();
         for (int i = 0; i < kept.size(); i++) {
-            HistoryEvent event = kept.get(i);
+            HistoryEvent event = kept.get(i).event();
             int slot = offset + i;
-            if (keptItemTokens.get(i) == null) {
-                itemIdx[slot] = items.indexOf(event.itemId());
-            } else { // index 0 with its text: an item added after training
-                System.arraycopy(keptItemTokens.get(i), 0, historyItemTokens, slot * it, it);
+            itemIdx[slot] = kept.get(i).index(); // 0 for an item added after training, read by its text
+            if (kept.get(i).itemTokens() != null) {
+                System.arraycopy(kept.get(i).itemTokens(), 0, historyItemTokens, slot * it, it);
             }
             actionIdx[slot] = actionIndex.get(event.action());
             ages[slot] = Math.max(0L, Math.subtractExact(request.requestTimeSeconds(), event.timeSeconds()));
@@ -100,12 +96,16 @@ public final class RequestEncoder {
             historyItemTokens);
     }
 
+    /** An event the model can read: its item's index (0 for an item added after training) and that item's tokens (else null). */
+    private record Readable(HistoryEvent event, int index, long[] itemTokens) {}
+
     /** The item tokens of an event whose item the model was not trained on, or null when the model cannot read it by them. */
     private long[] newItemTokens(HistoryEvent event) {
-        if (newItemTokens == 0 || event.itemText() == null || !event.itemText().hasTokens(tokenizer)) {
+        if (newItemTokens == 0 || event.itemText() == null) {
             return null;
         }
-        return event.itemText().tokens(tokenizer, newItemTokens);
+        long[] tokens = event.itemText().tokens(tokenizer, newItemTokens); // right-padded: the first is a token when any is
+        return tokens[0] == tokenizer.padId() ? null : tokens;
     }
 
     /** Model indices of candidate items; unknown ids are an error here (callers filter them first). */
