@@ -100,7 +100,8 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
     """Example (u, t): history = events [t - max_history, t) of user u, request time = time of
     event t, request query = query of event t (personalized search) -> target item of event t.
     History is LEFT-padded to the longest history in the batch (>= 1), as the runtime does.
-    label / history_labels: the events' labels (-1 = unlabelled; history padding is -1 too)."""
+    label / history_labels: the events' labels (-1 = unlabelled; history padding is -1 too).
+    request_time: event t's timestamp (seconds; 0 in an order-only log)."""
     b = len(examples)
     q = seqs[0].query_tokens.shape[1]
     lens = [min(t, max_history) for _, t in examples]
@@ -111,6 +112,7 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
     hq = np.zeros((b, n, q), np.int64)
     query = np.zeros((b, q), np.int64)
     target = np.zeros(b, np.int64)
+    request_time = np.zeros(b, np.int64)
     label = np.zeros(b, np.int64)
     hlabels = np.full((b, n), -1, np.int64)
     for row, ((u, t), k) in enumerate(zip(examples, lens)):
@@ -125,12 +127,13 @@ def make_batch(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]
         if use_target_query:
             query[row] = s.query_tokens[t]
         target[row] = s.items[t]
+        request_time[row] = s.timestamps[t]
         label[row] = s.labels[t]
     as_t = torch.from_numpy
     return {"history_items": as_t(items), "history_actions": as_t(actions),
             "history_age_seconds": as_t(ages), "history_query_tokens": as_t(hq),
             "query_tokens": as_t(query), "target": as_t(target), "label": as_t(label),
-            "history_labels": as_t(hlabels)}
+            "history_labels": as_t(hlabels), "request_time": as_t(request_time)}
 
 
 def history_items_of(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]]) -> list[np.ndarray]:

@@ -220,7 +220,7 @@ def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples:
         on_dev = {k: v.to(dev) for k, v in batch.items()}
         user, ck, cv, cm = model.encode(on_dev["history_items"], on_dev["history_actions"],
                                         on_dev["history_age_seconds"], on_dev["history_query_tokens"],
-                                        on_dev["query_tokens"], item_table=table)
+                                        on_dev["query_tokens"], item_table=table, request_time=on_dev["request_time"])
 
         def rank_logits(candidates: np.ndarray, rows: Tensor | None = None, ck=ck, cv=cv, cm=cm) -> np.ndarray:
             # rows: another item table to take the candidates' rows from (default: the model's)
@@ -338,7 +338,8 @@ def evaluate_new_history_items(model: GenRecModel, seqs: Sequence[UserSequence],
             batch = make_batch(history_seqs, history_examples[start:start + batch_size], max_history)
             on_dev = {k: v.to(dev) for k, v in batch.items()}
             user = model.encode(on_dev["history_items"], on_dev["history_actions"], on_dev["history_age_seconds"],
-                                on_dev["history_query_tokens"], on_dev["query_tokens"], item_table=rows)[0].cpu().numpy()
+                                on_dev["history_query_tokens"], on_dev["query_tokens"], item_table=rows,
+                                request_time=on_dev["request_time"])[0].cpu().numpy()
             out.append(target_ranks(user @ item_emb.T, batch["target"].numpy(),
                                     history_items_of(seqs, chosen[start:start + batch_size])))
         return np.concatenate(out)

@@ -55,6 +55,11 @@ Switches (ModelConfig; the defaults are the model above, and every switch export
 - recency_positions = P > 0: a learned embedding of each event's rank from the latest event (0 ..
   P - 1, older ones share P - 1) added to its token: SASRec's learned right-aligned positions,
   which rotary position (relative, content-driven) did not replace on Beauty (BENCHMARKS.md).
+- absolute_time_buckets = B > 0: a learned embedding of WHEN each event's prediction is made (the next event's
+  time, the request's for the last event), in buckets of absolute_time_width seconds from absolute_time_origin
+  (int64 arithmetic, clamped to the B trained buckets): what was popular then, which the request-relative ages of
+  the RoPE cannot tell (MEANTIME's absolute-time embedding, at the prediction's time). The one input that breaks the
+  invariance to a constant shift of all times, by design.
 - tie_positions = True: events logged in the same second share one rotary position, that of the group's
   first event (the number of real events before the group), so the order a log gives them inside that
   second is no signal (MovieLens: half of a user's consecutive ratings share their second). An event's
@@ -137,6 +142,9 @@ class ModelConfig:
     recency_positions: int = 0       # > 0: learned embedding per recency rank (0 = latest event), SASRec-style
     tie_positions: bool = False      # events with one timestamp share the rotary position of the first of them
     query_time: str = "own"          # "own" | "next": a token's query sits at the time of the prediction it makes
+    absolute_time_buckets: int = 0   # > 0: learned embedding of the absolute time of each event's prediction
+    absolute_time_origin: int = 0    # seconds since the epoch where bucket 0 starts (the training log's first event)
+    absolute_time_width: int = 86400  # seconds per bucket; times past the last bucket share it
 
     def __post_init__(self):
         assert self.block in ("softmax", "hstu"), self.block
@@ -517,6 +525,9 @@ class GenRecModel(nn.Module):
         self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
         if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)
             self.time_bias = nn.Parameter(torch.zeros(cfg.time_buckets, cfg.heads))
+        if cfg.absolute_time_buckets > 0:
+            self.absolute_time_emb = nn.Embedding(cfg.absolute_time_buckets, d)
+            nn.init.normal_(self.absolute_time_emb.weight, std=cfg.position_init_std)
         if cfg.recency_positions > 0:
             self.recency_emb = nn.Embedding(cfg.recency_positions, d)
             nn.init.normal_(self.recency_emb.weight, std=cfg.position_init_std)
@@ -608,16 +619,18 @@ class GenRecModel(nn.Module):
     def encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                history_query_tokens: Tensor, query_tokens: Tensor,
                item_table: Tensor | None = None, hidden: list | None = None,
-               history_item_tokens: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+               history_item_tokens: Tensor | None = None, request_time: Tensor | None = None,
+               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """-> retrieval embedding [B, E], cache keys and values [L, B, H, T, Dh], cache_mask [B, T].
         hidden: training only; when a list is given, the user-head output at every history
         position [B, N, E] (in the retrieval space) is appended to it (the dense next-item loss).
         history_item_tokens [B, N, MT] (models with item text, trained with --item-id-dropout): the title/category
         tokens of history events whose item was added after training (item index 0, not padding, where a token is
         given): such an event is read with its item's text alone, as --item-id-dropout trains (the runtime otherwise
-        has to leave it out)."""
+        has to leave it out). request_time [B] int64 seconds since the epoch: models with absolute_time_buckets only."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
-                                                history_query_tokens, query_tokens, item_table, hidden, history_item_tokens)
+                                                history_query_tokens, query_tokens, item_table, hidden, history_item_tokens,
+                                                request_time)
         return (user, torch.stack([k[:, :, :-1] for k in keys]),            # drop RET: [L, B, H, T, Dh]
                 torch.stack([v[:, :, :-1] for v in values]), mask)
 
@@ -650,14 +663,15 @@ class GenRecModel(nn.Module):
     def _encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                 history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
                 hidden: list | None = None, history_item_tokens: Tensor | None = None,
-                ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+                request_time: Tensor | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
         # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
         new_items = None
         if history_item_tokens is not None:  # events of items added after training: index 0, their text given
             new_items = (history_items == 0) & (history_item_tokens != 0).any(-1)  # [B, N]
         valid = history_items > 0 if new_items is None else (history_items > 0) | new_items  # [B, N]
         hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table,
-                                    valid, None if new_items is None else (new_items, history_item_tokens))  # [B, N, D]
+                                    valid, None if new_items is None else (new_items, history_item_tokens),
+                                    self._prediction_times(request_time, history_age_seconds))  # [B, N, D]
         q_mean, has_query = self.text_embedding(query_tokens)               # [B, D], [B]
         ctx = torch.where(has_query[:, None], q_mean + self.type_emb.weight[TYPE_QUERY],
                           self.type_emb.weight[TYPE_NO_QUERY].expand_as(q_mean))  # [B, D]
@@ -683,7 +697,7 @@ class GenRecModel(nn.Module):
     def prefix_users(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                      history_query_tokens: Tensor, item_table: Tensor | None = None,
                      next_query_tokens: Tensor | None = None,
-                     events: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
+                     events: tuple[Tensor, Tensor, Tensor] | None = None, request_time: Tensor | None = None) -> Tensor:
         """Training only: the retrieval embedding after EVERY history prefix: [B, N] -> [B, N, E],
         row i = encode() of the history cut after event i (same ages; with query_time "next" and the
         linear time scale, ages counted from event i + 1, the request made then), with no query, or with
@@ -704,7 +718,8 @@ class GenRecModel(nn.Module):
         index = (valid.long().cumsum(1) - 1).clamp(min=0)                   # [B, N]: each event's index among the real ones
         j = torch.arange(n, device=valid.device)
         if events is None:
-            hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table)
+            hist = self._history_tokens(history_items, history_actions, history_query_tokens, item_table,
+                                        prediction_times=self._prediction_times(request_time, history_age_seconds))
             x, keys, values = self._run_blocks(hist, self._event_positions(valid, history_age_seconds), history_age_seconds,
                                                valid, j[None, :] <= j[:, None], extra_tokens=0)
             event_reads = self._retrieval_space(self.user_head(self.final_norm(x)))  # [B, N, E]
@@ -752,9 +767,25 @@ class GenRecModel(nn.Module):
         older = history_age_seconds[:, None, :] > history_age_seconds[:, :, None]  # [B, N (event), N (other)]
         return (older & valid[:, None, :]).long().sum(-1)
 
+    def _prediction_times(self, request_time: Tensor | None, history_age_seconds: Tensor) -> Tensor | None:
+        """[B] request times, [B, N] ages -> [B, N] int64: when the prediction made at each event is made (the next
+        event's time, the request's for the last event), for the absolute-time embedding; None without one."""
+        if self.cfg.absolute_time_buckets <= 0:
+            return None
+        if request_time is None:
+            raise ValueError("this model reads absolute time: encode() needs request_time")
+        return request_time[:, None] - next_event_ages(history_age_seconds.clamp(min=0))
+
+    def absolute_time_bucket(self, times: Tensor) -> Tensor:
+        """int64 seconds since the epoch -> bucket index: whole widths since the origin, computed in int64, clamped to
+        the trained buckets (a request after the training log's end reads the last one)."""
+        cfg = self.cfg
+        return torch.div(times - cfg.absolute_time_origin, cfg.absolute_time_width, rounding_mode="floor").clamp(
+            0, cfg.absolute_time_buckets - 1)
+
     def _history_tokens(self, history_items: Tensor, history_actions: Tensor, history_query_tokens: Tensor,
                         item_table: Tensor | None, valid: Tensor | None = None,
-                        new_items: tuple[Tensor, Tensor] | None = None) -> Tensor:
+                        new_items: tuple[Tensor, Tensor] | None = None, prediction_times: Tensor | None = None) -> Tensor:
         # event token = item repr + action + mean(query tokens of the event) [+ recency]: [B, N, D]
         # new_items: ([B, N] which events are of items added after training, their item tokens [B, N, MT]): their
         # repr is their text's alone, what an item's repr is when --item-id-dropout drops its id row.
@@ -773,6 +804,9 @@ class GenRecModel(nn.Module):
             rank = valid.long().sum(1, keepdim=True) - valid.long().cumsum(1)            # [B, N]
             recency = self.recency_emb(rank.clamp(0, self.cfg.recency_positions - 1))
             tokens = tokens + recency * valid[..., None]
+        if prediction_times is not None:
+            # when the prediction at this event is made: what was popular then, which relative ages cannot say
+            tokens = tokens + self.absolute_time_emb(self.absolute_time_bucket(prediction_times)) * valid[..., None]
         return tokens
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,

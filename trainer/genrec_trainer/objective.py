@@ -154,7 +154,7 @@ class Objective:
         hidden: list | None = [] if self.dense_loss and self.dense_readout == "history" else None
         user, ck, cv, cm = model.encode(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
                                         batch["history_query_tokens"], batch["query_tokens"], item_table=table,
-                                        hidden=hidden)
+                                        hidden=hidden, request_time=batch.get("request_time"))
         nxt, nxt_label = successors(batch) if self.dense_loss or self.dense_rank else (None, None)  # [B, N]
         l_ret = self.retrieval(model, table, batch, user, (ck, cv, cm), hidden, nxt, rng)
         return l_ret, self.ranking(model, table, batch, (ck, cv, cm), nxt, nxt_label, rng)
@@ -190,7 +190,8 @@ class Objective:
             events = None if hidden is None else (cache[0], cache[1], hidden[0])
             states = model.prefix_users(batch["history_items"], batch["history_actions"], batch["history_age_seconds"],
                                         batch["history_query_tokens"], item_table=table,
-                                        next_query_tokens=nq if searched else None, events=events)  # [B, N, E]
+                                        next_query_tokens=nq if searched else None, events=events,
+                                        request_time=batch.get("request_time"))  # [B, N, E]
             if hidden is not None:  # the other events keep the history readout: each event's own state
                 states = torch.where(asked[..., None], states, hidden[0])
         seen = seen_before(batch["history_items"]) if self.exclude_seen else None          # [B, N, N]

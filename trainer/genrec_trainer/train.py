@@ -71,7 +71,22 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # train() arguments added after checkpoints were written: at their default they are left out of a
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
-               "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0}
+               "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
+               "absolute_time_days": 0.0}
+
+def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
+                          days: float) -> dict:
+    """ModelConfig's absolute-time fields for buckets of `days`: from the log's first event to the last training
+    target's time (a validation or test event later than that reads the last bucket, as a served request made after
+    training does). {} when days is 0."""
+    if not days:
+        return {}
+    origin = min(int(s.timestamps[0]) for s in seqs if len(s.timestamps))
+    end = max(int(seqs[u].timestamps[t]) for u, t in train_examples)
+    width = max(1, round(days * 86400))
+    return {"absolute_time_buckets": (end - origin) // width + 1, "absolute_time_origin": origin,
+            "absolute_time_width": width}
+
 
 LENGTH_POOL = 8  # epoch_batches sorts by history length within pools of this many batches
 
@@ -189,7 +204,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
-          new_history_items: float = 0.0) -> dict:
+          new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -278,6 +293,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     actions = action_list(events)
     index = item_index(items)
     vocab = build_vocab(items, events)
+    if absolute_time_days and export:
+        raise ValueError("absolute_time_days is a trainer experiment: the bundle's encode graph has no request-time "
+                         "input yet, so such a model cannot be exported (train it with --no-export)")
     unknown = [e.item_id for e in events if e.item_id not in index]
     if len(unknown) == len(events):
         raise ValueError(f"none of the {len(events)} events names an item of the items file (events' item ids "
@@ -308,6 +326,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if tie_positions:
             raise ValueError("tie_positions needs timestamps: in this data every event of a user has the same one (an "
                              "order-only log), so every event would get position 0")
+        if absolute_time_days:
+            raise ValueError("absolute_time_days needs timestamps: an order-only log has no time to read")
     if "dropped_cold" in split_info:
         log(f"beauty filter: dropped {split_info['dropped_cold']} test users with a cold last item and "
             f"{split_info['dropped_seen']} whose last item was already seen; {split_info['test_users']} remain")
@@ -349,7 +369,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions,
-                      query_time=query_time)
+                      query_time=query_time, **absolute_time_buckets(seqs, split.train, absolute_time_days))
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -359,6 +379,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         f"similarity {cfg.similarity}, readout {cfg.readout}, tied {cfg.tied_embeddings}, input scale {cfg.input_scale}, "
         f"recency positions {cfg.recency_positions}" + (", tied events share a position" if tie_positions else "")
         + (", queries at the next event's time" if query_time == "next" else "")
+        + (f", absolute time in {cfg.absolute_time_buckets} buckets of {absolute_time_days:g} days"
+           if cfg.absolute_time_buckets else "")
         + f", d_model {d_model}, layers {layers}, heads {heads}, "
         f"norm {cfg.norm}, mlp {cfg.mlp} {cfg.mlp_hidden}, dropout {dropout} (attention {attention_dropout}), Adam beta2 {adam_beta2}; losses: "
         + ("full softmax" + (" without the seen items" if exclude_seen else "")
@@ -717,6 +739,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--query-time", choices=["own", "next"], default="own",
                    help="next: each event's query sits at the time of the prediction made at it (the next event's; "
                         "HSTU's relative time bias), its key at its own time; needs a time signal and timestamps")
+    p.add_argument("--absolute-time", type=float, default=0.0, metavar="DAYS", dest="absolute_time_days",
+                   help="a learned embedding of when each prediction is made, in buckets of DAYS from the training "
+                        "log's first event to its last training target (later times share the last bucket); needs "
+                        "timestamps. 0 = off: the model reads time only relative to the request")
     p.add_argument("--no-length-grouping", dest="length_grouping", action="store_false",
                    help="random batches instead of batches of similar history lengths (slower; every dense-loss "
                         "target then weighs alike, as in SASRec's training)")
@@ -800,7 +826,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
-          query_time=args.query_time, full_softmax=by_data.full_softmax,
+          query_time=args.query_time, absolute_time_days=args.absolute_time_days, full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
           similarity=args.similarity, readout=args.readout,

@@ -1,9 +1,11 @@
 """Reference point under the same protocol: rank the catalogue by training-set popularity
 (count of each item among the training targets' events, i.e. each user's events without the
-last two), history excluded, ties pessimistic. Usage: popularity_baseline.py DATASET DATA_DIR [WINDOW_DAYS]
+last two), history excluded, ties pessimistic. Usage: popularity_baseline.py DATASET DATA_DIR [WINDOW_DAYS [past]]
 With WINDOW_DAYS (data with timestamps): popularity at the time of each request instead, counted among the training
 events within WINDOW_DAYS of the held-out event's time (other users' later events included, as leave-one-out trains
-on them), ties by the overall count: how much a signal of absolute time could add that a sequence model lacks."""
+on them), ties by the overall count: how much a signal of absolute time could add that a sequence model lacks.
+With `past`: only the WINDOW_DAYS before the held-out event, which is all a served model could know at request time;
+the difference to both sides is what leave-one-out's view of other users' future lends such a signal."""
 import sys
 from pathlib import Path
 
@@ -24,13 +26,14 @@ counts = target_counts(seqs, split.train, len(ds.items))
 scores = np.tile(counts, (len(split.test), 1)).astype(np.float64)
 if len(sys.argv) > 3:
     window = float(sys.argv[3]) * 86400
+    after = 0 if sys.argv[4:5] == ["past"] else window
     times = np.array([seqs[u].timestamps[t] for u, t in split.train])
     items = np.array([seqs[u].items[t] for u, t in split.train])
     order = np.argsort(times, kind="stable")
     times, items = times[order], items[order]
     for row, (u, t) in enumerate(split.test):
         at = seqs[u].timestamps[t]
-        near = items[np.searchsorted(times, at - window):np.searchsorted(times, at + window, side="right")]
+        near = items[np.searchsorted(times, at - window):np.searchsorted(times, at + after, side="right")]
         scores[row] = np.bincount(near, minlength=len(counts)) + counts * 1e-6
 targets = np.array([seqs[u].items[t] for u, t in split.test])
 r = target_ranks(scores, targets, history_items_of(seqs, split.test))
