@@ -74,6 +74,7 @@ ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
                "absolute_time_days": 0.0}
 
+
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
                           days: float) -> dict:
     """ModelConfig's absolute-time fields for buckets of `days`: from the log's first event to the last training
@@ -251,6 +252,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     the model cannot read the log's order inside a second either; needs timestamps.
     query_time: "next": each event's query at the time of the prediction made at it, the next event's
     (ModelConfig.query_time; HSTU's relative time bias); "own": at its own time. Needs a time signal.
+    absolute_time_days: > 0: each event's token also reads when the prediction made at it is made, in buckets of this
+    many days (ModelConfig.absolute_time_buckets, absolute_time_buckets()); needs timestamps; not exportable yet.
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
