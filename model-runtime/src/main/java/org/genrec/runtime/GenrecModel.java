@@ -16,6 +16,7 @@ import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.EncodeInputs;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
+import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.encoding.RequestEncoder;
 import org.genrec.runtime.onnx.ExecutionProvider;
@@ -117,15 +118,15 @@ public final class GenrecModel implements AutoCloseable {
         stats.gemmGflops(gemmGflops);
         var items = bundle.items().items();
         String action = manifest().actions().get(0);
-        List<org.genrec.runtime.encoding.HistoryEvent> longest = new java.util.ArrayList<>();
+        List<HistoryEvent> longest = new ArrayList<>();
         for (int i = 0; i < manifest().maxHistory(); i++) {
-            longest.add(new org.genrec.runtime.encoding.HistoryEvent(items.get(i % items.size()).itemId(), action, i, "warm up"));
+            longest.add(new HistoryEvent(items.get(i % items.size()).itemId(), action, i, "warm up"));
         }
         long[] candidates = new long[Math.min(manifest().maxCandidates(), items.size())];
         for (int i = 0; i < candidates.length; i++) {
             candidates[i] = i + 1;
         }
-        for (List<org.genrec.runtime.encoding.HistoryEvent> history : List.of(List.<org.genrec.runtime.encoding.HistoryEvent>of(), longest)) {
+        for (List<HistoryEvent> history : List.of(List.<HistoryEvent>of(), longest)) {
             UserEncoding user = encode(new GenrecRequest(history, "warm up", longest.size()));
             score(user, new long[] { 1 });
             score(user, candidates);
@@ -134,8 +135,8 @@ public final class GenrecModel implements AutoCloseable {
             }
         }
         if (encoder.readsNewHistoryItems()) { // a history with an item added after training: the wider item-token input
-            List<org.genrec.runtime.encoding.HistoryEvent> withNewItem = new java.util.ArrayList<>(longest);
-            withNewItem.set(longest.size() - 1, new org.genrec.runtime.encoding.HistoryEvent("warm up", action, longest.size(), null,
+            List<HistoryEvent> withNewItem = new ArrayList<>(longest);
+            withNewItem.set(longest.size() - 1, new HistoryEvent("warm up", action, longest.size(), null,
                 new ItemText("warm up", List.of())));
             encode(new GenrecRequest(withNewItem, null, longest.size()));
         }

@@ -29,6 +29,11 @@ public record ItemText(String title, List<String> categories) {
         return new ItemText(title == null ? null : title.toString(), names);
     }
 
+    /** Whether there is no text at all: no title (or a blank one) and no categories. */
+    public boolean isEmpty() {
+        return title.isBlank() && categories.isEmpty();
+    }
+
     /** Whether the text has a token at all: without one there is nothing to embed the item from. */
     public boolean hasTokens(TextTokenizer tokenizer) {
         return tokens(tokenizer, 1)[0] != tokenizer.padId();

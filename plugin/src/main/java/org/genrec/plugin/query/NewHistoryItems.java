@@ -65,9 +65,12 @@ final class NewHistoryItems {
         Map<String, ItemText> texts = new HashMap<>();
         for (SearchHit hit : response.getHits().getHits()) {
             Map<String, Object> doc = hit.getSourceAsMap();
-            Object id = doc == null ? null : XContentMapValues.extractValue(source.itemIdField(), doc);
-            ItemText text = doc == null ? null : ItemTexts.of(doc, source.textFields());
-            if (id != null && (!text.title().isBlank() || !text.categories().isEmpty())) {
+            if (doc == null) {
+                continue;
+            }
+            Object id = XContentMapValues.extractValue(source.itemIdField(), doc);
+            ItemText text = ItemTexts.of(doc, source.textFields());
+            if (id != null && !text.isEmpty()) {
                 texts.putIfAbsent(id.toString(), text);
             }
         }
