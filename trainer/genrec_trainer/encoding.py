@@ -29,6 +29,9 @@ class EncodedRequest:
     # kept event is one (the same to the graph, and its text lookup then costs nothing). None for other bundles, whose
     # graph has no such input.
     history_item_tokens: np.ndarray | None = None
+    # int64 [1] (bundles of models that read absolute time: --absolute-time): the request's time, seconds since the epoch.
+    # None for other bundles, whose graph has no such input.
+    request_time: np.ndarray | None = None
 
     def graph_inputs(self) -> dict[str, np.ndarray]:
         inputs = {"history_items": self.history_items, "history_actions": self.history_actions,
@@ -36,17 +39,22 @@ class EncodedRequest:
                   "history_query_tokens": self.history_query_tokens, "query_tokens": self.query_tokens}
         if self.history_item_tokens is not None:
             inputs["history_item_tokens"] = self.history_item_tokens
+        if self.request_time is not None:
+            inputs["request_time"] = self.request_time
         return inputs
 
 
 class RequestEncoder:
     def __init__(self, item_index: dict[str, int], actions: Sequence[str], vocab: Vocab,
-                 max_history: int, max_query_tokens: int, max_item_tokens: int = 0):
+                 max_history: int, max_query_tokens: int, max_item_tokens: int = 0, reads_request_time: bool = False):
         """max_item_tokens: > 0 for a bundle that reads a history event of an item the model was not trained on from the
         item's text when the event gives it (its "item_text": {"title", "categories"}; export_bundle's new_history_items);
-        0: such events are left out, as events of unknown items without text always are."""
+        0: such events are left out, as events of unknown items without text always are.
+        reads_request_time: the bundle's encode graph takes the request's time itself (request_time), not only the
+        events' ages (a model trained with --absolute-time)."""
         self.item_index = item_index
         self.max_item_tokens = max_item_tokens
+        self.reads_request_time = reads_request_time
         self.action_index = {a: i + 1 for i, a in enumerate(actions)}  # 0 = padding
         self.vocab = vocab
         self.max_history = max_history
@@ -88,7 +96,8 @@ class RequestEncoder:
             hq[0, j] = self.vocab.encode(e.get("query"), q)
         return EncodedRequest(items, actions, ages, hq,
                               np.asarray([self.vocab.encode(query, q)], np.int64),
-                              dropped, [e["item"] for e in kept], item_text)
+                              dropped, [e["item"] for e in kept], item_text,
+                              np.asarray([request_time], np.int64) if self.reads_request_time else None)
 
     def new_item_tokens(self, event: dict[str, Any]) -> list[int] | None:
         """The item tokens of an event whose item the model was not trained on, or None when it cannot be read: a

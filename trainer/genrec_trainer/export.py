@@ -28,6 +28,9 @@ ENCODE_INPUTS = ["history_items", "history_actions", "history_age_seconds", "his
 # The encode graph's sixth input in models trained to read an item by its text alone (--item-id-dropout): history events
 # of items added after training, read from their text (model.encode's history_item_tokens).
 HISTORY_ITEM_TOKENS = "history_item_tokens"
+# The encode graph's last input in models that read absolute time (--absolute-time): when the request is made, int64 [B]
+# seconds since the epoch, bucketed in the graph (model.absolute_time_bucket).
+REQUEST_TIME = "request_time"
 SCORE_OUTPUTS = ["scores"]
 GOLDEN_TOP_K = 50
 GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
@@ -51,8 +54,13 @@ def cache_names(layers: int) -> list[str]:
     return [f"cache_keys_{i}" for i in range(layers)] + [f"cache_values_{i}" for i in range(layers)]
 
 
-def encode_inputs(new_history_items: bool) -> list[str]:
-    return [*ENCODE_INPUTS, HISTORY_ITEM_TOKENS] if new_history_items else ENCODE_INPUTS
+def encode_inputs(new_history_items: bool, request_time: bool = False) -> list[str]:
+    """ENCODE_INPUTS, then the optional ones in this order: HISTORY_ITEM_TOKENS, REQUEST_TIME."""
+    return [*ENCODE_INPUTS, *([HISTORY_ITEM_TOKENS] if new_history_items else []), *([REQUEST_TIME] if request_time else [])]
+
+
+def reads_request_time(model: GenRecModel) -> bool:
+    return model.cfg.absolute_time_buckets > 0
 
 
 def encode_outputs(layers: int) -> list[str]:
@@ -70,16 +78,33 @@ def score_feed(encoded: Sequence[np.ndarray], candidates: np.ndarray) -> dict[st
 
 
 class _EncodeGraph(nn.Module):
-    def __init__(self, model: GenRecModel):
+    def __init__(self, model: GenRecModel, new_history_items: bool = False):
         super().__init__()
         self.model = model
+        # the optional inputs after ENCODE_INPUTS, in encode_inputs() order: the graph's inputs are positional
+        self.optional = encode_inputs(new_history_items, reads_request_time(model))[len(ENCODE_INPUTS):]
         with torch.no_grad():  # a constant of the graph: history items' rows, gathered, not computed
             self.register_buffer("item_rows", model.item_table().float().clone())
 
-    def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens,
-                history_item_tokens=None):
+    def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens, *optional):
         return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                        query_tokens, self.item_rows, history_item_tokens)
+                                        query_tokens, self.item_rows, **dict(zip(self.optional, optional)))
+
+    def example_inputs(self, b: int, n: int, q: int) -> tuple[torch.Tensor, ...]:
+        """Inputs of every kind the graph takes, for tracing: b requests of n events; with history_item_tokens one event
+        of an item added after training (index 0, its text given), with request_time times an hour after the events."""
+        cfg = self.model.cfg
+        inputs = [torch.randint(1, cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
+                  torch.full((b, n), 3600, dtype=torch.long), torch.zeros(b, n, q, dtype=torch.long),
+                  torch.zeros(b, q, dtype=torch.long)]
+        if HISTORY_ITEM_TOKENS in self.optional:
+            inputs[0][0, 0] = 0
+            new_item_tokens = torch.zeros(b, n, cfg.max_item_tokens, dtype=torch.long)
+            new_item_tokens[0, 0] = torch.randint(1, cfg.vocab_size, (cfg.max_item_tokens,))
+            inputs.append(new_item_tokens)
+        if REQUEST_TIME in self.optional:
+            inputs.append(torch.full((b,), cfg.absolute_time_origin + 3600 * (n + 1), dtype=torch.long))
+        return tuple(inputs)
 
 
 class _ScoreGraph(nn.Module):
@@ -127,6 +152,7 @@ def export_new_item_graphs(model: GenRecModel, out_dir: Path) -> None:
     model.eval()
     tokens = torch.randint(1, model.cfg.vocab_size, (2, model.cfg.max_item_tokens))
     layers = model.cfg.layers
+    encode_graph = _EncodeGraph(model)
     cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}
     with warnings.catch_warnings():  # the same noise as in export_onnx
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -134,11 +160,8 @@ def export_new_item_graphs(model: GenRecModel, out_dir: Path) -> None:
         torch.onnx.export(_ItemEncoderGraph(model), (tokens,), str(out_dir / f"{ITEM_ENCODER}.onnx"), dynamo=False,
                           opset_version=17, input_names=ITEM_ENCODER_INPUTS, output_names=ITEM_ENCODER_OUTPUTS,
                           dynamic_axes={"item_tokens": {0: "B", 1: "MT"}, "embedding": {0: "B"}, "candidate_row": {0: "B"}})
-        history = (torch.randint(1, model.cfg.num_items + 1, (2, 3)), torch.ones(2, 3, dtype=torch.long),
-                   torch.full((2, 3), 3600, dtype=torch.long), torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long),
-                   torch.zeros(2, 3, 1, dtype=torch.long))
         with torch.no_grad():
-            cache = _EncodeGraph(model)(*history)[1:1 + 2 * layers]
+            cache = encode_graph(*encode_graph.example_inputs(2, 3, 4))[1:1 + 2 * layers]
             rows = model.cold_candidate_rows(torch.randint(1, model.cfg.vocab_size, (2, 5, model.cfg.max_item_tokens)))
         torch.onnx.export(_ScoreRowsGraph(model), (*cache, rows), str(out_dir / f"{SCORE_ROWS}.onnx"), dynamo=False,
                           opset_version=17, input_names=score_rows_inputs(layers), output_names=SCORE_OUTPUTS,
@@ -170,29 +193,23 @@ def half_blocks(model: GenRecModel) -> GenRecModel:
 def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_items: bool) -> None:
     model.eval()
     b, n, q, k = 2, 3, 4, 5  # example sizes; every one of them is a dynamic axis
-    ex_enc = (torch.randint(1, model.cfg.num_items + 1, (b, n)), torch.ones(b, n, dtype=torch.long),
-              torch.full((b, n), 3600, dtype=torch.long), torch.zeros(b, n, q, dtype=torch.long),
-              torch.zeros(b, q, dtype=torch.long))
-    item_text_axes = {}
-    if new_history_items:  # one event of an item added after training: index 0, its text given
-        ex_enc[0][0, 0] = 0
-        new_item_tokens = torch.zeros(b, n, model.cfg.max_item_tokens, dtype=torch.long)
-        new_item_tokens[0, 0] = torch.randint(1, model.cfg.vocab_size, (model.cfg.max_item_tokens,))
-        ex_enc = (*ex_enc, new_item_tokens)
-        item_text_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}}
+    encode_graph = _EncodeGraph(model, new_history_items)
+    ex_enc = encode_graph.example_inputs(b, n, q)
+    optional_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}, REQUEST_TIME: {0: "B"}}
     layers = model.cfg.layers
     cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}  # S = T + 1 slots: history, context, own key
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
     # them independently of the request query.
     torch.onnx.export(
-        _EncodeGraph(model), ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
-        input_names=encode_inputs(new_history_items), output_names=encode_outputs(layers),
+        encode_graph, ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
+        input_names=encode_inputs(new_history_items, reads_request_time(model)), output_names=encode_outputs(layers),
         dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
                       "history_age_seconds": {0: "B", 1: "N"},
                       "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
-                      "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}} | item_text_axes | cache_axes)
+                      "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}}
+        | {name: optional_axes[name] for name in encode_graph.optional} | cache_axes)
     with torch.no_grad():
-        cache = _EncodeGraph(model)(*ex_enc)[1:1 + 2 * layers]
+        cache = encode_graph(*ex_enc)[1:1 + 2 * layers]
     torch.onnx.export(
         _ScoreGraph(model), (*cache, torch.randint(1, model.cfg.num_items + 1, (b, k))), str(out_dir / f"score{suffix}.onnx"),
         dynamo=False, opset_version=17, input_names=score_inputs(layers), output_names=SCORE_OUTPUTS,
@@ -421,7 +438,7 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     enc = ort.InferenceSession(str(out_dir / f"encode{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     layers = (len(enc.get_outputs()) - 2) // 2
-    assert [i.name for i in enc.get_inputs()] in (encode_inputs(False), encode_inputs(True))
+    assert [i.name for i in enc.get_inputs()] in [encode_inputs(n, t) for n in (False, True) for t in (False, True)]
     assert [o.name for o in enc.get_outputs()] == encode_outputs(layers)
     assert [i.name for i in sco.get_inputs()] == score_inputs(layers) and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0
@@ -454,6 +471,9 @@ def _architecture(cfg) -> dict[str, Any]:
         arch["item_text"] = False
     if not cfg.action_input:
         arch["action_input"] = False
+    if cfg.absolute_time_buckets:  # the encode graph's request_time input: what a request's time reads as
+        arch["absolute_time"] = {"origin": cfg.absolute_time_origin, "width_seconds": cfg.absolute_time_width,
+                                 "buckets": cfg.absolute_time_buckets}
     defaults = ModelConfig(num_items=1, vocab_size=1, num_actions=1)
     for key in ("readout", "tied_embeddings", "input_scale", "recency_positions", "tie_positions", "query_time", "norm", "mlp"):
         if getattr(cfg, key) != getattr(defaults, key):
@@ -488,10 +508,11 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     export_onnx(model, out, new_history_items=new_history_items)
     export_onnx(half_blocks(model), out, FP16, new_history_items)
 
-    encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0)
+    encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0,
+                             reads_request_time(model))
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
-    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items),
+    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items, reads_request_time(model)),
                                   "outputs": encode_outputs(cfg.layers)}
               for suffix in ("", FP16)}
     graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}

@@ -636,7 +636,8 @@ class GenRecModel(nn.Module):
 
     def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                       history_query_tokens: Tensor, query_tokens: Tensor,
-                      item_table: Tensor | None = None, history_item_tokens: Tensor | None = None) -> tuple[Tensor, ...]:
+                      item_table: Tensor | None = None, history_item_tokens: Tensor | None = None,
+                      request_time: Tensor | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
         [B, H, T + 1, Dh], cache_mask [B, T]. Keys are turned to the candidates' place (every
@@ -652,7 +653,7 @@ class GenRecModel(nn.Module):
         rows from a table")."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens, item_table,
-                                                history_item_tokens=history_item_tokens)
+                                                history_item_tokens=history_item_tokens, request_time=request_time)
         turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
         own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]

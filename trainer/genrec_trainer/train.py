@@ -253,7 +253,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     query_time: "next": each event's query at the time of the prediction made at it, the next event's
     (ModelConfig.query_time; HSTU's relative time bias); "own": at its own time. Needs a time signal.
     absolute_time_days: > 0: each event's token also reads when the prediction made at it is made, in buckets of this
-    many days (ModelConfig.absolute_time_buckets, absolute_time_buckets()); needs timestamps; not exportable yet.
+    many days (ModelConfig.absolute_time_buckets, absolute_time_buckets()); needs timestamps; the bundle's encode graph
+    then takes the request's time too (export.REQUEST_TIME).
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
@@ -296,9 +297,6 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     actions = action_list(events)
     index = item_index(items)
     vocab = build_vocab(items, events)
-    if absolute_time_days and export:
-        raise ValueError("absolute_time_days is a trainer experiment: the bundle's encode graph has no request-time "
-                         "input yet, so such a model cannot be exported (train it with --no-export)")
     unknown = [e.item_id for e in events if e.item_id not in index]
     if len(unknown) == len(events):
         raise ValueError(f"none of the {len(events)} events names an item of the items file (events' item ids "

@@ -1,12 +1,16 @@
 """--absolute-time: a learned embedding of when each prediction is made (model.absolute_time_bucket)."""
 import dataclasses
+import json
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 
 from conftest import ACTIONS, tensors
+from genrec_trainer.export import ENCODE_INPUTS
 from genrec_trainer.data import item_token_table
-from genrec_trainer.model import GenRecModel, ModelConfig
+from genrec_trainer.model import GenRecModel, ModelConfig, next_event_ages
 from genrec_trainer.train import absolute_time_buckets
 
 
@@ -80,21 +84,40 @@ def test_each_event_reads_its_predictions_time_so_the_dense_readout_is_the_serve
     assert len(buckets) > 1, "the events' predictions fall in more than one bucket: the test sees the embedding"
 
 
-def test_training_needs_timestamps_and_refuses_an_export_it_cannot_serve():
+def test_training_needs_timestamps_and_exports_an_encode_graph_that_reads_the_request_time(tmp_path):
     from genrec_trainer import synthetic
     from genrec_trainer.train import train
 
     items, events = synthetic.generate(seed=1, num_users=30, num_items=30, min_len=12, max_len=16)
-    kw = dict(out="/nonexistent", data_desc="tiny", seed=1, epochs=1, max_history=10, d_model=16, batch_size=32,
+    kw = dict(data_desc="tiny", seed=1, epochs=1, max_history=10, d_model=16, batch_size=32,
               examples_per_epoch=32, negatives=16, log=lambda *_: None, absolute_time_days=1.0)
-    with pytest.raises(ValueError, match="no request-time input"):
-        train(items, events, **kw)
     order_only = [dataclasses.replace(e, timestamp=0) for e in events]
     with pytest.raises(ValueError, match="absolute_time_days needs timestamps"):
-        train(items, order_only, export=False, **kw)
+        train(items, order_only, out=str(tmp_path / "never"), export=False, **kw)
     logged = []
-    metrics = train(items, events, export=False, **{**kw, "log": logged.append})
+    metrics = train(items, events, out=str(tmp_path / "bundle"), **{**kw, "log": logged.append})
     days = (max(e.timestamp for e in events) - min(e.timestamp for e in events)) // 86_400
     buckets = next(int(line.split("absolute time in ")[1].split()[0]) for line in logged if "absolute time in" in line)
     assert 1 < buckets <= days + 1
     assert 0 <= metrics["hr@10"] <= 1
+
+    # The bundle (its export already checked ONNX against PyTorch on every golden case): the encode graph's last input is
+    # the request's time, which each golden case gives as sent, and which the graph reads by its bucket alone.
+    bundle = tmp_path / "bundle"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["graphs"]["encode"]["inputs"] == [*ENCODE_INPUTS, "request_time"]
+    absolute = manifest["architecture"]["absolute_time"]
+    assert absolute["buckets"] == buckets and absolute["width_seconds"] == 86_400
+    golden = json.loads((bundle / "golden.json").read_text())
+    assert all(c["inputs"]["request_time"] == [c["request"]["request_time"]] for c in golden["cases"])
+    graph = ort.InferenceSession(str(bundle / "encode.onnx"), providers=["CPUExecutionProvider"])
+    case = next(c for c in golden["cases"] if c["name"] == "recommendation_with_history")
+    feeds = {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in graph.get_inputs()}
+    asked = feeds["request_time"] - next_event_ages(torch.from_numpy(feeds["history_age_seconds"])).numpy()  # [1, N]
+    # how much later the request can be before any event's prediction enters the next bucket (ages as given)
+    slack = int((absolute["width_seconds"] - 1 - (asked - absolute["origin"]) % absolute["width_seconds"]).min())
+
+    def embedding(later: int) -> np.ndarray:
+        return graph.run(["embedding"], feeds | {"request_time": feeds["request_time"] + later})[0]
+    assert np.array_equal(embedding(0), embedding(slack))
+    assert np.abs(embedding(0) - embedding(slack + 1)).max() > 1e-4

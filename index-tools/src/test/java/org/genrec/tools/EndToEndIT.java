@@ -335,6 +335,8 @@ class EndToEndIT {
         assertEquals(bundleWeight, model.path("retrieval_weight").asDouble(), 1e-6, "the served blend's default: " + stats.body());
         assertTrue(model.path("new_items").asBoolean(false), "the fixture model embeds and ranks new items: " + stats.body());
         assertTrue(model.path("new_history_items").asBoolean(false), "and reads them in a history: " + stats.body());
+        assertTrue(model.path("reads_request_time").isBoolean() && !model.path("reads_request_time").asBoolean(),
+            "the fixture model reads the events' ages, not the request's date: " + stats.body());
         assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
         assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
         HttpResponse<String> one = send("GET", "/_plugins/_genrec/models/recs", null);

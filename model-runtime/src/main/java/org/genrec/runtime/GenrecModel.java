@@ -232,6 +232,9 @@ public final class GenrecModel implements AutoCloseable {
                 inputs.put(EncodeInputs.HISTORY_ITEM_TOKENS,
                     buffers.longs(env, EncodeInputs.HISTORY_ITEM_TOKENS, in.historyItemTokens(), rows, length, in.itemTokens()));
             }
+            if (encoder.readsRequestTime()) {
+                inputs.put(EncodeInputs.REQUEST_TIME, buffers.longs(env, EncodeInputs.REQUEST_TIME, in.requestTime(), rows));
+            }
             try (OrtSession.Result result = encodeGraph.run(inputs)) {
                 int layers = manifest().architecture().layers();
                 List<FloatBuffer> keys = new ArrayList<>(layers), values = new ArrayList<>(layers);

@@ -6,16 +6,28 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
-/** The small model trained by trainer/scripts/make_fixture_bundle.sh before the Java tests run. */
+/**
+ * The small models trained by trainer/scripts/make_fixture_bundle.sh before the Java tests run: the fixture, and one
+ * trained shorter with --absolute-time whose encode graph also takes the request's date (scripts/test.sh trains both).
+ */
 public final class FixtureBundle {
 
     private FixtureBundle() {}
 
     public static Path path() {
-        String configured = System.getProperty("genrec.test.bundle");
+        return configured("genrec.test.bundle", "target/fixture-bundle");
+    }
+
+    /** The fixture model that reads absolute time (its encode graph's request_time input). */
+    public static Path absoluteTimePath() {
+        return configured("genrec.test.absolute-time-bundle", "target/fixture-bundle-absolute-time --epochs 2 --absolute-time 7");
+    }
+
+    private static Path configured(String property, String scriptArguments) {
+        String configured = System.getProperty(property);
         if (configured == null || !Files.isRegularFile(Path.of(configured, "manifest.json"))) {
             throw new IllegalStateException("no fixture bundle at [" + configured + "]: run trainer/scripts/make_fixture_bundle.sh "
-                + "target/fixture-bundle first (the README's test command does), or pass -Dgenrec.test.bundle=DIR");
+                + scriptArguments + " first (the README's test command does), or pass -D" + property + "=DIR");
         }
         return Path.of(configured);
     }

@@ -36,6 +36,8 @@ class GoldenVectorsTest {
 
     private static GenrecModel model;
     private static GenrecModel fp16Model;
+    /** The fixture trained with --absolute-time: its encode graph also takes request_time. */
+    private static GenrecModel timedModel;
     private static JsonNode golden;
     /** Largest float16 error seen over all cases: a float16 graph that matched float32 exactly would not be one. */
     private static double fp16MaxError;
@@ -45,12 +47,14 @@ class GoldenVectorsTest {
         model = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU);
         fp16Model = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU, EncodeBatching.DEFAULT, GraphPrecision.FP16);
         golden = new ObjectMapper().readTree(FixtureBundle.path().resolve(model.manifest().golden()).toFile());
+        timedModel = GenrecModel.load(FixtureBundle.absoluteTimePath(), ExecutionProvider.CPU);
     }
 
     @AfterAll
     static void close() {
         model.close();
         fp16Model.close();
+        timedModel.close();
     }
 
     @Test
@@ -93,6 +97,22 @@ class GoldenVectorsTest {
         return tests.stream();
     }
 
+    /** The same cases from a model that reads the request's date: Java feeds request_time as the trainer did. */
+    @TestFactory
+    Stream<DynamicTest> goldenCasesOfAModelThatReadsTheRequestTime() throws IOException {
+        assertTrue(timedModel.encoder().readsRequestTime(), "the absolute-time fixture's encode graph takes request_time");
+        assertFalse(model.encoder().readsRequestTime(), "the fixture's does not");
+        JsonNode timedGolden = new ObjectMapper().readTree(
+            FixtureBundle.absoluteTimePath().resolve(timedModel.manifest().golden()).toFile());
+        double tolerance = timedGolden.path("tolerance").asDouble(1e-4);
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode c : timedGolden.path("cases")) {
+            assertTrue(c.path("inputs").has(EncodeInputs.REQUEST_TIME), "golden case " + c.path("name") + " gives request_time");
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText(), () -> check(timedModel, c, tolerance)));
+        }
+        return tests.stream();
+    }
+
     private static void check(GenrecModel model, JsonNode c, double tolerance) {
         GenrecRequest request = request(c.path("request"));
         EncodedRequest encoded = model.encoder().encode(request);
@@ -109,6 +129,12 @@ class GoldenVectorsTest {
         assertEquals(itemTokens.isMissingNode() ? 0 : itemTokens.path(0).path(0).size(), encoded.itemTokens(),
             "history_item_tokens width");
         assertArrayEquals(flatLongs(itemTokens), encoded.historyItemTokens(), EncodeInputs.HISTORY_ITEM_TOKENS);
+        // Bundles that read absolute time (--absolute-time): the request's time, the graph's last input
+        JsonNode requestTime = inputs.path(EncodeInputs.REQUEST_TIME);
+        assertEquals(!requestTime.isMissingNode(), model.encoder().readsRequestTime(), "the encoder feeds request_time iff the graph takes it");
+        if (!requestTime.isMissingNode()) {
+            assertArrayEquals(flatLongs(requestTime), encoded.requestTime(), EncodeInputs.REQUEST_TIME);
+        }
 
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);

@@ -19,7 +19,7 @@ public final class BatchLayout {
 
     /**
      * The requests' inputs as [rows, length] (history tokens [rows, length, Q], query [rows, Q], item tokens
-     * [rows, length, IT] with IT the largest of the batch),
+     * [rows, length, IT] with IT the largest of the batch, request times [rows]),
      * each history left-padded to {@code length}; rows past {@code batch.size()} are empty histories.
      * Returned as an {@link EncodedRequest} whose arrays are the stacked rows and whose length is {@code length}.
      */
@@ -32,6 +32,7 @@ public final class BatchLayout {
         long[] queryTokens = new long[rows * q];
         int it = batch.stream().mapToInt(EncodedRequest::itemTokens).max().orElseThrow();  // each row's, padded on the right
         long[] itemTokens = new long[rows * length * it];
+        long[] requestTimes = new long[rows]; // a padding row's 0 reads as the first time bucket, and its outputs are dropped
         for (int row = 0; row < batch.size(); row++) {
             EncodedRequest in = batch.get(row);
             int at = row * length + (length - in.length()); // left padding
@@ -40,11 +41,12 @@ public final class BatchLayout {
             System.arraycopy(in.historyAgeSeconds(), 0, ages, at, in.length());
             System.arraycopy(in.historyQueryTokens(), 0, historyTokens, at * q, in.length() * q);
             System.arraycopy(in.requestQueryTokens(), 0, queryTokens, row * q, q);
+            requestTimes[row] = in.requestTime()[0];
             for (int e = 0; e < in.length() * in.itemTokens(); e += in.itemTokens()) {
                 System.arraycopy(in.historyItemTokens(), e, itemTokens, (at + e / in.itemTokens()) * it, in.itemTokens());
             }
         }
-        return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0, it, itemTokens);
+        return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0, it, itemTokens, requestTimes);
     }
 
     /**

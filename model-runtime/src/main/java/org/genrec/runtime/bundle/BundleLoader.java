@@ -102,9 +102,10 @@ public final class BundleLoader {
             "graph [encode] must output " + CacheLayout.encodeOutputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("encode").outputs());
         boolean newHistoryItems = m.readsNewHistoryItems();
-        require(m.graph("encode").inputs().equals(EncodeInputs.of(newHistoryItems)),
-            "graph [encode] must take " + EncodeInputs.BASE + " (and [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] last, models trained to"
-                + " read items by their text), manifest says " + m.graph("encode").inputs());
+        require(m.graph("encode").inputs().equals(EncodeInputs.of(newHistoryItems, m.readsRequestTime())),
+            "graph [encode] must take " + EncodeInputs.BASE + ", then [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] (models trained to"
+                + " read items by their text), then [" + EncodeInputs.REQUEST_TIME + "] (models that read absolute time), manifest says "
+                + m.graph("encode").inputs());
         require(!newHistoryItems || m.items().maxItemTokens() > 0,
             "items.max_item_tokens must be positive when graph [encode] takes [" + EncodeInputs.HISTORY_ITEM_TOKENS + "]");
         require(m.graph("score").inputs().equals(CacheLayout.scoreInputs(layers)),

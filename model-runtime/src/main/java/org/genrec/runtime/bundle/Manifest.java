@@ -101,6 +101,14 @@ public record Manifest(
         return graph("encode").inputs().contains(EncodeInputs.HISTORY_ITEM_TOKENS);
     }
 
+    /**
+     * Whether the encode graph reads when the request is made (its {@code request_time} input: models trained with
+     * {@code --absolute-time}, which learn what each period of the log was like).
+     */
+    public boolean readsRequestTime() {
+        return graph("encode").inputs().contains(EncodeInputs.REQUEST_TIME);
+    }
+
     public boolean hasGraph(String name) {
         return graphs != null && graphs.containsKey(name);
     }

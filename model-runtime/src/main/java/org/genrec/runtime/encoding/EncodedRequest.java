@@ -15,6 +15,8 @@ package org.genrec.runtime.encoding;
  *                             {@code history_item_tokens} input (an id-only model), the manifest's max_item_tokens when
  *                             an event is of an item added after training, else 1 (padding, which costs the graph nothing)
  * @param historyItemTokens    [N * IT] the item tokens of events of items added after training, padding elsewhere
+ * @param requestTime          [1] when the request is made, seconds since the epoch (one per row once batched); the encode
+ *                             graph reads it only in models that read absolute time ({@link EncodeInputs#REQUEST_TIME})
  */
 public record EncodedRequest(
     int length,
@@ -26,5 +28,6 @@ public record EncodedRequest(
     long[] requestQueryTokens,
     int droppedHistoryItems,
     int itemTokens,
-    long[] historyItemTokens
+    long[] historyItemTokens,
+    long[] requestTime
 ) {}

@@ -27,6 +27,7 @@ public final class RequestEncoder {
     private final int maxHistory;
     /** max_item_tokens when the encode graph reads items added after training from their text, else 0. */
     private final int newItemTokens;
+    private final boolean readsRequestTime;
 
     public RequestEncoder(Manifest manifest, ItemCatalog items, TextTokenizer tokenizer) {
         this.items = items;
@@ -37,6 +38,12 @@ public final class RequestEncoder {
         }
         this.maxHistory = manifest.maxHistory();
         this.newItemTokens = manifest.readsNewHistoryItems() ? manifest.items().maxItemTokens() : 0;
+        this.readsRequestTime = manifest.readsRequestTime();
+    }
+
+    /** Whether the encode graph takes the request's time itself, not only the events' ages (models trained with --absolute-time). */
+    public boolean readsRequestTime() {
+        return readsRequestTime;
     }
 
     /** Whether the model reads a history event of an item it was not trained on, given the item's text. */
@@ -93,7 +100,7 @@ public final class RequestEncoder {
             System.arraycopy(tokenizer.encode(event.query()), 0, historyTokens, slot * q, q);
         }
         return new EncodedRequest(n, q, itemIdx, actionIdx, ages, historyTokens, tokenizer.encode(request.query()), dropped, it,
-            historyItemTokens);
+            historyItemTokens, new long[] { request.requestTimeSeconds() });
     }
 
     /** An event the model can read: its item's index (0 for an item added after training) and that item's tokens (else null). */

@@ -9,7 +9,10 @@ import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -17,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,12 +31,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Batching is invisible in the results: with the real fixture model, requests of different
  * lengths encoded together (left-padded to a shared, bucketed length, padded rows added) give
  * each caller what it gets alone, cache shapes included, and so the same ranking scores; so do requests with an item
- * added after training in their history (its text a wider input than the others').
+ * added after training in their history (its text a wider input than the others'), and, with a model that reads the
+ * request's date, requests made in different weeks (each row's own request_time).
  * Batching runs here on CPU with mode ON; on a GPU (AUTO) the code path is the same.
  */
 class BatchedEncodeTest {
 
     private static final float TOLERANCE = 1e-5f;
+    /** The synthetic fixtures' log starts about here; requests are spread over the weeks after it (the time buckets). */
+    private static final long LOG_START = 1_700_000_000L;
+
+    static Stream<Path> bundles() {
+        return Stream.of(FixtureBundle.path(), FixtureBundle.absoluteTimePath());
+    }
 
     private static List<GenrecRequest> requests(GenrecModel model) {
         var items = model.bundle().items().items();
@@ -43,23 +54,25 @@ class BatchedEncodeTest {
                 for (int i = 0; i < length; i++) {
                     String action = model.manifest().actions().get(i % model.manifest().actions().size());
                     var item = items.get((i * 7 + length) % items.size());
-                    history.add(new HistoryEvent(item.itemId(), action, 1_000L * i, i % 3 == 0 ? "red" : null));
+                    long time = LOG_START + 86_400L * 3 * length + 1_000L * i;
+                    history.add(new HistoryEvent(item.itemId(), action, time, i % 3 == 0 ? "red" : null));
                     if (i == 1 && query != null) { // an item added after training, read by its text: rows of both widths
-                        history.add(new HistoryEvent("added-later", action, 1_000L * i, null, new ItemText(item.title(), item.categories())));
+                        history.add(new HistoryEvent("added-later", action, time, null, new ItemText(item.title(), item.categories())));
                     }
                 }
-                out.add(new GenrecRequest(history, query, 1_000L * length + 60));
+                out.add(new GenrecRequest(history, query, LOG_START + 86_400L * 3 * length + 1_000L * length + 60));
             }
         }
         return out;
     }
 
-    @Test
-    void concurrentRequestsEncodedTogetherMatchTheirSoloEncoding() throws Exception {
+    @ParameterizedTest
+    @MethodSource("bundles")
+    void concurrentRequestsEncodedTogetherMatchTheirSoloEncoding(Path bundle) throws Exception {
         List<UserEncoding> solo = new ArrayList<>();
         List<float[]> soloScores = new ArrayList<>();
         long[] candidates = { 1, 2, 3, 5, 8, 13 };
-        try (GenrecModel alone = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU, EncodeBatching.OFF)) {
+        try (GenrecModel alone = GenrecModel.load(bundle, ExecutionProvider.CPU, EncodeBatching.OFF)) {
             assertSame(EncodeBatching.OFF, alone.batching());
             for (GenrecRequest r : requests(alone)) {
                 UserEncoding u = alone.encode(r);
@@ -68,7 +81,7 @@ class BatchedEncodeTest {
             }
         }
         EncodeBatching on = new EncodeBatching(EncodeBatching.Mode.ON, 8, 200_000);
-        try (GenrecModel batched = GenrecModel.load(FixtureBundle.path(), ExecutionProvider.CPU, on)) {
+        try (GenrecModel batched = GenrecModel.load(bundle, ExecutionProvider.CPU, on)) {
             batched.warmUp();
             assertEquals(on, batched.batching());
             List<GenrecRequest> requests = requests(batched);

@@ -28,7 +28,8 @@ class EncodeBatcherTest {
 
     /** A request whose only content is its id, carried in the ages array. */
     private static EncodedRequest request(long id) {
-        return new EncodedRequest(1, 1, new long[] { 1 }, new long[] { 1 }, new long[] { id }, new long[] { 0 }, new long[] { 0 }, 0, 0, new long[0]);
+        return new EncodedRequest(1, 1, new long[] { 1 }, new long[] { 1 }, new long[] { id }, new long[] { 0 }, new long[] { 0 }, 0, 0, new long[0],
+            new long[] { 0 });
     }
 
     /** An encoding that names its request: embedding [id]. */

@@ -32,6 +32,7 @@ public record ModelInfo(
     float retrievalWeight,
     boolean newItems,
     boolean newHistoryItems,
+    boolean readsRequestTime,
     long memoryBytes,
     EncodeBatching batching,
     ModelStats.Snapshot stats,
@@ -67,6 +68,7 @@ public record ModelInfo(
             bundle.manifest().retrievalWeight(),
             loaded.model().embedsNewItems(),
             loaded.model().encoder().readsNewHistoryItems(),
+            loaded.model().encoder().readsRequestTime(),
             memory,
             loaded.model().batching(),
             loaded.model().stats().snapshot(),
@@ -76,7 +78,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -106,6 +108,7 @@ public record ModelInfo(
         out.writeFloat(retrievalWeight);
         out.writeBoolean(newItems);
         out.writeBoolean(newHistoryItems);
+        out.writeBoolean(readsRequestTime);
         out.writeVLong(memoryBytes);
         out.writeEnum(batching.mode());
         out.writeVInt(batching.maxBatch());
@@ -140,6 +143,9 @@ public record ModelInfo(
         builder.field("new_items", newItems);
         // Whether a history event of such an item is read by the item's text (looked up in the searched index), not left out.
         builder.field("new_history_items", newHistoryItems);
+        // Whether the model reads the date of the request (request_time, else the node's clock), not only the events' ages:
+        // the same history can then be answered differently on another day (trained with --absolute-time).
+        builder.field("reads_request_time", readsRequestTime);
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
         builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
         if (batching.mode() != EncodeBatching.Mode.OFF) {
