@@ -81,8 +81,9 @@ class _EncodeGraph(nn.Module):
     def __init__(self, model: GenRecModel, new_history_items: bool = False):
         super().__init__()
         self.model = model
-        # the optional inputs after ENCODE_INPUTS, in encode_inputs() order: the graph's inputs are positional
-        self.optional = encode_inputs(new_history_items, reads_request_time(model))[len(ENCODE_INPUTS):]
+        self.input_names = encode_inputs(new_history_items, reads_request_time(model))
+        # the optional inputs after ENCODE_INPUTS, in input_names order: the graph's inputs are positional
+        self.optional = self.input_names[len(ENCODE_INPUTS):]
         with torch.no_grad():  # a constant of the graph: history items' rows, gathered, not computed
             self.register_buffer("item_rows", model.item_table().float().clone())
 
@@ -202,7 +203,7 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_ite
     # them independently of the request query.
     torch.onnx.export(
         encode_graph, ex_enc, str(out_dir / f"encode{suffix}.onnx"), dynamo=False, opset_version=17,
-        input_names=encode_inputs(new_history_items, reads_request_time(model)), output_names=encode_outputs(layers),
+        input_names=encode_graph.input_names, output_names=encode_outputs(layers),
         dynamic_axes={"history_items": {0: "B", 1: "N"}, "history_actions": {0: "B", 1: "N"},
                       "history_age_seconds": {0: "B", 1: "N"},
                       "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
@@ -508,11 +509,12 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     export_onnx(model, out, new_history_items=new_history_items)
     export_onnx(half_blocks(model), out, FP16, new_history_items)
 
+    timed = reads_request_time(model)
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0,
-                             reads_request_time(model))
+                             timed)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
-    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items, reads_request_time(model)),
+    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items, timed),
                                   "outputs": encode_outputs(cfg.layers)}
               for suffix in ("", FP16)}
     graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
