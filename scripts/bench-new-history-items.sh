@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What reading items added after training in a history costs (issue 6): on a fresh local node, the genrec
 # recommendation (history 200, k 100, window 100) with 1, 10 and 50 of its events naming items the model was not trained
-# on (looked up in the items index, read by their text), timed alternately with the same request naming trained items
-# only. trainer/scripts/bench_new_history_items.py says how.
+# on (read by their text: from the node's cache, or looked up in the items index), timed alternately with the same request
+# naming trained items only. trainer/scripts/bench_new_history_items.py says how.
 #
 #   scripts/bench-new-history-items.sh BUNDLE MODEL OUT_DIR [extra flags of bench_new_history_items.py]
 #

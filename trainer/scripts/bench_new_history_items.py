@@ -1,11 +1,13 @@
 """What reading items added after training in a history costs a request (issue 6), on a live node.
 
 A genrec recommendation (k 100, ranked on the shards, window 100) whose history names NEW items the model was not
-trained on, which the coordinating node looks up in the searched index (one terms search) before the model reads them by
-their text, is timed alternately with the same request whose history holds trained items only. The new items are copies
-of trained items' text under new ids, written through the genrec_item_embedding pipeline. Before timing, one request's
-explanation must show that every new item was read (none ignored). Client-side wall time over one keep-alive HTTP
-connection, one request at a time; the HTTP and JSON overhead is in both variants alike.
+trained on, which the model reads by their text, is timed alternately with the same request whose history holds trained
+items only, in two variants: the new items are the ones the previous request named, so the coordinating node has their
+text in its cache (genrec.new_item_text_cache), or they are items no request named before, so it searches the index for
+them (one terms search). The new items are copies of trained items' text under new ids, written through the
+genrec_item_embedding pipeline. Before timing, one request's explanation must show that every new item was read (none
+ignored), and after it the node's searches must number the searched variant's requests. Client-side wall time over one
+keep-alive HTTP connection, one request at a time; the HTTP and JSON overhead is in every variant alike.
 
   scripts/bench-new-history-items.sh runs it on a fresh node; by hand, against a node serving BUNDLE as MODEL:
   python scripts/bench_new_history_items.py --bundle B --model M --url http://127.0.0.1:9200 --index items --out r.json
@@ -58,17 +60,20 @@ def main() -> None:
     items = [json.loads(line) for line in (args.bundle / "items.jsonl").read_text().splitlines()]
     actions = json.loads((args.bundle / "manifest.json").read_text())["actions"]
     most = max(args.new)
-    new_ids = [f"bench-new-{i}" for i in range(most)]
+    # Block 0 is read by every cached request; block r + 1 by the r-th searched request alone.
+    blocks = [[f"bench-new-{b}-{i}" for i in range(most)] for b in range(args.requests + args.warmup + 1)]
     node.call("PUT", "/_ingest/pipeline/genrec-bench-new-items",
               {"processors": [{"genrec_item_embedding": {"model": args.model}}]})
-    bulk = []
-    for new_id in new_ids:
-        like = rng.choice(items)
-        bulk.append(json.dumps({"index": {"_index": args.index, "_id": new_id}}))
-        bulk.append(json.dumps({"item_id": new_id, "title": like["title"], "categories": like["categories"]}))
-    result = node.call("POST", "/_bulk?pipeline=genrec-bench-new-items&refresh=true", "\n".join(bulk) + "\n")
-    if result.get("errors"):
-        raise SystemExit(f"indexing the new items failed: {json.dumps(result)[:500]}")
+    for block_start in range(0, len(blocks), 100):
+        bulk = []
+        for new_id in (i for block in blocks[block_start:block_start + 100] for i in block):
+            like = rng.choice(items)
+            bulk.append(json.dumps({"index": {"_index": args.index, "_id": new_id}}))
+            bulk.append(json.dumps({"item_id": new_id, "title": like["title"], "categories": like["categories"]}))
+        result = node.call("POST", "/_bulk?pipeline=genrec-bench-new-items", "\n".join(bulk) + "\n")
+        if result.get("errors"):
+            raise SystemExit(f"indexing the new items failed: {json.dumps(result)[:500]}")
+    node.call("POST", f"/{args.index}/_refresh")
 
     now = 1_700_000_000
     histories = []
@@ -83,24 +88,35 @@ def main() -> None:
                                      "rank": {"enabled": True, "window": 100}, "request_time": now}}}
         return node.call("POST", f"/{args.index}/_search", body)
 
+    def searches() -> int:
+        nodes = node.call("GET", "/_plugins/_genrec/models")["nodes"]
+        return sum(n["new_item_texts"]["searches"] for n in nodes.values())
+
     runs = []
     for new in args.new:
-        def with_new(history: list[dict]) -> list[dict]:  # the latest `new` events name new items
-            return history[:-new] + [dict(e, item=new_ids[j]) for j, e in enumerate(history[-new:])]
+        def with_new(history: list[dict], block: list[str]) -> list[dict]:  # the latest `new` events name new items
+            return history[:-new] + [dict(e, item=block[j]) for j, e in enumerate(history[-new:])]
 
-        explained = request(with_new(histories[0]), explain=True)["hits"]["hits"][0]["_explanation"]
+        explained = request(with_new(histories[0], blocks[0]), explain=True)["hits"]["hits"][0]["_explanation"]
         if "could not read by their text): 0" not in json.dumps(explained):
             raise SystemExit(f"the new items were not all read: {json.dumps(explained)[:800]}")
-        times = {"trained items only": [], f"{new} new items": []}
+        cached, searched = f"{new} new items, cached", f"{new} new items, searched"
+        times = {"trained items only": [], cached: [], searched: []}
+        searches_before = searches()
         for r, history in enumerate(histories):
-            for label, h in (("trained items only", history), (f"{new} new items", with_new(history))):
+            variants = (("trained items only", history), (cached, with_new(history, blocks[0])),
+                        (searched, with_new(history, blocks[r + 1])))
+            for label, h in variants[r % 3:] + variants[:r % 3]:  # each variant first in turn
                 start = time.perf_counter()
                 request(h)
                 if r >= args.warmup:
                     times[label].append((time.perf_counter() - start) * 1e3)
+        made = searches() - searches_before
+        if made != len(histories):
+            raise SystemExit(f"{made} searches for new items' text, expected one per searched request ({len(histories)})")
         summary = {label: {"p50_ms": round(float(np.percentile(t, 50)), 3), "p90_ms": round(float(np.percentile(t, 90)), 3),
                            "p99_ms": round(float(np.percentile(t, 99)), 3), "requests": len(t)} for label, t in times.items()}
-        runs.append({"new_items": new, "latency": summary})
+        runs.append({"new_items": new, "searches": made, "latency": summary})
         print(json.dumps(runs[-1]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"history": args.history, "k": 100, "window": 100, "index": args.index, "runs": runs},

@@ -284,6 +284,22 @@ class EndToEndIT {
         Set<String> expected = new HashSet<>();
         c.path("expected").path("ranked_top10").forEach(n -> expected.add(n.asText()));
         assertEquals(expected, hits, "OpenSearch vs the trainer");
+
+        // The node keeps the texts it read: the same request again makes no search and gets the same hits.
+        JsonNode before = newItemTexts();
+        assertTrue(before.path("searches").asLong() >= 1 && before.path("cached").asLong() >= 1, before.toString());
+        HttpResponse<String> again = genrecSearch("items-and-history-ones", genrec);
+        assertEquals(JSON.readTree(response.body()).path("hits"), JSON.readTree(again.body()).path("hits"));
+        JsonNode after = newItemTexts();
+        assertEquals(before.path("searches").asLong(), after.path("searches").asLong(), after.toString());
+        assertTrue(after.path("cache_hits").asLong() > before.path("cache_hits").asLong(), after.toString());
+    }
+
+    /** The one node's cache of new items' text, as the models API shows it. */
+    private static JsonNode newItemTexts() throws Exception {
+        HttpResponse<String> stats = send("GET", "/_plugins/_genrec/models", null);
+        assertEquals(200, stats.statusCode(), stats.body());
+        return JSON.readTree(stats.body()).path("nodes").elements().next().path("new_item_texts");
     }
 
     private static JsonNode newItemCase(String name) {

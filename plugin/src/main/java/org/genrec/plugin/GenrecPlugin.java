@@ -9,6 +9,7 @@ import org.genrec.plugin.pipeline.CoordinatorRankingProcessor;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
 import org.genrec.plugin.query.KnnQueryBuilder;
+import org.genrec.plugin.query.NewItemTextCache;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.batching.EncodeBatching;
@@ -116,6 +117,26 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         Setting.Property.NodeScope
     );
 
+    /**
+     * How long this node keeps the text of an item added after training that it read for a history (NewItemTextCache): an
+     * item's text updated in the index is read at most this much later. Dynamic; 0 turns the cache off.
+     */
+    public static final Setting<TimeValue> NEW_ITEM_TEXT_CACHE_TTL = Setting.timeSetting(
+        "genrec.new_item_text_cache.ttl",
+        NewItemTextCache.DEFAULT_TTL,
+        TimeValue.ZERO,
+        Setting.Property.Dynamic,
+        Setting.Property.NodeScope
+    );
+
+    /** Most items whose text the cache above holds. */
+    public static final Setting<Integer> NEW_ITEM_TEXT_CACHE_SIZE = Setting.intSetting(
+        "genrec.new_item_text_cache.size",
+        NewItemTextCache.DEFAULT_MAX_ENTRIES,
+        0,
+        Setting.Property.NodeScope
+    );
+
     private static final TimeValue RETIRE_AFTER = TimeValue.timeValueSeconds(60);
 
     private final GenrecServices services;
@@ -123,7 +144,8 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
     public GenrecPlugin(Settings settings, Path configPath) {
         ExecutionProvider provider = ExecutionProvider.valueOf(EXECUTION_PROVIDER.get(settings).toUpperCase(Locale.ROOT));
         this.services = new GenrecServices(new ModelRegistry(configPath.resolve("genrec"), provider, batching(settings),
-            GraphPrecision.parse(PRECISION.get(settings))), new RankedHitsCache());
+            GraphPrecision.parse(PRECISION.get(settings))), new RankedHitsCache(),
+            new NewItemTextCache(NEW_ITEM_TEXT_CACHE_TTL.get(settings), NEW_ITEM_TEXT_CACHE_SIZE.get(settings)));
     }
 
     static EncodeBatching batching(Settings settings) {
@@ -187,6 +209,7 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
         services.models().applyAliasSettings(MODEL_ALIASES.getAsMap(clusterService.getSettings()));
         clusterService.getClusterSettings()
             .addAffixMapUpdateConsumer(MODEL_ALIASES, services.models()::applyAliasSettings, (alias, target) -> ModelRegistry.checkAlias(alias));
+        clusterService.getClusterSettings().addSettingsUpdateConsumer(NEW_ITEM_TEXT_CACHE_TTL, services.newItemTexts()::ttl);
         return List.of(services); // injected into TransportModelsAction
     }
 
@@ -221,7 +244,8 @@ public class GenrecPlugin extends Plugin implements SearchPlugin, MapperPlugin, 
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(EXECUTION_PROVIDER, PRECISION, MODEL_ALIASES, BATCHING_MODE, BATCHING_MAX_BATCH, BATCHING_MAX_DELAY);
+        return List.of(EXECUTION_PROVIDER, PRECISION, MODEL_ALIASES, BATCHING_MODE, BATCHING_MAX_BATCH, BATCHING_MAX_DELAY,
+            NEW_ITEM_TEXT_CACHE_TTL, NEW_ITEM_TEXT_CACHE_SIZE);
     }
 
     @Override

@@ -4,6 +4,7 @@ import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.plugin.query.GenrecQueryBuilder;
+import org.genrec.plugin.query.NewItemTextCache;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.runtime.bundle.BundleLoader;
@@ -61,7 +62,8 @@ public class GenrecQueryBuilderTests extends AbstractQueryTestCase<GenrecQueryBu
     @Override
     protected void initializeAdditionalMappings(MapperService mapperService) throws IOException {
         bundle = BundleLoader.load(fixtureConfig().resolve("genrec").resolve(MODEL));
-        services = new GenrecServices(new ModelRegistry(fixtureConfig().resolve("genrec"), ExecutionProvider.CPU), new RankedHitsCache());
+        services = new GenrecServices(new ModelRegistry(fixtureConfig().resolve("genrec"), ExecutionProvider.CPU), new RankedHitsCache(),
+            new NewItemTextCache(NewItemTextCache.DEFAULT_TTL, NewItemTextCache.DEFAULT_MAX_ENTRIES));
         mapperService.merge("_doc", new CompressedXContent("{\"properties\": {\"item_id\": {\"type\": \"keyword\"}, \"item_vector\": "
             + "{\"type\": \"genrec_vector\", \"dimension\": " + bundle.items().embeddingDim() + "}}}"), MapperService.MergeReason.MAPPING_UPDATE);
     }

@@ -1,7 +1,13 @@
 package org.genrec.plugin;
 
+import org.genrec.plugin.action.ModelsAction;
+import org.genrec.plugin.action.ModelsNodeResponse;
+import org.genrec.plugin.action.ModelsOperation;
+import org.genrec.plugin.action.ModelsRequest;
+import org.genrec.plugin.action.ModelsResponse;
 import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.KnnQueryBuilder;
+import org.genrec.plugin.query.NewItemTextCache;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.opensearch.ExceptionsHelper;
@@ -31,6 +37,7 @@ import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.PluginsService;
 import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchIntegTestCase;
+import org.opensearch.transport.client.Client;
 
 import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertAcked;
 import static org.opensearch.test.hamcrest.OpenSearchAssertions.assertNoFailures;
@@ -335,12 +342,10 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         List<HistoryEvent> history = new ArrayList<>(history(bundle, 3, 14, 15, 92));
         ItemCatalog.Item like = bundle.items().items().get(40);
         ItemText text = new ItemText(like.title(), like.categories());
-        HistoryEvent added = new HistoryEvent("new-in-history", bundle.manifest().actions().get(0), NOW - 30, null);
-        history.add(added);
+        history.add(new HistoryEvent("new-in-history", bundle.manifest().actions().get(0), NOW - 30, null));
         float[] read;
         float[] leftOut;
-        List<HistoryEvent> withText = new ArrayList<>(history.subList(0, history.size() - 1));
-        withText.add(added.withItemText(text));
+        List<HistoryEvent> withText = withLastItemText(history, text);
         try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
             read = reference.encode(new GenrecRequest(withText, null, NOW)).embedding();
             leftOut = reference.encode(new GenrecRequest(history, null, NOW)).embedding();
@@ -362,20 +367,99 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             "item_vector", null, 600, null, true, false);
         record Case(String index, GenrecQueryBuilder query, float[] user) {}
         for (Case c : List.of(new Case("items-with-one-in-history", byId, read), new Case(INDEX, byId, leftOut), new Case(INDEX, withItsText, read))) {
-            String index = c.index();
-            SearchResponse viaModel = client().prepareSearch(index).setQuery(c.query()).setSize(30).get();
-            SearchResponse plain = client().prepareSearch(index).setQuery(new KnnQueryBuilder("item_vector", c.user(), 600, null))
-                .setSize(40).get();
-            List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
-            List<String> expected = ids(plain).stream().filter(id -> !seen.contains(id) && !id.startsWith("new-in-history-stub")).limit(30)
-                .toList();
-            assertEquals(index, expected, ids(viaModel));
-            assertFalse("the history's new item is excluded", ids(viaModel).contains("new-in-history"));
-            for (int i = 0; i < 30; i++) {
-                assertEquals(plain.getHits().getAt(ids(plain).indexOf(ids(viaModel).get(i))).getScore(), viaModel.getHits().getHits()[i].getScore(),
-                    1e-5);
-            }
+            assertRetrievedFor(c.user(), client(), c.index(), c.query(), history);
         }
+    }
+
+    /**
+     * The unranked genrec query's top 30 are plain kNN's with {@code user}, the history's items (and the stubs of a new item)
+     * left out, with kNN's scores: the query encoded the history as {@code user}.
+     */
+    private static void assertRetrievedFor(float[] user, Client client, String index, GenrecQueryBuilder query, List<HistoryEvent> history) {
+        SearchResponse viaModel = client.prepareSearch(index).setQuery(query).setSize(30).get();
+        SearchResponse plain = client.prepareSearch(index).setQuery(new KnnQueryBuilder("item_vector", user, 600, null)).setSize(40).get();
+        List<String> seen = history.stream().map(HistoryEvent::itemId).toList();
+        List<String> expected = ids(plain).stream().filter(id -> !seen.contains(id) && !id.startsWith("new-in-history-stub")).limit(30)
+            .toList();
+        assertEquals(index, expected, ids(viaModel));
+        for (String id : seen) {
+            assertFalse("the history's item " + id + " is excluded", ids(viaModel).contains(id));
+        }
+        for (int i = 0; i < 30; i++) {
+            assertEquals(plain.getHits().getAt(ids(plain).indexOf(ids(viaModel).get(i))).getScore(), viaModel.getHits().getHits()[i].getScore(),
+                1e-5);
+        }
+    }
+
+    /**
+     * A coordinating node searches for a new history item's text once and answers the next request naming it from its cache,
+     * with the same hits. With the cache turned off (a dynamic setting) every request searches, so a text updated in the
+     * index is read at once.
+     */
+    public void testANewHistoryItemsTextIsSearchedOncePerNodeUntilTheCacheIsTurnedOff() {
+        ModelBundle bundle = indexItems();
+        String index = "items-with-a-cached-one";
+        List<HistoryEvent> history = new ArrayList<>(history(bundle, 3, 14, 15, 92));
+        history.add(new HistoryEvent("cached-in-history", bundle.manifest().actions().get(0), NOW - 30, null));
+        ItemCatalog.Item first = bundle.items().items().get(40);
+        ItemCatalog.Item updated = bundle.items().items().get(7);
+        ItemText firstText = new ItemText(first.title(), first.categories());
+        ItemText updatedText = new ItemText(updated.title(), updated.categories());
+        float[] readFirst;
+        float[] readUpdated;
+        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
+            readFirst = reference.encode(new GenrecRequest(withLastItemText(history, firstText), null, NOW)).embedding();
+            readUpdated = reference.encode(new GenrecRequest(withLastItemText(history, updatedText), null, NOW)).embedding();
+            assertFalse("precondition: the two texts read differently", Arrays.equals(readFirst, readUpdated));
+        }
+        createItemsIndex(index, bundle, Map.of("cached-in-history", itemDoc("cached-in-history", firstText)));
+        GenrecQueryBuilder query = new GenrecQueryBuilder(services(), new UserContext(MODEL, history, null, null, NOW), "item_vector", null,
+            600, null, true, false);
+        Client coordinating = internalCluster().client(internalCluster().getNodeNames()[0]);
+
+        NewItemTextCache.Stats start = newItemTextStats();
+        assertRetrievedFor(readFirst, coordinating, index, query, history);
+        NewItemTextCache.Stats searched = newItemTextStats();
+        assertEquals("one search for the one new item", List.of(1L, 1L, 0L), delta(start, searched));
+        assertRetrievedFor(readFirst, coordinating, index, query, history);
+        assertEquals("answered from the cache", List.of(0L, 0L, 1L), delta(searched, newItemTextStats()));
+
+        assertAcked(client().admin().cluster().prepareUpdateSettings().setTransientSettings(
+            Settings.builder().put(GenrecPlugin.NEW_ITEM_TEXT_CACHE_TTL.getKey(), "0s")));
+        try {
+            client().prepareIndex(index).setId("cached-in-history").setSource(itemDoc("cached-in-history", updatedText))
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).get();
+            NewItemTextCache.Stats off = newItemTextStats();
+            assertRetrievedFor(readUpdated, coordinating, index, query, history);
+            assertRetrievedFor(readUpdated, coordinating, index, query, history);
+            assertEquals("no cache: a search per request", List.of(2L, 2L, 0L), delta(off, newItemTextStats()));
+        } finally {
+            assertAcked(client().admin().cluster().prepareUpdateSettings().setTransientSettings(
+                Settings.builder().putNull(GenrecPlugin.NEW_ITEM_TEXT_CACHE_TTL.getKey())));
+        }
+    }
+
+    private static List<HistoryEvent> withLastItemText(List<HistoryEvent> history, ItemText text) {
+        List<HistoryEvent> out = new ArrayList<>(history.subList(0, history.size() - 1));
+        out.add(history.get(history.size() - 1).withItemText(text));
+        return out;
+    }
+
+    private static Map<String, Object> itemDoc(String id, ItemText text) {
+        return Map.of("item_id", id, "title", text.title(), "categories", text.categories());
+    }
+
+    /** The new items' text caches of all nodes, summed, as the models API reports them. */
+    private NewItemTextCache.Stats newItemTextStats() {
+        ModelsResponse listed = client().execute(ModelsAction.READ, new ModelsRequest(ModelsOperation.LIST, null, null)).actionGet();
+        return listed.getNodes().stream().map(ModelsNodeResponse::newItemTexts).reduce(new NewItemTextCache.Stats(0, 0, 0, 0),
+            (a, b) -> new NewItemTextCache.Stats(a.entries() + b.entries(), a.hits() + b.hits(), a.searchedIds() + b.searchedIds(),
+                a.searches() + b.searches()));
+    }
+
+    /** Searches, ids searched and cache hits from {@code before} to {@code after}. */
+    private static List<Long> delta(NewItemTextCache.Stats before, NewItemTextCache.Stats after) {
+        return List.of(after.searches() - before.searches(), after.searchedIds() - before.searchedIds(), after.hits() - before.hits());
     }
 
     /**

@@ -5,6 +5,7 @@ import org.genrec.plugin.query.GenrecQueryBuilder;
 import org.genrec.plugin.query.GenrecQueryParser;
 import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.plugin.query.KnnQueryBuilder;
+import org.genrec.plugin.query.NewItemTextCache;
 import org.genrec.plugin.query.RankedHitsCache;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.encoding.HistoryEvent;
@@ -31,7 +32,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
     private static final SearchModule SEARCH = new SearchModule(Settings.EMPTY, List.of());
 
     private GenrecServices services() {
-        return new GenrecServices(new ModelRegistry(createTempDir(), ExecutionProvider.CPU), new RankedHitsCache());
+        return new GenrecServices(new ModelRegistry(createTempDir(), ExecutionProvider.CPU), new RankedHitsCache(),
+            new NewItemTextCache(NewItemTextCache.DEFAULT_TTL, NewItemTextCache.DEFAULT_MAX_ENTRIES));
     }
 
     @Override

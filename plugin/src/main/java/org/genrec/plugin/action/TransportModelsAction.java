@@ -105,6 +105,6 @@ public abstract class TransportModelsAction extends TransportNodesAction<ModelsR
         // per node) lists none.
         String shown = request.operation() == ModelsOperation.LIST && request.model() != null ? models.nameOf(request.model()) : null;
         List<ModelInfo> loaded = models.loaded().stream().filter(m -> shown == null || m.name().equals(shown)).map(ModelInfo::of).toList();
-        return new ModelsNodeResponse(clusterService.localNode(), loaded, models.aliases(), error);
+        return new ModelsNodeResponse(clusterService.localNode(), loaded, models.aliases(), services.newItemTexts().stats(), error);
     }
 }

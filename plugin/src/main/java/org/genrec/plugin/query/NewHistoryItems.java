@@ -23,7 +23,8 @@ import java.util.Set;
  * A history's events of items the model was not trained on (added to the catalogue after training) get their item's
  * text, read from the items the request searches: a model with item text then reads such an event by that text instead
  * of leaving it out (docs/bundle-format.md, "Items added after training"). One search per request, and only for a history
- * that holds such items: a {@code terms} query on the item id field for their ids.
+ * that holds such items and only for those of them that {@link NewItemTextCache} does not hold: a {@code terms} query on the
+ * item id field for their ids.
  */
 final class NewHistoryItems {
 
@@ -60,8 +61,8 @@ final class NewHistoryItems {
         return new SearchRequest(source.indices()).source(search).indicesOptions(IndicesOptions.lenientExpandOpen());
     }
 
-    /** The history with the text of each item found; an item not found stays as it was (and is left out by the model). */
-    static List<HistoryEvent> withTexts(List<HistoryEvent> history, SearchResponse response, Source source) {
+    /** The text of each item with text that the search found, by item id (the first of several documents of one id). */
+    static Map<String, ItemText> texts(SearchResponse response, Source source) {
         Map<String, ItemText> texts = new HashMap<>();
         for (SearchHit hit : response.getHits().getHits()) {
             Map<String, Object> doc = hit.getSourceAsMap();
@@ -74,6 +75,11 @@ final class NewHistoryItems {
                 texts.putIfAbsent(id.toString(), text);
             }
         }
+        return texts;
+    }
+
+    /** The history with the text of each item in {@code texts}; an item not in it stays as it was (and is left out by the model). */
+    static List<HistoryEvent> withTexts(List<HistoryEvent> history, Map<String, ItemText> texts) {
         List<HistoryEvent> out = new ArrayList<>(history.size());
         for (HistoryEvent event : history) {
             ItemText text = event.itemText() == null ? texts.get(event.itemId()) : null;

@@ -6,6 +6,7 @@ import org.genrec.plugin.model.ModelRegistry;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.ItemText;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.io.stream.StreamInput;
@@ -18,6 +19,7 @@ import org.opensearch.transport.client.Client;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -196,7 +198,7 @@ public final class UserContext {
         SetOnce<Resolved> result = new SetOnce<>();
         context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
             ModelRegistry.Loaded loaded = services.models().resolve(model);
-            CheckedConsumer<List<HistoryEvent>> encodeHistory = events -> readNewItems(client, listener, loaded, events, items, read -> {
+            CheckedConsumer<List<HistoryEvent>> encodeHistory = events -> readNewItems(client, listener, loaded, services.newItemTexts(), events, items, read -> {
                 result.set(new Resolved(loaded.pinned(), read, encode(loaded, read, now)));
                 listener.onResponse(null);
             });
@@ -243,19 +245,28 @@ public final class UserContext {
     }
 
     /**
-     * Then {@code next} with the history's items added after training given their text from the searched items, when the
-     * model reads such items by their text and the history holds some; else with the history as it is.
+     * Then {@code next} with the history's items added after training given their text from the searched items (held in
+     * {@code cache}, else searched for), when the model reads such items by their text and the history holds some; else with
+     * the history as it is.
      */
-    private static void readNewItems(Client client, ActionListener<?> listener, ModelRegistry.Loaded loaded, List<HistoryEvent> events,
-        NewHistoryItems.Source items, CheckedConsumer<List<HistoryEvent>> next) throws Exception {
+    private static void readNewItems(Client client, ActionListener<?> listener, ModelRegistry.Loaded loaded, NewItemTextCache cache,
+        List<HistoryEvent> events, NewHistoryItems.Source items, CheckedConsumer<List<HistoryEvent>> next) throws Exception {
         Set<String> unread = items == null ? Set.of() : NewHistoryItems.unread(events, loaded.model());
         if (unread.isEmpty()) {
             next.accept(events);
             return;
         }
-        client.search(NewHistoryItems.request(items, unread), ActionListener.wrap(
-            response -> onSearchPool(client, listener, () -> next.accept(NewHistoryItems.withTexts(events, response, items))),
-            listener::onFailure));
+        NewItemTextCache.Lookup cached = cache.lookup(items, unread);
+        if (cached.toSearch().isEmpty()) {
+            next.accept(NewHistoryItems.withTexts(events, cached.texts()));
+            return;
+        }
+        client.search(NewHistoryItems.request(items, cached.toSearch()), ActionListener.wrap(response -> onSearchPool(client, listener, () -> {
+            Map<String, ItemText> texts = NewHistoryItems.texts(response, items);
+            cache.remember(items, cached.toSearch(), texts);
+            texts.putAll(cached.texts());
+            next.accept(NewHistoryItems.withTexts(events, texts));
+        }), listener::onFailure));
     }
 
     private UserEncoding encode(ModelRegistry.Loaded loaded, List<HistoryEvent> events, long nowSeconds) {
