@@ -44,7 +44,8 @@ public final class BenchCommand {
             over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
             latency (HdrHistogram) per cell with the 95 % confidence interval of each p99 [low-high] (from the request
             count alone: a short cell's p99 rests on a few requests), the genrec/kNN ratios, and the model's time per score call for each
-            candidate count (--model-only: just that, no cluster needed).
+            candidate count and per encode call for each --history length, each against its FLOP bound (--model-only: just
+            that, no cluster needed).
             --rank false: the genrec query retrieves only (no ranking head); coordinator: the shards retrieve and the
             genrec_rank search pipeline processor ranks the merged window once (size = window; the pipeline ad hoc in the
             body); coordinator-named: the same through a named pipeline (genrec-bench-rank, created by bench);
@@ -156,12 +157,16 @@ public final class BenchCommand {
                 + " keeps the last %d); %d rounds of %d calls, each round against the GEMM rate ONNX Runtime reaches just before it%n",
                 model.manifest().maxHistory(), MODEL_TIME_ROUNDS, MODEL_TIME_CALLS_PER_ROUND);
             LineChart modelTime = new LineChart("score graph time vs candidates (history 200)", "candidates", "ms");
-            List<ModelTimeCurve.Point> curve = ModelTimeCurve.measure(model, 200, ints(args.get("candidates", "100,200,500,1000,2048")),
+            List<ModelTimeCurve.Point> curve = ModelTimeCurve.score(model, 200, ints(args.get("candidates", "100,200,500,1000,2048")),
                 MODEL_TIME_ROUNDS, MODEL_TIME_CALLS_PER_ROUND);
             for (ModelTimeCurve.Point p : curve) {
-                out.printf("  K=%-5d median %7.3f ms  %8.1f MFLOP  %6.2f GFLOP/s  %5.2fx the FLOP bound (GEMM %.1f GFLOP/s)%n", p.candidates(),
-                    p.medianMillis(), p.megaFlops(), p.megaFlops() / p.medianMillis(), p.timeOverFlopBound(), p.gemmGflops());
-                modelTime.add("median ms", p.candidates(), p.medianMillis());
+                printModelTime(out, "K", p);
+                modelTime.add("median ms", p.size(), p.medianMillis());
+            }
+            out.printf("and the encode call per history length (one request, no query; the same rounds)%n");
+            List<ModelTimeCurve.Point> encodeCurve = ModelTimeCurve.encode(model, histories, MODEL_TIME_ROUNDS, MODEL_TIME_CALLS_PER_ROUND);
+            for (ModelTimeCurve.Point p : encodeCurve) {
+                printModelTime(out, "history", p);
             }
             modelTime.write(outDir.resolve("model-time.png"));
             Map<String, Object> results = new LinkedHashMap<>();
@@ -172,6 +177,7 @@ public final class BenchCommand {
             results.put("cpus", Runtime.getRuntime().availableProcessors());
             results.put("cells", cells);
             results.put("model_time", curve);
+            results.put("encode_time", encodeCurve);
             JSON.writeValue(outDir.resolve("results.json").toFile(), results);
         }
         latency.write(outDir.resolve("latency.png"));
@@ -191,6 +197,11 @@ public final class BenchCommand {
             variantRuns += (long) cellsPerMix * concurrencyLevels * (genrecVariants + 1);
         }
         return variantRuns * (warmup.toSeconds() + duration.toSeconds());
+    }
+
+    private static void printModelTime(PrintStream out, String shape, ModelTimeCurve.Point p) {
+        out.printf("  %s=%-5d median %7.3f ms  %8.1f MFLOP  %6.2f GFLOP/s  %5.2fx the FLOP bound (GEMM %.1f GFLOP/s)%n", shape, p.size(),
+            p.medianMillis(), p.megaFlops(), p.megaFlops() / p.medianMillis(), p.timeOverFlopBound(), p.gemmGflops());
     }
 
     private static void printCell(PrintStream out, String cell, int clients, String label, LoadRun.Result genrec, LoadRun.Result baseline) {
