@@ -51,7 +51,7 @@ public final class NewItemTextCache {
     private final LongAdder hits = new LongAdder();
     private final LongAdder searchedIds = new LongAdder();
     private final LongAdder searches = new LongAdder();
-    private volatile long ttlNanos;
+    private long ttlNanos; // guarded by entries
 
     public NewItemTextCache(TimeValue ttl, int maxEntries) {
         this(ttl, maxEntries, System::nanoTime);
@@ -97,11 +97,11 @@ public final class NewItemTextCache {
     void remember(NewHistoryItems.Source source, Set<String> searched, Map<String, ItemText> found) {
         searches.increment();
         searchedIds.add(searched.size());
-        long expiresAt = nanoClock.getAsLong() + ttlNanos;
-        synchronized (entries) {
+        synchronized (entries) { // expires by the time to live in effect when stored, even if ttl() ran during the search
             if (ttlNanos == 0) {
                 return;
             }
+            long expiresAt = nanoClock.getAsLong() + ttlNanos;
             for (String id : searched) {
                 entries.put(key(source, id), new Held(found.get(id), expiresAt));
             }
