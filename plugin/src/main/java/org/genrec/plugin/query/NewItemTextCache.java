@@ -29,7 +29,13 @@ public final class NewItemTextCache {
     public static final int DEFAULT_MAX_ENTRIES = 50_000;
 
     /** Where the text was read: the same item id may name other items in other indices or fields. */
-    private record Key(List<String> indices, String itemIdField, ItemTextFields textFields, String itemId) {}
+    private record Place(List<String> indices, String itemIdField, ItemTextFields textFields) {
+        Place(NewHistoryItems.Source source) {
+            this(List.of(source.indices()), source.itemIdField(), source.textFields());
+        }
+    }
+
+    private record Key(Place place, String itemId) {}
 
     /** {@code text} null: the search found no item with text under that id. */
     private record Held(ItemText text, long expiresAtNanos) {}
@@ -78,10 +84,11 @@ public final class NewItemTextCache {
     Lookup lookup(NewHistoryItems.Source source, Set<String> ids) {
         Map<String, ItemText> texts = new HashMap<>();
         Set<String> toSearch = new LinkedHashSet<>();
+        Place place = new Place(source);
         long now = nanoClock.getAsLong();
-        synchronized (entries) {
+        synchronized (entries) { // empty while the time to live is 0: ttl() clears it and remember() adds nothing
             for (String id : ids) {
-                Held entry = ttlNanos == 0 ? null : entries.get(key(source, id));
+                Held entry = entries.get(new Key(place, id));
                 if (entry == null || now - entry.expiresAtNanos() >= 0) {
                     toSearch.add(id);
                 } else if (entry.text() != null) {
@@ -97,13 +104,14 @@ public final class NewItemTextCache {
     void remember(NewHistoryItems.Source source, Set<String> searched, Map<String, ItemText> found) {
         searches.increment();
         searchedIds.add(searched.size());
+        Place place = new Place(source);
         synchronized (entries) { // expires by the time to live in effect when stored, even if ttl() ran during the search
             if (ttlNanos == 0) {
                 return;
             }
             long expiresAt = nanoClock.getAsLong() + ttlNanos;
             for (String id : searched) {
-                entries.put(key(source, id), new Held(found.get(id), expiresAt));
+                entries.put(new Key(place, id), new Held(found.get(id), expiresAt));
             }
         }
     }
@@ -114,9 +122,5 @@ public final class NewItemTextCache {
             size = entries.size();
         }
         return new Stats(size, hits.sum(), searchedIds.sum(), searches.sum());
-    }
-
-    private static Key key(NewHistoryItems.Source source, String id) {
-        return new Key(List.of(source.indices()), source.itemIdField(), source.textFields(), id);
     }
 }

@@ -198,10 +198,11 @@ public final class UserContext {
         SetOnce<Resolved> result = new SetOnce<>();
         context.registerAsyncAction((client, listener) -> onSearchPool(client, listener, () -> {
             ModelRegistry.Loaded loaded = services.models().resolve(model);
-            CheckedConsumer<List<HistoryEvent>> encodeHistory = events -> readNewItems(client, listener, loaded, services.newItemTexts(), events, items, read -> {
-                result.set(new Resolved(loaded.pinned(), read, encode(loaded, read, now)));
-                listener.onResponse(null);
-            });
+            CheckedConsumer<List<HistoryEvent>> encodeHistory = events -> readNewItems(client, listener, loaded, services.newItemTexts(),
+                events, items, read -> {
+                    result.set(new Resolved(loaded.pinned(), read, encode(loaded, read, now)));
+                    listener.onResponse(null);
+                });
             if (user == null) {
                 encodeHistory.accept(history);
                 return;
