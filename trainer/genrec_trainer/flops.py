@@ -18,9 +18,9 @@ lengths, and with random length pools new shapes keep coming: ml-1m-part's 150 e
 hold 137 distinct shapes. On a GPU, where a step is cheap, that counting was most of an epoch:
 5.0-7.7 s for epochs 2-5 on an H200, 1.9-2.1 s without it. But with everything else fixed, a
 step's products are about a quadratic in the history length N (projections and logits grow with
-N, attention with N^2), so a length inside the range of three counted lengths of its family is
-computed from the three nearest (within 2 % of a real count in test_flops, on the recipe's
-training step; as close as two counts of one shape). Of those 137 shapes, 7 are counted.
+N, attention with N^2), so a length between counted lengths of its family is computed from three
+of them (within 2 % of a real count in test_flops, on the recipe's training step; as close as two
+counts of one shape). Of those 137 shapes, 7 are counted.
 """
 from __future__ import annotations
 
@@ -94,17 +94,32 @@ class StepFlops:
         except (TypeError, ValueError, StopIteration, IndexError):
             return None
 
+    MAX_NOISE_GAIN = 1.5  # the most a count's noise may be amplified: sum of |Lagrange weights|
+
     def _from_counted_lengths(self, shape: Hashable) -> int | None:
-        """The quadratic through the three counted lengths of the family nearest to this one's, at its length
-        (Lagrange); None (count it) below three counted lengths, or outside their range: no extrapolating."""
+        """The quadratic through three counted lengths of the family at this one's length (Lagrange): the nearest
+        counted length on each side and the third that amplifies the counts' noise least. None (count it) below
+        three counted lengths, outside their range (no extrapolating), or where the three would amplify noise
+        more than MAX_NOISE_GAIN: two counts of nearly one length (10 and 12) fix a slope of their ~2 % noise,
+        which at a far length (150) became a negative count, as seen on resuming a run."""
         family = self.length_family(shape)
         counted = self._by_length.get(family[0], {}) if family else {}
         n = family[1] if family else 0
         if len(counted) < 3 or not min(counted) < n < max(counted):
             return None
-        (n1, f1), (n2, f2), (n3, f3) = sorted(counted.items(), key=lambda c: abs(c[0] - n))[:3]
-        return round(f1 * (n - n2) * (n - n3) / ((n1 - n2) * (n1 - n3)) + f2 * (n - n1) * (n - n3) / ((n2 - n1) * (n2 - n3))
-                     + f3 * (n - n1) * (n - n2) / ((n3 - n1) * (n3 - n2)))
+        below, above = max(c for c in counted if c < n), min(c for c in counted if c > n)
+        weights = min((self._lagrange_weights(n, (below, above, third))
+                       for third in counted if third not in (below, above)),
+                      key=lambda w: sum(abs(x) for x in w.values()))
+        if sum(abs(x) for x in weights.values()) > self.MAX_NOISE_GAIN:
+            return None
+        return round(sum(w * counted[length] for length, w in weights.items()))
+
+    @staticmethod
+    def _lagrange_weights(n: int, lengths: tuple[int, int, int]) -> dict[int, float]:
+        """The weight of each length's value in the quadratic through the three, at n."""
+        return {a: (n - b) * (n - c) / ((a - b) * (a - c))
+                for a, b, c in (lengths, lengths[1:] + lengths[:1], lengths[2:] + lengths[:2])}
 
     def run(self, shape: Hashable, step: Callable[[], T]) -> tuple[T, int]:
         """Runs `step`: its result and its FLOPs, counted while it runs only when `shape` has not been seen

@@ -39,6 +39,26 @@ def test_the_matmul_rate_is_a_plausible_cpu_rate():
     assert 1e8 < rate < 1e14
 
 
+def test_two_counts_of_nearly_one_length_do_not_fix_the_count_of_a_far_one():
+    # a step's count is about quadratic in the history length, with ~2 % noise (real targets, not the shape's);
+    # counts at 10 and 12 (noise of opposite sign) and 200: the quadratic through those three gave 150 a negative count
+    def shape(n):
+        return (("history_items", (8, n), -1),)
+
+    def noisy_quadratic(n, noise):
+        return round((1000 * n + 10 * n * n) * (1 + noise))
+
+    flops = StepFlops()
+    for n, noise in ((10, 0.02), (12, -0.02), (200, 0.0)):
+        flops.run(shape(n), lambda n=n, noise=noise: None)
+        flops._by_shape[shape(n)] = flops._by_length[StepFlops.length_family(shape(n))[0]][n] = noisy_quadratic(n, noise)
+    assert flops._from_counted_lengths(shape(150)) is None, "counted: no spread of three lengths around 150"
+    flops._by_length[StepFlops.length_family(shape(100))[0]][100] = noisy_quadratic(100, 0.02)
+    computed = flops._from_counted_lengths(shape(150))
+    assert computed is not None and abs(computed / noisy_quadratic(150, 0) - 1) < 0.03, computed
+    assert flops._from_counted_lengths(shape(11)) is not None, "between 10 and 12, the third length barely weighs"
+
+
 class CheckedStepFlops(StepFlops):
     """Counts every step for real and records, where the count would be computed from three other lengths,
     the computed and the real figure."""
@@ -67,6 +87,6 @@ def test_a_training_step_at_a_new_history_length_gets_the_count_it_would_have_ha
           exclude_seen=True, export=False, log=lambda *_: None)
     assert len(CheckedStepFlops.pairs) >= 5, "the log's lengths gave families with more than three lengths"
     # not exact: the dense loss multiplies only real targets, whose count is the data's, not the shape's (a recount
-    # of one shape differs by up to 1.6 % here); computed from the three nearest lengths: 1.7 % at worst on this log
+    # of one shape differs by up to 1.6 % here); computed from three counted lengths: 1.7 % at worst on this log
     worst = max(abs(computed - real) / real for computed, real in CheckedStepFlops.pairs)
     assert worst < 0.05, CheckedStepFlops.pairs
