@@ -307,24 +307,43 @@ def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
 
 
 def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """apply_rotary as the exported graphs compute it: x * [cos, cos] + (x @ [[0, I], [-I, 0]]) * [sin, sin].
-    The product by that constant is the half-swap with its sign (exact: one +-1 per column), one kernel
-    where chunk and cat exported as a shape computation, two slices, two products each half and a concat
-    per rotated tensor; the [cos, cos] and [sin, sin] rows are made once per graph (ONNX Runtime merges
-    the identical concats). Same sums as the PyTorch form (BENCHMARKS.md, "The history items' rows from
-    a table")."""
-    with warnings.catch_warnings():  # head_dim / 2 is fixed by the model: a constant of the graph, rightly
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        half = int(cos.shape[-1])
-    turn = half_turn(half, x.dtype, x.device)                              # [Dh, Dh]
-    return x * torch.cat([cos, cos], -1) + (x @ turn) * torch.cat([sin, sin], -1)
+    """apply_rotary as the exported graphs compute it: one com.microsoft.RotaryEmbedding kernel (ONNX Runtime's,
+    half-split pairs as here) per rotated tensor. That kernel looks each token's angles up in a cache by a
+    position id; here the cache is this call's own cos and sin, flattened to [B * S, Dh/2] rows, and token t of
+    request b reads row b * S + t. Earlier forms: chunk and cat as a shape computation, two slices, two
+    products each half and a concat; then x * [cos, cos] + (x @ [[0, I], [-I, 0]]) * [sin, sin], a [S, Dh] x
+    [Dh, Dh] product; then the half swap as a Split and a Concat: four or five kernels per rotated tensor where
+    this is one (session 42, BENCHMARKS.md "The encode call within 2x")."""
+    return _RotaryEmbedding.apply(x, cos, sin)
 
 
-def half_turn(pairs: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+class _RotaryEmbedding(torch.autograd.Function):
+    """Export only: x [B, H, S, Dh] rotated by cos, sin [B, 1, S, Dh/2] as ONNX Runtime's RotaryEmbedding."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+        x1, x2 = x.chunk(2, dim=-1)
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    @staticmethod
+    def symbolic(g, x, cos, sin):
+        def constant(values):
+            return g.op("Constant", value_t=torch.tensor(values, dtype=torch.int64))
+        cos_rows, sin_rows = (g.op("Flatten", t, axis_i=3) for t in (cos, sin))  # [B * S, Dh/2]
+        shape = g.op("Shape", cos)                                          # [B, 1, S, Dh/2]
+        batch_and_tokens = g.op("Gather", shape, constant([0, 2]))          # [B, S]
+        count = g.op("ReduceProd", batch_and_tokens, keepdims_i=1)          # [B * S]
+        ids = g.op("Range", constant(0), g.op("Squeeze", count, constant([0])), constant(1))
+        position_ids = g.op("Reshape", ids, batch_and_tokens)               # [B, S]: b * S + t
+        out = g.op("com.microsoft::RotaryEmbedding", x, position_ids, cos_rows, sin_rows, interleaved_i=0)
+        out.setType(x.type())
+        return out
+
+
+def half_turn(pairs: int) -> Tensor:
     """[[0, I], [-I, 0]] of 2 * pairs rows: x @ it = the half-split rotary's (-x2, x1), the sin part of
-    a rotation (TimeRotary.turn, _apply_rotary_exported)."""
-    eye = torch.eye(pairs, dtype=dtype, device=device)
-    zero = torch.zeros(pairs, pairs, dtype=dtype, device=device)
+    a rotation (TimeRotary.turn)."""
+    eye, zero = torch.eye(pairs), torch.zeros(pairs, pairs)
     return torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)
 
 
@@ -438,7 +457,7 @@ class Block(nn.Module):
             return self.down(self.drop(F.gelu(self.up(h))))
         return self.down(F.silu(self.gate(h)) * self.up(h))
 
-    def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor,
+    def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor | None,
                 bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
         # x: [B, S, D]; q_turn, k_turn: (cos, sin) [B, 1, S, Dh/2] of the queries and the keys;
         # mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
@@ -640,32 +659,36 @@ class GenRecModel(nn.Module):
                       request_time: Tensor | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
-        [B, H, T + 1, Dh], cache_mask [B, T]. Keys are turned to the candidates' place (every
-        candidate sits at the request's place, so its rotated query is q R with one R per request, and
-        q R . k = q . k R^T: the score graph then rotates nothing); slot T + 1, RET's until here, becomes
-        the own-key slot (key and value 0, key column Dh = 1), and key column Dh + 1 holds MASK_KEY at
-        padded positions (CandidateCache). Why here: made per score call, these pads and the split by
-        layer were about five copies of the cache, 5-10 % of a K = 100 call (BENCHMARKS.md, "The cache
-        in the score graph's layout"); here they are made once per request (a multiply and a concat per
-        layer: the encode call is 3-5 % slower for it, a K = 100 score call ~10 % faster).
+        [B, H, T + 1, Dh], cache_mask [B, T]. Keys are rotated as seen from the candidates' place: every
+        candidate sits at the request's place (RET's, position #real history + 1, age 0), so the positions
+        are counted from there, which turns every query and key by one constant angle per request and
+        leaves the attention as it was (a rotary meets q and k at their difference); a candidate then sits
+        at angle 0 and the score graph rotates nothing. (Until session 42 the keys were rotated from
+        position 0 and turned by R^T afterwards: one [T, Dh] x [Dh, Dh] product per layer.)
+        Slot T + 1, RET's until here, becomes the own-key slot (key and value 0, key column Dh = 1), and
+        key column Dh + 1 holds MASK_KEY at padded positions (CandidateCache). Why here: made per score
+        call, these pads and the split by layer were about five copies of the cache, 5-10 % of a K = 100
+        call (BENCHMARKS.md, "The cache in the score graph's layout"); here they are made once per request.
         The graph passes item_table() as a constant, so a history item's representation is one row
         gathered, not its id row plus the mean of its title tokens (BENCHMARKS.md, "The history items'
         rows from a table")."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens, item_table,
-                                                history_item_tokens=history_item_tokens, request_time=request_time)
-        turn = self.candidate_rotation(mask).transpose(-1, -2)              # [B, 1, Dh, Dh]: R^T
+                                                history_item_tokens=history_item_tokens, request_time=request_time,
+                                                at_candidates_place=True)
         own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
         columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
-        served_keys = [torch.cat([(k @ turn) * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
+        served_keys = [torch.cat([k * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
         return (user, *served_keys, *(v * keep for v in values), mask)
 
     def _encode(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                 history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
                 hidden: list | None = None, history_item_tokens: Tensor | None = None,
-                request_time: Tensor | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+                request_time: Tensor | None = None, at_candidates_place: bool = False,
+                ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
         # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
+        # at_candidates_place: positions counted from RET's (encode_served)
         new_items = None
         if history_item_tokens is not None:  # events of items added after training: index 0, their text given
             new_items = (history_items == 0) & (history_item_tokens != 0).any(-1)  # [B, N]
@@ -683,8 +706,13 @@ class GenRecModel(nn.Module):
         n_real = valid.long().sum(1, keepdim=True)                          # [B, 1]
         pos_hist = self._event_positions(valid, history_age_seconds)        # [B, N]
         positions = torch.cat([pos_hist, n_real, n_real + 1], dim=1)        # [B, S]
-        idx = torch.arange(x.shape[1], device=x.device)
-        causal = idx[None, :] <= idx[:, None]                               # [S, S]
+        if at_candidates_place:
+            positions = positions - (n_real + 1)                            # RET's place: 0
+        if torch.onnx.is_in_onnx_export():  # one fill and one Trilu kernel; see _run_blocks
+            causal = torch.full((x.shape[1], x.shape[1]), NEG_INF, device=x.device).triu(1)  # [S, S]: 0 or NEG_INF
+        else:
+            idx = torch.arange(x.shape[1], device=x.device)
+            causal = idx[None, :] <= idx[:, None]                           # [S, S]
         x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2)
         if hidden is not None:
             hidden.append(self._retrieval_space(self.user_head(self.final_norm(x[:, :-2]))))  # [B, N, E]
@@ -817,7 +845,7 @@ class GenRecModel(nn.Module):
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
         structure [S, N + extra] or [B, S, N + extra]: which key each query may see before padding is
-        masked. extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
+        masked, bool, or as a float [S, S] to add (0 or NEG_INF: the exported encode's triangle). extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
         Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
@@ -835,9 +863,16 @@ class GenRecModel(nn.Module):
         q_turn = turn(query_ages)
         k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
-        structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
-        allowed = (structure & key_valid[:, None, :])[:, None]              # [B, 1, S, N + extra]
-        mask_add = torch.where(allowed, 0.0, NEG_INF)                       # [B, 1, S, N + extra]
+        if structure.is_floating_point():
+            # Exported encode: the triangle made by Trilu, the padding taken in by a minimum. The mask built from
+            # a comparison of positions, an And and a Where over [S, S] was ~5 % of the encode call.
+            padding = torch.where(key_valid, 0.0, NEG_INF)[:, None, None, :]  # [B, 1, 1, N + extra]
+            mask_add = torch.minimum(structure, padding)                    # [B, 1, S, N + extra]
+            allowed = mask_add == 0.0 if self.cfg.block == "hstu" else None  # the softmax block reads mask_add only
+        else:
+            structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]
+            allowed = (structure & key_valid[:, None, :])[:, None]          # [B, 1, S, N + extra]
+            mask_add = torch.where(allowed, 0.0, NEG_INF)                   # [B, 1, S, N + extra]
         bias = None
         if self.cfg.time_signal == "bucket":
             buckets = time_bucket(key_ages[:, None, :] - query_ages[:, :, None], self.cfg.time_buckets)  # [B, S, N + extra]

@@ -243,6 +243,22 @@ def test_graphs_project_queries_keys_and_values_straight_into_head_major_layout(
         assert not [n.name for n in proto.graph.node if n.op_type == "Split"], graph
 
 
+def test_encode_graph_rotates_from_the_candidates_place_and_masks_without_comparing_positions(bundle):
+    """The keys leave the encode graph rotated as the candidates see them (positions counted from the request's
+    place), so no layer turns them by a [Dh, Dh] product; each rotated tensor is one RotaryEmbedding kernel; the
+    causal mask is a Trilu of one fill, not a comparison of positions (with an And and a Where over [S, S])."""
+    import onnx
+    m = json.loads((bundle / "manifest.json").read_text())
+    head_dim = m["architecture"]["head_dim"]
+    proto = onnx.load(bundle / m["graphs"]["encode"]["file"])
+    shapes = {t.name: list(t.dims) for t in proto.graph.initializer}
+    ops = [n.op_type for n in proto.graph.node]
+    square = [n.name for n in proto.graph.node if n.op_type == "MatMul" and shapes.get(n.input[1]) == [head_dim, head_dim]]
+    assert not square
+    assert "Trilu" in ops and "LessOrEqual" not in ops
+    assert ops.count("RotaryEmbedding") == 2 * m["architecture"]["layers"]  # q and k of every layer
+
+
 def test_encode_graph_gathers_history_items_rows_from_one_table(bundle, tiny):
     """Like the score graph's candidates, a history item's representation is a row of a constant
     item_table() in the encode graph, not its id row plus its title tokens' mean computed per call."""

@@ -221,7 +221,7 @@ public final class GenrecModel implements AutoCloseable {
         long start = System.nanoTime();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         InputTensors buffers = InputTensors.forThisThread();
-        Map<String, OnnxTensor> inputs = new HashMap<>();
+        Map<String, OnnxTensor> inputs = new HashMap<>(), outputs = new HashMap<>();
         try {
             inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), rows, length));
             inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), rows, length));
@@ -235,20 +235,31 @@ public final class GenrecModel implements AutoCloseable {
             if (encoder.readsRequestTime()) {
                 inputs.put(EncodeInputs.REQUEST_TIME, buffers.longs(env, EncodeInputs.REQUEST_TIME, in.requestTime(), rows));
             }
-            try (OrtSession.Result result = encodeGraph.run(inputs)) {
-                int layers = manifest().architecture().layers();
+            // The outputs are pinned to this thread's buffers: read where the graph wrote them, copied once per request (split)
+            Manifest.Architecture arch = manifest().architecture();
+            int layers = arch.layers(), slots = length + 2;
+            outputs.put("embedding", buffers.floatOutput(env, "embedding", rows, manifest().embeddingDim()));
+            for (int l = 0; l < layers; l++) {
+                outputs.put(CacheLayout.keysName(l), buffers.floatOutput(env, CacheLayout.keysName(l), rows, arch.heads(), slots,
+                    arch.headDim() + CacheLayout.EXTRA_KEY_COLUMNS));
+            }
+            for (int l = 0; l < layers; l++) {
+                outputs.put(CacheLayout.valuesName(l), buffers.floatOutput(env, CacheLayout.valuesName(l), rows, arch.heads(), slots, arch.headDim()));
+            }
+            outputs.put("cache_mask", buffers.floatOutput(env, "cache_mask", rows, length + 1));
+            try (OrtSession.Result ignored = encodeGraph.run(inputs, outputs)) {
                 List<FloatBuffer> keys = new ArrayList<>(layers), values = new ArrayList<>(layers);
                 for (int l = 0; l < layers; l++) {
-                    keys.add(tensor(result, CacheLayout.keysName(l)).getFloatBuffer());
-                    values.add(tensor(result, CacheLayout.valuesName(l)).getFloatBuffer());
+                    keys.add(buffers.output(CacheLayout.keysName(l)));
+                    values.add(buffers.output(CacheLayout.valuesName(l)));
                 }
                 List<UserEncoding> encodings = BatchLayout.split(batch, length,
-                    floats(tensor(result, "embedding")),
-                    tensor(result, CacheLayout.keysName(0)).getInfo().getShape(),
+                    floats(buffers.output("embedding")),
+                    outputs.get(CacheLayout.keysName(0)).getInfo().getShape(),
                     keys,
                     values,
-                    floats(tensor(result, "cache_mask")));
-                stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(manifest().architecture(), length)), count);
+                    floats(buffers.output("cache_mask")));
+                stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(arch, length)), count);
                 return encodings;
             }
         } catch (OrtException e) {
@@ -256,6 +267,7 @@ public final class GenrecModel implements AutoCloseable {
             throw new IllegalStateException("encode graph failed for model [" + manifest().modelId() + "]: " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
         }
     }
 
@@ -440,7 +452,10 @@ public final class GenrecModel implements AutoCloseable {
     }
 
     private static float[] floats(OnnxTensor tensor) {
-        FloatBuffer buffer = tensor.getFloatBuffer();
+        return floats(tensor.getFloatBuffer());
+    }
+
+    private static float[] floats(FloatBuffer buffer) {
         float[] out = new float[buffer.remaining()];
         buffer.get(out);
         return out;

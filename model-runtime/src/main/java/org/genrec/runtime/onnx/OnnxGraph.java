@@ -113,6 +113,11 @@ public final class OnnxGraph implements AutoCloseable {
         return session.run(inputs);
     }
 
+    /** Runs the graph writing into {@code outputs} (pinned: the caller made them and closes them; the result does not). */
+    public OrtSession.Result run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> outputs) throws OrtException {
+        return session.run(inputs, outputs);
+    }
+
     public String name() {
         return name;
     }
