@@ -313,7 +313,7 @@ def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     request b reads row b * S + t. Earlier forms: chunk and cat as a shape computation, two slices, two
     products each half and a concat; then x * [cos, cos] + (x @ [[0, I], [-I, 0]]) * [sin, sin], a [S, Dh] x
     [Dh, Dh] product; then the half swap as a Split and a Concat: four or five kernels per rotated tensor where
-    this is one (session 42, BENCHMARKS.md "The encode call within 2x")."""
+    this is one (session 42, BENCHMARKS.md, "Session 42: the encode call within 2×")."""
     return _RotaryEmbedding.apply(x, cos, sin)
 
 
