@@ -301,29 +301,27 @@ def next_event_ages(ages: Tensor) -> Tensor:
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
     if torch.onnx.is_in_onnx_export():
-        return _apply_rotary_exported(x, cos, sin)
+        return _RotaryEmbedding.apply(x, cos, sin)
+    return _rotate_half_split(x, cos, sin)
+
+
+def _rotate_half_split(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
-def _apply_rotary_exported(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """apply_rotary as the exported graphs compute it: one com.microsoft.RotaryEmbedding kernel (ONNX Runtime's,
-    half-split pairs as here) per rotated tensor. That kernel looks each token's angles up in a cache by a
-    position id; here the cache is this call's own cos and sin, flattened to [B * S, Dh/2] rows, and token t of
-    request b reads row b * S + t. Earlier forms: chunk and cat as a shape computation, two slices, two
-    products each half and a concat; then x * [cos, cos] + (x @ [[0, I], [-I, 0]]) * [sin, sin], a [S, Dh] x
-    [Dh, Dh] product; then the half swap as a Split and a Concat: four or five kernels per rotated tensor where
-    this is one (session 42, BENCHMARKS.md, "Session 42: the encode call within 2×")."""
-    return _RotaryEmbedding.apply(x, cos, sin)
-
-
 class _RotaryEmbedding(torch.autograd.Function):
-    """Export only: x [B, H, S, Dh] rotated by cos, sin [B, 1, S, Dh/2] as ONNX Runtime's RotaryEmbedding."""
+    """Export only: apply_rotary as one com.microsoft.RotaryEmbedding kernel (ONNX Runtime's, half-split pairs
+    as here) per rotated tensor, x [B, H, S, Dh] by cos, sin [B, 1, S, Dh/2]. That kernel looks each token's
+    angles up in a cache by a position id; here the cache is this call's own cos and sin, flattened to
+    [B * S, Dh/2] rows, and token t of request b reads row b * S + t. Earlier forms: chunk and cat as a shape
+    computation, two slices, two products each half and a concat; then x * [cos, cos] + (x @ [[0, I], [-I, 0]])
+    * [sin, sin], a [S, Dh] x [Dh, Dh] product among four kernels (a Split and Concat swap in its place, tried:
+    slower than this one kernel; BENCHMARKS.md, "Session 42: the encode call within 2×")."""
 
     @staticmethod
     def forward(ctx, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-        x1, x2 = x.chunk(2, dim=-1)
-        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+        return _rotate_half_split(x, cos, sin)
 
     @staticmethod
     def symbolic(g, x, cos, sin):
