@@ -248,7 +248,9 @@ class TimeRotary(nn.Module):
         return self.eye * angles.cos() + self.turn * angles.sin()
 
 
-Rotation = tuple[Tensor, Tensor]  # (cos, sin) [B, 1, S, Dh/2], TimeRotary's output
+# (cos, sin) [B, 1, S, Dh/2], TimeRotary's output; in the exported graphs (cos rows, sin rows, position ids), made
+# once per call by exported_rotation for every layer's apply_rotary
+Rotation = tuple[Tensor, ...]
 
 
 class _ReshapeTail(torch.autograd.Function):
@@ -298,10 +300,11 @@ def next_event_ages(ages: Tensor) -> Tensor:
     return F.pad(ages[:, 1:], (0, 1))
 
 
-def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE).
-    if torch.onnx.is_in_onnx_export():
-        return _RotaryEmbedding.apply(x, cos, sin)
+def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor, position_ids: Tensor | None = None) -> Tensor:
+    # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE). With position_ids
+    # (exported graphs): cos, sin are exported_rotation's rows.
+    if position_ids is not None:
+        return _RotaryEmbedding.apply(x, cos, sin, position_ids)
     return _rotate_half_split(x, cos, sin)
 
 
@@ -310,29 +313,27 @@ def _rotate_half_split(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
+def exported_rotation(cos: Tensor, sin: Tensor) -> Rotation:
+    """(cos, sin) [B, 1, S, Dh/2] -> the exported graphs' form, made once per call: their rows [B * S, Dh/2] and
+    the position ids [B, S] by which token t of request b reads row b * S + t (_RotaryEmbedding)."""
+    b, s = cos.shape[0], cos.shape[2]
+    return cos.flatten(0, 2), sin.flatten(0, 2), torch.arange(b * s, device=cos.device).reshape(b, s)
+
+
 class _RotaryEmbedding(torch.autograd.Function):
     """Export only: apply_rotary as one com.microsoft.RotaryEmbedding kernel (ONNX Runtime's, half-split pairs
-    as here) per rotated tensor, x [B, H, S, Dh] by cos, sin [B, 1, S, Dh/2]. That kernel looks each token's
-    angles up in a cache by a position id; here the cache is this call's own cos and sin, flattened to
-    [B * S, Dh/2] rows, and token t of request b reads row b * S + t. Earlier forms: chunk and cat as a shape
-    computation, two slices, two products each half and a concat; then x * [cos, cos] + (x @ [[0, I], [-I, 0]])
-    * [sin, sin], a [S, Dh] x [Dh, Dh] product among four kernels (a Split and Concat swap in its place, tried:
-    slower than this one kernel; BENCHMARKS.md, "Session 42: the encode call within 2×")."""
+    as here) per rotated tensor, x [B, H, S, Dh]. That kernel looks each token's angles up in a cache by a
+    position id; here the cache is this call's own cos and sin (exported_rotation). Earlier forms: chunk and cat
+    as a shape computation, two slices, two products each half and a concat; then x * [cos, cos] + (x @ [[0, I],
+    [-I, 0]]) * [sin, sin], a [S, Dh] x [Dh, Dh] product among four kernels (a Split and Concat swap in its place,
+    tried: slower than this one kernel; BENCHMARKS.md, "Session 42: the encode call within 2×")."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-        return _rotate_half_split(x, cos, sin)
+    def forward(ctx, x: Tensor, cos_rows: Tensor, sin_rows: Tensor, position_ids: Tensor) -> Tensor:
+        return _rotate_half_split(x, cos_rows[position_ids][:, None], sin_rows[position_ids][:, None])
 
     @staticmethod
-    def symbolic(g, x, cos, sin):
-        def constant(values):
-            return g.op("Constant", value_t=torch.tensor(values, dtype=torch.int64))
-        cos_rows, sin_rows = (g.op("Flatten", t, axis_i=3) for t in (cos, sin))  # [B * S, Dh/2]
-        shape = g.op("Shape", cos)                                          # [B, 1, S, Dh/2]
-        batch_and_tokens = g.op("Gather", shape, constant([0, 2]))          # [B, S]
-        count = g.op("ReduceProd", batch_and_tokens, keepdims_i=1)          # [B * S]
-        ids = g.op("Range", constant(0), g.op("Squeeze", count, constant([0])), constant(1))
-        position_ids = g.op("Reshape", ids, batch_and_tokens)               # [B, S]: b * S + t
+    def symbolic(g, x, cos_rows, sin_rows, position_ids):
         out = g.op("com.microsoft::RotaryEmbedding", x, position_ids, cos_rows, sin_rows, interleaved_i=0)
         out.setType(x.type())
         return out
@@ -457,7 +458,7 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor | None,
                 bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        # x: [B, S, D]; q_turn, k_turn: (cos, sin) [B, 1, S, Dh/2] of the queries and the keys;
+        # x: [B, S, D]; q_turn, k_turn: the rotations (Rotation) of the queries and the keys;
         # mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
         # past: this layer's keys and values [B, H, P, Dh] of P tokens run before (P = 0 without)
         q, k, v = self._qkv(x)
@@ -857,7 +858,8 @@ class GenRecModel(nn.Module):
         else:
             query_ages = key_ages[:, -s:]                                   # [B, S]
         def turn(token_ages: Tensor) -> Rotation:
-            return tuple(as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), token_ages))
+            cos, sin = (as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), token_ages))
+            return exported_rotation(cos, sin) if torch.onnx.is_in_onnx_export() else (cos, sin)
         q_turn = turn(query_ages)
         k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
