@@ -90,7 +90,6 @@ events' keys and values of the causal pass; the exported graphs never call it.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable, NamedTuple, Sequence
 
@@ -844,7 +843,8 @@ class GenRecModel(nn.Module):
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
         structure [S, N + extra] or [B, S, N + extra]: which key each query may see before padding is
-        masked, bool, or as a float [S, S] to add (0 or NEG_INF: the exported encode's triangle). extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
+        masked, bool, or as a float [S, S] to add (0 or NEG_INF: the exported encode's triangle).
+        extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
         Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
