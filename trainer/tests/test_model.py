@@ -89,16 +89,35 @@ def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
 
 
 @torch.no_grad()
-def test_exported_rotary_form_is_the_rotary_exactly():
-    """The exported graphs rotate by a product with the constant half-swap; PyTorch by slicing. Same
-    values to the last bit (the product adds one +-x per column to zeros)."""
-    from genrec_trainer.model import TimeRotary, _apply_rotary_exported, apply_rotary
-    rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)
+def test_exported_rotary_is_the_rotary_of_each_request(tmp_path):
+    """The exported graphs rotate with ONNX Runtime's RotaryEmbedding, reading each token's angles from the call's
+    own rows by position id b * S + t: two requests with different ages get each their own rotation, as in PyTorch."""
+    import onnxruntime as ort
+    from genrec_trainer.model import TimeRotary, apply_rotary, exported_rotation
+
+    class Rotate(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)
+
+        def forward(self, x, positions, ages):
+            cos, sin = self.rotary(positions, ages)
+            return apply_rotary(x, *(exported_rotation(cos, sin) if torch.onnx.is_in_onnx_export() else (cos, sin)))
+
     g = torch.Generator().manual_seed(1)
     positions, ages = torch.rand(2, 5, generator=g) * 50, torch.randint(0, 10**8, (2, 5), generator=g)
     x = torch.randn(2, 3, 5, 8, generator=g)                                  # [B, H, S, Dh]
-    cos, sin = rotary(positions, ages)
-    torch.testing.assert_close(_apply_rotary_exported(x, cos, sin), apply_rotary(x, cos, sin), atol=0, rtol=0)
+    module = Rotate()
+    torch.onnx.export(module, (x, positions, ages), str(tmp_path / "rotate.onnx"), dynamo=False, opset_version=17,
+                      input_names=["x", "positions", "ages"], output_names=["out"],
+                      dynamic_axes={"x": {0: "B", 2: "S"}, "positions": {0: "B", 1: "S"}, "ages": {0: "B", 1: "S"}})
+    import onnx
+    assert "RotaryEmbedding" in [n.op_type for n in onnx.load(tmp_path / "rotate.onnx").graph.node]
+    session = ort.InferenceSession(str(tmp_path / "rotate.onnx"), providers=["CPUExecutionProvider"])
+    for b, s in ((2, 5), (1, 3)):  # other shapes than the traced one: the ids follow B and S
+        args = (x[:b, :, :s], positions[:b, :s], ages[:b, :s])
+        (out,) = session.run(None, {"x": args[0].numpy(), "positions": args[1].numpy(), "ages": args[2].numpy()})
+        np.testing.assert_allclose(out, module(*args).numpy(), atol=1e-5)  # cos and sin of ONNX Runtime, not torch
 
 
 @torch.no_grad()
