@@ -249,12 +249,13 @@ def test_encode_graph_rotates_from_the_candidates_place_and_masks_without_compar
     causal mask is a Trilu of one fill, not a comparison of positions (with an And and a Where over [S, S])."""
     import onnx
     m = json.loads((bundle / "manifest.json").read_text())
-    head_dim = m["architecture"]["head_dim"]
     proto = onnx.load(bundle / m["graphs"]["encode"]["file"])
-    shapes = {t.name: list(t.dims) for t in proto.graph.initializer}
+    producer = {out: n for n in proto.graph.node for out in n.output}
     ops = [n.op_type for n in proto.graph.node]
-    square = [n.name for n in proto.graph.node if n.op_type == "MatMul" and shapes.get(n.input[1]) == [head_dim, head_dim]]
-    assert not square
+    for layer in range(m["architecture"]["layers"]):
+        keys = producer[f"cache_keys_{layer}"]                             # [k * keep, columns]
+        assert keys.op_type == "Concat" and producer[keys.input[0]].op_type == "Mul"
+        assert "RotaryEmbedding" in [producer[i].op_type for i in producer[keys.input[0]].input if i in producer]
     assert "Trilu" in ops and "LessOrEqual" not in ops
     assert ops.count("RotaryEmbedding") == 2 * m["architecture"]["layers"]  # q and k of every layer
 
