@@ -108,10 +108,10 @@ class StepFlops:
         if len(counted) < 3 or not min(counted) < n < max(counted):
             return None
         below, above = max(c for c in counted if c < n), min(c for c in counted if c > n)
-        weights = min((self._lagrange_weights(n, (below, above, third))
-                       for third in counted if third not in (below, above)),
-                      key=lambda w: sum(abs(x) for x in w.values()))
-        if sum(abs(x) for x in weights.values()) > self.MAX_NOISE_GAIN:
+        gain, weights = min(((sum(map(abs, w.values())), w) for w in (self._lagrange_weights(n, (below, above, third))
+                                                                    for third in counted if third not in (below, above))),
+                            key=lambda gain_and_weights: gain_and_weights[0])
+        if gain > self.MAX_NOISE_GAIN:
             return None
         return round(sum(w * counted[length] for length, w in weights.items()))
 

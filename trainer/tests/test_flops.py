@@ -49,11 +49,10 @@ def test_two_counts_of_nearly_one_length_do_not_fix_the_count_of_a_far_one():
         return round((1000 * n + 10 * n * n) * (1 + noise))
 
     flops = StepFlops()
-    for n, noise in ((10, 0.02), (12, -0.02), (200, 0.0)):
-        flops.run(shape(n), lambda n=n, noise=noise: None)
-        flops._by_shape[shape(n)] = flops._by_length[StepFlops.length_family(shape(n))[0]][n] = noisy_quadratic(n, noise)
+    counted = flops._by_length.setdefault(StepFlops.length_family(shape(10))[0], {})  # the family's counted lengths
+    counted.update({n: noisy_quadratic(n, noise) for n, noise in ((10, 0.02), (12, -0.02), (200, 0.0))})
     assert flops._from_counted_lengths(shape(150)) is None, "counted: no spread of three lengths around 150"
-    flops._by_length[StepFlops.length_family(shape(100))[0]][100] = noisy_quadratic(100, 0.02)
+    counted[100] = noisy_quadratic(100, 0.02)
     computed = flops._from_counted_lengths(shape(150))
     assert computed is not None and abs(computed / noisy_quadratic(150, 0) - 1) < 0.03, computed
     assert flops._from_counted_lengths(shape(11)) is not None, "between 10 and 12, the third length barely weighs"

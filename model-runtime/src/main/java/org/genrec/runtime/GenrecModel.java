@@ -30,6 +30,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -236,18 +237,11 @@ public final class GenrecModel implements AutoCloseable {
                 inputs.put(EncodeInputs.REQUEST_TIME, buffers.longs(env, EncodeInputs.REQUEST_TIME, in.requestTime(), rows));
             }
             // The outputs are pinned to this thread's buffers: read where the graph wrote them, copied once per request (split)
-            Manifest.Architecture arch = manifest().architecture();
-            int layers = arch.layers(), slots = length + 2;
-            outputs.put("embedding", buffers.floatOutput(env, "embedding", rows, manifest().embeddingDim()));
-            for (int l = 0; l < layers; l++) {
-                outputs.put(CacheLayout.keysName(l), buffers.floatOutput(env, CacheLayout.keysName(l), rows, arch.heads(), slots,
-                    arch.headDim() + CacheLayout.EXTRA_KEY_COLUMNS));
+            for (Map.Entry<String, long[]> output : encodeOutputShapes(rows, length).entrySet()) {
+                outputs.put(output.getKey(), buffers.floatOutput(env, output.getKey(), output.getValue()));
             }
-            for (int l = 0; l < layers; l++) {
-                outputs.put(CacheLayout.valuesName(l), buffers.floatOutput(env, CacheLayout.valuesName(l), rows, arch.heads(), slots, arch.headDim()));
-            }
-            outputs.put("cache_mask", buffers.floatOutput(env, "cache_mask", rows, length + 1));
             try (OrtSession.Result ignored = encodeGraph.run(inputs, outputs)) {
+                int layers = manifest().architecture().layers();
                 List<FloatBuffer> keys = new ArrayList<>(layers), values = new ArrayList<>(layers);
                 for (int l = 0; l < layers; l++) {
                     keys.add(buffers.output(CacheLayout.keysName(l)));
@@ -259,7 +253,7 @@ public final class GenrecModel implements AutoCloseable {
                     keys,
                     values,
                     floats(buffers.output("cache_mask")));
-                stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(arch, length)), count);
+                stats.recordEncode(System.nanoTime() - start, boundNanos(rows * FlopCount.encode(manifest().architecture(), length)), count);
                 return encodings;
             }
         } catch (OrtException e) {
@@ -269,6 +263,22 @@ public final class GenrecModel implements AutoCloseable {
             inputs.values().forEach(OnnxTensor::close);
             outputs.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** The encode graph's outputs for {@code rows} histories of {@code length} events (docs/bundle-format.md), in graph order. */
+    private Map<String, long[]> encodeOutputShapes(int rows, int length) {
+        Manifest.Architecture arch = manifest().architecture();
+        int slots = length + 2;                                        // history, context, each candidate's own slot
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put("embedding", new long[] { rows, manifest().embeddingDim() });
+        for (int l = 0; l < arch.layers(); l++) {
+            shapes.put(CacheLayout.keysName(l), new long[] { rows, arch.heads(), slots, arch.headDim() + CacheLayout.EXTRA_KEY_COLUMNS });
+        }
+        for (int l = 0; l < arch.layers(); l++) {
+            shapes.put(CacheLayout.valuesName(l), new long[] { rows, arch.heads(), slots, arch.headDim() });
+        }
+        shapes.put("cache_mask", new long[] { rows, length + 1 });
+        return shapes;
     }
 
     /**
