@@ -150,6 +150,10 @@ public final class GenrecModel implements AutoCloseable {
                 }
             }
         }
+        // This thread's buffers grew to the largest shapes above (with batching: max_batch full histories and their
+        // caches, ~13 MB at 32 x 200 events and 4 layers). From now on only the batcher's thread runs batches, so
+        // whatever thread loaded the model does not keep them.
+        InputTensors.releaseThisThread();
         stats.reset();
     }
 

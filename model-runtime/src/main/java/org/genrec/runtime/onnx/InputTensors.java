@@ -42,6 +42,20 @@ public final class InputTensors {
         return PER_THREAD.get();
     }
 
+    /**
+     * Drops this thread's buffers (the collector returns their memory), for a thread that is done with
+     * the model for now: the one that warmed it up ran every shape bucket, the largest batches included.
+     * The thread's next call allocates afresh.
+     */
+    public static void releaseThisThread() {
+        PER_THREAD.remove();
+    }
+
+    /** Bytes of direct memory this thread's buffers hold. */
+    public long heldBytes() {
+        return buffers.values().stream().mapToLong(ByteBuffer::capacity).sum();
+    }
+
     /** A tensor over {@code data[from, from + count)}. */
     public OnnxTensor longSlice(OrtEnvironment env, String name, long[] data, int from, int count, long... shape) throws OrtException {
         ByteBuffer bytes = buffer(name, (long) count * Long.BYTES);

@@ -8,6 +8,7 @@ import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.ItemText;
 import org.genrec.runtime.onnx.ExecutionProvider;
+import org.genrec.runtime.onnx.InputTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -83,6 +84,8 @@ class BatchedEncodeTest {
         EncodeBatching on = new EncodeBatching(EncodeBatching.Mode.ON, 8, 200_000);
         try (GenrecModel batched = GenrecModel.load(bundle, ExecutionProvider.CPU, on)) {
             batched.warmUp();
+            assertEquals(0, InputTensors.forThisThread().heldBytes(),
+                "the thread that warmed every batch bucket up keeps none of its buffers: only the batcher's thread runs batches");
             assertEquals(on, batched.batching());
             List<GenrecRequest> requests = requests(batched);
             ExecutorService pool = Executors.newFixedThreadPool(requests.size());

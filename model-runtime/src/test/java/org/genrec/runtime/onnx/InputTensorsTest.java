@@ -34,6 +34,20 @@ class InputTensorsTest {
     }
 
     @Test
+    void aReleasedThreadHoldsNothingAndAllocatesAfreshOnItsNextCall() {
+        InputTensors before = InputTensors.forThisThread();
+        before.buffer("x", 800);
+        before.buffer("output:x", 80);
+        assertEquals(880, before.heldBytes());
+        InputTensors.releaseThisThread();
+        InputTensors after = InputTensors.forThisThread();
+        assertNotSame(before, after);
+        assertEquals(0, after.heldBytes());
+        after.buffer("x", 8);
+        assertEquals(64, after.heldBytes(), "the smallest buffer is 64 bytes");
+    }
+
+    @Test
     void tensorsCarryExactlyTheGivenSliceAndShape() throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         InputTensors buffers = InputTensors.forThisThread();
