@@ -35,6 +35,7 @@ class InputTensorsTest {
 
     @Test
     void aReleasedThreadHoldsNothingAndAllocatesAfreshOnItsNextCall() {
+        InputTensors.releaseThisThread(); // whatever earlier tests on this thread left
         InputTensors before = InputTensors.forThisThread();
         before.buffer("x", 800);
         before.buffer("output:x", 80);
