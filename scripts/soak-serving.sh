@@ -9,8 +9,9 @@
 #   scripts/soak-serving.sh BUNDLE MODEL NODE_DIR PORT SECONDS OUT_DIR
 #
 # Start the node first (scripts/bench-serving.sh leaves one installed under /tmp/genrec-bench:
-# `scripts/opensearch-node.sh start /tmp/genrec-bench 9271`), or run scripts/soak-fresh-node.sh, which starts one. Results: OUT_DIR/memory.tsv, the
-# two bench logs and OUT_DIR/{recommend,rescore}/results.json (requests, errors, latency per variant).
+# `scripts/opensearch-node.sh start /tmp/genrec-bench 9271`), or run scripts/soak-fresh-node.sh, which starts
+# one. Results: OUT_DIR/memory.tsv, the two bench logs and OUT_DIR/{recommend,rescore}/results.json (requests,
+# errors, latency per variant).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUNDLE=$1 MODEL=$2 NODE_DIR=$3 PORT=$4 SECONDS_TOTAL=$5 OUT=$6

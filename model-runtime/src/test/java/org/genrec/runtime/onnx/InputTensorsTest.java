@@ -38,7 +38,7 @@ class InputTensorsTest {
         InputTensors.releaseThisThread(); // whatever earlier tests on this thread left
         InputTensors before = InputTensors.forThisThread();
         before.buffer("x", 800);
-        before.buffer("output:x", 80);
+        before.buffer("y", 80);
         assertEquals(880, before.heldBytes());
         InputTensors.releaseThisThread();
         InputTensors after = InputTensors.forThisThread();
