@@ -25,7 +25,8 @@ import java.util.Map;
  * second copy of the whole cache (~420 KB at history 200, 4 layers) on top of the one per request.
  *
  * <p>Contract: a tensor made here is valid until the same thread asks again for the same input
- * name; callers create, run and close within one call, which is all {@code GenrecModel} does.
+ * name or releases its buffers ({@link #releaseThisThread}); callers create, run and close within
+ * one call, which is all {@code GenrecModel} does.
  */
 public final class InputTensors {
 
