@@ -67,7 +67,8 @@ def make_split(seqs: Sequence[UserSequence], protocol: str) -> tuple[Split, dict
         return beauty_split(seqs)
     if protocol in ("movielens", "loo"):
         split = leave_one_out(seqs)
-        return split, {"test_users": len(split.test)}
+        # users with fewer than 3 events hold out nothing (test and validation need one event each and a history)
+        return split, {"test_users": len(split.test), "training_only_users": len(seqs) - len(split.test)}
     raise ValueError(f"unknown protocol {protocol!r}")
 
 

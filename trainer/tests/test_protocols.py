@@ -41,7 +41,7 @@ def test_beauty_split_rules_on_toy_log():
     assert ("f", 0) in train and ("f", 1) in train
     # the cold rule looks at all users' sequences without their last item: v is b's last item
     # but e's first, so it is known
-    assert make_split(seqs, "loo")[1] == {"test_users": 5}
+    assert make_split(seqs, "loo")[1] == {"test_users": 5, "training_only_users": 1}  # f: too short to hold out
 
 
 def test_equal_timestamps_keep_file_order():
