@@ -1,0 +1,129 @@
+"""The floor under a score or encode call: the graph's matrix products alone, at the bundle's shapes,
+timed by ONNX Runtime as the Java runtime configures it (BENCHMARKS.md, "The keys turned at encode
+time" and "Session 45: the encode call's floor"). Prints, per K (or history N), the FLOP bound (the
+runtime's FlopCount over the GEMM rate of a 512^3 MatMul in the same process), the products alone and
+the whole graph, each as a multiple of the bound: what the products cost is what no rearranging of the
+other kernels can remove.
+
+    .venv/bin/python scripts/matmul_floor.py BUNDLE_DIR [K ...]
+    .venv/bin/python scripts/matmul_floor.py --encode BUNDLE_DIR [N ...]
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from onnx_op_profile import encode_feed, feed, session
+from score_graph_ab import mean_call_ms
+
+ROUNDS, CALLS = 15, 100
+
+
+def _graph(nodes, inputs, initializers, path: Path) -> Path:
+    outputs = [helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None) for n in nodes]
+    model = helper.make_model(helper.make_graph(nodes, "g", inputs, outputs, initializers),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # what ONNX Runtime 1.30 reads
+    onnx.save(model, path)
+    return path
+
+
+def matmuls_only(arch: dict, t: int, k: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """Per layer the block's products at these shapes: qkv, scores against T + 1 keys (the own-key
+    slot and column included), weights x values, output projection, gate, up, down."""
+    d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
+    dh, hidden = d // heads, arch.get("mlp_hidden") or 4 * d
+    rng = np.random.default_rng(0)
+    nodes, weights = [], []
+
+    def w(name: str, shape: list[int]) -> str:
+        weights.append(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.05, name))
+        return name
+
+    for layer in range(layers):
+        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, dh + 1, t + 1]), "s"),
+                          ("p", w(f"values{layer}", [heads, t + 1, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
+                          ("x", w(f"gate{layer}", [d, hidden]), "g"), ("x", w(f"up{layer}", [d, hidden]), "u"),
+                          ("m", w(f"down{layer}", [hidden, d]), "dn")):
+            nodes.append(helper.make_node("MatMul", [a, b], [f"y_{out}{layer}"]))
+    shapes = {"x": [k, d], "q": [heads, k, dh + 1], "p": [heads, k, t + 1], "m": [k, hidden]}
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
+    feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    return _graph(nodes, inputs, weights, path), feeds
+
+
+def encode_matmuls_only(arch: dict, t: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """Per layer the block's products over the request's t tokens (history, context, RET): qkv, scores
+    t x t per head, weights x values, output projection, gate, up, down; then the embedding head."""
+    d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
+    dh, hidden = d // heads, arch.get("mlp_hidden") or 4 * d
+    rng = np.random.default_rng(0)
+    nodes, weights = [], []
+
+    def w(name: str, shape: list[int]) -> str:
+        weights.append(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.05, name))
+        return name
+
+    for layer in range(layers):
+        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, dh, t]), "s"),
+                          ("p", w(f"values{layer}", [heads, t, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
+                          ("x", w(f"gate{layer}", [d, hidden]), "g"), ("x", w(f"up{layer}", [d, hidden]), "u"),
+                          ("m", w(f"down{layer}", [hidden, d]), "dn")):
+            nodes.append(helper.make_node("MatMul", [a, b], [f"y_{out}{layer}"]))
+    nodes.append(helper.make_node("MatMul", ["r", w("head", [d, d])], ["y_head"]))
+    shapes = {"x": [t, d], "q": [heads, t, dh], "p": [heads, t, t], "m": [t, hidden], "r": [1, d]}
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
+    feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    return _graph(nodes, inputs, weights, path), feeds
+
+
+def gemm_rate(path: Path) -> tuple[object, dict[str, np.ndarray]]:
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [512, 512]) for n in "ab"]
+    rng = np.random.default_rng(1)
+    return (session(_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], inputs, [], path), None),
+            {n: rng.standard_normal((512, 512)).astype(np.float32) for n in "ab"})
+
+
+def main(bundle: Path, sizes: list[int], graph: str = "score") -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    arch, n_max = manifest["architecture"], manifest["max_history"]
+    d, layers, hidden = arch["d_model"], arch["layers"], arch.get("mlp_hidden") or 4 * arch["d_model"]
+    workdir = Path(tempfile.mkdtemp())
+    gemm, gemm_in = gemm_rate(workdir / "gemm.onnx")
+    full = session(bundle / f"{graph}.onnx", None)
+    for size in sizes:
+        if graph == "score":   # size = K candidates over a full history cache
+            t = n_max + 1
+            path, mm_in = matmuls_only(arch, t, size, workdir / f"matmuls-{size}.onnx")
+            full_in = feed(bundle, size)
+            flops = 2.0 * size * (layers * (4 * d * d + 3 * d * hidden + 2 * d * (t + 1)) + d)   # FlopCount.score
+        else:                  # size = N history events, then the context and RET tokens
+            t = size + 2
+            path, mm_in = encode_matmuls_only(arch, t, workdir / f"encode-matmuls-{size}.onnx")
+            full_in = encode_feed(bundle, size)
+            flops = 2.0 * (layers * (t * (4 * d * d + 3 * d * hidden) + 2 * d * t * t) + d * d)   # FlopCount.encode
+        mm = session(path, None)
+        rounds: dict[str, list[float]] = {"gemm": [], "matmuls": [], "graph": []}
+        for _ in range(ROUNDS):
+            rounds["gemm"].append(2 * 512 ** 3 / mean_call_ms(gemm, gemm_in, 10) / 1e6)   # GFLOP/s
+            rounds["matmuls"].append(mean_call_ms(mm, mm_in, CALLS))
+            rounds["graph"].append(mean_call_ms(full, full_in, CALLS))
+        med = {n: statistics.median(v) for n, v in rounds.items()}
+        bound = flops / (med["gemm"] * 1e9) * 1e3
+        print(f"{'K' if graph == 'score' else 'N'}={size:<5d} GEMM {med['gemm']:6.1f} GFLOP/s  bound {bound:.3f} ms | "
+              f"products alone {med['matmuls']:.3f} ms ({med['matmuls'] / bound:.2f}x) | "
+              f"{graph} graph {med['graph']:.3f} ms ({med['graph'] / bound:.2f}x)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--encode":
+        main(Path(sys.argv[2]), [int(n) for n in sys.argv[3:]] or [10, 50, 200], "encode")
+    else:
+        main(Path(sys.argv[1]), [int(k) for k in sys.argv[2:]] or [100, 200, 500])
