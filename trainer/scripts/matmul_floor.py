@@ -35,11 +35,13 @@ def _graph(nodes, inputs, initializers, path: Path) -> Path:
     return path
 
 
-def matmuls_only(arch: dict, t: int, k: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
-    """Per layer the block's products at these shapes: qkv, scores against T + 1 keys (the own-key
-    slot and column included), weights x values, output projection, gate, up, down."""
+def block_products(arch: dict, rows: int, keys: int, path: Path, own_key_column: bool,
+                   embedding_head: bool) -> tuple[Path, dict[str, np.ndarray]]:
+    """Per layer the block's products for `rows` query rows against `keys` keys: qkv, scores, weights x
+    values, output projection, gate, up, down; then, for encode, the embedding head."""
     d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
     dh, hidden = d // heads, arch.get("mlp_hidden") or 4 * d
+    kw = dh + 1 if own_key_column else dh
     rng = np.random.default_rng(0)
     nodes, weights = [], []
 
@@ -48,40 +50,28 @@ def matmuls_only(arch: dict, t: int, k: int, path: Path) -> tuple[Path, dict[str
         return name
 
     for layer in range(layers):
-        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, dh + 1, t + 1]), "s"),
-                          ("p", w(f"values{layer}", [heads, t + 1, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
+        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, kw, keys]), "s"),
+                          ("p", w(f"values{layer}", [heads, keys, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
                           ("x", w(f"gate{layer}", [d, hidden]), "g"), ("x", w(f"up{layer}", [d, hidden]), "u"),
                           ("m", w(f"down{layer}", [hidden, d]), "dn")):
             nodes.append(helper.make_node("MatMul", [a, b], [f"y_{out}{layer}"]))
-    shapes = {"x": [k, d], "q": [heads, k, dh + 1], "p": [heads, k, t + 1], "m": [k, hidden]}
+    shapes = {"x": [rows, d], "q": [heads, rows, kw], "p": [heads, rows, keys], "m": [rows, hidden]}
+    if embedding_head:
+        nodes.append(helper.make_node("MatMul", ["r", w("head", [d, d])], ["y_head"]))
+        shapes["r"] = [1, d]
     inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
     feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
     return _graph(nodes, inputs, weights, path), feeds
 
 
-def encode_matmuls_only(arch: dict, t: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
-    """Per layer the block's products over the request's t tokens (history, context, RET): qkv, scores
-    t x t per head, weights x values, output projection, gate, up, down; then the embedding head."""
-    d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
-    dh, hidden = d // heads, arch.get("mlp_hidden") or 4 * d
-    rng = np.random.default_rng(0)
-    nodes, weights = [], []
+def score_products(arch: dict, t: int, k: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """K candidates against T + 1 keys (the own-key slot and column included)."""
+    return block_products(arch, k, t + 1, path, own_key_column=True, embedding_head=False)
 
-    def w(name: str, shape: list[int]) -> str:
-        weights.append(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.05, name))
-        return name
 
-    for layer in range(layers):
-        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, dh, t]), "s"),
-                          ("p", w(f"values{layer}", [heads, t, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
-                          ("x", w(f"gate{layer}", [d, hidden]), "g"), ("x", w(f"up{layer}", [d, hidden]), "u"),
-                          ("m", w(f"down{layer}", [hidden, d]), "dn")):
-            nodes.append(helper.make_node("MatMul", [a, b], [f"y_{out}{layer}"]))
-    nodes.append(helper.make_node("MatMul", ["r", w("head", [d, d])], ["y_head"]))
-    shapes = {"x": [t, d], "q": [heads, t, dh], "p": [heads, t, t], "m": [t, hidden], "r": [1, d]}
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
-    feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
-    return _graph(nodes, inputs, weights, path), feeds
+def encode_products(arch: dict, t: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """The request's t tokens (history, context, RET) against each other, then the embedding head."""
+    return block_products(arch, t, t, path, own_key_column=False, embedding_head=True)
 
 
 def gemm_rate(path: Path) -> tuple[object, dict[str, np.ndarray]]:
@@ -101,12 +91,12 @@ def main(bundle: Path, sizes: list[int], graph: str = "score") -> None:
     for size in sizes:
         if graph == "score":   # size = K candidates over a full history cache
             t = n_max + 1
-            path, mm_in = matmuls_only(arch, t, size, workdir / f"matmuls-{size}.onnx")
+            path, mm_in = score_products(arch, t, size, workdir / f"matmuls-{size}.onnx")
             full_in = feed(bundle, size)
             flops = 2.0 * size * (layers * (4 * d * d + 3 * d * hidden + 2 * d * (t + 1)) + d)   # FlopCount.score
         else:                  # size = N history events, then the context and RET tokens
             t = size + 2
-            path, mm_in = encode_matmuls_only(arch, t, workdir / f"encode-matmuls-{size}.onnx")
+            path, mm_in = encode_products(arch, t, workdir / f"encode-matmuls-{size}.onnx")
             full_in = encode_feed(bundle, size)
             flops = 2.0 * (layers * (t * (4 * d * d + 3 * d * hidden) + 2 * d * t * t) + d * d)   # FlopCount.encode
         mm = session(path, None)
