@@ -35,12 +35,28 @@ def _graph(nodes, inputs, initializers, path: Path) -> Path:
     return path
 
 
+def mlp_hidden(arch: dict) -> int:
+    return arch.get("mlp_hidden") or 4 * arch["d_model"]
+
+
+def score_flops(arch: dict, t: int, k: int) -> float:
+    """FlopCount.score: K candidates, each against T + 1 keys, plus the output head."""
+    d = arch["d_model"]
+    return 2.0 * k * (arch["layers"] * (4 * d * d + 3 * d * mlp_hidden(arch) + 2 * d * (t + 1)) + d)
+
+
+def encode_flops(arch: dict, t: int) -> float:
+    """FlopCount.encode: t tokens against each other, plus the embedding head."""
+    d = arch["d_model"]
+    return 2.0 * (arch["layers"] * (t * (4 * d * d + 3 * d * mlp_hidden(arch)) + 2 * d * t * t) + d * d)
+
+
 def block_products(arch: dict, rows: int, keys: int, path: Path, own_key_column: bool,
                    embedding_head: bool) -> tuple[Path, dict[str, np.ndarray]]:
     """Per layer the block's products for `rows` query rows against `keys` keys: qkv, scores, weights x
     values, output projection, gate, up, down; then, for encode, the embedding head."""
     d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
-    dh, hidden = d // heads, arch.get("mlp_hidden") or 4 * d
+    dh, hidden = d // heads, mlp_hidden(arch)
     kw = dh + 1 if own_key_column else dh
     rng = np.random.default_rng(0)
     nodes, weights = [], []
@@ -84,7 +100,6 @@ def gemm_rate(path: Path) -> tuple[object, dict[str, np.ndarray]]:
 def main(bundle: Path, sizes: list[int], graph: str = "score") -> None:
     manifest = json.loads((bundle / "manifest.json").read_text())
     arch, n_max = manifest["architecture"], manifest["max_history"]
-    d, layers, hidden = arch["d_model"], arch["layers"], arch.get("mlp_hidden") or 4 * arch["d_model"]
     workdir = Path(tempfile.mkdtemp())
     gemm, gemm_in = gemm_rate(workdir / "gemm.onnx")
     full = session(bundle / f"{graph}.onnx", None)
@@ -93,12 +108,12 @@ def main(bundle: Path, sizes: list[int], graph: str = "score") -> None:
             t = n_max + 1
             path, mm_in = score_products(arch, t, size, workdir / f"matmuls-{size}.onnx")
             full_in = feed(bundle, size)
-            flops = 2.0 * size * (layers * (4 * d * d + 3 * d * hidden + 2 * d * (t + 1)) + d)   # FlopCount.score
+            flops = score_flops(arch, t, size)
         else:                  # size = N history events, then the context and RET tokens
             t = size + 2
             path, mm_in = encode_products(arch, t, workdir / f"encode-matmuls-{size}.onnx")
             full_in = encode_feed(bundle, size)
-            flops = 2.0 * (layers * (t * (4 * d * d + 3 * d * hidden) + 2 * d * t * t) + d * d)   # FlopCount.encode
+            flops = encode_flops(arch, t)
         mm = session(path, None)
         rounds: dict[str, list[float]] = {"gemm": [], "matmuls": [], "graph": []}
         for _ in range(ROUNDS):
