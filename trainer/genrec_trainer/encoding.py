@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .data import item_tokens
+from .rotary_rows import RotarySpec, rotary_inputs
 from .schema import parse_timestamp
 from .tokenizer import PAD_ID, Vocab
 
@@ -42,6 +43,20 @@ class EncodedRequest:
         if self.request_time is not None:
             inputs["request_time"] = self.request_time
         return inputs
+
+    def onnx_inputs(self, rotary: RotarySpec) -> dict[str, np.ndarray]:
+        """The exported encode graph's inputs: graph_inputs() (the model's), then the rotary rows the runtime makes
+        (rotary_rows.py; a real event is one with an action)."""
+        return self.graph_inputs() | rotary_inputs(rotary, self.history_actions > 0, self.history_age_seconds)
+
+
+def encode_graph_feed(manifest: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The model's encode inputs (EncodedRequest.graph_inputs' names) as a bundle's encode graph takes them: the ones
+    it reads, then the rotary rows the runtime makes of them (docs/bundle-format.md, "Rotary rows"). A format-2 bundle's
+    graph made its rows itself: the benchmark scripts A/B against one (scripts/score_graph_ab.py)."""
+    rows = {} if manifest["format_version"] < 3 else rotary_inputs(
+        RotarySpec.of_manifest(manifest["rotary"]), inputs["history_actions"] > 0, inputs["history_age_seconds"])
+    return {name: (inputs | rows)[name] for name in manifest["graphs"]["encode"]["inputs"]}
 
 
 class RequestEncoder:

@@ -1,4 +1,4 @@
-"""Write a model bundle exactly as docs/bundle-format.md (format_version 2) describes.
+"""Write a model bundle exactly as docs/bundle-format.md (format_version 3) describes.
 
 Golden outputs are computed with the PyTorch model through the same RequestEncoder the contract
 describes; the exported ONNX graphs must then reproduce them (max abs error <= 1e-5) or the
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 from torch import nn
@@ -20,11 +21,15 @@ from torch import nn
 from .data import item_tokens
 from .encoding import RequestEncoder
 from .model import GenRecModel, ModelConfig
+from .rotary_rows import KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec, rotary_inputs
 from .schema import Event, Item, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
-FORMAT_VERSION = 2        # 2: the cache in the score graph's layout, one tensor per layer (1: [L, B, H, T, Dh] stacks)
-ENCODE_INPUTS = ["history_items", "history_actions", "history_age_seconds", "history_query_tokens", "query_tokens"]
+# 3: the encode graph takes its rotary rows from the runtime (rotary_rows.py); 2: the cache in the score graph's layout,
+# one tensor per layer (1: [L, B, H, T, Dh] stacks)
+FORMAT_VERSION = 3
+HISTORY_AGE_SECONDS = "history_age_seconds"
+ENCODE_INPUTS = ["history_items", "history_actions", HISTORY_AGE_SECONDS, "history_query_tokens", "query_tokens"]
 # The encode graph's sixth input in models trained to read an item by its text alone (--item-id-dropout): history events
 # of items added after training, read from their text (model.encode's history_item_tokens).
 HISTORY_ITEM_TOKENS = "history_item_tokens"
@@ -54,9 +59,17 @@ def cache_names(layers: int) -> list[str]:
     return [f"cache_keys_{i}" for i in range(layers)] + [f"cache_values_{i}" for i in range(layers)]
 
 
-def encode_inputs(new_history_items: bool, request_time: bool = False) -> list[str]:
-    """ENCODE_INPUTS, then the optional ones in this order: HISTORY_ITEM_TOKENS, REQUEST_TIME."""
-    return [*ENCODE_INPUTS, *([HISTORY_ITEM_TOKENS] if new_history_items else []), *([REQUEST_TIME] if request_time else [])]
+def encode_inputs(new_history_items: bool, request_time: bool, rotary: Sequence[str], ages: bool = True) -> list[str]:
+    """ENCODE_INPUTS (HISTORY_AGE_SECONDS only if ages), then the optional ones in this order: HISTORY_ITEM_TOKENS,
+    REQUEST_TIME; then the rotary rows' (RotarySpec.input_names)."""
+    return [*(name for name in ENCODE_INPUTS if ages or name != HISTORY_AGE_SECONDS),
+            *([HISTORY_ITEM_TOKENS] if new_history_items else []), *([REQUEST_TIME] if request_time else []), *rotary]
+
+
+def reads_ages(model: GenRecModel) -> bool:
+    """Whether the encode graph reads history_age_seconds beyond the rotary rows made from them: the time-bucket bias
+    and the absolute-time embedding do. (An input the graph does not read is not in the exported graph.)"""
+    return model.cfg.time_signal == "bucket" or reads_request_time(model)
 
 
 def reads_request_time(model: GenRecModel) -> bool:
@@ -81,15 +94,22 @@ class _EncodeGraph(nn.Module):
     def __init__(self, model: GenRecModel, new_history_items: bool = False):
         super().__init__()
         self.model = model
-        self.input_names = encode_inputs(new_history_items, reads_request_time(model))
+        self.rotary = RotarySpec.of_model(model)
+        # every input forward() takes, in order; the exported graph keeps those it reads (graph_inputs)
+        self.input_names = encode_inputs(new_history_items, reads_request_time(model), self.rotary.input_names())
+        self.graph_inputs = encode_inputs(new_history_items, reads_request_time(model), self.rotary.input_names(),
+                                          reads_ages(model))
         # the optional inputs after ENCODE_INPUTS, in input_names order: the graph's inputs are positional
         self.optional = self.input_names[len(ENCODE_INPUTS):]
         with torch.no_grad():  # a constant of the graph: history items' rows, gathered, not computed
             self.register_buffer("item_rows", model.item_table().float().clone())
 
     def forward(self, history_items, history_actions, history_age_seconds, history_query_tokens, query_tokens, *optional):
+        named = dict(zip(self.optional, optional))
+        ids = named.pop(ROTARY_IDS)
+        rotation = (named.pop(ROTARY_COS), named.pop(ROTARY_SIN), ids, named.pop(KEY_ROTARY_IDS, ids))
         return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                        query_tokens, self.item_rows, **dict(zip(self.optional, optional)))
+                                        query_tokens, self.item_rows, rotation=rotation, **named)
 
     def example_inputs(self, b: int, n: int, q: int) -> tuple[torch.Tensor, ...]:
         """Inputs of every kind the graph takes, for tracing: b requests of n events; with history_item_tokens one event
@@ -105,7 +125,8 @@ class _EncodeGraph(nn.Module):
             inputs.append(new_item_tokens)
         if REQUEST_TIME in self.optional:
             inputs.append(torch.full((b,), cfg.absolute_time_origin + 3600 * (n + 1), dtype=torch.long))
-        return tuple(inputs)
+        rows = rotary_inputs(self.rotary, inputs[1].numpy() > 0, inputs[2].numpy())
+        return (*inputs, *(torch.from_numpy(rows[name]) for name in self.rotary.input_names()))
 
 
 class _ScoreGraph(nn.Module):
@@ -196,7 +217,8 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_ite
     b, n, q, k = 2, 3, 4, 5  # example sizes; every one of them is a dynamic axis
     encode_graph = _EncodeGraph(model, new_history_items)
     ex_enc = encode_graph.example_inputs(b, n, q)
-    optional_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}, REQUEST_TIME: {0: "B"}}
+    optional_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}, REQUEST_TIME: {0: "B"}, ROTARY_COS: {0: "R"},
+                     ROTARY_SIN: {0: "R"}, ROTARY_IDS: {0: "B", 1: "S"}, KEY_ROTARY_IDS: {0: "B", 1: "S"}}
     layers = model.cfg.layers
     cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}  # S = T + 1 slots: history, context, own key
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
@@ -209,6 +231,9 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_ite
                       "history_query_tokens": {0: "B", 1: "N", 2: "HQ"}, "query_tokens": {0: "B", 1: "Q"},
                       "embedding": {0: "B"}, "cache_mask": {0: "B", 1: "T"}}
         | {name: optional_axes[name] for name in encode_graph.optional} | cache_axes)
+    exported = [i.name for i in onnx.load(out_dir / f"encode{suffix}.onnx", load_external_data=False).graph.input]
+    if exported != encode_graph.graph_inputs:  # the exporter drops an input the graph does not read
+        raise RuntimeError(f"encode graph takes {exported}, expected {encode_graph.graph_inputs}")
     with torch.no_grad():
         cache = encode_graph(*ex_enc)[1:1 + 2 * layers]
     torch.onnx.export(
@@ -342,7 +367,7 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
         with torch.no_grad():
             emb, ck, cv, cm = model.encode(**{k: torch.from_numpy(a) for k, a in enc.graph_inputs().items()})
             scores = model.score(ck, cv, cm, torch.from_numpy(cand))
-        inputs = {k: v.tolist() for k, v in enc.graph_inputs().items()}
+        inputs = {k: v.tolist() for k, v in enc.onnx_inputs(RotarySpec.of_model(model)).items()}
         inputs["candidates"] = cand.tolist()
         cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": {
             "embedding": emb[0].tolist(), "scores": scores[0].tolist(),
@@ -396,6 +421,12 @@ def build_new_item_golden(model: GenRecModel, encoder: RequestEncoder, vocab: Vo
     return {"items": items, "scores": scores}
 
 
+def golden_feed(session: ort.InferenceSession, case: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A golden case's inputs as the graph's feed: int64 tensors, the rotary rows float32."""
+    return {i.name: np.asarray(case["inputs"][i.name], np.float32 if i.type == "tensor(float)" else np.int64)
+            for i in session.get_inputs()}
+
+
 def check_new_item_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = ONNX_PARITY) -> float:
     """The item_encoder graph on every new item and the score_rows graph on its rows for every golden request, against
     the PyTorch outputs in golden["new_items"]; raise beyond tolerance."""
@@ -423,7 +454,7 @@ def check_new_item_parity(out_dir: Path, golden: dict[str, Any], tolerance: floa
         check(f"new item {case['name']!r} candidate_row", row[0], case["candidate_row"])
         rows.append(row[0])
     for case in golden["cases"]:
-        encoded = enc.run(None, {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in enc.get_inputs()})
+        encoded = enc.run(None, golden_feed(enc, case))
         feed = dict(zip(cache_names(layers), encoded[1:1 + 2 * layers])) | {"candidate_rows": np.stack(rows)[None]}
         (scores,) = rows_graph.run(None, feed)
         check(f"case {case['name']!r} new item scores", scores[0], golden["new_items"]["scores"][case["name"]])
@@ -439,13 +470,14 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     enc = ort.InferenceSession(str(out_dir / f"encode{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     layers = (len(enc.get_outputs()) - 2) // 2
-    assert [i.name for i in enc.get_inputs()] in [encode_inputs(n, t) for n in (False, True) for t in (False, True)]
+    names = [i.name for i in enc.get_inputs()]
+    assert names == encode_inputs(HISTORY_ITEM_TOKENS in names, REQUEST_TIME in names, names[names.index(ROTARY_COS):],
+                                  HISTORY_AGE_SECONDS in names), names
     assert [o.name for o in enc.get_outputs()] == encode_outputs(layers)
     assert [i.name for i in sco.get_inputs()] == score_inputs(layers) and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0
     for case in golden["cases"]:
-        feeds = {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in enc.get_inputs()}
-        encoded = enc.run(None, feeds)
+        encoded = enc.run(None, golden_feed(enc, case))
         emb = encoded[0]
         (scores,) = sco.run(None, score_feed(encoded, np.asarray(case["inputs"]["candidates"], np.int64)))
         for what, got, want in (("embedding", emb[0], case["expected"]["embedding"]),
@@ -514,7 +546,9 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
                              timed)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
-    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx", "inputs": encode_inputs(new_history_items, timed),
+    rotary = RotarySpec.of_model(model)
+    graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx",
+                                  "inputs": encode_inputs(new_history_items, timed, rotary.input_names(), reads_ages(model)),
                                   "outputs": encode_outputs(cfg.layers)}
               for suffix in ("", FP16)}
     graphs |= {f"score{suffix}": {"file": f"score{suffix}.onnx", "inputs": score_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
@@ -535,6 +569,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "format_version": FORMAT_VERSION,
         "model_id": model_id, "model_version": model_version,
         "architecture": _architecture(cfg),
+        "rotary": rotary.manifest(),
         "embedding_dim": cfg.embedding_dim,
         "similarity": cfg.similarity,
         "max_history": max_history, "max_query_tokens": max_query_tokens, "max_candidates": max_candidates,

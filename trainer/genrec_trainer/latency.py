@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .encoding import encode_graph_feed
 from .export import HISTORY_ITEM_TOKENS, score_feed
 from .flops import square_matmul_rate, rate_of
 from .model import GenRecModel, ModelConfig
@@ -57,7 +58,7 @@ def random_inputs(manifest: dict, batch: int, history: int, rng: np.random.Gener
               "query_tokens": np.zeros((batch, q), dtype=np.int64)}
     if HISTORY_ITEM_TOKENS in manifest["graphs"]["encode"]["inputs"]:  # no new item in the history, as most requests
         inputs[HISTORY_ITEM_TOKENS] = np.zeros((batch, history, 1), dtype=np.int64)
-    return inputs
+    return inputs | encode_graph_feed(manifest, inputs)  # the model's inputs and the graph's (the rotary rows)
 
 
 def onnx_runner(bundle: Path, device: str, fp16: bool):
@@ -75,8 +76,10 @@ def onnx_runner(bundle: Path, device: str, fp16: bool):
     encode = ort.InferenceSession(str(bundle / f"encode{suffix}.onnx"), options, providers=providers)
     score = ort.InferenceSession(str(bundle / f"score{suffix}.onnx"), options, providers=providers)
 
+    names = [i.name for i in encode.get_inputs()]
+
     def run_encode(inputs):
-        return encode.run(None, inputs)
+        return encode.run(None, {name: inputs[name] for name in names})
 
     def run_score(cache, candidates):
         return score.run(None, score_feed([c[:1] for c in cache], candidates))  # the first request's cache

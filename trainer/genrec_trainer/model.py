@@ -247,8 +247,8 @@ class TimeRotary(nn.Module):
         return self.eye * angles.cos() + self.turn * angles.sin()
 
 
-# (cos, sin) [B, 1, S, Dh/2], TimeRotary's output; in the exported graphs (cos rows, sin rows, position ids), made
-# once per call by exported_rotation for every layer's apply_rotary
+# (cos, sin) [B, 1, S, Dh/2], TimeRotary's output; in the exported encode graph (cos rows, sin rows, position ids),
+# the rows the runtime hands in (rotary_rows.py), read by every layer's apply_rotary
 Rotation = tuple[Tensor, ...]
 
 
@@ -301,7 +301,7 @@ def next_event_ages(ages: Tensor) -> Tensor:
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor, position_ids: Tensor | None = None) -> Tensor:
     # x: [B, H, S, Dh]; rotate pair (x_i, x_{i + Dh/2}) by angle i ("half-split" RoPE). With position_ids
-    # (exported graphs): cos, sin are exported_rotation's rows.
+    # (the exported encode graph): cos, sin are rows [R, Dh/2], token t of request b reading row position_ids[b, t].
     if position_ids is not None:
         return _RotaryEmbedding.apply(x, cos, sin, position_ids)
     return _rotate_half_split(x, cos, sin)
@@ -312,17 +312,11 @@ def _rotate_half_split(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
-def exported_rotation(cos: Tensor, sin: Tensor) -> Rotation:
-    """(cos, sin) [B, 1, S, Dh/2] -> the exported graphs' form, made once per call: their rows [B * S, Dh/2] and
-    the position ids [B, S] by which token t of request b reads row b * S + t (_RotaryEmbedding)."""
-    b, s = cos.shape[0], cos.shape[2]
-    return cos.flatten(0, 2), sin.flatten(0, 2), torch.arange(b * s, device=cos.device).reshape(b, s)
-
-
 class _RotaryEmbedding(torch.autograd.Function):
     """Export only: apply_rotary as one com.microsoft.RotaryEmbedding kernel (ONNX Runtime's, half-split pairs
     as here) per rotated tensor, x [B, H, S, Dh]. That kernel looks each token's angles up in a cache by a
-    position id; here the cache is this call's own cos and sin (exported_rotation). Earlier forms: chunk and cat
+    position id; here the cache is this call's own rows, which the runtime makes (rotary_rows.py; until session 46 the
+    graph made them, ~45 kernels, BENCHMARKS.md "Session 46"). Earlier forms: chunk and cat
     as a shape computation, two slices, two products each half and a concat; then x * [cos, cos] + (x @ [[0, I],
     [-I, 0]]) * [sin, sin], a [S, Dh] x [Dh, Dh] product among four kernels (a Split and Concat swap in its place,
     tried: slower than this one kernel; BENCHMARKS.md, "Session 42: the encode call within 2×")."""
@@ -654,7 +648,7 @@ class GenRecModel(nn.Module):
     def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                       history_query_tokens: Tensor, query_tokens: Tensor,
                       item_table: Tensor | None = None, history_item_tokens: Tensor | None = None,
-                      request_time: Tensor | None = None) -> tuple[Tensor, ...]:
+                      request_time: Tensor | None = None, rotation: Rotation | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
         [B, H, T + 1, Dh], cache_mask [B, T]. Keys are rotated as seen from the candidates' place: every
@@ -669,11 +663,13 @@ class GenRecModel(nn.Module):
         call (BENCHMARKS.md, "The cache in the score graph's layout"); here they are made once per request.
         The graph passes item_table() as a constant, so a history item's representation is one row
         gathered, not its id row plus the mean of its title tokens (BENCHMARKS.md, "The history items'
-        rows from a table")."""
+        rows from a table").
+        rotation: the rotary rows (rotary_rows.py) as the exported graph takes them from the runtime; without it they
+        are computed here, the same to float32 rounding."""
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens, item_table,
                                                 history_item_tokens=history_item_tokens, request_time=request_time,
-                                                at_candidates_place=True)
+                                                at_candidates_place=True, rotation=rotation)
         own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
         keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
         columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
@@ -684,7 +680,7 @@ class GenRecModel(nn.Module):
                 history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
                 hidden: list | None = None, history_item_tokens: Tensor | None = None,
                 request_time: Tensor | None = None, at_candidates_place: bool = False,
-                ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+                rotation: Rotation | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
         # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
         # at_candidates_place: positions counted from RET's (encode_served)
         new_items = None
@@ -711,7 +707,8 @@ class GenRecModel(nn.Module):
         else:
             idx = torch.arange(x.shape[1], device=x.device)
             causal = idx[None, :] <= idx[:, None]                           # [S, S]
-        x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2)
+        x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2,
+                                           rotation=rotation)
         if hidden is not None:
             hidden.append(self._retrieval_space(self.user_head(self.final_norm(x[:, :-2]))))  # [B, N, E]
         user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E] at RET
@@ -838,13 +835,15 @@ class GenRecModel(nn.Module):
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
                     structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None,
-                    extra_ages: Tensor | None = None) -> tuple[Tensor, list, list]:
+                    extra_ages: Tensor | None = None, rotation: Rotation | None = None) -> tuple[Tensor, list, list]:
         """The backbone over [N history tokens | extra_tokens context/task tokens] (always valid).
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
         structure [S, N + extra] or [B, S, N + extra]: which key each query may see before padding is
         masked, bool, or as a float [S, S] to add (0 or NEG_INF: the exported encode's triangle).
         extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
+        rotation: (cos rows, sin rows, query ids, key ids), rotary_rows.rotary_inputs' rows of these positions and ages
+        (the exported encode graph's inputs): then positions and ages do not turn anything here.
         Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
@@ -858,10 +857,14 @@ class GenRecModel(nn.Module):
         else:
             query_ages = key_ages[:, -s:]                                   # [B, S]
         def turn(token_ages: Tensor) -> Rotation:
-            cos, sin = (as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), token_ages))
-            return exported_rotation(cos, sin) if torch.onnx.is_in_onnx_export() else (cos, sin)
-        q_turn = turn(query_ages)
-        k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
+            return tuple(as_dtype(t, self.block_dtype()) for t in self.rotary(positions.float(), token_ages))
+        if rotation is not None:  # the exported encode graph: rows made by the runtime (rotary_rows.py)
+            cos_rows, sin_rows, q_ids, k_ids = rotation
+            cos_rows, sin_rows = as_dtype(cos_rows, self.block_dtype()), as_dtype(sin_rows, self.block_dtype())
+            q_turn, k_turn = (cos_rows, sin_rows, q_ids), (cos_rows, sin_rows, k_ids)
+        else:
+            q_turn = turn(query_ages)
+            k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
         if structure.is_floating_point():
             # Exported encode: the triangle made by Trilu, the padding taken in by a minimum. The mask built from

@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+from genrec_trainer.encoding import encode_graph_feed  # noqa: E402
 from genrec_trainer.export import score_feed  # noqa: E402
 
 CALLS = 200
@@ -64,9 +65,10 @@ def feed(bundle: Path, k: int) -> dict[str, np.ndarray]:
 def encode_feed(bundle: Path, n: int) -> dict[str, np.ndarray]:
     """One request with n history events of the bundle's catalogue (distinct ages, no queries)."""
     rng = np.random.default_rng(0)
-    return {"history_items": rng.integers(1, catalogue_size(bundle) + 1, (1, n)), "history_actions": np.ones((1, n), np.int64),
-            "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
-            "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
+    inputs = {"history_items": rng.integers(1, catalogue_size(bundle) + 1, (1, n)), "history_actions": np.ones((1, n), np.int64),
+              "history_age_seconds": np.sort(rng.integers(0, 10**7, (1, n)))[:, ::-1].copy(),
+              "history_query_tokens": np.zeros((1, n, 8), np.int64), "query_tokens": np.zeros((1, 8), np.int64)}
+    return encode_graph_feed(json.loads((bundle / "manifest.json").read_text()), inputs)
 
 
 def main(bundle: Path, sizes: list[int], graph_name: str = "score") -> None:

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from conftest import ACTIONS, tensors
-from genrec_trainer.export import ENCODE_INPUTS
+from genrec_trainer.export import ENCODE_INPUTS, golden_feed
+from genrec_trainer.rotary_rows import ROTARY_COS, ROTARY_IDS, ROTARY_SIN
 from genrec_trainer.data import item_token_table
 from genrec_trainer.model import GenRecModel, ModelConfig, next_event_ages
 from genrec_trainer.train import absolute_time_buckets
@@ -105,14 +106,14 @@ def test_training_needs_timestamps_and_exports_an_encode_graph_that_reads_the_re
     # the request's time, which each golden case gives as sent, and which the graph reads by its bucket alone.
     bundle = tmp_path / "bundle"
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["graphs"]["encode"]["inputs"] == [*ENCODE_INPUTS, "request_time"]
+    assert manifest["graphs"]["encode"]["inputs"] == [*ENCODE_INPUTS, "request_time", ROTARY_COS, ROTARY_SIN, ROTARY_IDS]
     absolute = manifest["architecture"]["absolute_time"]
     assert absolute["buckets"] == buckets and absolute["width_seconds"] == 86_400
     golden = json.loads((bundle / "golden.json").read_text())
     assert all(c["inputs"]["request_time"] == [c["request"]["request_time"]] for c in golden["cases"])
     graph = ort.InferenceSession(str(bundle / "encode.onnx"), providers=["CPUExecutionProvider"])
     case = next(c for c in golden["cases"] if c["name"] == "recommendation_with_history")
-    feeds = {i.name: np.asarray(case["inputs"][i.name], np.int64) for i in graph.get_inputs()}
+    feeds = golden_feed(graph, case)
     asked = feeds["request_time"] - next_event_ages(torch.from_numpy(feeds["history_age_seconds"])).numpy()  # [1, N]
     # how much later the request can be before any event's prediction enters the next bucket (ages as given)
     slack = int((absolute["width_seconds"] - 1 - (asked - absolute["origin"]) % absolute["width_seconds"]).min())

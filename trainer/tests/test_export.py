@@ -5,8 +5,10 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
-from genrec_trainer.export import (check_new_item_parity, check_onnx_parity, default_golden_requests, export_bundle,
-                                   score_feed)
+from genrec_trainer.encoding import encode_graph_feed
+from genrec_trainer.export import (ENCODE_INPUTS, check_new_item_parity, check_onnx_parity, default_golden_requests,
+                                   export_bundle, golden_feed, score_feed)
+from genrec_trainer.rotary_rows import ROTARY_COS, ROTARY_IDS, ROTARY_SIN
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def _sessions(out):
 
 def test_bundle_files_and_manifest(bundle, tiny):
     m = json.loads((bundle / "manifest.json").read_text())
-    assert m["format_version"] == 2 and m["items"]["count"] == len(tiny.items)
+    assert m["format_version"] == 3 and m["items"]["count"] == len(tiny.items)
     for f in ("encode.onnx", "score.onnx", "items.jsonl", "item_embeddings.f32", "vocab.txt", "golden.json"):
         assert (bundle / f).is_file()
     rows = [json.loads(line) for line in (bundle / "items.jsonl").read_text().splitlines()]
@@ -64,9 +66,10 @@ def test_onnx_matches_pytorch_with_free_padding(bundle, tiny):
             return np.pad(x, (0, 3))
         tail = {"history_query_tokens": [(0, 5)], "history_item_tokens": [(0, item_text_width - x.shape[-1])]}
         return np.pad(x, [(n - len(x), 0)] + tail.get(name, []))
-    feeds = {i.name: np.stack([padded(a, i.name), padded(b, i.name)]) for i in enc.get_inputs()}
-    assert "history_item_tokens" in feeds
-    encoded = enc.run(None, feeds)
+    model_inputs = [*ENCODE_INPUTS, "history_item_tokens"]
+    feeds = {name: np.stack([padded(a, name), padded(b, name)]) for name in model_inputs}
+    # the rotary rows of the padded batch, as the runtime makes them
+    encoded = enc.run(None, encode_graph_feed(json.loads((bundle / "manifest.json").read_text()), feeds))
     emb = encoded[0]
     cands = np.asarray([a["inputs"]["candidates"][0], b["inputs"]["candidates"][0]], np.int64)
     (scores,) = sco.run(None, score_feed(encoded, cands))
@@ -111,8 +114,7 @@ def test_ranked_top10_reproducible_from_bundle_files(bundle):
     emb_table = np.fromfile(bundle / "item_embeddings.f32", dtype="<f4").reshape(len(items), -1)
     enc, sco = _sessions(bundle)
     for case in golden["cases"]:
-        feeds = {k: np.asarray(v, np.int64) for k, v in case["inputs"].items() if k != "candidates"}
-        encoded = enc.run(None, feeds)
+        encoded = enc.run(None, golden_feed(enc, case))
         emb = encoded[0]
         hist = {e["item"] for e in case["request"]["history"]}
         cos = emb_table @ emb[0]
@@ -181,7 +183,7 @@ def test_score_rows_ranks_an_item_by_its_row_as_score_ranks_it_by_its_index(bund
     enc, sco = _sessions(bundle)
     rows_graph = ort.InferenceSession(str(bundle / "score_rows.onnx"), providers=["CPUExecutionProvider"])
     case = golden["cases"][0]
-    encoded = enc.run(None, {k: np.asarray(case["inputs"][k], np.int64) for k in m["graphs"]["encode"]["inputs"]})
+    encoded = enc.run(None, golden_feed(enc, case))
     candidates = np.asarray(case["inputs"]["candidates"], np.int64)
     (by_index,) = sco.run(None, score_feed(encoded, candidates))
     with torch.no_grad():
@@ -285,7 +287,7 @@ def test_golden_history_with_items_added_after_training(bundle, tiny):
     assert [j for j, t in enumerate(tokens) if any(t)] == new_slots
     assert set(tokens[new_slots[1]]) <= {0, 1}  # new words only: [UNK]
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["graphs"]["encode"]["inputs"][-1] == "history_item_tokens"
+    assert manifest["graphs"]["encode"]["inputs"][-4:] == ["history_item_tokens", ROTARY_COS, ROTARY_SIN, ROTARY_IDS]
     narrow = [c["inputs"]["history_item_tokens"] == [[[0]] * len(c["inputs"]["history_items"][0])]
               for c in golden["cases"] if c is not case]
     assert all(narrow), "a request without a new item gets one padding token per event"

@@ -89,35 +89,33 @@ def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
 
 
 @torch.no_grad()
-def test_exported_rotary_is_the_rotary_of_each_request(tmp_path):
-    """The exported graphs rotate with ONNX Runtime's RotaryEmbedding, reading each token's angles from the call's
-    own rows by position id b * S + t: two requests with different ages get each their own rotation, as in PyTorch."""
+def test_exported_rotary_reads_each_tokens_row_by_its_id(tmp_path):
+    """The exported encode graph rotates with ONNX Runtime's RotaryEmbedding, token t of request b reading the row its id
+    names in the rows the runtime hands in (rotary_rows.py): each token gets its own rotation, as in PyTorch."""
+    import onnx
     import onnxruntime as ort
-    from genrec_trainer.model import TimeRotary, apply_rotary, exported_rotation
+    from genrec_trainer.model import _rotate_half_split, apply_rotary
 
     class Rotate(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)
-
-        def forward(self, x, positions, ages):
-            cos, sin = self.rotary(positions, ages)
-            return apply_rotary(x, *(exported_rotation(cos, sin) if torch.onnx.is_in_onnx_export() else (cos, sin)))
+        def forward(self, x, cos_rows, sin_rows, ids):
+            return apply_rotary(x, cos_rows, sin_rows, ids)
 
     g = torch.Generator().manual_seed(1)
-    positions, ages = torch.rand(2, 5, generator=g) * 50, torch.randint(0, 10**8, (2, 5), generator=g)
+    angles = torch.rand(2 * 5, 4, generator=g) * 50                           # [B * S, Dh/2]
     x = torch.randn(2, 3, 5, 8, generator=g)                                  # [B, H, S, Dh]
-    module = Rotate()
-    torch.onnx.export(module, (x, positions, ages), str(tmp_path / "rotate.onnx"), dynamo=False, opset_version=17,
-                      input_names=["x", "positions", "ages"], output_names=["out"],
-                      dynamic_axes={"x": {0: "B", 2: "S"}, "positions": {0: "B", 1: "S"}, "ages": {0: "B", 1: "S"}})
-    import onnx
+    ids = torch.arange(2 * 5).reshape(2, 5)
+    torch.onnx.export(Rotate(), (x, angles.cos(), angles.sin(), ids), str(tmp_path / "rotate.onnx"), dynamo=False,
+                      opset_version=17, input_names=["x", "cos", "sin", "ids"], output_names=["out"],
+                      dynamic_axes={"x": {0: "B", 2: "S"}, "cos": {0: "R"}, "sin": {0: "R"}, "ids": {0: "B", 1: "S"}})
     assert "RotaryEmbedding" in [n.op_type for n in onnx.load(tmp_path / "rotate.onnx").graph.node]
     session = ort.InferenceSession(str(tmp_path / "rotate.onnx"), providers=["CPUExecutionProvider"])
-    for b, s in ((2, 5), (1, 3)):  # other shapes than the traced one: the ids follow B and S
-        args = (x[:b, :, :s], positions[:b, :s], ages[:b, :s])
-        (out,) = session.run(None, {"x": args[0].numpy(), "positions": args[1].numpy(), "ages": args[2].numpy()})
-        np.testing.assert_allclose(out, module(*args).numpy(), atol=1e-5)  # cos and sin of ONNX Runtime, not torch
+    for b, s in ((2, 5), (1, 3)):  # other shapes than the traced one
+        rows = angles[: b * s]
+        ids = torch.arange(b * s).reshape(b, s).flip(1)                        # any row for any token
+        (out,) = session.run(None, {"x": x[:b, :, :s].numpy(), "cos": rows.cos().numpy(), "sin": rows.sin().numpy(),
+                                    "ids": ids.numpy()})
+        want = _rotate_half_split(x[:b, :, :s], rows.cos()[ids][:, None], rows.sin()[ids][:, None])
+        np.testing.assert_allclose(out, want.numpy(), atol=1e-5)
 
 
 @torch.no_grad()

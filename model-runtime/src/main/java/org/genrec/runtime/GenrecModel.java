@@ -14,6 +14,7 @@ import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.batching.ShapeBuckets;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.EncodeInputs;
+import org.genrec.runtime.encoding.RotaryRows;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
@@ -48,6 +49,7 @@ public final class GenrecModel implements AutoCloseable {
 
     private final ModelBundle bundle;
     private final RequestEncoder encoder;
+    private final RotaryRows rotary;
     private final OnnxGraph encodeGraph;
     private final OnnxGraph scoreGraph;
     /** Both null when the bundle has no item_encoder graph (an id-only model, or a bundle written before it existed). */
@@ -65,6 +67,7 @@ public final class GenrecModel implements AutoCloseable {
         OnnxGraph scoreRowsGraph, EncodeBatching batching) {
         this.bundle = bundle;
         this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
+        this.rotary = new RotaryRows(bundle.manifest().rotary(), bundle.manifest().maxHistory());
         this.encodeGraph = encodeGraph;
         this.scoreGraph = scoreGraph;
         this.newItems = itemEncoderGraph == null ? null : new NewItemEmbedder(itemEncoderGraph, bundle);
@@ -165,6 +168,11 @@ public final class GenrecModel implements AutoCloseable {
         return bundle.manifest();
     }
 
+    /** The rotary rows this model's encode graph takes (package-private: the golden tests hold them to the trainer's). */
+    RotaryRows rotaryRows() {
+        return rotary;
+    }
+
     public RequestEncoder encoder() {
         return encoder;
     }
@@ -230,7 +238,10 @@ public final class GenrecModel implements AutoCloseable {
         try {
             inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), rows, length));
             inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), rows, length));
-            inputs.put("history_age_seconds", buffers.longs(env, "history_age_seconds", in.historyAgeSeconds(), rows, length));
+            if (manifest().readsHistoryAges()) {
+                inputs.put(EncodeInputs.HISTORY_AGE_SECONDS,
+                    buffers.longs(env, EncodeInputs.HISTORY_AGE_SECONDS, in.historyAgeSeconds(), rows, length));
+            }
             inputs.put("history_query_tokens", buffers.longs(env, "history_query_tokens", in.historyQueryTokens(), rows, length, q));
             inputs.put("query_tokens", buffers.longs(env, "query_tokens", in.requestQueryTokens(), rows, q));
             if (in.itemTokens() > 0) {
@@ -240,6 +251,7 @@ public final class GenrecModel implements AutoCloseable {
             if (encoder.readsRequestTime()) {
                 inputs.put(EncodeInputs.REQUEST_TIME, buffers.longs(env, EncodeInputs.REQUEST_TIME, in.requestTime(), rows));
             }
+            putRotaryRows(inputs, env, buffers, rotary.of(rows, length, in.historyActions(), in.historyAgeSeconds()), rows, length);
             // The outputs are pinned to this thread's buffers: read where the graph wrote them, copied once per request (split)
             for (Map.Entry<String, long[]> output : encodeOutputShapes(rows, length).entrySet()) {
                 outputs.put(output.getKey(), buffers.floatOutput(env, output.getKey(), output.getValue()));
@@ -266,6 +278,17 @@ public final class GenrecModel implements AutoCloseable {
         } finally {
             inputs.values().forEach(OnnxTensor::close);
             outputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static void putRotaryRows(Map<String, OnnxTensor> inputs, OrtEnvironment env, InputTensors buffers, RotaryRows.Rows rotary,
+        int rows, int length) throws OrtException {
+        List<String> names = EncodeInputs.ROTARY;
+        inputs.put(names.get(0), buffers.floats(env, names.get(0), rotary.cos(), rotary.rowCount(), rotary.pairs()));
+        inputs.put(names.get(1), buffers.floats(env, names.get(1), rotary.sin(), rotary.rowCount(), rotary.pairs()));
+        inputs.put(names.get(2), buffers.longs(env, names.get(2), rotary.ids(), rows, length + 2));
+        if (rotary.keyIds() != null) {
+            inputs.put(EncodeInputs.KEY_ROTARY_IDS, buffers.longs(env, EncodeInputs.KEY_ROTARY_IDS, rotary.keyIds(), rows, length + 2));
         }
     }
 

@@ -73,9 +73,33 @@ class BundleLoaderTest {
     @Test
     void unknownFormatVersionIsRefused() throws IOException {
         FixtureBundle.copyTo(dir);
-        replaceInManifest("\"format_version\": 2", "\"format_version\": 99");
+        replaceInManifest("\"format_version\": 3", "\"format_version\": 99");
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("unsupported bundle format_version [99]"), e.getMessage());
+    }
+
+    @Test
+    void aBundleOfTheFormerFormatIsToldToBeExportedAgain() throws IOException {
+        FixtureBundle.copyTo(dir);  // format 2 graphs made their rotary rows themselves; format 3 graphs take them
+        replaceInManifest("\"format_version\": 3", "\"format_version\": 2");
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("unsupported bundle format_version [2]; this runtime reads version 3 (export the model"
+            + " again"), e.getMessage());
+    }
+
+    @Test
+    void rotaryRowsThatDoNotFillTheHeadAreRefusedAtLoad() throws IOException {
+        FixtureBundle.copyTo(dir);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ((ObjectNode) manifest.path("rotary")).putArray("position_frequencies").add(1.0f);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("head_dim / 2 = 8 rotary pairs in all"), e.getMessage());
+        manifest.remove("rotary");
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("rotary must give position_frequencies"), e.getMessage());
     }
 
     @Test
@@ -168,7 +192,7 @@ class BundleLoaderTest {
     private void replaceInManifest(String from, String to) throws IOException {
         Path manifest = dir.resolve("manifest.json");
         String text = Files.readString(manifest);
-        String normalized = text.replaceAll("\"format_version\"\\s*:\\s*2", "\"format_version\": 2");
+        String normalized = text.replaceAll("\"format_version\"\\s*:\\s*(\\d+)", "\"format_version\": $1");
         assertTrue(normalized.contains(from), "fixture manifest should contain " + from);
         Files.writeString(manifest, normalized.replace(from, to));
     }

@@ -7,6 +7,7 @@ import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
+import org.genrec.runtime.encoding.RotaryRows;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.GraphPrecision;
@@ -136,6 +137,15 @@ class GoldenVectorsTest {
             assertArrayEquals(flatLongs(requestTime), encoded.requestTime(), EncodeInputs.REQUEST_TIME);
         }
 
+        // The rotary rows, made here as the trainer's rotary_rows.py makes them: float32 steps, so to its rounding
+        RotaryRows.Rows rows = model.rotaryRows().of(1, encoded.length(), encoded.historyActions(), encoded.historyAgeSeconds());
+        assertClose(model, flatFloats(inputs.path("rotary_cos")), rows.cos(), 1e-6, "rotary_cos");
+        assertClose(model, flatFloats(inputs.path("rotary_sin")), rows.sin(), 1e-6, "rotary_sin");
+        assertEquals(inputs.path("rotary_cos").size(), rows.rowCount(), "rotary rows");
+        assertArrayEquals(flatLongs(inputs.path("rotary_ids")), rows.ids(), "rotary_ids");
+        assertArrayEquals(inputs.has(EncodeInputs.KEY_ROTARY_IDS) ? flatLongs(inputs.path(EncodeInputs.KEY_ROTARY_IDS)) : null,
+            rows.keyIds(), EncodeInputs.KEY_ROTARY_IDS);
+
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);
         assertEquals(expected.path("dropped_history_items").asInt(), user.droppedHistoryItems(), "dropped_history_items");
@@ -174,6 +184,16 @@ class GoldenVectorsTest {
         } else {
             out.add(node.asLong());
         }
+    }
+
+    /** [R, P] rows, row after row. */
+    private static float[] flatFloats(JsonNode rows) {
+        int width = rows.path(0).size();
+        float[] out = new float[rows.size() * width];
+        for (int r = 0; r < rows.size(); r++) {
+            System.arraycopy(floats(rows.get(r)), 0, out, r * width, width);
+        }
+        return out;
     }
 
     private static float[] floats(JsonNode node) {

@@ -39,7 +39,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(1)
 public class ModelRuntimeBenchmark {
 
-    @Param({ "10", "50", "200" })
+    @Param({ "10", "50", "100", "200" })
     public int history;
 
     @Param({ "100", "1000", "2048" })

@@ -102,9 +102,16 @@ public final class BundleLoader {
             "graph [encode] must output " + CacheLayout.encodeOutputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("encode").outputs());
         boolean newHistoryItems = m.readsNewHistoryItems();
-        require(m.graph("encode").inputs().equals(EncodeInputs.of(newHistoryItems, m.readsRequestTime())),
-            "graph [encode] must take " + EncodeInputs.BASE + ", then [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] (models trained to"
-                + " read items by their text), then [" + EncodeInputs.REQUEST_TIME + "] (models that read absolute time), manifest says "
+        require(m.rotary() != null && m.rotary().positionFrequencies() != null && m.rotary().timeFrequencies() != null
+                && m.rotary().timePeriods() != null && m.rotary().pairs() * 2 == m.architecture().headDim(),
+            "rotary must give position_frequencies, time_frequencies and time_periods, head_dim / 2 = "
+                + m.architecture().headDim() / 2 + " rotary pairs in all");
+        boolean queryAtNext = m.rotary().queryAtNextEvent();
+        require(m.graph("encode").inputs().equals(EncodeInputs.of(m.readsHistoryAges(), newHistoryItems, m.readsRequestTime(), queryAtNext)),
+            "graph [encode] must take " + EncodeInputs.BASE + " (with [" + EncodeInputs.HISTORY_AGE_SECONDS + "] third in models"
+                + " that read ages beyond the rotary rows), then [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] (models trained to read items"
+                + " by their text), then [" + EncodeInputs.REQUEST_TIME + "] (models that read absolute time), then " + EncodeInputs.ROTARY
+                + (queryAtNext ? " and [" + EncodeInputs.KEY_ROTARY_IDS + "] (rotary.query_time next)" : "") + ", manifest says "
                 + m.graph("encode").inputs());
         require(!newHistoryItems || m.items().maxItemTokens() > 0,
             "items.max_item_tokens must be positive when graph [encode] takes [" + EncodeInputs.HISTORY_ITEM_TOKENS + "]");

@@ -29,13 +29,14 @@ public record Manifest(
     @JsonProperty("golden") String golden,
     @JsonProperty("training") Map<String, Object> training,
     @JsonProperty("similarity") String similarity,
-    @JsonProperty("ranking") RankingSpec ranking
+    @JsonProperty("ranking") RankingSpec ranking,
+    @JsonProperty("rotary") RotarySpec rotary
 ) {
     /** The largest {@code ranking.retrieval_weight} a bundle or a query may set. */
     public static final float MAX_RETRIEVAL_WEIGHT = 1000f;
 
     /** The only format this runtime reads. */
-    public static final int SUPPORTED_FORMAT_VERSION = 2;
+    public static final int SUPPORTED_FORMAT_VERSION = 3;
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Architecture(
@@ -46,6 +47,40 @@ public record Manifest(
         @JsonProperty("head_dim") int headDim,
         @JsonProperty("mlp_hidden") int mlpHidden
     ) {}
+
+    /**
+     * What the encode graph's rotary rows depend on (docs/bundle-format.md, "Rotary rows"; {@link
+     * org.genrec.runtime.encoding.RotaryRows} makes them).
+     *
+     * @param positionFrequencies float32: rotary pair i of the first ones turns with position * f_i
+     * @param timeFrequencies     float32, time scale {@code log}: the next pairs turn with log1p(age / 60) * f_j
+     * @param timePeriods         seconds, time scale {@code linear}: the next pairs turn once per period
+     * @param timeScale           {@code log} or {@code linear}
+     * @param tiePositions        events of one second share the position of the first of them
+     * @param queryTime           {@code own}, or {@code next}: a history token's query turns at the next event's age
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record RotarySpec(
+        @JsonProperty("position_frequencies") float[] positionFrequencies,
+        @JsonProperty("time_frequencies") float[] timeFrequencies,
+        @JsonProperty("time_periods") long[] timePeriods,
+        @JsonProperty("time_scale") String timeScale,
+        @JsonProperty("tie_positions") boolean tiePositions,
+        @JsonProperty("query_time") String queryTime
+    ) {
+        public boolean queryAtNextEvent() {
+            return "next".equals(queryTime);
+        }
+
+        public boolean linearTime() {
+            return "linear".equals(timeScale);
+        }
+
+        /** Rotary pairs per row: Dh / 2. */
+        public int pairs() {
+            return positionFrequencies.length + (linearTime() ? timePeriods.length : timeFrequencies.length);
+        }
+    }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record TokenizerSpec(
@@ -107,6 +142,11 @@ public record Manifest(
      */
     public boolean readsRequestTime() {
         return graph("encode").inputs().contains(EncodeInputs.REQUEST_TIME);
+    }
+
+    /** Whether the encode graph reads the events' ages itself (the time-bucket bias, absolute time), beyond the rotary rows. */
+    public boolean readsHistoryAges() {
+        return graph("encode").inputs().contains(EncodeInputs.HISTORY_AGE_SECONDS);
     }
 
     public boolean hasGraph(String name) {
