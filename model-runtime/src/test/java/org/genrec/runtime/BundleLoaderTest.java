@@ -103,6 +103,26 @@ class BundleLoaderTest {
     }
 
     @Test
+    void unknownRotarySettingsAreRefusedAtLoad() throws IOException {
+        FixtureBundle.copyTo(dir);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode rotary = (ObjectNode) manifest.path("rotary");
+        for (var bad : List.of(List.of("time_scale", "cubic", "rotary.time_scale must be"), List.of("query_time", "later",
+            "rotary.query_time must be"))) {
+            ObjectNode changed = manifest.deepCopy();
+            ((ObjectNode) changed.path("rotary")).put(bad.get(0), bad.get(1));
+            json.writeValue(dir.resolve("manifest.json").toFile(), changed);
+            BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+            assertTrue(e.getMessage().contains(bad.get(2)), e.getMessage());
+        }
+        rotary.putArray("time_periods").add(120).add(0).add(5).add(7);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("rotary.time_periods must be positive"), e.getMessage());
+    }
+
+    @Test
     void retrievalSimilarityIsReadAndAnUnknownOneRefused() throws IOException {
         FixtureBundle.copyTo(dir);
         assertEquals(RetrievalSimilarity.COSINE, BundleLoader.load(dir).manifest().retrievalSimilarity());

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,10 +103,7 @@ public final class BundleLoader {
             "graph [encode] must output " + CacheLayout.encodeOutputs(layers) + " for a " + layers + "-layer model, manifest says "
                 + m.graph("encode").outputs());
         boolean newHistoryItems = m.readsNewHistoryItems();
-        require(m.rotary() != null && m.rotary().positionFrequencies() != null && m.rotary().timeFrequencies() != null
-                && m.rotary().timePeriods() != null && m.rotary().pairs() * 2 == m.architecture().headDim(),
-            "rotary must give position_frequencies, time_frequencies and time_periods, head_dim / 2 = "
-                + m.architecture().headDim() / 2 + " rotary pairs in all");
+        validateRotary(m.rotary(), m.architecture().headDim());
         boolean queryAtNext = m.rotary().queryAtNextEvent();
         require(m.graph("encode").inputs().equals(EncodeInputs.of(m.readsHistoryAges(), newHistoryItems, m.readsRequestTime(), queryAtNext)),
             "graph [encode] must take " + EncodeInputs.BASE + " (with [" + EncodeInputs.HISTORY_AGE_SECONDS + "] third in models"
@@ -132,6 +130,19 @@ public final class BundleLoader {
             require(m.items().maxItemTokens() > 0, "items.max_item_tokens must be positive when the bundle has an ["
                 + Manifest.ITEM_ENCODER + "] graph");
         }
+    }
+
+    /** The rotary rows' settings: a request must not be the first to find them wrong (a period of 0 would divide by zero). */
+    private static void validateRotary(Manifest.RotarySpec rotary, int headDim) {
+        require(rotary != null && rotary.positionFrequencies() != null && rotary.timeFrequencies() != null
+                && rotary.timePeriods() != null && rotary.pairs() * 2 == headDim,
+            "rotary must give position_frequencies, time_frequencies and time_periods, head_dim / 2 = " + headDim / 2
+                + " rotary pairs in all");
+        require(List.of("log", "linear").contains(rotary.timeScale()), "rotary.time_scale must be \"log\" or \"linear\", got ["
+            + rotary.timeScale() + "]");
+        require(List.of("own", "next").contains(rotary.queryTime()), "rotary.query_time must be \"own\" or \"next\", got ["
+            + rotary.queryTime() + "]");
+        require(Arrays.stream(rotary.timePeriods()).allMatch(period -> period > 0), "rotary.time_periods must be positive seconds");
     }
 
     private static ItemCatalog readItems(Path dir, Manifest manifest) {
