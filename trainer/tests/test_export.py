@@ -43,7 +43,7 @@ def test_bundle_files_and_manifest(bundle, tiny):
     enc, sco = _sessions(bundle)
     assert [i.name for i in enc.get_inputs()] == m["graphs"]["encode"]["inputs"]
     assert [o.name for o in sco.get_outputs()] == m["graphs"]["score"]["outputs"]
-    # format 2: the cache one tensor per layer, in the score graph's layout (docs/bundle-format.md)
+    # since format 2: the cache one tensor per layer, in the score graph's layout (docs/bundle-format.md)
     assert m["architecture"]["layers"] == 2
     cache = ["cache_keys_0", "cache_keys_1", "cache_values_0", "cache_values_1"]
     assert [o.name for o in enc.get_outputs()] == m["graphs"]["encode"]["outputs"] == ["embedding", *cache, "cache_mask"]
