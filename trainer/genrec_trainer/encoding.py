@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .data import item_tokens
+from .model import MASK_KEY, NEG_INF
 from .rotary_rows import RotarySpec, rotary_inputs
 from .schema import parse_timestamp
 from .tokenizer import PAD_ID, Vocab
@@ -45,17 +46,40 @@ class EncodedRequest:
         return inputs
 
     def onnx_inputs(self, rotary: RotarySpec) -> dict[str, np.ndarray]:
-        """The exported encode graph's inputs: graph_inputs() (the model's), then the rotary rows the runtime makes
-        (rotary_rows.py; a real event is one with an action)."""
-        return self.graph_inputs() | rotary_inputs(rotary, self.history_actions > 0, self.history_age_seconds)
+        """The exported encode graph's inputs: graph_inputs() (the model's), then those the runtime makes of them: the
+        rotary rows (rotary_rows.py) and the slot masks (slot_inputs; a real event is one with an action)."""
+        valid = self.history_actions > 0
+        return self.graph_inputs() | rotary_inputs(rotary, valid, self.history_age_seconds) | slot_inputs(valid)
+
+
+KEY_PADDING, SLOT_KEEP, SLOT_COLUMNS = "key_padding", "slot_keep", "slot_columns"
+SLOT_INPUTS = [KEY_PADDING, SLOT_KEEP, SLOT_COLUMNS]
+
+
+def slot_inputs(valid: np.ndarray) -> dict[str, np.ndarray]:
+    """valid [B, N] bool (a real event) -> the encode graph's slot masks over its S = N + 2 slots (the events, the
+    query context, and the last one, RET's, which the cache hands to each candidate's own key), float32
+    (docs/bundle-format.md, "Slot masks"): key_padding [B, 1, 1, S], 0 where a key may be seen, NEG_INF at padding;
+    slot_keep [B, 1, S, 1], 1 but 0 in the last slot (the own slot's cached key and value are 0); slot_columns
+    [B, 1, S, 2], the cache keys' two extra columns: 1 in the last slot only, and MASK_KEY at padding. Made in the
+    graph they were ~18 kernels per call (BENCHMARKS.md, "Session 46")."""
+    b, n = valid.shape
+    real = np.concatenate([valid, np.ones((b, 2), bool)], 1)                 # [B, S]
+    key_padding = np.where(real, 0.0, NEG_INF).astype(np.float32)[:, None, None, :]
+    own = np.zeros((b, n + 2), np.float32)
+    own[:, -1] = 1.0
+    hidden = np.where(real, 0.0, MASK_KEY).astype(np.float32)
+    return {KEY_PADDING: key_padding, SLOT_KEEP: (1.0 - own)[:, None, :, None],
+            SLOT_COLUMNS: np.stack([own, hidden], -1)[:, None]}
 
 
 def encode_graph_feed(manifest: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The model's encode inputs (EncodedRequest.graph_inputs' names) as a bundle's encode graph takes them: the ones
-    it reads, then the rotary rows the runtime makes of them (docs/bundle-format.md, "Rotary rows"). A format-2 bundle's
+    it reads, then the rotary rows and slot masks the runtime makes of them (docs/bundle-format.md). A format-2 bundle's
     graph made its rows itself: the benchmark scripts A/B against one (scripts/score_graph_ab.py)."""
+    valid = inputs["history_actions"] > 0
     rows = {} if manifest["format_version"] < 3 else rotary_inputs(
-        RotarySpec.of_manifest(manifest["rotary"]), inputs["history_actions"] > 0, inputs["history_age_seconds"])
+        RotarySpec.of_manifest(manifest["rotary"]), valid, inputs["history_age_seconds"]) | slot_inputs(valid)
     return {name: (inputs | rows)[name] for name in manifest["graphs"]["encode"]["inputs"]}
 
 

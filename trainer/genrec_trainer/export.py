@@ -19,14 +19,14 @@ import torch
 from torch import nn
 
 from .data import item_tokens
-from .encoding import RequestEncoder
+from .encoding import KEY_PADDING, SLOT_COLUMNS, SLOT_INPUTS, SLOT_KEEP, RequestEncoder, slot_inputs
 from .model import GenRecModel, ModelConfig
 from .rotary_rows import KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec, rotary_inputs
 from .schema import Event, Item, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
-# 3: the encode graph takes its rotary rows from the runtime (rotary_rows.py); 2: the cache in the score graph's layout,
-# one tensor per layer (1: [L, B, H, T, Dh] stacks)
+# 3: the encode graph takes its rotary rows and slot masks from the runtime (rotary_rows.py, encoding.slot_inputs);
+# 2: the cache in the score graph's layout, one tensor per layer (1: [L, B, H, T, Dh] stacks)
 FORMAT_VERSION = 3
 HISTORY_AGE_SECONDS = "history_age_seconds"
 ENCODE_INPUTS = ["history_items", "history_actions", HISTORY_AGE_SECONDS, "history_query_tokens", "query_tokens"]
@@ -61,9 +61,10 @@ def cache_names(layers: int) -> list[str]:
 
 def encode_inputs(new_history_items: bool, request_time: bool, rotary: Sequence[str], ages: bool = True) -> list[str]:
     """ENCODE_INPUTS (HISTORY_AGE_SECONDS only if ages), then the optional ones in this order: HISTORY_ITEM_TOKENS,
-    REQUEST_TIME; then the rotary rows' (RotarySpec.input_names)."""
+    REQUEST_TIME; then those the runtime makes: the rotary rows' (RotarySpec.input_names), the slot masks."""
     return [*(name for name in ENCODE_INPUTS if ages or name != HISTORY_AGE_SECONDS),
-            *([HISTORY_ITEM_TOKENS] if new_history_items else []), *([REQUEST_TIME] if request_time else []), *rotary]
+            *([HISTORY_ITEM_TOKENS] if new_history_items else []), *([REQUEST_TIME] if request_time else []), *rotary,
+            *SLOT_INPUTS]
 
 
 def reads_ages(model: GenRecModel) -> bool:
@@ -108,8 +109,9 @@ class _EncodeGraph(nn.Module):
         named = dict(zip(self.optional, optional))
         ids = named.pop(ROTARY_IDS)
         rotation = (named.pop(ROTARY_COS), named.pop(ROTARY_SIN), ids, named.pop(KEY_ROTARY_IDS, ids))
+        slots = tuple(named.pop(name) for name in SLOT_INPUTS)
         return self.model.encode_served(history_items, history_actions, history_age_seconds, history_query_tokens,
-                                        query_tokens, self.item_rows, rotation=rotation, **named)
+                                        query_tokens, self.item_rows, rotation=rotation, slots=slots, **named)
 
     def example_inputs(self, b: int, n: int, q: int) -> tuple[torch.Tensor, ...]:
         """Inputs of every kind the graph takes, for tracing: b requests of n events; with history_item_tokens one event
@@ -125,8 +127,9 @@ class _EncodeGraph(nn.Module):
             inputs.append(new_item_tokens)
         if REQUEST_TIME in self.optional:
             inputs.append(torch.full((b,), cfg.absolute_time_origin + 3600 * (n + 1), dtype=torch.long))
-        rows = rotary_inputs(self.rotary, inputs[1].numpy() > 0, inputs[2].numpy())
-        return (*inputs, *(torch.from_numpy(rows[name]) for name in self.rotary.input_names()))
+        valid = inputs[1].numpy() > 0
+        made = rotary_inputs(self.rotary, valid, inputs[2].numpy()) | slot_inputs(valid)
+        return (*inputs, *(torch.from_numpy(made[name]) for name in [*self.rotary.input_names(), *SLOT_INPUTS]))
 
 
 class _ScoreGraph(nn.Module):
@@ -218,7 +221,8 @@ def _export_onnx(model: GenRecModel, out_dir: Path, suffix: str, new_history_ite
     encode_graph = _EncodeGraph(model, new_history_items)
     ex_enc = encode_graph.example_inputs(b, n, q)
     optional_axes = {HISTORY_ITEM_TOKENS: {0: "B", 1: "N", 2: "IT"}, REQUEST_TIME: {0: "B"}, ROTARY_COS: {0: "R"},
-                     ROTARY_SIN: {0: "R"}, ROTARY_IDS: {0: "B", 1: "S"}, KEY_ROTARY_IDS: {0: "B", 1: "S"}}
+                     ROTARY_SIN: {0: "R"}, ROTARY_IDS: {0: "B", 1: "S"}, KEY_ROTARY_IDS: {0: "B", 1: "S"},
+                     KEY_PADDING: {0: "B", 3: "S"}, SLOT_KEEP: {0: "B", 2: "S"}, SLOT_COLUMNS: {0: "B", 2: "S"}}
     layers = model.cfg.layers
     cache_axes = {name: {0: "B", 2: "S"} for name in cache_names(layers)}  # S = T + 1 slots: history, context, own key
     # History query tokens get their own symbolic axis name: the contract lets the runtime pad
@@ -422,7 +426,7 @@ def build_new_item_golden(model: GenRecModel, encoder: RequestEncoder, vocab: Vo
 
 
 def golden_feed(session: ort.InferenceSession, case: dict[str, Any]) -> dict[str, np.ndarray]:
-    """A golden case's inputs as the graph's feed: int64 tensors, the rotary rows float32."""
+    """A golden case's inputs as the graph's feed: int64 tensors, the rotary rows and slot masks float32."""
     return {i.name: np.asarray(case["inputs"][i.name], np.float32 if i.type == "tensor(float)" else np.int64)
             for i in session.get_inputs()}
 
@@ -471,8 +475,8 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
     sco = ort.InferenceSession(str(out_dir / f"score{suffix}.onnx"), opts, providers=["CPUExecutionProvider"])
     layers = (len(enc.get_outputs()) - 2) // 2
     names = [i.name for i in enc.get_inputs()]
-    assert names == encode_inputs(HISTORY_ITEM_TOKENS in names, REQUEST_TIME in names, names[names.index(ROTARY_COS):],
-                                  HISTORY_AGE_SECONDS in names), names
+    assert names == encode_inputs(HISTORY_ITEM_TOKENS in names, REQUEST_TIME in names,
+                                  names[names.index(ROTARY_COS):names.index(KEY_PADDING)], HISTORY_AGE_SECONDS in names), names
     assert [o.name for o in enc.get_outputs()] == encode_outputs(layers)
     assert [i.name for i in sco.get_inputs()] == score_inputs(layers) and [o.name for o in sco.get_outputs()] == SCORE_OUTPUTS
     worst = 0.0

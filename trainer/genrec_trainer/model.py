@@ -648,7 +648,8 @@ class GenRecModel(nn.Module):
     def encode_served(self, history_items: Tensor, history_actions: Tensor, history_age_seconds: Tensor,
                       history_query_tokens: Tensor, query_tokens: Tensor,
                       item_table: Tensor | None = None, history_item_tokens: Tensor | None = None,
-                      request_time: Tensor | None = None, rotation: Rotation | None = None) -> tuple[Tensor, ...]:
+                      request_time: Tensor | None = None, rotation: Rotation | None = None,
+                      slots: tuple[Tensor, Tensor, Tensor] | None = None) -> tuple[Tensor, ...]:
         """encode() as the exported encode graph runs it, the cache in the layout score_served() reads,
         one tensor per layer: -> embedding [B, E], L keys [B, H, T + 1, Dh + 2], L values
         [B, H, T + 1, Dh], cache_mask [B, T]. Keys are rotated as seen from the candidates' place: every
@@ -665,14 +666,17 @@ class GenRecModel(nn.Module):
         gathered, not its id row plus the mean of its title tokens (BENCHMARKS.md, "The history items'
         rows from a table").
         rotation: the rotary rows (rotary_rows.py) as the exported graph takes them from the runtime; without it they
-        are computed here, the same to float32 rounding."""
+        are computed here, the same to float32 rounding. slots: (key padding, slot keep, slot columns), the exported
+        graph's other inputs from the runtime (encoding.slot_inputs), else made here from the mask, the same."""
+        key_padding, keep, columns = (None, None, None) if slots is None else slots
         user, keys, values, mask = self._encode(history_items, history_actions, history_age_seconds,
                                                 history_query_tokens, query_tokens, item_table,
                                                 history_item_tokens=history_item_tokens, request_time=request_time,
-                                                at_candidates_place=True, rotation=rotation)
-        own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
-        keep = (1.0 - own_slot)[:, None, :, None]                           # [B, 1, T + 1, 1]
-        columns = torch.stack([own_slot, hidden_keys], -1)[:, None]         # [B, 1, T + 1, 2]
+                                                at_candidates_place=True, rotation=rotation, key_padding=key_padding)
+        if slots is None:
+            own_slot, hidden_keys = CandidateCache.slot_columns(mask)       # [B, T + 1] each
+            keep = (1.0 - own_slot)[:, None, :, None]                       # [B, 1, T + 1, 1]
+            columns = torch.stack([own_slot, hidden_keys], -1)[:, None]     # [B, 1, T + 1, 2]
         served_keys = [torch.cat([k * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
         return (user, *served_keys, *(v * keep for v in values), mask)
 
@@ -680,7 +684,8 @@ class GenRecModel(nn.Module):
                 history_query_tokens: Tensor, query_tokens: Tensor, item_table: Tensor | None = None,
                 hidden: list | None = None, history_item_tokens: Tensor | None = None,
                 request_time: Tensor | None = None, at_candidates_place: bool = False,
-                rotation: Rotation | None = None) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
+                rotation: Rotation | None = None, key_padding: Tensor | None = None,
+                ) -> tuple[Tensor, list[Tensor], list[Tensor], Tensor]:
         # -> embedding [B, E], per layer keys and values [B, H, T + 1, Dh] (slot T + 1: RET's), cache_mask [B, T]
         # at_candidates_place: positions counted from RET's (encode_served)
         new_items = None
@@ -708,7 +713,7 @@ class GenRecModel(nn.Module):
             idx = torch.arange(x.shape[1], device=x.device)
             causal = idx[None, :] <= idx[:, None]                           # [S, S]
         x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2,
-                                           rotation=rotation)
+                                           rotation=rotation, key_padding=key_padding)
         if hidden is not None:
             hidden.append(self._retrieval_space(self.user_head(self.final_norm(x[:, :-2]))))  # [B, N, E]
         user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E] at RET
@@ -835,7 +840,8 @@ class GenRecModel(nn.Module):
 
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
                     structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None,
-                    extra_ages: Tensor | None = None, rotation: Rotation | None = None) -> tuple[Tensor, list, list]:
+                    extra_ages: Tensor | None = None, rotation: Rotation | None = None,
+                    key_padding: Tensor | None = None) -> tuple[Tensor, list, list]:
         """The backbone over [N history tokens | extra_tokens context/task tokens] (always valid).
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
@@ -843,7 +849,9 @@ class GenRecModel(nn.Module):
         masked, bool, or as a float [S, S] to add (0 or NEG_INF: the exported encode's triangle).
         extra_ages [B, extra] int64: the extra tokens' ages (default 0: the request's time).
         rotation: (cos rows, sin rows, query ids, key ids), rotary_rows.rotary_inputs' rows of these positions and ages
-        (the exported encode graph's inputs): then positions and ages do not turn anything here.
+        (the exported encode graph's inputs): then positions and ages do not turn anything here. key_padding
+        [B, 1, 1, N + extra] (0 or NEG_INF; the exported encode graph's input, encoding.slot_inputs): the padding row of
+        the mask, else made here from valid.
         Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
@@ -866,11 +874,14 @@ class GenRecModel(nn.Module):
             q_turn = turn(query_ages)
             k_turn = q_turn if self.cfg.query_time == "own" else turn(key_ages[:, -s:])
         key_valid = torch.cat([valid, torch.ones_like(valid[:, :1]).repeat(1, extra_tokens)], dim=1)  # [B, N + extra]
+        if key_padding is not None and not structure.is_floating_point():  # the runtime's, read as the graph reads it
+            key_valid = key_padding[:, 0, 0] == 0.0
         if structure.is_floating_point():
             # Exported encode: the triangle made by Trilu, the padding taken in by a minimum. The mask built from
             # a comparison of positions, an And and a Where over [S, S] was ~5 % of the encode call.
-            padding = torch.where(key_valid, 0.0, NEG_INF)[:, None, None, :]  # [B, 1, 1, N + extra]
-            mask_add = torch.minimum(structure, padding)                    # [B, 1, S, N + extra]
+            if key_padding is None:
+                key_padding = torch.where(key_valid, 0.0, NEG_INF)[:, None, None, :]  # [B, 1, 1, N + extra]
+            mask_add = torch.minimum(structure, key_padding)                # [B, 1, S, N + extra]
             allowed = mask_add == 0.0 if self.cfg.block == "hstu" else None  # the softmax block reads mask_add only
         else:
             structure = structure if structure.dim() == 3 else structure[None]  # [B or 1, S, N + extra]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import ACTIONS, tensors
+from genrec_trainer.encoding import SLOT_INPUTS
 from genrec_trainer.export import ENCODE_INPUTS, golden_feed
 from genrec_trainer.rotary_rows import ROTARY_COS, ROTARY_IDS, ROTARY_SIN
 from genrec_trainer.data import item_token_table
@@ -106,7 +107,8 @@ def test_training_needs_timestamps_and_exports_an_encode_graph_that_reads_the_re
     # the request's time, which each golden case gives as sent, and which the graph reads by its bucket alone.
     bundle = tmp_path / "bundle"
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["graphs"]["encode"]["inputs"] == [*ENCODE_INPUTS, "request_time", ROTARY_COS, ROTARY_SIN, ROTARY_IDS]
+    assert manifest["graphs"]["encode"]["inputs"] == [*ENCODE_INPUTS, "request_time", ROTARY_COS, ROTARY_SIN,
+                                                      ROTARY_IDS, *SLOT_INPUTS]
     absolute = manifest["architecture"]["absolute_time"]
     assert absolute["buckets"] == buckets and absolute["width_seconds"] == 86_400
     golden = json.loads((bundle / "golden.json").read_text())

@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
-from genrec_trainer.encoding import encode_graph_feed
+from genrec_trainer.encoding import SLOT_INPUTS, encode_graph_feed
 from genrec_trainer.export import (ENCODE_INPUTS, check_new_item_parity, check_onnx_parity, default_golden_requests,
                                    export_bundle, golden_feed, score_feed)
 from genrec_trainer.rotary_rows import ROTARY_COS, ROTARY_IDS, ROTARY_SIN
@@ -287,7 +287,8 @@ def test_golden_history_with_items_added_after_training(bundle, tiny):
     assert [j for j, t in enumerate(tokens) if any(t)] == new_slots
     assert set(tokens[new_slots[1]]) <= {0, 1}  # new words only: [UNK]
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["graphs"]["encode"]["inputs"][-4:] == ["history_item_tokens", ROTARY_COS, ROTARY_SIN, ROTARY_IDS]
+    assert manifest["graphs"]["encode"]["inputs"][-7:] == ["history_item_tokens", ROTARY_COS, ROTARY_SIN, ROTARY_IDS,
+                                                          *SLOT_INPUTS]
     narrow = [c["inputs"]["history_item_tokens"] == [[[0]] * len(c["inputs"]["history_items"][0])]
               for c in golden["cases"] if c is not case]
     assert all(narrow), "a request without a new item gets one padding token per event"

@@ -8,6 +8,7 @@ import torch
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q, tensors
 from genrec_trainer.data import item_tokens
 from genrec_trainer.encoding import RequestEncoder
+from genrec_trainer.encoding import SLOT_INPUTS
 from genrec_trainer.export import ENCODE_INPUTS, default_golden_requests, export_bundle
 from genrec_trainer.rotary_rows import RotarySpec
 
@@ -89,6 +90,6 @@ def test_a_model_not_trained_to_read_items_by_their_text_alone_leaves_them_out(t
                   training={"data": "tiny", "data_fingerprint": "sha256:x", "seed": 0, "epochs": 0, "metrics": {}})
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["graphs"]["encode"]["inputs"] == [*(n for n in ENCODE_INPUTS if n != "history_age_seconds"),
-                                                      *RotarySpec.of_model(tiny.model).input_names()]
+                                                      *RotarySpec.of_model(tiny.model).input_names(), *SLOT_INPUTS]
     (case,) = json.loads((tmp_path / "golden.json").read_text())["cases"]
     assert case["expected"]["dropped_history_items"] == 3 and "history_item_tokens" not in case["inputs"]

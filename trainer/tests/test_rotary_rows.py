@@ -1,4 +1,5 @@
-"""rotary_rows.py, the specification of the rows the runtime hands the encode graph, against the model's own rotation."""
+"""rotary_rows.py and encoding.slot_inputs, the specification of the rows and slot masks the runtime hands the encode
+graph, against what the model computes itself."""
 import importlib.util
 import json
 from pathlib import Path
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from genrec_trainer.encoding import KEY_PADDING, SLOT_INPUTS, slot_inputs
 from genrec_trainer.rotary_rows import (KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec,
                                         rotary_inputs)
 from test_switches import CONFIGS, _model
@@ -91,9 +93,32 @@ def test_spec_round_trips_through_the_manifest(tiny):
 
 
 def test_the_java_runtimes_cases_are_what_the_spec_makes_now():
-    # model-runtime's RotaryRowsTest holds Java to these rows; a change here must regenerate them
-    script = Path(__file__).resolve().parents[1] / "scripts" / "make_rotary_cases.py"
-    spec = importlib.util.spec_from_file_location("make_rotary_cases", script)
+    # model-runtime's RotaryRowsTest and SlotMasksTest hold Java to these; a change here must regenerate them
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_runtime_input_cases.py"
+    spec = importlib.util.spec_from_file_location("make_runtime_input_cases", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert json.loads(module.CASES_FILE.read_text()) == module.cases(), f"stale: run {script.name}"
+
+
+@pytest.mark.parametrize("switches", [dict(), dict(block="hstu", time_signal="rope", item_text=True)], ids=["softmax", "hstu"])
+def test_slot_masks_made_outside_give_the_models_own_outputs(tiny, switches):
+    # the rows and the slot masks as the runtime hands them in, on a left-padded batch with an empty history
+    model = _model(tiny, **switches)
+    feeds = _batch(tiny, [8, 3, 0], ties=False)
+    slots = slot_inputs(feeds["history_actions"] > 0)
+    rotation = _rotation(RotarySpec.of_model(model), feeds)
+    want = _served(model, feeds)
+    inputs = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    with torch.no_grad():
+        got = model.encode_served(**inputs, item_table=model.item_table(), rotation=rotation,
+                                  slots=tuple(torch.from_numpy(slots[name]) for name in SLOT_INPUTS))
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), atol=2e-6, rtol=0)
+    # the padding is read from the input: hiding every history key changes the embedding of the full history
+    hidden = slots[KEY_PADDING].copy()
+    hidden[0, ..., :-2] = -1e9
+    with torch.no_grad():
+        blind = model.encode_served(**inputs, item_table=model.item_table(), rotation=rotation,
+                                    slots=(torch.from_numpy(hidden), *(torch.from_numpy(slots[n]) for n in SLOT_INPUTS[1:])))
+    assert not np.allclose(blind[0][0].numpy(), want[0][0].numpy(), atol=1e-3)

@@ -15,6 +15,7 @@ import org.genrec.runtime.batching.ShapeBuckets;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.encoding.EncodeInputs;
 import org.genrec.runtime.encoding.RotaryRows;
+import org.genrec.runtime.encoding.SlotMasks;
 import org.genrec.runtime.encoding.EncodedRequest;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
@@ -252,6 +253,7 @@ public final class GenrecModel implements AutoCloseable {
                 inputs.put(EncodeInputs.REQUEST_TIME, buffers.longs(env, EncodeInputs.REQUEST_TIME, in.requestTime(), rows));
             }
             putRotaryRows(inputs, env, buffers, rotary.of(rows, length, in.historyActions(), in.historyAgeSeconds()), rows, length);
+            putSlotMasks(inputs, env, buffers, SlotMasks.of(rows, length, in.historyActions()), rows, length + 2);
             // The outputs are pinned to this thread's buffers: read where the graph wrote them, copied once per request (split)
             for (Map.Entry<String, long[]> output : encodeOutputShapes(rows, length).entrySet()) {
                 outputs.put(output.getKey(), buffers.floatOutput(env, output.getKey(), output.getValue()));
@@ -290,6 +292,14 @@ public final class GenrecModel implements AutoCloseable {
         if (rotary.keyIds() != null) {
             inputs.put(EncodeInputs.KEY_ROTARY_IDS, buffers.longs(env, EncodeInputs.KEY_ROTARY_IDS, rotary.keyIds(), rows, length + 2));
         }
+    }
+
+    private static void putSlotMasks(Map<String, OnnxTensor> inputs, OrtEnvironment env, InputTensors buffers, SlotMasks masks,
+        int rows, int slots) throws OrtException {
+        List<String> names = EncodeInputs.SLOTS;
+        inputs.put(names.get(0), buffers.floats(env, names.get(0), masks.keyPadding(), rows, 1, 1, slots));
+        inputs.put(names.get(1), buffers.floats(env, names.get(1), masks.keep(), rows, 1, slots, 1));
+        inputs.put(names.get(2), buffers.floats(env, names.get(2), masks.columns(), rows, 1, slots, 2));
     }
 
     /** The encode graph's outputs for {@code rows} histories of {@code length} events (docs/bundle-format.md), in graph order. */

@@ -8,6 +8,7 @@ import org.genrec.runtime.encoding.EventTime;
 import org.genrec.runtime.encoding.GenrecRequest;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.RotaryRows;
+import org.genrec.runtime.encoding.SlotMasks;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.GraphPrecision;
@@ -145,6 +146,11 @@ class GoldenVectorsTest {
         assertArrayEquals(flatLongs(inputs.path("rotary_ids")), rows.ids(), "rotary_ids");
         assertArrayEquals(inputs.has(EncodeInputs.KEY_ROTARY_IDS) ? flatLongs(inputs.path(EncodeInputs.KEY_ROTARY_IDS)) : null,
             rows.keyIds(), EncodeInputs.KEY_ROTARY_IDS);
+        // The slot masks, exactly
+        SlotMasks masks = SlotMasks.of(1, encoded.length(), encoded.historyActions());
+        assertArrayEquals(flatFloats(inputs.path("key_padding")), masks.keyPadding(), "key_padding");
+        assertArrayEquals(flatFloats(inputs.path("slot_keep")), masks.keep(), "slot_keep");
+        assertArrayEquals(flatFloats(inputs.path("slot_columns")), masks.columns(), "slot_columns");
 
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);
@@ -186,14 +192,23 @@ class GoldenVectorsTest {
         }
     }
 
-    /** [R, P] rows, row after row. */
-    private static float[] flatFloats(JsonNode rows) {
-        int width = rows.path(0).size();
-        float[] out = new float[rows.size() * width];
-        for (int r = 0; r < rows.size(); r++) {
-            System.arraycopy(floats(rows.get(r)), 0, out, r * width, width);
+    /** Any nesting of arrays, flattened in order. */
+    private static float[] flatFloats(JsonNode node) {
+        List<Float> out = new ArrayList<>();
+        flattenFloats(node, out);
+        float[] array = new float[out.size()];
+        for (int i = 0; i < array.length; i++) {
+            array[i] = out.get(i);
         }
-        return out;
+        return array;
+    }
+
+    private static void flattenFloats(JsonNode node, List<Float> out) {
+        if (node.isArray()) {
+            node.forEach(child -> flattenFloats(child, out));
+        } else {
+            out.add((float) node.asDouble());
+        }
     }
 
     private static float[] floats(JsonNode node) {

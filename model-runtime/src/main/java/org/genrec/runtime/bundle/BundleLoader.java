@@ -109,7 +109,8 @@ public final class BundleLoader {
             "graph [encode] must take " + EncodeInputs.BASE + " (with [" + EncodeInputs.HISTORY_AGE_SECONDS + "] third in models"
                 + " that read ages beyond the rotary rows), then [" + EncodeInputs.HISTORY_ITEM_TOKENS + "] (models trained to read items"
                 + " by their text), then [" + EncodeInputs.REQUEST_TIME + "] (models that read absolute time), then " + EncodeInputs.ROTARY
-                + (queryAtNext ? " and [" + EncodeInputs.KEY_ROTARY_IDS + "] (rotary.query_time next)" : "") + ", manifest says "
+                + (queryAtNext ? " and [" + EncodeInputs.KEY_ROTARY_IDS + "] (rotary.query_time next)" : "") + ", then "
+                + EncodeInputs.SLOTS + ", manifest says "
                 + m.graph("encode").inputs());
         require(!newHistoryItems || m.items().maxItemTokens() > 0,
             "items.max_item_tokens must be positive when graph [encode] takes [" + EncodeInputs.HISTORY_ITEM_TOKENS + "]");

@@ -30,6 +30,9 @@ public final class EncodeInputs {
     /** After {@link #ROTARY}, in models whose history tokens query at the next event's time: the keys' row ids. */
     public static final String KEY_ROTARY_IDS = "key_rotary_ids";
 
+    /** Every model's last inputs: the slot masks ({@link SlotMasks}). */
+    public static final List<String> SLOTS = List.of("key_padding", "slot_keep", "slot_columns");
+
     /** Every model's first inputs, {@link #HISTORY_AGE_SECONDS} where the graph reads it between the second and third. */
     public static final List<String> BASE = List.of("history_items", "history_actions", "history_query_tokens", "query_tokens");
 
@@ -38,7 +41,7 @@ public final class EncodeInputs {
     /**
      * {@link #BASE} (with {@link #HISTORY_AGE_SECONDS} third for a model that reads ages), then {@link #HISTORY_ITEM_TOKENS} for
      * a model that reads new items in a history by their text, then {@link #REQUEST_TIME} for one that reads absolute time,
-     * then {@link #ROTARY} and, for one whose queries turn at the next event's time, {@link #KEY_ROTARY_IDS}.
+     * then {@link #ROTARY} and, for one whose queries turn at the next event's time, {@link #KEY_ROTARY_IDS}, then {@link #SLOTS}.
      */
     public static List<String> of(boolean readsAges, boolean readsNewHistoryItems, boolean readsRequestTime, boolean queryAtNextEvent) {
         List<String> names = new ArrayList<>(BASE);
@@ -55,6 +58,7 @@ public final class EncodeInputs {
         if (queryAtNextEvent) {
             names.add(KEY_ROTARY_IDS);
         }
+        names.addAll(SLOTS);
         return List.copyOf(names);
     }
 }

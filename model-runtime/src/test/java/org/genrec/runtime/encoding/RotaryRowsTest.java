@@ -20,8 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The rotary rows of every switch that moves a rotation (time scale, tied positions, queries at the next event's time, no
- * time pairs) against the rows the trainer's specification makes of the same batch ({@code rotary_cases.json}, written by
- * {@code trainer/scripts/make_rotary_cases.py}). The fixture bundle's golden vectors cover its one configuration.
+ * time pairs) against the rows the trainer's specification makes of the same batch ({@code runtime_input_cases.json}, written by
+ * {@code trainer/scripts/make_runtime_input_cases.py}). The fixture bundle's golden vectors cover its one configuration.
  */
 class RotaryRowsTest {
 
@@ -30,7 +30,7 @@ class RotaryRowsTest {
     @TestFactory
     Stream<DynamicTest> rowsOfEveryConfigurationAreTheTrainers() throws IOException {
         JsonNode cases;
-        try (InputStream in = RotaryRowsTest.class.getResourceAsStream("rotary_cases.json")) {
+        try (InputStream in = RotaryRowsTest.class.getResourceAsStream("runtime_input_cases.json")) {
             cases = JSON.readTree(in).path("cases");
         }
         List<DynamicTest> tests = new ArrayList<>();

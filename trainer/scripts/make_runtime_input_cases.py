@@ -1,9 +1,10 @@
-"""Writes the rotary-row cases the Java runtime's RotaryRowsTest checks itself against: each switch that moves a rotation
-(time scale, tied positions, queries at the next event's time, no time signal), on a left-padded batch with tied and
-zero ages, with the rows rotary_rows.py makes of it. The golden vectors of the fixture bundle cover its one
+"""Writes the cases of the encode inputs the runtime makes, which the Java runtime's RotaryRowsTest and SlotMasksTest
+check themselves against: the rotary rows of each switch that moves a rotation (time scale, tied positions, queries at
+the next event's time, no time signal), on a left-padded batch with tied and zero ages, as rotary_rows.py makes them,
+and that batch's slot masks (encoding.slot_inputs). The golden vectors of the fixture bundle cover its one
 configuration; these cover the others. tests/test_rotary_rows.py fails when the file is not what this script writes.
 
-    .venv/bin/python scripts/make_rotary_cases.py   # from trainer/
+    .venv/bin/python scripts/make_runtime_input_cases.py   # from trainer/
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+from genrec_trainer.encoding import slot_inputs  # noqa: E402
 from genrec_trainer.rotary_rows import RotarySpec, rotary_inputs  # noqa: E402
 
 CASES_FILE = (Path(__file__).resolve().parents[2]
-              / "model-runtime/src/test/resources/org/genrec/runtime/encoding/rotary_cases.json")
+              / "model-runtime/src/test/resources/org/genrec/runtime/encoding/runtime_input_cases.json")
 POSITIONS = (1.0, 0.1, 0.01)
 TIMES = (1.0, 0.5, 0.25)
 PERIODS = (120, 5400, 1_000_000)
@@ -41,7 +43,8 @@ def cases() -> dict:
         rows = rotary_inputs(spec, actions > 0, ages)
         out.append({"name": name, "rotary": spec.manifest(), "actions": actions.tolist(), "ages": ages.tolist(),
                     "expected": {k: v.tolist() for k, v in rows.items()}})
-    return {"cases": out}
+    slots = {"actions": actions.tolist(), "expected": {k: v.tolist() for k, v in slot_inputs(actions > 0).items()}}
+    return {"cases": out, "slots": slots}
 
 
 if __name__ == "__main__":
