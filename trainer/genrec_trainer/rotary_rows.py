@@ -3,8 +3,8 @@
 
 Why outside the graph: the rows are arithmetic on the N + 2 tokens' positions and ages (the rotary angles, their
 cosines and sines, the row ids), ~45 kernels of about a microsecond each in the exported graph, a fixed cost that
-weighed most on short histories. Handed in, the encode call is 9-15 % faster (BENCHMARKS.md, "Session 46: the
-rotary rows from the runtime"). The graph keeps all its FLOPs.
+weighed most on short histories. Handed in, the encode graph is 9-15 % faster (BENCHMARKS.md, "Session 46: the
+rotary rows and slot masks from the runtime"). The graph keeps all its FLOPs.
 
 This file is the specification the Java runtime's RotaryRows mirrors step by step, float32 where the model computes in
 float32, so that both reproduce what GenRecModel computes inside (TimeRotary, _event_positions, _run_blocks): the

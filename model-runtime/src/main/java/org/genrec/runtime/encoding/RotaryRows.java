@@ -12,8 +12,9 @@ import java.util.Arrays;
  *
  * <p>For a batch of {@code rows} histories of {@code length} slots each (left padding has action 0), every request has
  * S = length + 2 tokens: its events, the query context and RET. Token t of row b has a rotary position counted from RET's
- * place (RET 0, the context -1, a real event minus the number of real events after it, minus one; a padding slot that of
- * the first event) and an age (the event's, 0 for padding, the context and RET); its row of angles holds the position pairs
+ * place (RET 0, the context -1, the last event -2, each earlier real event one less, or with tied positions the first of
+ * its second's; padding as the specification says) and an age (the event's, 0 for padding, the context and RET); its row
+ * of angles holds the position pairs
  * ({@code position * f_i}), then the time pairs. The cosines and sines of those rows, [rows * S, pairs], in token order;
  * with queries at the next event's time the queries' rows come first (each history token at the age of the event after
  * it, the last one at 0) and the keys' after them.
