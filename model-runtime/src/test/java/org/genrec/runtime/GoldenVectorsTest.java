@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.genrec.runtime.JsonArrays.flatFloats;
+import static org.genrec.runtime.JsonArrays.flatLongs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -155,12 +157,12 @@ class GoldenVectorsTest {
         JsonNode expected = c.path("expected");
         UserEncoding user = model.encode(request);
         assertEquals(expected.path("dropped_history_items").asInt(), user.droppedHistoryItems(), "dropped_history_items");
-        assertClose(model, floats(expected.path("embedding")), user.embedding(), tolerance, "embedding");
+        assertClose(model, flatFloats(expected.path("embedding")), user.embedding(), tolerance, "embedding");
 
         List<String> candidates = new ArrayList<>();
         c.path("request").path("candidates").forEach(n -> candidates.add(n.asText()));
         assertArrayEquals(flatLongs(inputs.path("candidates")), model.encoder().encodeCandidates(candidates), "candidates");
-        assertClose(model, floats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
+        assertClose(model, flatFloats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
     }
 
     static GenrecRequest request(JsonNode r) {
@@ -176,47 +178,6 @@ class GoldenVectorsTest {
         }
         String query = r.hasNonNull("query") ? r.path("query").asText() : null;
         return new GenrecRequest(history, query, r.path("request_time").asLong());
-    }
-
-    private static long[] flatLongs(JsonNode node) {
-        List<Long> out = new ArrayList<>();
-        flatten(node, out);
-        return out.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private static void flatten(JsonNode node, List<Long> out) {
-        if (node.isArray()) {
-            node.forEach(child -> flatten(child, out));
-        } else {
-            out.add(node.asLong());
-        }
-    }
-
-    /** Any nesting of arrays, flattened in order. */
-    private static float[] flatFloats(JsonNode node) {
-        List<Float> out = new ArrayList<>();
-        flattenFloats(node, out);
-        float[] array = new float[out.size()];
-        for (int i = 0; i < array.length; i++) {
-            array[i] = out.get(i);
-        }
-        return array;
-    }
-
-    private static void flattenFloats(JsonNode node, List<Float> out) {
-        if (node.isArray()) {
-            node.forEach(child -> flattenFloats(child, out));
-        } else {
-            out.add((float) node.asDouble());
-        }
-    }
-
-    private static float[] floats(JsonNode node) {
-        float[] out = new float[node.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (float) node.get(i).asDouble();
-        }
-        return out;
     }
 
     private static void assertClose(GenrecModel model, float[] expected, float[] actual, double tolerance, String what) {

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.genrec.runtime.JsonArrays.flatFloats;
+import static org.genrec.runtime.JsonArrays.flatLongs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -43,17 +45,17 @@ class RotaryRowsTest {
 
     private static void check(JsonNode c) throws IOException {
         Manifest.RotarySpec spec = JSON.treeToValue(c.path("rotary"), Manifest.RotarySpec.class);
-        long[] actions = longs(c.path("actions"));
-        long[] ages = longs(c.path("ages"));
+        long[] actions = flatLongs(c.path("actions"));
+        long[] ages = flatLongs(c.path("ages"));
         int rows = c.path("actions").size(), length = c.path("actions").path(0).size();
         RotaryRows.Rows got = new RotaryRows(spec, length).of(rows, length, actions, ages);
         JsonNode expected = c.path("expected");
         assertEquals(expected.path("rotary_cos").size(), got.rowCount(), "rows");
-        assertClose(floats(expected.path("rotary_cos")), got.cos(), "rotary_cos");
-        assertClose(floats(expected.path("rotary_sin")), got.sin(), "rotary_sin");
-        assertArrayEquals(longs(expected.path("rotary_ids")), got.ids(), "rotary_ids");
+        assertClose(flatFloats(expected.path("rotary_cos")), got.cos(), "rotary_cos");
+        assertClose(flatFloats(expected.path("rotary_sin")), got.sin(), "rotary_sin");
+        assertArrayEquals(flatLongs(expected.path("rotary_ids")), got.ids(), "rotary_ids");
         if (expected.has(EncodeInputs.KEY_ROTARY_IDS)) {
-            assertArrayEquals(longs(expected.path(EncodeInputs.KEY_ROTARY_IDS)), got.keyIds(), EncodeInputs.KEY_ROTARY_IDS);
+            assertArrayEquals(flatLongs(expected.path(EncodeInputs.KEY_ROTARY_IDS)), got.keyIds(), EncodeInputs.KEY_ROTARY_IDS);
         } else {
             assertNull(got.keyIds(), "no key ids when queries and keys share their rows");
         }
@@ -76,30 +78,6 @@ class RotaryRowsTest {
         assertEquals(expected.length, actual.length, what + " length");
         for (int i = 0; i < expected.length; i++) {
             assertEquals(expected[i], actual[i], 1e-6, what + "[" + i + "]");
-        }
-    }
-
-    private static long[] longs(JsonNode node) {
-        List<Long> out = new ArrayList<>();
-        collect(node, n -> out.add(n.asLong()));
-        return out.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private static float[] floats(JsonNode node) {
-        List<Float> out = new ArrayList<>();
-        collect(node, n -> out.add((float) n.asDouble()));
-        float[] array = new float[out.size()];
-        for (int i = 0; i < array.length; i++) {
-            array[i] = out.get(i);
-        }
-        return array;
-    }
-
-    private static void collect(JsonNode node, java.util.function.Consumer<JsonNode> leaf) {
-        if (node.isArray()) {
-            node.forEach(child -> collect(child, leaf));
-        } else {
-            leaf.accept(node);
         }
     }
 }

@@ -6,9 +6,9 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.List;
 
+import static org.genrec.runtime.JsonArrays.flatFloats;
+import static org.genrec.runtime.JsonArrays.flatLongs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -22,35 +22,12 @@ class SlotMasksTest {
             slots = new ObjectMapper().readTree(in).path("slots");
         }
         int rows = slots.path("actions").size(), length = slots.path("actions").path(0).size();
-        long[] actions = new long[rows * length];
-        for (int b = 0; b < rows; b++) {
-            for (int t = 0; t < length; t++) {
-                actions[b * length + t] = slots.path("actions").path(b).path(t).asLong();
-            }
-        }
+        long[] actions = flatLongs(slots.path("actions"));
         SlotMasks masks = SlotMasks.of(rows, length, actions);
         JsonNode expected = slots.path("expected");
-        assertArrayEquals(floats(expected.path("key_padding")), masks.keyPadding(), "key_padding");
-        assertArrayEquals(floats(expected.path("slot_keep")), masks.keep(), "slot_keep");
-        assertArrayEquals(floats(expected.path("slot_columns")), masks.columns(), "slot_columns");
+        assertArrayEquals(flatFloats(expected.path("key_padding")), masks.keyPadding(), "key_padding");
+        assertArrayEquals(flatFloats(expected.path("slot_keep")), masks.keep(), "slot_keep");
+        assertArrayEquals(flatFloats(expected.path("slot_columns")), masks.columns(), "slot_columns");
         assertEquals(SlotMasks.HIDDEN, masks.keyPadding()[0], "the first row's first slot is padding");
-    }
-
-    private static float[] floats(JsonNode node) {
-        List<Float> out = new ArrayList<>();
-        collect(node, out);
-        float[] array = new float[out.size()];
-        for (int i = 0; i < array.length; i++) {
-            array[i] = out.get(i);
-        }
-        return array;
-    }
-
-    private static void collect(JsonNode node, List<Float> out) {
-        if (node.isArray()) {
-            node.forEach(child -> collect(child, out));
-        } else {
-            out.add((float) node.asDouble());
-        }
     }
 }
