@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from .data import item_tokens
-from .model import MASK_KEY, NEG_INF
+from .model import CandidateCache
 from .rotary_rows import RotarySpec, rotary_inputs
 from .schema import parse_timestamp
 from .tokenizer import PAD_ID, Vocab
@@ -61,16 +62,10 @@ def slot_inputs(valid: np.ndarray) -> dict[str, np.ndarray]:
     query context, and the last one, RET's, which the cache hands to each candidate's own key), float32
     (docs/bundle-format.md, "Slot masks"): key_padding [B, 1, 1, S], 0 where a key may be seen, NEG_INF at padding;
     slot_keep [B, 1, S, 1], 1 but 0 in the last slot (the own slot's cached key and value are 0); slot_columns
-    [B, 1, S, 2], the cache keys' two extra columns: 1 in the last slot only, and MASK_KEY at padding. Made in the
-    graph they were ~18 kernels per call (BENCHMARKS.md, "Session 46")."""
-    b, n = valid.shape
-    real = np.concatenate([valid, np.ones((b, 2), bool)], 1)                 # [B, S]
-    key_padding = np.where(real, 0.0, NEG_INF).astype(np.float32)[:, None, None, :]
-    own = np.zeros((b, n + 2), np.float32)
-    own[:, -1] = 1.0
-    hidden = np.where(real, 0.0, MASK_KEY).astype(np.float32)
-    return {KEY_PADDING: key_padding, SLOT_KEEP: (1.0 - own)[:, None, :, None],
-            SLOT_COLUMNS: np.stack([own, hidden], -1)[:, None]}
+    [B, 1, S, 2], the cache keys' two extra columns: 1 in the last slot only, and MASK_KEY at padding. The model's own
+    CandidateCache.slot_masks makes them; made in the graph they were ~18 kernels per call (BENCHMARKS.md, "Session 46")."""
+    cache_mask = torch.from_numpy(np.concatenate([valid, np.ones((valid.shape[0], 1), bool)], 1)).float()  # [B, T]
+    return {name: t.numpy() for name, t in zip(SLOT_INPUTS, CandidateCache.slot_masks(cache_mask))}
 
 
 def encode_graph_feed(manifest: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -363,6 +363,7 @@ def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item
 def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[Item], item_emb: np.ndarray,
                  requests: Sequence[dict[str, Any]], retrieval_weight: float = 0.0) -> dict[str, Any]:
     model.eval()
+    rotary = RotarySpec.of_model(model)
     cases = []
     for case in requests:
         req = case["request"]
@@ -371,7 +372,7 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
         with torch.no_grad():
             emb, ck, cv, cm = model.encode(**{k: torch.from_numpy(a) for k, a in enc.graph_inputs().items()})
             scores = model.score(ck, cv, cm, torch.from_numpy(cand))
-        inputs = {k: v.tolist() for k, v in enc.onnx_inputs(RotarySpec.of_model(model)).items()}
+        inputs = {k: v.tolist() for k, v in enc.onnx_inputs(rotary).items()}
         inputs["candidates"] = cand.tolist()
         cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": {
             "embedding": emb[0].tolist(), "scores": scores[0].tolist(),

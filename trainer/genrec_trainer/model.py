@@ -388,7 +388,17 @@ class CandidateCache(NamedTuple):
     def slot_columns(mask: Tensor) -> tuple[Tensor, Tensor]:
         """cache_mask [B, T] -> the two key columns the cache gets over its T + 1 slots, [B, T + 1]
         each: the own-key marker (1 in slot T + 1 only) and MASK_KEY where a key is hidden (else 0)."""
-        return F.pad(torch.zeros_like(mask), (0, 1), value=1.0), F.pad((1.0 - mask) * MASK_KEY, (0, 1))
+        return F.pad(torch.zeros_like(mask), (0, 1), value=1.0), F.pad(torch.where(mask > 0, 0.0, MASK_KEY), (0, 1))
+
+    @staticmethod
+    def slot_masks(mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """cache_mask [B, T] -> the served encode's masks over its T + 1 slots: the attention mask's padding row
+        [B, 1, 1, T + 1] (0, NEG_INF at padding), the keep mask [B, 1, T + 1, 1] (0 in the own slot), the keys' two
+        extra columns [B, 1, T + 1, 2] (slot_columns). The exported graph takes them from the runtime
+        (encoding.slot_inputs makes them with this function)."""
+        own_slot, hidden_keys = CandidateCache.slot_columns(mask)           # [B, T + 1] each
+        key_padding = torch.where(F.pad(mask, (0, 1), value=1.0) > 0, 0.0, NEG_INF)[:, None, None, :]
+        return key_padding, (1.0 - own_slot)[:, None, :, None], torch.stack([own_slot, hidden_keys], -1)[:, None]
 
     @staticmethod
     def from_served(keys: Tensor, values: Tensor) -> "CandidateCache":
@@ -674,9 +684,7 @@ class GenRecModel(nn.Module):
                                                 history_item_tokens=history_item_tokens, request_time=request_time,
                                                 at_candidates_place=True, rotation=rotation, key_padding=key_padding)
         if slots is None:
-            own_slot, hidden_keys = CandidateCache.slot_columns(mask)       # [B, T + 1] each
-            keep = (1.0 - own_slot)[:, None, :, None]                       # [B, 1, T + 1, 1]
-            columns = torch.stack([own_slot, hidden_keys], -1)[:, None]     # [B, 1, T + 1, 2]
+            _, keep, columns = CandidateCache.slot_masks(mask)              # [B, 1, T + 1, 1], [B, 1, T + 1, 2]
         served_keys = [torch.cat([k * keep, columns.expand(-1, self.cfg.heads, -1, -1)], -1) for k in keys]
         return (user, *served_keys, *(v * keep for v in values), mask)
 

@@ -51,6 +51,8 @@ public final class GenrecModel implements AutoCloseable {
     private final ModelBundle bundle;
     private final RequestEncoder encoder;
     private final RotaryRows rotary;
+    /** Whether the encode graph takes history_age_seconds (time buckets, absolute time), read once from the manifest. */
+    private final boolean graphReadsAges;
     private final OnnxGraph encodeGraph;
     private final OnnxGraph scoreGraph;
     /** Both null when the bundle has no item_encoder graph (an id-only model, or a bundle written before it existed). */
@@ -69,6 +71,7 @@ public final class GenrecModel implements AutoCloseable {
         this.bundle = bundle;
         this.encoder = new RequestEncoder(bundle.manifest(), bundle.items(), bundle.tokenizer());
         this.rotary = new RotaryRows(bundle.manifest().rotary(), bundle.manifest().maxHistory());
+        this.graphReadsAges = bundle.manifest().readsHistoryAges();
         this.encodeGraph = encodeGraph;
         this.scoreGraph = scoreGraph;
         this.newItems = itemEncoderGraph == null ? null : new NewItemEmbedder(itemEncoderGraph, bundle);
@@ -239,7 +242,7 @@ public final class GenrecModel implements AutoCloseable {
         try {
             inputs.put("history_items", buffers.longs(env, "history_items", in.historyItems(), rows, length));
             inputs.put("history_actions", buffers.longs(env, "history_actions", in.historyActions(), rows, length));
-            if (manifest().readsHistoryAges()) {
+            if (graphReadsAges) {
                 inputs.put(EncodeInputs.HISTORY_AGE_SECONDS,
                     buffers.longs(env, EncodeInputs.HISTORY_AGE_SECONDS, in.historyAgeSeconds(), rows, length));
             }
