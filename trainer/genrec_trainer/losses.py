@@ -267,12 +267,22 @@ class AdaptiveLossWeighter:
         self.k, self.temperature = num_tasks, temperature
         self.prev: Tensor | None = None
         self.last: Tensor | None = None
+        self.handed_out: list[Tensor] = []   # since the last take_range(): what the weighter did, for the epoch log
 
     def weights(self) -> Tensor:
         if self.prev is None or self.last is None:
-            return torch.ones(self.k)
-        ratio = self.last / self.prev.clamp(min=1e-12)
-        return self.k * torch.softmax(ratio / self.temperature, dim=0)
+            w = torch.ones(self.k)
+        else:
+            ratio = self.last / self.prev.clamp(min=1e-12)
+            w = self.k * torch.softmax(ratio / self.temperature, dim=0)
+        self.handed_out.append(w)
+        return w
+
+    def take_range(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Each task's smallest, mean and largest weight handed out since the last call ([K] each; ones if none)."""
+        given = torch.stack(self.handed_out) if self.handed_out else torch.ones(1, self.k)
+        self.handed_out = []
+        return given.min(0).values, given.mean(0), given.max(0).values
 
     def update(self, losses: Tensor) -> None:
         self.prev, self.last = self.last, losses.detach().float().clone()

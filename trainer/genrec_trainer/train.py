@@ -488,6 +488,12 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 record.update(selected := objective.enhancer.take_counts())
                 log(f"  enhancer: {selected['favourites_per_request']:.2f} potential favourites and "
                     f"{selected['hard_per_request']:.2f} hard negatives per request")
+            if weighter is not None:
+                low, mean, high = weighter.take_range()
+                for i, task in enumerate(("retrieval", "ranking")):
+                    record[f"{task}_loss_weight"] = {"min": low[i].item(), "mean": mean[i].item(), "max": high[i].item()}
+                log(f"  adaptive loss weights: retrieval {low[0]:.3f}..{high[0]:.3f} (mean {mean[0]:.3f}), "
+                    f"ranking {low[1]:.3f}..{high[1]:.3f} (mean {mean[1]:.3f})")
             if epoch % eval_every and epoch != epochs and not stop.requested:
                 history.append({**record, "seconds": time.time() - t0})
                 log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | {utilisation} "

@@ -136,6 +136,10 @@ def test_adaptive_loss_weighter_by_hand():
     assert got[0].item() == pytest.approx(2 * e0 / (e0 + e1), rel=1e-6)
     assert got[1].item() == pytest.approx(2 * e1 / (e0 + e1), rel=1e-6)
     assert got.sum().item() == pytest.approx(2.0)
+    low, mean, high = w.take_range()                     # the three weights handed out above: [1, 1], [1, 1], got
+    assert low.tolist() == pytest.approx([got[0].item(), 1.0]) and high.tolist() == pytest.approx([1.0, got[1].item()])
+    assert mean.tolist() == pytest.approx([(2 + got[0].item()) / 3, (2 + got[1].item()) / 3])
+    assert [t.tolist() for t in w.take_range()] == [[1.0, 1.0]] * 3, "taken: none handed out since"
 
 
 def test_dense_next_item_loss_by_hand():

@@ -32,6 +32,11 @@ def test_all_loss_switches_train(tiny_log, tmp_path):
     saved = json.loads((tmp_path / "m.json").read_text())
     assert len(saved["history"]) == 2 and saved["enhancer"] is True and saved["dense_loss"] is True
     assert saved["dense_divisor"] == "fixed"
+    for epoch in saved["history"]:   # what the adaptive weighter did, per epoch: the two weights always sum to 2
+        ret, rank = epoch["retrieval_loss_weight"], epoch["ranking_loss_weight"]
+        assert ret["min"] <= ret["mean"] <= ret["max"] and rank["min"] <= rank["mean"] <= rank["max"]
+        assert ret["mean"] + rank["mean"] == pytest.approx(2.0, rel=1e-5)
+    assert saved["history"][1]["retrieval_loss_weight"]["min"] != saved["history"][1]["retrieval_loss_weight"]["max"]
 
 
 def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
