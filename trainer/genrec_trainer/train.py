@@ -72,7 +72,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
-               "absolute_time_days": 0.0}
+               "absolute_time_days": 0.0, "adaptive_every": "step"}
 
 
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
@@ -189,7 +189,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           action_input: bool = True,
           rank_loss: str = "bce", pairwise_weight: float = 1.0, enhancer: bool = False, enhancer_top: int = 20,
           enhancer_hard: int = 5, favourite_threshold: float = 0.9, favourite_weight: float = 0.5,
-          adaptive_weights: bool = False, adaptive_temperature: float = 1.0, select_best: bool = False,
+          adaptive_weights: bool = False, adaptive_temperature: float = 1.0, adaptive_every: str = "epoch",
+          select_best: bool = False,
           select_on: str = "ndcg@10",
           curves: str | None = None, metrics_out: str | None = None, progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
@@ -236,6 +237,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     similarity: "cosine" (logits = cosine / temperature) | "dot" (raw dot products; temperature unused).
     target_weight: with dense_loss, the weight of the example-level retrieval loss beside the dense one.
     rank_weight: the ranking loss's weight beside the retrieval loss (without the adaptive weighter).
+    adaptive_every: what the adaptive weighter's loss ratios compare: "epoch" = each epoch's mean losses with the
+      previous epoch's (weights fixed for an epoch: Dynamic Weight Average's definition), "step" = each step's losses
+      with the step before (length-grouped batches of different lengths make that ratio swing by batch, not by progress:
+      BENCHMARKS.md, "ML-100K, session 47").
     in_batch_negatives: the other rows' targets are negatives of the retrieval loss too (else uniform only).
     readout: "ret" | "last_event" (no-query requests read the last event's state; the dense loss
     then trains that state at every prefix, read at "history" = where inference reads).
@@ -267,6 +272,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     rerank_top)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
+    if not adaptive_weights:
+        settings.pop("adaptive_every", None)  # means nothing without the weighter: no reason to refuse a resume
+    if adaptive_every not in ("epoch", "step"):
+        raise ValueError(f"adaptive_every is epoch or step, not {adaptive_every!r}")
     if query_time == "next" and time_signal == "none":
         raise ValueError("query_time next moves the queries in time, but time_signal none gives the model no time: "
                          "it would train exactly the model without it")
@@ -387,7 +396,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         + ("full softmax" + (" without the seen items" if exclude_seen else "")
            + (f", the next event and up to {tied_next - 1} tied with it positive" if tied_next > 1 else "") if full_softmax else f"sampled softmax ({negatives} negatives" + (" + in-batch)" if in_batch_negatives else ")")) + f" + {rank_loss}"
         + (f" + dense next-item (read at {dense_readout}{searched_at})" if dense_loss else "") + (" + enhancer" if enhancer else "")
-        + (" + adaptive weights" if adaptive_weights else ""))
+        + (f" + adaptive weights (per {adaptive_every})" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
     rate = matmul_rate(dev)
@@ -449,7 +458,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if weighter is not None:
             w = weighter.weights()
             loss = w[0] * l_ret + w[1] * l_rank
-            weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
+            if adaptive_every == "step":
+                weighter.update(torch.stack([l_ret.detach(), l_rank.detach()]))
         else:
             loss = l_ret + rank_weight * l_rank
         opt.zero_grad()
@@ -479,6 +489,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                     break
             partial = steps < len(batches)  # stopped mid-epoch: validated and tested, never checkpointed
             steps = max(steps, 1)
+            if weighter is not None and adaptive_every == "epoch" and not partial:
+                weighter.update(torch.tensor(sums / steps))
             achieved = flops / max(time.time() - t0, 1e-9)  # the steps only: validation is not counted
             record = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], "retrieval_loss": sums[0] / steps,
                       "ranking_loss": sums[1] / steps,
@@ -557,7 +569,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "ended": "patience" if stopped_early else "request" if stop.requested else "epochs",
                 "selected_epoch": best[1] if select_best else history[-1]["epoch"], "select_on": select_on,
                 "rank_loss": rank_loss, "rank_weight": rank_weight, "target_weight": target_weight, "dense_rank": dense_rank, "enhancer": enhancer,
-                "adaptive_weights": adaptive_weights, "dense_loss": dense_loss,
+                "adaptive_weights": adaptive_weights, "adaptive_every": adaptive_every if adaptive_weights else None,
+                "dense_loss": dense_loss,
                 "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
                 "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen, "item_id_dropout": item_id_dropout,
                 "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
@@ -681,6 +694,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--favourite-threshold", type=float, default=0.9)
     p.add_argument("--adaptive-weights", action="store_true", help="UniGRF adaptive loss weighter")
     p.add_argument("--adaptive-temperature", type=float, default=1.0)
+    p.add_argument("--adaptive-every", choices=["epoch", "step"], default="epoch",
+                   help="the adaptive weighter's loss ratios: epoch means (default) or consecutive steps")
     p.add_argument("--select-best", action="store_true", help="test the epoch with the best validation --select-on")
     p.add_argument("--select-on", choices=list(SELECTION_CRITERIA), default=None,
                    help="validation criterion of --select-best and --patience: ndcg@10 (retrieval), auc "
@@ -821,7 +836,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           rank_loss=args.rank_loss, pairwise_weight=args.pairwise_weight, enhancer=args.enhancer,
           enhancer_top=args.enhancer_top, enhancer_hard=args.enhancer_hard,
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
-          adaptive_temperature=args.adaptive_temperature, select_best=args.select_best,
+          adaptive_temperature=args.adaptive_temperature, adaptive_every=args.adaptive_every, select_best=args.select_best,
           select_on=by_data.select_on, curves=args.curves,
           metrics_out=args.metrics_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,

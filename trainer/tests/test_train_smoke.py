@@ -36,7 +36,31 @@ def test_all_loss_switches_train(tiny_log, tmp_path):
         ret, rank = epoch["retrieval_loss_weight"], epoch["ranking_loss_weight"]
         assert ret["min"] <= ret["mean"] <= ret["max"] and rank["min"] <= rank["mean"] <= rank["max"]
         assert ret["mean"] + rank["mean"] == pytest.approx(2.0, rel=1e-5)
-    assert saved["history"][1]["retrieval_loss_weight"]["min"] != saved["history"][1]["retrieval_loss_weight"]["max"]
+
+
+def test_adaptive_weighter_compares_epoch_means_or_steps(tiny_log, tmp_path):
+    """By default the weights come from each epoch's mean losses over the epoch before's (fixed within an epoch);
+    with adaptive_every="step" from each step's over the step before (they move within an epoch)."""
+    _train(tiny_log, tmp_path, epochs=3, adaptive_weights=True, adaptive_temperature=0.5, dense_loss=True,
+           metrics_out=str(tmp_path / "m.json"), export=False)
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert saved["adaptive_every"] == "epoch"
+    first, second, third = saved["history"]
+    for epoch in (first, second):   # no ratio before two epochs' means exist
+        assert epoch["retrieval_loss_weight"] == epoch["ranking_loss_weight"] == {"min": 1.0, "mean": 1.0, "max": 1.0}
+    ratios = torch.tensor([second["retrieval_loss"] / first["retrieval_loss"], second["ranking_loss"] / first["ranking_loss"]])
+    want = (2 * torch.softmax(ratios / 0.5, dim=0)).tolist()
+    for task, w in zip(("retrieval", "ranking"), want):
+        got = third[f"{task}_loss_weight"]
+        assert got["min"] == pytest.approx(w, rel=1e-5) and got["max"] == pytest.approx(w, rel=1e-5)
+    assert want[0] != pytest.approx(1.0, abs=1e-3), "the check must see weights other than 1"
+
+    _train(tiny_log, tmp_path, epochs=2, adaptive_weights=True, adaptive_every="step", dense_loss=True,
+           metrics_out=str(tmp_path / "s.json"), export=False)
+    steps = json.loads((tmp_path / "s.json").read_text())
+    assert steps["adaptive_every"] == "step"
+    moved = steps["history"][1]["retrieval_loss_weight"]
+    assert moved["min"] < moved["max"], "per step, the weights change within an epoch"
 
 
 def test_hstu_preset_trains_and_exports(tiny_log, tmp_path):
