@@ -49,8 +49,7 @@ class EncodedRequest:
     def onnx_inputs(self, rotary: RotarySpec) -> dict[str, np.ndarray]:
         """The exported encode graph's inputs: graph_inputs() (the model's), then those the runtime makes of them: the
         rotary rows (rotary_rows.py) and the slot masks (slot_inputs; a real event is one with an action)."""
-        valid = self.history_actions > 0
-        return self.graph_inputs() | rotary_inputs(rotary, valid, self.history_age_seconds) | slot_inputs(valid)
+        return self.graph_inputs() | runtime_inputs(rotary, self.history_actions, self.history_age_seconds)
 
 
 KEY_PADDING, SLOT_KEEP, SLOT_COLUMNS = "key_padding", "slot_keep", "slot_columns"
@@ -68,13 +67,19 @@ def slot_inputs(valid: np.ndarray) -> dict[str, np.ndarray]:
     return {name: t.numpy() for name, t in zip(SLOT_INPUTS, CandidateCache.slot_masks(cache_mask))}
 
 
+def runtime_inputs(rotary: RotarySpec, actions: np.ndarray, ages: np.ndarray) -> dict[str, np.ndarray]:
+    """The encode graph's inputs the runtime makes from a batch's actions [B, N] (0 = padding) and ages [B, N]: the
+    rotary rows (rotary_rows.py) and the slot masks (slot_inputs)."""
+    valid = actions > 0
+    return rotary_inputs(rotary, valid, ages) | slot_inputs(valid)
+
+
 def encode_graph_feed(manifest: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The model's encode inputs (EncodedRequest.graph_inputs' names) as a bundle's encode graph takes them: the ones
     it reads, then the rotary rows and slot masks the runtime makes of them (docs/bundle-format.md). A format-2 bundle's
     graph made its rows itself: the benchmark scripts A/B against one (scripts/score_graph_ab.py)."""
-    valid = inputs["history_actions"] > 0
-    rows = {} if manifest["format_version"] < 3 else rotary_inputs(
-        RotarySpec.of_manifest(manifest["rotary"]), valid, inputs["history_age_seconds"]) | slot_inputs(valid)
+    rows = {} if manifest["format_version"] < 3 else runtime_inputs(
+        RotarySpec.of_manifest(manifest["rotary"]), inputs["history_actions"], inputs["history_age_seconds"])
     return {name: (inputs | rows)[name] for name in manifest["graphs"]["encode"]["inputs"]}
 
 

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from .data import item_tokens
-from .encoding import KEY_PADDING, SLOT_COLUMNS, SLOT_INPUTS, SLOT_KEEP, RequestEncoder, slot_inputs
+from .encoding import KEY_PADDING, SLOT_COLUMNS, SLOT_INPUTS, SLOT_KEEP, RequestEncoder, runtime_inputs
 from .model import GenRecModel, ModelConfig
-from .rotary_rows import KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec, rotary_inputs
+from .rotary_rows import KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec
 from .schema import Event, Item, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
@@ -127,8 +127,7 @@ class _EncodeGraph(nn.Module):
             inputs.append(new_item_tokens)
         if REQUEST_TIME in self.optional:
             inputs.append(torch.full((b,), cfg.absolute_time_origin + 3600 * (n + 1), dtype=torch.long))
-        valid = inputs[1].numpy() > 0
-        made = rotary_inputs(self.rotary, valid, inputs[2].numpy()) | slot_inputs(valid)
+        made = runtime_inputs(self.rotary, inputs[1].numpy(), inputs[2].numpy())
         return (*inputs, *(torch.from_numpy(made[name]) for name in [*self.rotary.input_names(), *SLOT_INPUTS]))
 
 
