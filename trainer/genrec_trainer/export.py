@@ -495,11 +495,13 @@ def check_onnx_parity(out_dir: Path, golden: dict[str, Any], tolerance: float = 
 
 
 def _architecture(cfg) -> dict[str, Any]:
-    """Informational (the runtime only runs the graphs). The default model's entry is unchanged;
-    non-default switches are added as extra keys, which readers ignore."""
+    """Informational (the runtime only runs the graphs; it reads the sizes and last_layer_rows for its FLOP count:
+    how many tokens the encode graph's last layer computes). Non-default switches are added as extra keys, which
+    readers ignore."""
     arch: dict[str, Any] = {"backbone": "hstu" if cfg.block == "hstu" else "llama", "d_model": cfg.d_model,
                             "layers": cfg.layers, "heads": cfg.heads, "head_dim": cfg.head_dim,
-                            "mlp_hidden": cfg.mlp_hidden, "time_rope_fraction": cfg.time_rope_fraction}
+                            "mlp_hidden": cfg.mlp_hidden, "time_rope_fraction": cfg.time_rope_fraction,
+                            "last_layer_rows": cfg.encode_read_rows}
     if cfg.time_signal != "rope":
         arch["time_signal"] = cfg.time_signal
     elif cfg.time_scale != "log":

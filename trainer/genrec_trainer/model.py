@@ -162,6 +162,13 @@ class ModelConfig:
     def head_dim(self) -> int:
         return self.d_model // self.heads
 
+    @property
+    def encode_read_rows(self) -> int:
+        """How many of the encode's last tokens its output is read at: RET, or with readout last_event also the last
+        event (two before RET, the query context between). Its last layer computes only those (last_queries); the
+        manifest says how many (architecture.last_layer_rows), which the runtime's FLOP count reads."""
+        return 3 if self.readout == "last_event" else 1
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -346,6 +353,16 @@ def with_past(k: Tensor, v: Tensor, past: tuple[Tensor, Tensor] | None) -> tuple
     return torch.cat([as_dtype(past[0], k.dtype), k], dim=-2), torch.cat([as_dtype(past[1], v.dtype), v], dim=-2)
 
 
+def last_queries(rows: int | None, *per_query: Tensor | None) -> tuple[Tensor | None, ...]:
+    """Each tensor ([..., S, X], one row per query token) cut to its last `rows` queries; all of them with rows None.
+    The encode's last layer: its keys and values are every token's (the cache), but only RET and the last event
+    are read from its output, so the attention rows, the output projection and the MLP of the other tokens are
+    never needed (at 4 layers about a fifth of the encode's matrix work)."""
+    if rows is None:
+        return per_query
+    return tuple(None if t is None else t[..., -rows:, :] for t in per_query)
+
+
 def time_bucket(age_seconds: Tensor, num_buckets: int) -> Tensor:
     """int64 ages (or int64 age differences) -> bucket floor(3 * log1p(|d| / 60)) in [0, num_buckets)."""
     minutes = age_seconds.abs().float() / 60.0   # cast after the int64 difference
@@ -460,13 +477,16 @@ class Block(nn.Module):
         return self.down(F.silu(self.gate(h)) * self.up(h))
 
     def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor | None,
-                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None,
+                rows: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
         # x: [B, S, D]; q_turn, k_turn: the rotations (Rotation) of the queries and the keys;
         # mask_add: [B, 1, S, P + S] (0 allowed, NEG_INF masked); bias: [B, H, S, P + S] or None;
-        # past: this layer's keys and values [B, H, P, Dh] of P tokens run before (P = 0 without)
+        # past: this layer's keys and values [B, H, P, Dh] of P tokens run before (P = 0 without);
+        # rows: only the last `rows` tokens' outputs are computed (last_queries): x out [B, rows, D]
         q, k, v = self._qkv(x)
         q, k = apply_rotary(q, *q_turn), apply_rotary(k, *k_turn)
         k, v = with_past(k, v, past)
+        q, x, mask_add, bias = last_queries(rows, q, x, mask_add, bias)
         # Scores, mask and softmax in float32 also in a float16 block: in float16 a row whose keys
         # are all masked (a padding query) is no longer uniform, the mask's rounding picks a key.
         scores = as_dtype(q @ k.transpose(-1, -2), torch.float32) * self.head_dim ** -0.5 + mask_add
@@ -511,10 +531,12 @@ class HSTUBlock(nn.Module):
         return x + as_dtype(self.drop(self.out(a * reshape_tail(u.transpose(1, 2), -1))), x.dtype)
 
     def forward(self, x: Tensor, q_turn: Rotation, k_turn: Rotation, mask_add: Tensor, allowed: Tensor,
-                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
+                bias: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None,
+                rows: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
         u, q, k, v = self._uvqk(x)
         q, k = apply_rotary(q, *q_turn), apply_rotary(k, *k_turn)
         k, v = with_past(k, v, past)
+        u, q, x, allowed, bias = last_queries(rows, u, q, x, allowed, bias)
         scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5            # [B, H, S, P + S]
         if bias is not None:
             scores = scores + bias
@@ -720,12 +742,14 @@ class GenRecModel(nn.Module):
         else:
             idx = torch.arange(x.shape[1], device=x.device)
             causal = idx[None, :] <= idx[:, None]                           # [S, S]
+        # What is read from the last layer: every position for the dense loss (hidden), else RET (and the last event)
+        read_rows = None if hidden is not None else self.cfg.encode_read_rows
         x, keys, values = self._run_blocks(x, positions, history_age_seconds, valid, causal, extra_tokens=2,
-                                           rotation=rotation, key_padding=key_padding)
+                                           rotation=rotation, key_padding=key_padding, last_layer_rows=read_rows)
         if hidden is not None:
             hidden.append(self._retrieval_space(self.user_head(self.final_norm(x[:, :-2]))))  # [B, N, E]
         user = self.user_head(self.final_norm(x[:, -1]))                    # [B, E] at RET
-        if self.cfg.readout == "last_event":  # left padding keeps the last event at column N - 1
+        if self.cfg.readout == "last_event":  # left padding keeps the last event at column N - 1 (x[:, -3])
             last = self.user_head(self.final_norm(x[:, -3]))                # [B, E]
             user = torch.where(has_query[:, None], user, last)
         one = torch.ones_like(valid[:, :1])
@@ -849,7 +873,7 @@ class GenRecModel(nn.Module):
     def _run_blocks(self, x: Tensor, positions: Tensor, history_age_seconds: Tensor, valid: Tensor,
                     structure: Tensor, extra_tokens: int, past: tuple[list, list] | None = None,
                     extra_ages: Tensor | None = None, rotation: Rotation | None = None,
-                    key_padding: Tensor | None = None) -> tuple[Tensor, list, list]:
+                    key_padding: Tensor | None = None, last_layer_rows: int | None = None) -> tuple[Tensor, list, list]:
         """The backbone over [N history tokens | extra_tokens context/task tokens] (always valid).
         x holds all of them, or only the extra tokens when `past` gives each layer's keys and values
         [B, H, N, Dh] of the N history tokens run before. positions [B, S] of the tokens in x;
@@ -859,8 +883,9 @@ class GenRecModel(nn.Module):
         rotation: (cos rows, sin rows, query ids, key ids), rotary_rows.rotary_inputs' rows of these positions and ages
         (the exported encode graph's inputs): then positions and ages do not turn anything here. key_padding
         [B, 1, 1, N + extra] (0 or NEG_INF; the exported encode graph's input, encoding.slot_inputs): the padding row of
-        the mask, else made here from valid.
-        Returns the output [B, S, D] and each layer's keys and values [B, H, N + extra, Dh]."""
+        the mask, else made here from valid. last_layer_rows: the last layer computes the output of the last this many
+        tokens only (last_queries; every layer's keys and values are still every token's).
+        Returns the output [B, S, D] ([B, last_layer_rows, D]) and each layer's keys and values [B, H, N + extra, Dh]."""
         x = self.input_drop(x)
         s = x.shape[1]                                                      # the queries: the last s tokens
         # int64 ages -> float only in the rotary, after the request-relative difference was taken.
@@ -902,7 +927,8 @@ class GenRecModel(nn.Module):
         keys, values = [], []
         for layer, block in enumerate(self.blocks):
             x, k, v = block(x, q_turn, k_turn, mask_add, allowed, bias,
-                            None if past is None else (past[0][layer], past[1][layer]))
+                            None if past is None else (past[0][layer], past[1][layer]),
+                            last_layer_rows if layer == len(self.blocks) - 1 else None)
             keys.append(as_dtype(k, torch.float32))
             values.append(as_dtype(v, torch.float32))
         return x, keys, values

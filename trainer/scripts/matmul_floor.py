@@ -45,16 +45,26 @@ def score_flops(arch: dict, t: int, k: int) -> float:
     return 2.0 * k * (arch["layers"] * (4 * d * d + 3 * d * mlp_hidden(arch) + 2 * d * (t + 1)) + d)
 
 
+def last_layer_rows(arch: dict, t: int) -> int:
+    """How many tokens' output the encode graph's last layer computes (the manifest's last_layer_rows; all t without)."""
+    return min(arch.get("last_layer_rows") or t, t)
+
+
 def encode_flops(arch: dict, t: int) -> float:
-    """FlopCount.encode: t tokens against each other, plus the embedding head."""
-    d = arch["d_model"]
-    return 2.0 * (arch["layers"] * (t * (4 * d * d + 3 * d * mlp_hidden(arch)) + 2 * d * t * t) + d * d)
+    """FlopCount.encode: t tokens against each other (the last layer's output for last_layer_rows of them), plus the
+    embedding head."""
+    d, hidden = arch["d_model"], mlp_hidden(arch)
+
+    def layer(rows: int) -> float:
+        return t * 3 * d * d + rows * (d * d + 3 * d * hidden) + 2 * d * t * rows
+    return 2.0 * ((arch["layers"] - 1) * layer(t) + layer(last_layer_rows(arch, t)) + d * d)
 
 
 def block_products(arch: dict, rows: int, keys: int, path: Path, own_key_column: bool,
-                   embedding_head: bool) -> tuple[Path, dict[str, np.ndarray]]:
+                   embedding_head: bool, last_rows: int | None = None) -> tuple[Path, dict[str, np.ndarray]]:
     """Per layer the block's products for `rows` query rows against `keys` keys: qkv, scores, weights x
-    values, output projection, gate, up, down; then, for encode, the embedding head."""
+    values, output projection, gate, up, down; then, for encode, the embedding head. last_rows: the last layer's
+    products after its qkv for that many rows only (the encode graph's last layer)."""
     d, heads, layers = arch["d_model"], arch["heads"], arch["layers"]
     dh, hidden = d // heads, mlp_hidden(arch)
     kw = dh + 1 if own_key_column else dh
@@ -65,13 +75,18 @@ def block_products(arch: dict, rows: int, keys: int, path: Path, own_key_column:
         weights.append(numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.05, name))
         return name
 
+    last = "" if last_rows is None else "_last"  # the last layer's own inputs, of last_rows rows
     for layer in range(layers):
-        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q", w(f"keys{layer}", [heads, kw, keys]), "s"),
-                          ("p", w(f"values{layer}", [heads, keys, dh]), "a"), ("x", w(f"out{layer}", [d, d]), "o"),
-                          ("x", w(f"gate{layer}", [d, hidden]), "g"), ("x", w(f"up{layer}", [d, hidden]), "u"),
-                          ("m", w(f"down{layer}", [hidden, d]), "dn")):
+        r = last if layer == layers - 1 else ""
+        for a, b, out in (("x", w(f"qkv{layer}", [d, 3 * d]), "qkv"), ("q" + r, w(f"keys{layer}", [heads, kw, keys]), "s"),
+                          ("p" + r, w(f"values{layer}", [heads, keys, dh]), "a"), ("x" + r, w(f"out{layer}", [d, d]), "o"),
+                          ("x" + r, w(f"gate{layer}", [d, hidden]), "g"), ("x" + r, w(f"up{layer}", [d, hidden]), "u"),
+                          ("m" + r, w(f"down{layer}", [hidden, d]), "dn")):
             nodes.append(helper.make_node("MatMul", [a, b], [f"y_{out}{layer}"]))
     shapes = {"x": [rows, d], "q": [heads, rows, kw], "p": [heads, rows, keys], "m": [rows, hidden]}
+    if last_rows is not None:
+        shapes.update({"x_last": [last_rows, d], "q_last": [heads, last_rows, kw], "p_last": [heads, last_rows, keys],
+                       "m_last": [last_rows, hidden]})
     if embedding_head:
         nodes.append(helper.make_node("MatMul", ["r", w("head", [d, d])], ["y_head"]))
         shapes["r"] = [1, d]
@@ -87,7 +102,8 @@ def score_products(arch: dict, t: int, k: int, path: Path) -> tuple[Path, dict[s
 
 def encode_products(arch: dict, t: int, path: Path) -> tuple[Path, dict[str, np.ndarray]]:
     """The request's t tokens (history, context, RET) against each other, then the embedding head."""
-    return block_products(arch, t, t, path, own_key_column=False, embedding_head=True)
+    return block_products(arch, t, t, path, own_key_column=False, embedding_head=True,
+                          last_rows=last_layer_rows(arch, t))
 
 
 def gemm_rate(path: Path) -> tuple[object, dict[str, np.ndarray]]:

@@ -78,6 +78,29 @@ def test_candidate_equals_full_causal_pass_in_ret_place(tiny):
 
 
 @torch.no_grad()
+@pytest.mark.parametrize("changes", [{}, {"readout": "last_event"}, {"block": "hstu"}])
+def test_encode_computes_the_last_layers_output_only_where_it_is_read(tiny, changes):
+    """Served, the last layer's output is read at RET (and the last event) only: encode() computes those rows there,
+    the training path (hidden, every position read) all of them, and both give the same embedding and cache."""
+    from genrec_trainer.model import GenRecModel
+
+    m = GenRecModel(type(tiny.model.cfg)(**{**tiny.model.cfg.to_dict(), **changes}), tiny.model.item_tokens.clone())
+    if "block" not in changes:  # an HSTU block has other weights: its own random ones
+        m.load_state_dict(tiny.model.state_dict())
+    m.eval()
+    rows = []
+    m.blocks[-1].out.register_forward_hook(lambda module, args, out: rows.append(args[0].shape[1]))
+    for query in ("ball goal", None):
+        inputs = tensors(tiny.encoder.encode(tiny.history(7), query, tiny.history(8)[-1]["time"]))
+        tokens = inputs[0].shape[1] + 2                                     # history, query context, RET
+        full = m.encode(*inputs, hidden=[])
+        cut = m.encode(*inputs)
+        assert rows[-2:] == [tokens, m.cfg.encode_read_rows], (rows, tokens)
+        for a, b in zip(full, cut):
+            torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
 def test_rotation_matrix_is_the_rotary_of_rows_at_one_place():
     from genrec_trainer.model import TimeRotary, apply_rotary
     rotary = TimeRotary(head_dim=8, time_fraction=0.5, base=10000.0)

@@ -38,6 +38,12 @@ public record Manifest(
     /** The only format this runtime reads. */
     public static final int SUPPORTED_FORMAT_VERSION = 3;
 
+    /**
+     * The model's sizes, for the runtime's FLOP count ({@link org.genrec.runtime.perf.FlopCount}).
+     *
+     * @param lastLayerRows how many of the encode's last tokens its last layer computes (the others' output is never
+     *                      read, only their keys and values); 0 (absent, bundles written before session 48): every token
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Architecture(
         @JsonProperty("backbone") String backbone,
@@ -45,7 +51,8 @@ public record Manifest(
         @JsonProperty("layers") int layers,
         @JsonProperty("heads") int heads,
         @JsonProperty("head_dim") int headDim,
-        @JsonProperty("mlp_hidden") int mlpHidden
+        @JsonProperty("mlp_hidden") int mlpHidden,
+        @JsonProperty("last_layer_rows") int lastLayerRows
     ) {}
 
     /**
