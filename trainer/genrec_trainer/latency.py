@@ -95,7 +95,7 @@ def torch_model(manifest: dict, bundle: Path) -> GenRecModel:
                       embedding_dim=manifest["embedding_dim"], mlp_hidden=arch["mlp_hidden"],
                       block="hstu" if arch["backbone"] == "hstu" else "softmax",
                       time_signal=arch.get("time_signal", "rope"), item_text=arch.get("item_text", True),
-                      **{key: arch[key] for key in ("norm", "mlp") if key in arch})  # absent: ModelConfig's default
+                      **{key: arch[key] for key in ("norm", "mlp", "readout") if key in arch})  # absent: the default
     return GenRecModel(cfg, torch.zeros(cfg.num_items + 1, cfg.max_item_tokens, dtype=torch.long)).eval()
 
 
