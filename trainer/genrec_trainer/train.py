@@ -72,7 +72,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
-               "absolute_time_days": 0.0, "adaptive_every": "step"}
+               "absolute_time_days": 0.0, "adaptive_every": "step", "time_rope_fraction": 0.5}
 
 
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
@@ -203,7 +203,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", query_time: str = "own",
+          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
+          query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
           new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
@@ -262,6 +263,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     then takes the request's time too (export.REQUEST_TIME).
     time_scale: with time_signal "rope", the time pairs turn with log-age ("log") or with age itself
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
+    time_rope_fraction: with time_signal "rope", the share of each head's rotary pairs that turn with time (the rest
+    turn with position; ModelConfig.time_rope_fraction).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same).
     rerank_top: M > 0 also tests the order a served request returns, the retrieval's top M reordered by
@@ -282,6 +285,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if item_id_dropout and not item_text:
         raise ValueError("item_id_dropout leaves items with their text alone, but this model has no item text: "
                          "they would be left with nothing")
+    if not 0.0 <= time_rope_fraction <= 1.0:
+        raise ValueError(f"time_rope_fraction is a share of the rotary pairs, from 0 to 1, not {time_rope_fraction}")
+    if time_rope_fraction != ADDED_LATER["time_rope_fraction"] and time_signal != "rope":
+        raise ValueError(f"time_rope_fraction shares the rotary pairs between position and time, which only the time "
+                         f"signal rope does, not {time_signal!r}")
     if not 0.0 <= item_id_dropout < 1.0:
         raise ValueError(f"item_id_dropout is a probability below 1, not {item_id_dropout}")
     if exclude_seen and not full_softmax:
@@ -379,7 +387,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions,
-                      query_time=query_time, **absolute_time_buckets(seqs, split.train, absolute_time_days))
+                      time_rope_fraction=time_rope_fraction, query_time=query_time,
+                      **absolute_time_buckets(seqs, split.train, absolute_time_days))
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -655,6 +664,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="time-aware RoPE: time pairs turn with log-age (default) or with age, one turn per period "
                         "from 2 minutes to 4 years (angles then depend on two events' time difference only, the same "
                         "for a prefix in training as for that prefix served as a request)")
+    p.add_argument("--time-rope-fraction", type=float, default=0.5,
+                   help="time-aware RoPE: the share of each head's rotary pairs that turn with time, the rest with "
+                        "position (0.5: half each)")
     p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=2)
@@ -848,7 +860,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
-          query_time=args.query_time, absolute_time_days=args.absolute_time_days, full_softmax=by_data.full_softmax,
+          time_rope_fraction=args.time_rope_fraction, query_time=args.query_time,
+          absolute_time_days=args.absolute_time_days, full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,
           similarity=args.similarity, readout=args.readout,

@@ -1,6 +1,6 @@
 """Writes the cases of the encode inputs the runtime makes, which the Java runtime's RotaryRowsTest and SlotMasksTest
 check themselves against: the rotary rows of each switch that moves a rotation (time scale, tied positions, queries at
-the next event's time, no time signal), on a left-padded batch with tied and zero ages, as rotary_rows.py makes them,
+the next event's time, no time signal, more time pairs than position pairs), on a left-padded batch with tied and zero ages, as rotary_rows.py makes them,
 and that batch's slot masks (encoding.slot_inputs). The golden vectors of the fixture bundle cover its one
 configuration; these cover the others. tests/test_rotary_rows.py fails when the file is not what this script writes.
 
@@ -32,7 +32,10 @@ def cases() -> dict:
              "query_at_next_event": RotarySpec(POSITIONS, TIMES, PERIODS, "linear", True, "next"),
              "no_time_pairs": RotarySpec(POSITIONS + (0.001, 0.0001, 0.00001), (), (), "log", False, "own"),
              # time frequencies that are not halvings (the runtime's shortcut for those does not apply)
-             "log_other_frequencies": RotarySpec(POSITIONS, (1.0, 0.3, 0.07), PERIODS, "log", False, "own")}
+             "log_other_frequencies": RotarySpec(POSITIONS, (1.0, 0.3, 0.07), PERIODS, "log", False, "own"),
+             # more pairs by time than by position (--time-rope-fraction above 0.5)
+             "more_time_pairs": RotarySpec(POSITIONS[:1], TIMES + (0.125, 0.0625), PERIODS + (4_000_000, 9_000_000),
+                                           "log", False, "own")}
     # three rows of 6 slots: 4 events left-padded (two share a second, the last at the request's second), a full row
     # with ages past 2^24 seconds (float32 rounds them), and an empty history
     actions = np.array([[0, 0, 1, 2, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]], np.int64)

@@ -16,6 +16,7 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="hstu", time_signal="rope", item_text=True),
            dict(block="softmax", time_signal="none", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, similarity="dot"),
+           dict(block="softmax", time_signal="rope", item_text=True, time_rope_fraction=0.75),
            dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
                 input_scale=8.0),
            dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear"),
@@ -23,6 +24,7 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear", query_time="next"),
            dict(block="hstu", time_signal="bucket", item_text=False, query_time="next"),
            dict(block="softmax", time_signal="none", item_text=False, action_input=False)]
+TIME_ROPE_FRACTION = CONFIGS[5]
 LINEAR_TIME = CONFIGS[-5]
 TIE_POSITIONS = CONFIGS[-4]
 QUERY_AT_NEXT_TIME = CONFIGS[-3]  # the linear scale: only time differences count, so prefixes are requests
@@ -123,6 +125,26 @@ def test_linear_time_export_parity(tiny, tmp_path):
     manifest = _export(_model(tiny, **LINEAR_TIME), tiny, tmp_path, "tiny-linear-time")
     assert manifest["architecture"]["time_scale"] == "linear"
     assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+def test_time_rope_fraction_export_parity(tiny, tmp_path):
+    """Three of a head's four rotary pairs turning with time: the manifest lists that many time frequencies (what the
+    runtime makes the rotary rows from) and the exported graphs reproduce PyTorch on every golden case."""
+    manifest = _export(_model(tiny, **TIME_ROPE_FRACTION), tiny, tmp_path, "tiny-time-fraction")
+    assert len(manifest["rotary"]["time_frequencies"]) == 3 and len(manifest["rotary"]["position_frequencies"]) == 1
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+def test_time_rope_fraction_is_refused_outside_zero_to_one_and_without_the_rotary_time_signal(tmp_path):
+    from genrec_trainer import synthetic
+    from genrec_trainer.train import train
+
+    items, events = synthetic.generate(seed=1, num_users=10, num_items=20, min_len=5, max_len=6)
+    kw = dict(data_desc="tiny", epochs=1, max_history=10, d_model=16, log=lambda *_: None, export=False)
+    with pytest.raises(ValueError, match="from 0 to 1, not 1.5"):
+        train(items, events, out=str(tmp_path / "a"), time_rope_fraction=1.5, **kw)
+    with pytest.raises(ValueError, match="only the time signal rope does, not 'none'"):
+        train(items, events, out=str(tmp_path / "b"), time_rope_fraction=0.25, time_signal="none", **kw)
 
 
 def _with_ties(hist: list[dict]) -> list[dict]:
