@@ -407,6 +407,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         + (f" + dense next-item (read at {dense_readout}{searched_at})" if dense_loss else "") + (" + enhancer" if enhancer else "")
         + (f" + adaptive weights (per {adaptive_every})" if adaptive_weights else ""))
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
+    if cfg.time_signal == "rope":
+        log(f"time-aware RoPE: {model.rotary.inv_freq_time.numel()} of each head's {cfg.head_dim // 2} rotary pairs turn "
+            f"with time ({cfg.time_scale} scale), the rest with position")
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
     rate = matmul_rate(dev)
     log(f"matmul rate {rate / 1e9:.1f} GFLOP/s (torch, 1024^3 float32): the yardstick of each epoch's FLOP utilisation")
