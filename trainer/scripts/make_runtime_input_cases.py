@@ -1,8 +1,9 @@
 """Writes the cases of the encode inputs the runtime makes, which the Java runtime's RotaryRowsTest and SlotMasksTest
 check themselves against: the rotary rows of each switch that moves a rotation (time scale, tied positions, queries at
 the next event's time, no time signal, more time pairs than position pairs), on a left-padded batch with tied and zero
-ages, as rotary_rows.py makes them, and that batch's slot masks (encoding.slot_inputs). The golden vectors of the fixture bundle cover its one
-configuration; these cover the others. tests/test_rotary_rows.py fails when the file is not what this script writes.
+ages, as rotary_rows.py makes them, and that batch's slot masks (encoding.slot_inputs). The golden vectors of the
+fixture bundle cover its one configuration; these cover the others. tests/test_rotary_rows.py fails when the file is
+not what this script writes.
 
     .venv/bin/python scripts/make_runtime_input_cases.py   # from trainer/
 """
