@@ -28,13 +28,21 @@ from genrec_trainer.export import score_feed  # noqa: E402
 CALLS = 200
 
 
-def session(graph: Path | bytes, profile_prefix: str | None) -> ort.InferenceSession:
-    """graph: a file, or a serialized model."""
+def runtime_options() -> ort.SessionOptions:
+    """The session options the Java runtime sets (OnnxGraph.options): all graph optimizations, one intra-op thread,
+    no spinning."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+def session(graph: Path | bytes, profile_prefix: str | None,
+            options: ort.SessionOptions | None = None) -> ort.InferenceSession:
+    """graph: a file, or a serialized model; options: the runtime's unless given."""
+    so = options or runtime_options()
     if profile_prefix:
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix

@@ -39,16 +39,16 @@ def main(bundles: list[Path], sizes: list[int], graph: str) -> None:
         print(f"{k:<6d} {a:21.3f} ms {b:21.3f} ms   {b / a:.3f}")
 
 
-def alternated(sessions: list, inputs: list[dict]) -> tuple[float, float]:
-    """Two sessions' ms per call, each the median over ROUNDS rounds of CALLS calls, order A B then B A."""
+def alternated(sessions: list, inputs: list[dict]) -> list[float]:
+    """Each session's ms per call, the median over ROUNDS rounds of CALLS calls, in order then in reverse order."""
     for s, x in zip(sessions, inputs):
         mean_call_ms(s, x)                                                   # warm-up
-    rounds = [[], []]
+    order = list(range(len(sessions)))
+    times = [[] for _ in sessions]
     for r in range(ROUNDS):
-        for i in (0, 1) if r % 2 == 0 else (1, 0):
-            rounds[i].append(mean_call_ms(sessions[i], inputs[i]))
-    a, b = (statistics.median(t) for t in rounds)
-    return a, b
+        for i in order if r % 2 == 0 else order[::-1]:
+            times[i].append(mean_call_ms(sessions[i], inputs[i]))
+    return [statistics.median(t) for t in times]
 
 
 if __name__ == "__main__":
