@@ -506,6 +506,8 @@ def _architecture(cfg) -> dict[str, Any]:
         arch["time_signal"] = cfg.time_signal
     elif cfg.time_scale != "log":
         arch["time_scale"] = cfg.time_scale
+    elif cfg.time_rope_slowest:
+        arch["time_rope_slowest"] = cfg.time_rope_slowest
     if not cfg.item_text:
         arch["item_text"] = False
     if not cfg.action_input:

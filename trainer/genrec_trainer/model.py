@@ -122,6 +122,7 @@ class ModelConfig:
     mlp_hidden: int = 64
     rope_base: float = 10000.0
     time_rope_fraction: float = 0.5  # share of rotary pairs driven by age (time_scale) instead of position
+    time_rope_slowest: float = 0.0   # log scale: > 0 spreads the time pairs' frequencies from 1 down to this (TimeRotary)
     time_scale: str = "log"          # time pairs turn with "log": log1p(age / 60) | "linear": age (TimeRotary)
     block: str = "softmax"           # "softmax" (Llama) | "hstu" (pointwise SiLU attention, U-gate)
     time_signal: str = "rope"        # "rope" | "none" | "bucket"
@@ -211,7 +212,8 @@ class TimeRotary(nn.Module):
 
     LINEAR_PERIODS_SECONDS = (120, 4 * 365 * 86400)
 
-    def __init__(self, head_dim: int, time_fraction: float, base: float, time_scale: str = "log"):
+    def __init__(self, head_dim: int, time_fraction: float, base: float, time_scale: str = "log",
+                 slowest: float = 0.0):
         super().__init__()
         pairs = head_dim // 2
         n_time = int(round(pairs * time_fraction))
@@ -221,8 +223,11 @@ class TimeRotary(nn.Module):
         self.register_buffer("inv_freq_pos", base ** (-torch.arange(n_pos, dtype=torch.float32) / max(n_pos, 1)),
                              persistent=False)
         # log1p(age in minutes) spans ~0..13 (a minute .. years): frequencies 1, 1/2, 1/4, ...
-        # resolve from "same minute vs hour" down to "week vs year" without wrapping around.
-        self.register_buffer("inv_freq_time", 2.0 ** (-torch.arange(n_time, dtype=torch.float32)),
+        # resolve from "same minute vs hour" down to "week vs year" without wrapping around. Halving, though,
+        # leaves pair j >= 6 turning less than 0.2 rad over that whole span; slowest > 0 spreads the pairs
+        # geometrically from 1 down to `slowest` instead, so that every pair turns (1/13: one radian over 0..13).
+        ratio = slowest ** (1.0 / (n_time - 1)) if slowest > 0 and n_time > 1 else 0.5
+        self.register_buffer("inv_freq_time", ratio ** torch.arange(n_time, dtype=torch.float64).float(),
                              persistent=False)
         lo, hi = self.LINEAR_PERIODS_SECONDS
         periods = torch.logspace(math.log10(lo), math.log10(hi), max(n_time, 1), dtype=torch.float64)[:n_time]
@@ -563,7 +568,8 @@ class GenRecModel(nn.Module):
         self.action_emb = nn.Embedding(cfg.num_actions + 1, d)
         self.type_emb = nn.Embedding(4, d)
         self.register_buffer("item_tokens", item_tokens.long())            # [I + 1, MT] constant
-        self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base, cfg.time_scale)
+        self.rotary = TimeRotary(cfg.head_dim, cfg.time_rope_fraction, cfg.rope_base, cfg.time_scale,
+                                 cfg.time_rope_slowest)
         block_cls = HSTUBlock if cfg.block == "hstu" else Block
         self.blocks = nn.ModuleList(block_cls(cfg) for _ in range(cfg.layers))
         if cfg.time_signal == "bucket":  # learned per-head bias per time bucket (zero-initialized)

@@ -72,7 +72,8 @@ def action_list(events: Sequence[Event]) -> list[str]:
 # checkpoint's settings, so a run checkpointed before the argument existed still resumes.
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
-               "absolute_time_days": 0.0, "adaptive_every": "step", "time_rope_fraction": 0.5}
+               "absolute_time_days": 0.0, "adaptive_every": "step", "time_rope_fraction": 0.5,
+               "time_rope_slowest": 0.0}
 
 
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
@@ -204,7 +205,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
-          query_time: str = "own",
+          time_rope_slowest: float = 0.0, query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
           new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
@@ -265,6 +266,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     ("linear": their angles then depend on two events' time difference only; model.TimeRotary).
     time_rope_fraction: with time_signal "rope", the share of each head's rotary pairs that turn with time (the rest
     turn with position; ModelConfig.time_rope_fraction).
+    time_rope_slowest: with time_signal "rope" on the log time scale, > 0 spreads the time pairs' frequencies
+    geometrically from 1 down to this (radians per unit of log1p(age in minutes)); 0 halves them from 1 (model.TimeRotary).
     checkpoint: a file written after every complete epoch; when it exists, the run resumes after its
     last epoch (checkpoint.py; settings other than MAY_CHANGE_ON_RESUME must be the same).
     rerank_top: M > 0 also tests the order a served request returns, the retrieval's top M reordered by
@@ -290,6 +293,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if time_rope_fraction != ADDED_LATER["time_rope_fraction"] and time_signal != "rope":
         raise ValueError(f"time_rope_fraction shares the rotary pairs between position and time, which only the time "
                          f"signal rope does, not {time_signal!r}")
+    if time_rope_slowest != ADDED_LATER["time_rope_slowest"] and not (
+            time_signal == "rope" and time_scale == "log" and 0.0 < time_rope_slowest <= 1.0):
+        raise ValueError(f"time_rope_slowest is the log time scale's slowest time frequency, above 0 and at most the "
+                         f"fastest (1), with time_signal rope and time_scale log; not {time_rope_slowest} with "
+                         f"{time_signal!r} and {time_scale!r}")
     if not 0.0 <= item_id_dropout < 1.0:
         raise ValueError(f"item_id_dropout is a probability below 1, not {item_id_dropout}")
     if exclude_seen and not full_softmax:
@@ -387,8 +395,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       similarity=similarity, readout=readout,
                       tied_embeddings=tied_embeddings, input_scale=input_scale,
                       recency_positions=recency_positions, time_scale=time_scale, tie_positions=tie_positions,
-                      time_rope_fraction=time_rope_fraction, query_time=query_time,
-                      **absolute_time_buckets(seqs, split.train, absolute_time_days))
+                      time_rope_fraction=time_rope_fraction, time_rope_slowest=time_rope_slowest,
+                      query_time=query_time, **absolute_time_buckets(seqs, split.train, absolute_time_days))
     if readout == "last_event":
         dense_readout = "history"  # each event's own state is where a no-query request is read: no prefix pass
     if similarity == "dot":
@@ -409,7 +417,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     model = GenRecModel(cfg, torch.from_numpy(item_token_table(items, vocab, max_item_tokens))).to(dev)
     if cfg.time_signal == "rope":
         log(f"time-aware RoPE: {model.rotary.inv_freq_time.numel()} of each head's {cfg.head_dim // 2} rotary pairs turn "
-            f"with time ({cfg.time_scale} scale), the rest with position")
+            f"with time ({cfg.time_scale} scale, frequencies "
+            f"{', '.join(f'{f:.3g}' for f in model.rotary.inv_freq_time.tolist())}), the rest with position")
     log(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f", {threads} threads"))
     rate = matmul_rate(dev)
     log(f"matmul rate {rate / 1e9:.1f} GFLOP/s (torch, 1024^3 float32): the yardstick of each epoch's FLOP utilisation")
@@ -670,6 +679,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--time-rope-fraction", type=float, default=0.5,
                    help="time-aware RoPE: the share of each head's rotary pairs that turn with time, the rest with "
                         "position (0.5: half each)")
+    p.add_argument("--time-rope-slowest", type=float, default=0.0,
+                   help="time-aware RoPE on the log time scale: spread the time pairs' frequencies geometrically from "
+                        "1 down to this, in radians per unit of log1p(age in minutes), which spans ~0..13 from a "
+                        "minute to years (default 0: halving, 1, 1/2, 1/4, ..., whose slower pairs barely turn)")
     p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=2)
@@ -863,7 +876,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
           tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
-          time_rope_fraction=args.time_rope_fraction, query_time=args.query_time,
+          time_rope_fraction=args.time_rope_fraction, time_rope_slowest=args.time_rope_slowest,
+          query_time=args.query_time,
           absolute_time_days=args.absolute_time_days, full_softmax=by_data.full_softmax,
           eval_every=args.eval_every, patience=args.patience, search_queries=args.search_queries,
           search_fraction=args.search_fraction, device=args.device,

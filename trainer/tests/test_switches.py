@@ -17,6 +17,7 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="softmax", time_signal="none", item_text=False),
            dict(block="softmax", time_signal="rope", item_text=True, similarity="dot"),
            dict(block="softmax", time_signal="rope", item_text=True, time_rope_fraction=0.75),
+           dict(block="softmax", time_signal="rope", item_text=True, time_rope_fraction=0.75, time_rope_slowest=0.1),
            dict(block="softmax", time_signal="rope", item_text=True, readout="last_event", tied_embeddings=True,
                 input_scale=8.0),
            dict(block="softmax", time_signal="rope", item_text=True, time_scale="linear"),
@@ -25,6 +26,7 @@ CONFIGS = [dict(block="hstu", time_signal="bucket", item_text=False),
            dict(block="hstu", time_signal="bucket", item_text=False, query_time="next"),
            dict(block="softmax", time_signal="none", item_text=False, action_input=False)]
 TIME_ROPE_FRACTION = CONFIGS[5]
+TIME_ROPE_SLOWEST = CONFIGS[6]
 LINEAR_TIME = CONFIGS[-5]
 TIE_POSITIONS = CONFIGS[-4]
 QUERY_AT_NEXT_TIME = CONFIGS[-3]  # the linear scale: only time differences count, so prefixes are requests
@@ -145,6 +147,28 @@ def test_time_rope_fraction_is_refused_outside_zero_to_one_and_without_the_rotar
         train(items, events, out=str(tmp_path / "a"), time_rope_fraction=1.5, **kw)
     with pytest.raises(ValueError, match="only the time signal rope does, not 'none'"):
         train(items, events, out=str(tmp_path / "b"), time_rope_fraction=0.25, time_signal="none", **kw)
+
+
+def test_time_rope_slowest_export_parity(tiny, tmp_path):
+    """The time pairs spread from 1 down to the slowest frequency (geometric, not halving): the manifest carries those
+    frequencies, which is all the runtime needs, and the exported graphs reproduce PyTorch on every golden case."""
+    manifest = _export(_model(tiny, **TIME_ROPE_SLOWEST), tiny, tmp_path, "tiny-time-slowest")
+    assert manifest["rotary"]["time_frequencies"] == pytest.approx([1.0, 0.1 ** 0.5, 0.1], rel=1e-6)
+    assert manifest["architecture"]["time_rope_slowest"] == 0.1
+    assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
+
+
+def test_time_rope_slowest_is_refused_off_the_log_scale_of_the_rotary_time_signal_and_outside_zero_to_one(tmp_path):
+    from genrec_trainer import synthetic
+    from genrec_trainer.train import train
+
+    items, events = synthetic.generate(seed=1, num_users=10, num_items=20, min_len=5, max_len=6)
+    kw = dict(data_desc="tiny", epochs=1, max_history=10, d_model=16, log=lambda *_: None, export=False)
+    for i, bad in enumerate([dict(time_rope_slowest=1.5), dict(time_rope_slowest=-0.1),
+                             dict(time_rope_slowest=0.1, time_scale="linear"),
+                             dict(time_rope_slowest=0.1, time_signal="none")]):
+        with pytest.raises(ValueError, match="time_rope_slowest is the log time scale's slowest time frequency"):
+            train(items, events, out=str(tmp_path / str(i)), **kw, **bad)
 
 
 def _with_ties(hist: list[dict]) -> list[dict]:
