@@ -226,6 +226,7 @@ class TimeRotary(nn.Module):
         # resolve from "same minute vs hour" down to "week vs year" without wrapping around. Halving, though,
         # leaves pair j >= 6 turning less than 0.2 rad over that whole span; slowest > 0 spreads the pairs
         # geometrically from 1 down to `slowest` instead, so that every pair turns (1/13: one radian over 0..13).
+        # On ML-100K the two are level (BENCHMARKS.md, "ML-100K, session 50"), so halving stays the default.
         ratio = slowest ** (1.0 / (n_time - 1)) if slowest > 0 and n_time > 1 else 0.5
         self.register_buffer("inv_freq_time", ratio ** torch.arange(n_time, dtype=torch.float64).float(),
                              persistent=False)

@@ -137,16 +137,21 @@ def test_time_rope_fraction_export_parity(tiny, tmp_path):
     assert check_onnx_parity(tmp_path, json.loads((tmp_path / "golden.json").read_text())) <= 1e-5
 
 
-def test_time_rope_fraction_is_refused_outside_zero_to_one_and_without_the_rotary_time_signal(tmp_path):
+def _train_tiny(tmp_path, name: str, **switches) -> None:
+    """One epoch on a tiny synthetic log: for the switches train() must refuse before it trains anything."""
     from genrec_trainer import synthetic
     from genrec_trainer.train import train
 
     items, events = synthetic.generate(seed=1, num_users=10, num_items=20, min_len=5, max_len=6)
-    kw = dict(data_desc="tiny", epochs=1, max_history=10, d_model=16, log=lambda *_: None, export=False)
+    train(items, events, out=str(tmp_path / name), data_desc="tiny", epochs=1, max_history=10, d_model=16,
+          log=lambda *_: None, export=False, **switches)
+
+
+def test_time_rope_fraction_is_refused_outside_zero_to_one_and_without_the_rotary_time_signal(tmp_path):
     with pytest.raises(ValueError, match="from 0 to 1, not 1.5"):
-        train(items, events, out=str(tmp_path / "a"), time_rope_fraction=1.5, **kw)
+        _train_tiny(tmp_path, "a", time_rope_fraction=1.5)
     with pytest.raises(ValueError, match="only the time signal rope does, not 'none'"):
-        train(items, events, out=str(tmp_path / "b"), time_rope_fraction=0.25, time_signal="none", **kw)
+        _train_tiny(tmp_path, "b", time_rope_fraction=0.25, time_signal="none")
 
 
 def test_time_rope_slowest_export_parity(tiny, tmp_path):
@@ -159,16 +164,11 @@ def test_time_rope_slowest_export_parity(tiny, tmp_path):
 
 
 def test_time_rope_slowest_is_refused_off_the_log_scale_of_the_rotary_time_signal_and_outside_zero_to_one(tmp_path):
-    from genrec_trainer import synthetic
-    from genrec_trainer.train import train
-
-    items, events = synthetic.generate(seed=1, num_users=10, num_items=20, min_len=5, max_len=6)
-    kw = dict(data_desc="tiny", epochs=1, max_history=10, d_model=16, log=lambda *_: None, export=False)
     for i, bad in enumerate([dict(time_rope_slowest=1.5), dict(time_rope_slowest=-0.1),
                              dict(time_rope_slowest=0.1, time_scale="linear"),
                              dict(time_rope_slowest=0.1, time_signal="none")]):
         with pytest.raises(ValueError, match="time_rope_slowest is the log time scale's slowest time frequency"):
-            train(items, events, out=str(tmp_path / str(i)), **kw, **bad)
+            _train_tiny(tmp_path, str(i), **bad)
 
 
 def _with_ties(hist: list[dict]) -> list[dict]:
