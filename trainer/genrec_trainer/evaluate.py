@@ -204,13 +204,18 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((pos_rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg)))
 
 
+def by_history_length(examples: Sequence[tuple[int, int]], max_history: int) -> list[tuple[int, int]]:
+    """The order the examples are encoded in: batches of similar history length (less padding; outputs do not
+    depend on padding). Stable, so an ordered list keeps its order."""
+    return sorted(examples, key=lambda ut: min(ut[1], max_history))
+
+
 def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                      max_history: int, batch_size: int):
     """Per batch of requests: the batch, the user embeddings [B, E], the retrieval scores of the whole catalogue
     [B, I + 1], the items to exclude, and rank_logits(candidates [B, M]) -> [B, M] against the encoded histories."""
     model.eval()
-    # Batches of similar history length (less padding; outputs do not depend on padding).
-    examples = sorted(examples, key=lambda ut: min(ut[1], max_history))
+    examples = by_history_length(examples, max_history)
     dev = model.item_tokens.device                                      # the model's device (CPU or CUDA)
     table = model.item_table()                                          # [I + 1, D]
     all_items = torch.arange(model.cfg.num_items + 1, device=dev)
@@ -279,6 +284,18 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
             ranks_served = served.target_ranks(weight)
             out |= {prefix + k: v for k, v in rank_metrics(ranks_served).items()} | liked_metrics(prefix, ranks_served, lab)
     return out
+
+
+@torch.no_grad()
+def example_ranks(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                  max_history: int, batch_size: int = 256) -> list[tuple[int, int, int]]:
+    """(user, position, rank) of each example's target, ranked as evaluate() ranks it (0-based, full catalogue, the
+    history excluded). Two runs tested on the same users pair up example by example, which a comparison of their
+    means over seeds cannot do (scripts/paired_ranks.py)."""
+    ordered = by_history_length(examples, max_history)
+    ranks = [target_ranks(retrieval, batch["target"].numpy(), excluded)
+             for batch, _, retrieval, excluded, _ in _encoded_batches(model, seqs, ordered, max_history, batch_size)]
+    return [(u, t, int(r)) for (u, t), r in zip(ordered, np.concatenate(ranks) if ranks else [])]
 
 
 def liked_metrics(prefix: str, ranks: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -20,7 +20,7 @@ for seed in $SEEDS; do
     [ -e "$name.ckpt" ] || : > "$name.log"  # a resumed run appends to its log, a fresh one starts it
     /usr/bin/time -f "wall %e s" nice -n 10 .venv/bin/python -u -m genrec_trainer.train --dataset "$DATASET" \
       --data-dir "$DATA_DIR" --max-history "$MAX_HISTORY" --preset "$preset" --seed "$seed" \
-      --no-export --out "$name.bundle" --metrics-out "$name.json" --curves "$name.png" --checkpoint "$name.ckpt" \
+      --no-export --out "$name.bundle" --metrics-out "$name.json" --ranks-out "$name.ranks.jsonl" --curves "$name.png" --checkpoint "$name.ckpt" \
       "$@" 2>&1 | tee -a "$name.log"
   done
 done

@@ -382,3 +382,22 @@ def test_item_id_dropout_needs_item_text_and_trains_with_it(tiny_log, tmp_path):
         _train(tiny_log, tmp_path, item_id_dropout=1.0)
     m = _train(tiny_log, tmp_path, item_id_dropout=0.3, export=False)
     assert {"cold_hr@10", "cold_ndcg@10"} <= set(m), "a model with item text reports how its text alone retrieves"
+
+
+def test_ranks_out_holds_each_test_event_once_with_the_ranks_behind_the_test_metrics(tiny_log, tmp_path):
+    from genrec_trainer.evaluate import rank_metrics
+    import numpy as np
+    m = _train(tiny_log, tmp_path, epochs=1, export=False, ranks_out=str(tmp_path / "r.jsonl"))
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    items, events = tiny_log
+    assert len(rows) == len({e.user_id for e in events}) == len({r["user"] for r in rows})  # leave-one-out: one per user
+    from_ranks = rank_metrics(np.array([r["rank"] for r in rows]))
+    assert from_ranks["hr@10"] == pytest.approx(m["hr@10"], abs=1e-4)
+    assert from_ranks["ndcg@10"] == pytest.approx(m["ndcg@10"], abs=1e-4)
+    by_user = {}
+    for e in events:
+        by_user.setdefault(e.user_id, []).append(e)
+    for r in rows:                    # the held-out event is the user's last; its gap is to the event before it
+        log = sorted(by_user[r["user"]], key=lambda e: e.timestamp)
+        assert r["item"] == log[-1].item_id and r["history"] == r["position"] == len(log) - 1
+        assert r["seconds_since_previous"] == log[-1].timestamp - log[-2].timestamp
