@@ -52,8 +52,8 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # hardware); every other argument is part of what the run is (checkpoint.py). items/events are
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
-                        "metrics_out", "ranks_out", "out", "export", "model_id", "model_version", "data_desc", "checkpoint",
-                        "rerank_top", "retrieval_weight", "new_history_items"}
+                        "metrics_out", "ranks_out", "out", "export", "model_id", "model_version", "data_desc",
+                        "checkpoint", "rerank_top", "retrieval_weight", "new_history_items"}
 
 
 def decays_now(epoch: int, best_epoch: int, eval_every: int, decay_patience: int) -> bool:
@@ -157,9 +157,9 @@ def user_examples(train_examples: np.ndarray) -> np.ndarray:
 
 def write_example_ranks(path: str, ranks: Sequence[tuple[int, int, int]], seqs: Sequence[UserSequence],
                         items: Sequence[Item]) -> None:
-    """One JSON line per test event: its user, position, target item, rank (0-based) and label, and the two facts about it
-    a paired comparison splits by: the history's length and the seconds since the event before (0: logged in the
-    same second, which ties make common on MovieLens; null without timestamps or history)."""
+    """One JSON line per test event: its user, position, target item, rank (0-based) and label, and the two facts
+    about it a paired comparison splits by: the history's length and the seconds since the event before (0: logged
+    in the same second, which ties make common on MovieLens; null without timestamps or history)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         for u, t, rank in sorted(ranks):
