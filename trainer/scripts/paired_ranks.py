@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 K = 10
-GAP_SEGMENTS = [("same second", 0, 0), ("1 s – 1 h", 1, 3_600), ("1 h – 1 day", 3_601, 86_400),
-                ("over a day", 86_401, math.inf)]
+GAP_SEGMENTS = [("the event before in the same second", 0, 0), ("the event before 1 s – 1 h earlier", 1, 3_600),
+                ("the event before 1 h – 1 day earlier", 3_601, 86_400),
+                ("the event before over a day earlier", 86_401, math.inf)]
 
 
 @dataclass
@@ -54,7 +55,8 @@ def read_runs(pattern: str) -> Runs:
                 per_file[0])
 
 
-def relative_gap_interval(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, draws: int) -> tuple[float, float, float]:
+def relative_gap_interval(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
+                          draws: int) -> tuple[float, float, float]:
     """a, b [events] per-event values of two models: mean(a) / mean(b) - 1 and its 95 % bootstrap interval over
     events (resampled together: the pairing kept)."""
     gap = a.mean() / b.mean() - 1.0 if b.mean() > 0 else math.nan
@@ -71,7 +73,7 @@ def segments(facts: dict, events: list[tuple[str, int]]) -> list[tuple[str, np.n
     gaps = np.array([facts[e]["seconds_since_previous"] if facts[e]["seconds_since_previous"] is not None else -1
                      for e in events], dtype=np.float64)
     if (gaps >= 0).any():
-        out += [(f"previous event {name} before", (gaps >= lo) & (gaps <= hi)) for name, lo, hi in GAP_SEGMENTS]
+        out += [(name, (gaps >= lo) & (gaps <= hi)) for name, lo, hi in GAP_SEGMENTS]
     history = np.array([facts[e]["history"] for e in events])
     q1, q2, q3 = (int(x) for x in np.quantile(history, [0.25, 0.5, 0.75]))
     for lo, hi in ((int(history.min()), q1 - 1), (q1, q2 - 1), (q2, q3 - 1), (q3, int(history.max()))):

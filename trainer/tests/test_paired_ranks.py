@@ -51,6 +51,6 @@ def test_segments_split_by_seconds_since_the_previous_event_and_history_quartile
              for i, (g, h) in enumerate([(0, 10), (5, 20), (7_200, 30), (200_000, 40)])}
     rows = dict(paired_ranks.segments(facts, sorted(facts)))
     assert rows["all test events"].sum() == 4
-    assert rows["previous event same second before"].tolist() == [True, False, False, False]
-    assert rows["previous event over a day before"].tolist() == [False, False, False, True]
+    assert rows["the event before in the same second"].tolist() == [True, False, False, False]
+    assert rows["the event before over a day earlier"].tolist() == [False, False, False, True]
     assert sum(m.sum() for name, m in rows.items() if name.startswith("history")) == 4
