@@ -165,13 +165,23 @@ def choose_retrieval_weight(windows: ServedWindows, weights: Sequence[float] = R
     return next(w for w, v in tried.items() if v == best), tried
 
 
+def hits(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Per request: 1.0 where the 0-based target rank is inside the top k."""
+    return (np.asarray(ranks) < k).astype(np.float64)
+
+
+def ndcg_gains(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Per request: NDCG@k of one relevant item, DCG = 1 / log2(rank + 2), IDCG = 1."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
 def hit_rate(ranks: np.ndarray, k: int) -> float:
-    return float(np.mean(ranks < k)) if len(ranks) else 0.0
+    return float(np.mean(hits(ranks, k))) if len(ranks) else 0.0
 
 
 def ndcg(ranks: np.ndarray, k: int) -> float:
-    # One relevant item: DCG = 1 / log2(rank + 2), IDCG = 1.
-    return float(np.mean(np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0))) if len(ranks) else 0.0
+    return float(np.mean(ndcg_gains(ranks, k))) if len(ranks) else 0.0
 
 
 def mrr(ranks: np.ndarray) -> float:

@@ -18,8 +18,12 @@ import json
 import math
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from genrec_trainer.evaluate import hits, ndcg_gains  # noqa: E402
 
 K = 10
 GAP_SEGMENTS = [("the event before in the same second", 0, 0), ("the event before 1 s – 1 h earlier", 1, 3_600),
@@ -49,10 +53,8 @@ def read_runs(pattern: str) -> Runs:
     for f, rows in zip(files, per_file):
         if sorted(rows) != events:
             sys.exit(f"{f} holds other test events than {files[0]}: not the same split")
-    ranks = np.array([[rows[e]["rank"] for e in events] for rows in per_file], dtype=np.float64)
-    # ranks are 0-based (0: first), as evaluate.py counts them
-    return Runs(files, events, (ranks < K).astype(np.float64), np.where(ranks < K, 1.0 / np.log2(ranks + 2.0), 0.0),
-                per_file[0])
+    ranks = np.array([[rows[e]["rank"] for e in events] for rows in per_file])  # 0-based, as evaluate.py counts
+    return Runs(files, events, hits(ranks, K), ndcg_gains(ranks, K), per_file[0])
 
 
 def relative_gap_interval(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,

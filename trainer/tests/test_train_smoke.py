@@ -4,10 +4,12 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from genrec_trainer import synthetic
+from genrec_trainer.evaluate import rank_metrics
 from genrec_trainer.schema import Event, Item
 from genrec_trainer.train import decays_now, selection_score, train
 
@@ -385,8 +387,6 @@ def test_item_id_dropout_needs_item_text_and_trains_with_it(tiny_log, tmp_path):
 
 
 def test_ranks_out_holds_each_test_event_once_with_the_ranks_behind_the_test_metrics(tiny_log, tmp_path):
-    from genrec_trainer.evaluate import rank_metrics
-    import numpy as np
     m = _train(tiny_log, tmp_path, epochs=1, export=False, ranks_out=str(tmp_path / "r.jsonl"))
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     items, events = tiny_log
