@@ -308,6 +308,20 @@ def example_ranks(model: GenRecModel, seqs: Sequence[UserSequence], examples: Se
     return [(u, t, int(r)) for (u, t), r in zip(ordered, np.concatenate(ranks) if ranks else [])]
 
 
+@torch.no_grad()
+def example_scores(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+                   max_history: int, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The examples in encoding order [N, 3] (user, position, target item) and what the full-catalogue ranking ranks for each
+    [N, I + 1] float32: the retrieval scores with padding and the history (the target kept) at -inf. For studying
+    another score fused with the model's offline (scripts/burst_prior.py), on exactly evaluate()'s footing."""
+    ordered = by_history_length(examples, max_history)
+    rows = [rankable_scores(retrieval, batch["target"].numpy(), excluded).astype(np.float32)
+            for batch, _, retrieval, excluded, _ in _encoded_batches(model, seqs, ordered, max_history, batch_size)]
+    width = model.cfg.num_items + 1
+    return (np.asarray([(u, t, seqs[u].items[t]) for u, t in ordered], dtype=np.int64).reshape(-1, 3),
+            np.concatenate(rows) if rows else np.zeros((0, width), np.float32))
+
+
 def liked_metrics(prefix: str, ranks: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """HR@10 and NDCG@10 over the requests whose held-out event is labelled positive (MovieLens: a
     rating >= 4): how often the order finds a next item the user also liked, what a ranking head

@@ -32,7 +32,7 @@ from .data import (UserSequence, build_vocab, data_fingerprint, group_by_user, i
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
-                       evaluate_new_history_items, evaluate_served_windows, example_ranks, make_split)
+                       evaluate_new_history_items, evaluate_served_windows, example_ranks, example_scores, make_split)
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
@@ -52,7 +52,7 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # hardware); every other argument is part of what the run is (checkpoint.py). items/events are
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
-                        "metrics_out", "ranks_out", "out", "export", "model_id", "model_version", "data_desc",
+                        "metrics_out", "ranks_out", "scores_out", "out", "export", "model_id", "model_version", "data_desc",
                         "checkpoint", "rerank_top", "retrieval_weight", "new_history_items"}
 
 
@@ -170,6 +170,17 @@ def write_example_ranks(path: str, ranks: Sequence[tuple[int, int, int]], seqs: 
                                 "seconds_since_previous": gap}) + "\n")
 
 
+def write_example_scores(path: str, model, seqs: Sequence[UserSequence], split, max_history: int) -> None:
+    """The validation and test requests' full-catalogue scores as one .npz (evaluate.example_scores): arrays
+    valid_examples / valid_scores and test_examples / test_scores, examples as (user index, position, target item)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for name, examples in (("valid", split.valid), ("test", split.test)):
+        arrays[f"{name}_examples"], arrays[f"{name}_scores"] = example_scores(model, seqs, examples, max_history)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
 def plot_curves(history: Sequence[dict], path: str, title: str = "") -> None:
     """Per-epoch training losses and validation metrics as a PNG (needs matplotlib)."""
     try:
@@ -208,7 +219,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           adaptive_weights: bool = False, adaptive_temperature: float = 1.0, adaptive_every: str = "epoch",
           select_best: bool = False,
           select_on: str = "ndcg@10",
-          curves: str | None = None, metrics_out: str | None = None, ranks_out: str | None = None,
+          curves: str | None = None, metrics_out: str | None = None, ranks_out: str | None = None, scores_out: str | None = None,
           progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
           dropout: float = 0.0, attention_dropout: float = 0.0, mlp_ratio: float = 2.0, adam_beta2: float = 0.999,
@@ -622,6 +633,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "history": history}, indent=1) + "\n")
         if ranks_out:
             write_example_ranks(ranks_out, example_ranks(model, seqs, split.test, max_history), seqs, items)
+        if scores_out:
+            write_example_scores(scores_out, model, seqs, split, max_history)
         if curves:
             plot_curves(history, curves, title=f"{data_desc} | {cfg.block}/{cfg.time_signal}/text={cfg.item_text}")
             log(f"curves written to {curves}")
@@ -751,6 +764,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--metrics-out", help="write test metrics + per-epoch history as JSON")
     p.add_argument("--ranks-out", help="write each test event's rank as JSON lines (scripts/paired_ranks.py pairs "
                                        "two runs' files event by event)")
+    p.add_argument("--scores-out", help="write the validation and test requests' full-catalogue scores as .npz "
+                                        "(evaluate.example_scores), to study another score fused with the model's")
     p.add_argument("--progress-every", type=int, default=0, help="log every N steps (0: per epoch only)")
     p.add_argument("--dense-loss", action="store_true",
                    help="also train every history position to predict the next event (SASRec-style)")
@@ -886,7 +901,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           favourite_threshold=args.favourite_threshold, adaptive_weights=args.adaptive_weights,
           adaptive_temperature=args.adaptive_temperature, adaptive_every=args.adaptive_every, select_best=args.select_best,
           select_on=by_data.select_on, curves=args.curves,
-          metrics_out=args.metrics_out, ranks_out=args.ranks_out, progress_every=args.progress_every, export=not args.no_export,
+          metrics_out=args.metrics_out, ranks_out=args.ranks_out, scores_out=args.scores_out, progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,

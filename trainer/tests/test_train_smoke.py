@@ -401,3 +401,37 @@ def test_ranks_out_holds_each_test_event_once_with_the_ranks_behind_the_test_met
         log = sorted(by_user[r["user"]], key=lambda e: e.timestamp)
         assert r["item"] == log[-1].item_id and r["history"] == r["position"] == len(log) - 1
         assert r["seconds_since_previous"] == log[-1].timestamp - log[-2].timestamp
+
+
+def test_scores_out_holds_the_scores_behind_the_validation_and_test_metrics(tiny_log, tmp_path):
+    m = _train(tiny_log, tmp_path, epochs=1, export=False, scores_out=str(tmp_path / "s.npz"))
+    saved = np.load(tmp_path / "s.npz")
+    items, events = tiny_log
+    for split in ("valid", "test"):
+        examples, scores = saved[f"{split}_examples"], saved[f"{split}_scores"]
+        assert len(examples) == len(scores) == len({e.user_id for e in events}) == len(set(examples[:, 0]))
+        assert scores.shape[1] == len(items) + 1 and np.isneginf(scores[:, 0]).all()  # column 0 pads, never ranked
+        target = scores[np.arange(len(scores)), examples[:, 2]]
+        assert np.isfinite(target).all()
+        if split == "test":          # the test ranks these scores give are the run's test metrics
+            ranks = (scores >= target[:, None]).sum(1) - 1
+            assert rank_metrics(ranks)["ndcg@10"] == pytest.approx(m["ndcg@10"], abs=1e-4)
+            assert rank_metrics(ranks)["hr@10"] == pytest.approx(m["hr@10"], abs=1e-4)
+    valid, test = saved["valid_examples"], saved["test_examples"]
+    by_user = dict(zip(test[:, 0], test[:, 1]))   # validation holds out the event before the test event
+    assert all(by_user[u] == t + 1 for u, t, _ in valid)
+
+def test_scores_out_excludes_each_request_history_but_not_its_target(tiny_log, tmp_path):
+    _train(tiny_log, tmp_path, epochs=1, export=False, scores_out=str(tmp_path / "s.npz"))
+    saved = np.load(tmp_path / "s.npz")
+    items, events = tiny_log
+    index = {it.item_id: i + 1 for i, it in enumerate(items)}     # column i holds items[i - 1]
+    logs = {}
+    for e in events:
+        logs.setdefault(e.user_id, []).append(e)
+    users = sorted(logs)                                          # seqs are in user id order
+    for (u, t, target), row in zip(saved["test_examples"], saved["test_scores"]):
+        log = sorted(logs[users[u]], key=lambda e: e.timestamp)
+        assert index[log[t].item_id] == target
+        history = {index[e.item_id] for e in log[:t]} - {target}
+        assert set(np.flatnonzero(np.isneginf(row))) == history | {0}
