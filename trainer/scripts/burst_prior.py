@@ -7,6 +7,7 @@ counts, from the training events only) may say what the page held. This script f
 scores, score + w * log(1 + sum of the latest second's co-burst counts), picks w on the validation requests (NDCG@10,
 per run, as a served model would be tuned), and reports the test metrics it gives, all and by time since the event
 before. `--prior window` uses plain co-occurrence within 5 positions instead, to see whether the second matters.
+`--top M` fuses only within the model's top M, as a served request's rescoring of its kNN hits could.
 `--ranks-dir D` also writes each run's fused test ranks as D/<run>.fused.ranks.jsonl, in `--ranks-out`'s format, for
 scripts/paired_ranks.py.
 
@@ -88,10 +89,23 @@ def same_second(seqs, examples: np.ndarray) -> np.ndarray:
     return np.array([seqs[u].timestamps[t] == seqs[u].timestamps[t - 1] for u, t, _ in examples])
 
 
-def best_weight(model: np.ndarray, prior: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
-    ndcgs = [(ndcg_gains(ranks_of(model + w * prior, targets), K).mean(), w) for w in WEIGHTS]
-    top, w = max(ndcgs)
-    return w, top
+def fuse(model: np.ndarray, prior: np.ndarray, w: float, top: int = 0) -> np.ndarray:
+    """model + w * prior; with top M > 0 only within each row's model top M, the rest after it in model order: what a
+    served request could do, reordering its kNN hits (the prior cannot steer Lucene's kNN itself)."""
+    fused = model + w * prior
+    if not top:
+        return fused
+    ranked = np.argsort(-model, axis=1, kind="stable")[:, :top]
+    rows = np.arange(len(model))[:, None]
+    out = model - 1.0   # below every top item: w and the prior are >= 0, so a fused top score >= its model score
+    out[rows, ranked] = fused[rows, ranked]
+    return out
+
+
+def best_weight(model: np.ndarray, prior: np.ndarray, targets: np.ndarray, top: int = 0) -> tuple[float, float]:
+    ndcgs = [(ndcg_gains(ranks_of(fuse(model, prior, w, top), targets), K).mean(), w) for w in WEIGHTS]
+    best, w = max(ndcgs)
+    return w, best
 
 
 def main() -> None:
@@ -101,6 +115,7 @@ def main() -> None:
     p.add_argument("scores", nargs="+", help="globs of --scores-out files, one group per model")
     p.add_argument("--max-history", type=int, default=200)
     p.add_argument("--prior", choices=("burst", "window"), default="burst")
+    p.add_argument("--top", type=int, default=0, metavar="M", help="fuse only within the model's top M (0: all)")
     p.add_argument("--ranks-dir", help="write each run's fused test ranks there (--ranks-out format)")
     args = p.parse_args()
 
@@ -114,7 +129,7 @@ def main() -> None:
         files = sorted(glob.glob(pattern))
         if not files:
             sys.exit(f"no file matches {pattern}")
-        print(f"== {pattern} ({len(files)} runs), prior: {args.prior}")
+        print(f"== {pattern} ({len(files)} runs), prior: {args.prior}" + (f", within the model's top {args.top}" if args.top else ""))
         rows = []
         for f in files:
             saved = np.load(f)
@@ -126,10 +141,10 @@ def main() -> None:
                     cache[key] = (prior_scores(seqs, ex, counts, args.max_history, args.prior), same_second(seqs, ex))
                 out[split_name] = (ex, saved[f"{split_name}_scores"].astype(np.float64), *cache[key])
             ex, model, prior, _ = out["valid"]
-            w, valid_ndcg = best_weight(model, prior, ex[:, 2])
+            w, valid_ndcg = best_weight(model, prior, ex[:, 2], args.top)
             ex, model, prior, same = out["test"]
             alone = ranks_of(np.where(np.isneginf(model), -np.inf, prior), ex[:, 2])
-            base, fused = ranks_of(model, ex[:, 2]), ranks_of(model + w * prior, ex[:, 2])
+            base, fused = ranks_of(model, ex[:, 2]), ranks_of(fuse(model, prior, w, args.top), ex[:, 2])
             row = [w]
             for r in (base, fused, alone):
                 for seg in (np.ones_like(same), same, ~same):

@@ -58,3 +58,11 @@ def test_the_weight_is_zero_for_a_useless_prior_and_positive_for_a_telling_one()
     assert burst_prior.best_weight(model, noise, targets)[0] == 0.0
     w, top = burst_prior.best_weight(model, telling, targets)
     assert w > 0 and top == pytest.approx(1.0)
+
+
+def test_fusing_within_the_top_reorders_the_top_only():
+    model = np.array([[-np.inf, 5.0, 4.0, 3.0, 2.0]])
+    prior = np.array([[0.0, 0.0, 0.0, 2.5, 9.0]])
+    assert np.argsort(-burst_prior.fuse(model, prior, 1.0))[0, :2].tolist() == [4, 3]   # all: item 4 jumps first
+    within = burst_prior.fuse(model, prior, 1.0, top=3)                                  # top 3 = items 1, 2, 3
+    assert np.argsort(-within)[0, :4].tolist() == [3, 1, 2, 4] and np.isneginf(within[0, 0])
