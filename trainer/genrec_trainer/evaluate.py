@@ -311,9 +311,9 @@ def example_ranks(model: GenRecModel, seqs: Sequence[UserSequence], examples: Se
 @torch.no_grad()
 def example_scores(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                    max_history: int, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """The examples in encoding order [N, 3] (user, position, target item) and what the full-catalogue ranking ranks for each
-    [N, I + 1] float32: the retrieval scores with padding and the history (the target kept) at -inf. For studying
-    another score fused with the model's offline (scripts/burst_prior.py), on exactly evaluate()'s footing."""
+    """The examples in encoding order [N, 3] (user, position, target item) and what the full-catalogue ranking
+    ranks for each [N, I + 1] float32: the retrieval scores with padding and the history (the target kept) at -inf.
+    For studying another score fused with the model's offline (scripts/burst_prior.py), on evaluate()'s footing."""
     ordered = by_history_length(examples, max_history)
     rows = [rankable_scores(retrieval, batch["target"].numpy(), excluded).astype(np.float32)
             for batch, _, retrieval, excluded, _ in _encoded_batches(model, seqs, ordered, max_history, batch_size)]

@@ -28,7 +28,7 @@ import torch
 
 from . import synthetic
 from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
-from .data import (UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
+from .data import (Split, UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
@@ -170,7 +170,8 @@ def write_example_ranks(path: str, ranks: Sequence[tuple[int, int, int]], seqs: 
                                 "seconds_since_previous": gap}) + "\n")
 
 
-def write_example_scores(path: str, model, seqs: Sequence[UserSequence], split, max_history: int) -> None:
+def write_example_scores(path: str, model: GenRecModel, seqs: Sequence[UserSequence], split: Split,
+                         max_history: int) -> None:
     """The validation and test requests' full-catalogue scores as one .npz (evaluate.example_scores): arrays
     valid_examples / valid_scores and test_examples / test_scores, examples as (user index, position, target item)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
