@@ -92,11 +92,12 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.
     """0-based rank of each target among all items. scores [B, I + 1] (column = item index;
     column 0 = padding, never ranked); excluded[b] = item indices removed (the target is kept).
     Ties are counted pessimistically (an equal score ranks above the target)."""
-    return _ranks_of_targets(rankable_scores(scores, targets, excluded), targets)
+    return ranks_of_targets(rankable_scores(scores, targets, excluded), targets)
 
 
-def _ranks_of_targets(rankable: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    # rankable_scores' output -> 0-based rank of each row's target, ties pessimistic
+def ranks_of_targets(rankable: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """rankable_scores' output (or any scores with the excluded items at -inf) -> 0-based rank of each row's target,
+    ties pessimistic."""
     return (rankable >= rankable[np.arange(len(targets)), targets][:, None]).sum(1) - 1
 
 
@@ -146,7 +147,7 @@ def served_windows(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[n
     log_p[np.isneginf(similarity)] = -np.inf                             # padding or excluded (a short list): never above
     in_window = window == targets[:, None]
     target_at = np.where(in_window.any(1), in_window.argmax(1), -1)
-    return ServedWindows(similarity, log_p, target_at, _ranks_of_targets(scores, targets))
+    return ServedWindows(similarity, log_p, target_at, ranks_of_targets(scores, targets))
 
 
 def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,

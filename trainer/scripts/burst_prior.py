@@ -8,8 +8,8 @@ scores, score + w * log(1 + sum of the latest second's co-burst counts), picks w
 per run, as a served model would be tuned), and reports the test metrics it gives, all and by time since the event
 before. `--prior window` uses plain co-occurrence within 5 positions instead, to see whether the second matters.
 `--top M` fuses only within the model's top M, as a served request's rescoring of its kNN hits could.
-`--ranks-dir D` also writes each run's fused test ranks as D/<run>.fused.ranks.jsonl, in `--ranks-out`'s format, for
-scripts/paired_ranks.py.
+`--ranks-dir D` also writes each run's fused test ranks as D/<run>.<prior>-fused.ranks.jsonl, in `--ranks-out`'s
+format, for scripts/paired_ranks.py.
 
   .venv/bin/python scripts/burst_prior.py ml-100k ../../shared/data/ml-100k 'build/bench/ml-100k-ours-s25tie4-s*.scores.npz'
 """
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genrec_trainer.data import build_vocab, group_by_user, item_index, leave_one_out  # noqa: E402
 from genrec_trainer.datasets import load_dataset  # noqa: E402
-from genrec_trainer.evaluate import ndcg_gains, hits  # noqa: E402
+from genrec_trainer.evaluate import hits, ndcg_gains, ranks_of_targets  # noqa: E402
 from genrec_trainer.train import action_list, write_example_ranks  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0)
@@ -80,11 +80,6 @@ def prior_scores(seqs, examples: np.ndarray, counts: np.ndarray, max_history: in
     return np.stack([np.log1p(counts[latest_items(seqs, u, t, max_history, prior)].sum(0)) for u, t, _ in examples])
 
 
-def ranks_of(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    target = scores[np.arange(len(targets)), targets]
-    return (scores >= target[:, None]).sum(1) - 1
-
-
 def same_second(seqs, examples: np.ndarray) -> np.ndarray:
     return np.array([seqs[u].timestamps[t] == seqs[u].timestamps[t - 1] for u, t, _ in examples])
 
@@ -103,7 +98,7 @@ def fuse(model: np.ndarray, prior: np.ndarray, w: float, top: int = 0) -> np.nda
 
 
 def best_weight(model: np.ndarray, prior: np.ndarray, targets: np.ndarray, top: int = 0) -> tuple[float, float]:
-    ndcgs = [(ndcg_gains(ranks_of(fuse(model, prior, w, top), targets), K).mean(), w) for w in WEIGHTS]
+    ndcgs = [(ndcg_gains(ranks_of_targets(fuse(model, prior, w, top), targets), K).mean(), w) for w in WEIGHTS]
     best, w = max(ndcgs)
     return w, best
 
@@ -129,7 +124,8 @@ def main() -> None:
         files = sorted(glob.glob(pattern))
         if not files:
             sys.exit(f"no file matches {pattern}")
-        print(f"== {pattern} ({len(files)} runs), prior: {args.prior}" + (f", within the model's top {args.top}" if args.top else ""))
+        within = f", within the model's top {args.top}" if args.top else ""
+        print(f"== {pattern} ({len(files)} runs), prior: {args.prior}{within}")
         rows = []
         for f in files:
             saved = np.load(f)
@@ -143,17 +139,17 @@ def main() -> None:
             ex, model, prior, _ = out["valid"]
             w, valid_ndcg = best_weight(model, prior, ex[:, 2], args.top)
             ex, model, prior, same = out["test"]
-            alone = ranks_of(np.where(np.isneginf(model), -np.inf, prior), ex[:, 2])
-            base, fused = ranks_of(model, ex[:, 2]), ranks_of(fuse(model, prior, w, args.top), ex[:, 2])
-            row = [w]
+            alone = ranks_of_targets(np.where(np.isneginf(model), -np.inf, prior), ex[:, 2])
+            base, fused = ranks_of_targets(model, ex[:, 2]), ranks_of_targets(fuse(model, prior, w, args.top), ex[:, 2])
+            row = [w]   # then HR@10, NDCG@10 of model, fused, prior alone, each over all / same-second / gapped events
             for r in (base, fused, alone):
                 for seg in (np.ones_like(same), same, ~same):
                     row += [hits(r[seg], K).mean(), ndcg_gains(r[seg], K).mean()]
             rows.append(row)
             if args.ranks_dir:
                 name = Path(f).name.removesuffix(".scores.npz") + f".{args.prior}-fused.ranks.jsonl"
-                write_example_ranks(str(Path(args.ranks_dir) / name), [(int(u), int(t), int(r)) for (u, t, _), r in zip(ex, fused)],
-                                    seqs, ds.items)
+                fused_ranks = [(int(u), int(t), int(r)) for (u, t, _), r in zip(ex, fused)]
+                write_example_ranks(str(Path(args.ranks_dir) / name), fused_ranks, seqs, ds.items)
             print(f"{Path(f).name}: w {w} (valid NDCG@10 {valid_ndcg:.4f}) | test HR/NDCG@10 model "
                   f"{row[1]:.4f}/{row[2]:.4f} fused {row[7]:.4f}/{row[8]:.4f} prior alone {row[13]:.4f}/{row[14]:.4f}")
         m = np.mean(rows, 0)

@@ -42,11 +42,6 @@ def test_latest_items_are_the_latest_second_of_the_history_window():
     assert burst_prior.latest_items([seq], 0, 6, 200, "window").tolist() == [2, 3, 4, 5, 6]
 
 
-def test_ranks_count_ties_against_the_target():
-    scores = np.array([[-np.inf, 1.0, 1.0, 0.5]])
-    assert burst_prior.ranks_of(scores, np.array([1])).tolist() == [1]
-
-
 def test_the_weight_is_zero_for_a_useless_prior_and_positive_for_a_telling_one():
     rng = np.random.default_rng(0)
     targets = rng.integers(1, 50, 200)

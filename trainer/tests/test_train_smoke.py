@@ -421,6 +421,7 @@ def test_scores_out_holds_the_scores_behind_the_validation_and_test_metrics(tiny
     by_user = dict(zip(test[:, 0], test[:, 1]))   # validation holds out the event before the test event
     assert all(by_user[u] == t + 1 for u, t, _ in valid)
 
+
 def test_scores_out_excludes_each_request_history_but_not_its_target(tiny_log, tmp_path):
     _train(tiny_log, tmp_path, epochs=1, export=False, scores_out=str(tmp_path / "s.npz"))
     saved = np.load(tmp_path / "s.npz")
