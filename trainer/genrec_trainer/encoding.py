@@ -5,12 +5,13 @@ through it. Training batches (data.py) slice pre-encoded arrays and are tested t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from .cooccurrence import latest_second
 from .data import item_tokens
 from .model import CandidateCache
 from .rotary_rows import RotarySpec, rotary_inputs
@@ -35,6 +36,9 @@ class EncodedRequest:
     # int64 [1] (bundles of models that read absolute time: --absolute-time): the request's time, seconds since the epoch.
     # None for other bundles, whose graph has no such input.
     request_time: np.ndarray | None = None
+    # int64 [K]: the trained items of the kept events in the latest kept event's second, what the served order's
+    # co-occurrence prior reads (cooccurrence.latest_second)
+    latest_second_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def graph_inputs(self) -> dict[str, np.ndarray]:
         inputs = {"history_items": self.history_items, "history_actions": self.history_actions,
@@ -136,7 +140,8 @@ class RequestEncoder:
         return EncodedRequest(items, actions, ages, hq,
                               np.asarray([self.vocab.encode(query, q)], np.int64),
                               dropped, [e["item"] for e in kept], item_text,
-                              np.asarray([request_time], np.int64) if self.reads_request_time else None)
+                              np.asarray([request_time], np.int64) if self.reads_request_time else None,
+                              latest_second(items[0], np.asarray([parse_timestamp(e["time"]) for e in kept], np.int64)))
 
     def new_item_tokens(self, event: dict[str, Any]) -> list[int] | None:
         """The item tokens of an event whose item the model was not trained on, or None when it cannot be read: a

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .cooccurrence import CoOccurrence, request_contexts
 from .data import Split, UserSequence, history_items_of, leave_one_out, make_batch
 from .model import GenRecModel
 
@@ -110,18 +111,22 @@ RETRIEVAL_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 
 class ServedWindows:
     """The two stages a served request runs, per evaluated request: the `top` items by retrieval
     score (the kNN hits) and what the ranking head says of each. The served order within the
-    window is by log sigmoid(ranking logit) + retrieval_weight * similarity, as the plugin orders
-    it (RankingScores on the Java side); every item outside the window follows in retrieval order."""
+    window is by log sigmoid(ranking logit) + retrieval_weight * similarity + co_occurrence_weight * prior, as
+    the plugin orders it (RankingScores on the Java side; the prior: cooccurrence.py); every item outside the window
+    follows in retrieval order."""
     similarity: np.ndarray      # [B, top] raw retrieval similarity (cosine or dot); -inf = padding or excluded
     log_p: np.ndarray           # [B, top] log sigmoid of the ranking logit; -inf where similarity is -inf
     target_at: np.ndarray       # [B] the target's column in the window; -1 when outside it
     retrieval_rank: np.ndarray  # [B] the target's 0-based rank in the full retrieval order
+    prior: np.ndarray           # [B, top] the co-occurrence prior, >= 0 (0 without one)
 
-    def target_ranks(self, retrieval_weight: float = 0.0) -> np.ndarray:
+    def target_ranks(self, retrieval_weight: float = 0.0, co_occurrence_weight: float = 0.0) -> np.ndarray:
         """0-based rank of each target in the served order. Ties pessimistic, as in target_ranks;
         a target outside the window keeps its retrieval rank (at least `top`)."""
         # weight 0 adds nothing (0 * -inf would be NaN); a positive weight keeps padding at -inf
         key = self.log_p + retrieval_weight * self.similarity if retrieval_weight else self.log_p
+        if co_occurrence_weight:
+            key = key + co_occurrence_weight * self.prior
         rows = np.arange(len(self.target_at))
         hit = self.target_at >= 0
         target_key = key[rows, np.maximum(self.target_at, 0)]
@@ -134,9 +139,11 @@ class ServedWindows:
 
 
 def served_windows(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
-                   rank_logits: Callable[[np.ndarray], np.ndarray]) -> ServedWindows:
+                   rank_logits: Callable[[np.ndarray], np.ndarray],
+                   prior: Callable[[np.ndarray], np.ndarray] | None = None) -> ServedWindows:
     """The retrieval's top `top` of each row (column 0 and exclusions as in target_ranks) and the
-    ranking head's view of them. rank_logits(candidates [B, top] int64) -> [B, top] logits."""
+    ranking head's view of them. rank_logits(candidates [B, top] int64) -> [B, top] logits; prior(candidates)
+    -> [B, top] the co-occurrence prior of each (None: 0)."""
     scores = rankable_scores(scores, targets, excluded)
     rows = np.arange(len(targets))
     top = min(top, scores.shape[1])
@@ -147,7 +154,8 @@ def served_windows(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[n
     log_p[np.isneginf(similarity)] = -np.inf                             # padding or excluded (a short list): never above
     in_window = window == targets[:, None]
     target_at = np.where(in_window.any(1), in_window.argmax(1), -1)
-    return ServedWindows(similarity, log_p, target_at, ranks_of_targets(scores, targets))
+    return ServedWindows(similarity, log_p, target_at, ranks_of_targets(scores, targets),
+                         np.zeros(window.shape) if prior is None else np.asarray(prior(window), np.float64))
 
 
 def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
@@ -164,6 +172,25 @@ def choose_retrieval_weight(windows: ServedWindows, weights: Sequence[float] = R
     tried = {float(w): ndcg(windows.target_ranks(w), 10) for w in weights}
     best = max(tried.values())
     return next(w for w, v in tried.items() if v == best), tried
+
+
+# The co-occurrence weights choose_co_occurrence_weight tries, in units of log(1 + summed counts) beside the blend's
+# retrieval_weight * similarity (offline, fused with the raw similarity, 0.5-1 was chosen on every ML-100K run:
+# BENCHMARKS.md, "ML-100K, session 53"; the blend's retrieval weight scales that up).
+CO_OCCURRENCE_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
+
+
+def choose_served_weights(windows: ServedWindows, retrieval_weights: Sequence[float] = RETRIEVAL_WEIGHTS[1:],
+                          co_occurrence_weights: Sequence[float] = CO_OCCURRENCE_WEIGHTS
+                          ) -> tuple[float, float, dict[str, float]]:
+    """The pair (retrieval weight, co-occurrence weight) of the two grids whose served order has the best NDCG@10 on
+    `windows` (the validation requests); ties go to the smaller retrieval weight, then the smaller co-occurrence
+    weight. Returns both and every pair's NDCG@10, keyed "w,v"."""
+    tried = {(float(w), float(v)): ndcg(windows.target_ranks(w, v), 10)
+             for w in retrieval_weights for v in co_occurrence_weights}
+    best = max(tried.values())
+    w, v = next(pair for pair, value in tried.items() if value == best)
+    return w, v, {f"{a:g},{b:g}": value for (a, b), value in tried.items()}
 
 
 def hits(ranks: np.ndarray, k: int) -> np.ndarray:
@@ -249,7 +276,8 @@ def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples:
 @torch.no_grad()
 def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
              max_history: int, batch_size: int = 256, rerank_top: int = 0,
-             retrieval_weight: float | None = None, cold_items: bool = False) -> dict[str, float]:
+             retrieval_weight: float | None = None, cold_items: bool = False,
+             co_occurrence: CoOccurrence | None = None, co_occurrence_weight: float = 0.0) -> dict[str, float]:
     """The protocol's metrics of the retrieval ranking and the ranking head's AUC. With rerank_top
     M > 0 also those of the order a served request returns (ServedWindows): the retrieval's top M
     reordered by the ranking head alone ("rerank<M>_hr@10", ...) and, given retrieval_weight, by
@@ -257,16 +285,20 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     with item text), "cold_hr@10", ...: each held-out item ranked by its text-only embedding
     (model.cold_item_embeddings) among the others' usual ones, as if it had been added after training;
     with rerank_top and retrieval_weight also "cold_blend<M>_hr@10", ...: the served order when that new
-    item is ranked too, the ranking head reading its text-only row."""
+    item is ranked too, the ranking head reading its text-only row.
+    With co_occurrence and a co_occurrence_weight > 0 the blend adds that prior (cooccurrence.py), as the bundle serves
+    it, and "blend<M>_without_prior_hr@10", ... are the blend without it."""
     ranks, rank_scores, labels, windows, cold_ranks, cold_windows = [], [], [], [], [], []
     cold = model.cold_item_embeddings(model.item_tokens).cpu().numpy() if cold_items else None  # [I + 1, E]
     if cold is not None and rerank_top and retrieval_weight is not None:
         # rows I + 1 .. 2I + 1: each item's text alone, so a window can hold the target as a new item beside trained ones
         as_new_rows = torch.cat([model.item_table(), model.text_table()])
         shift = model.cfg.num_items + 1
+    priors = _co_occurrence_priors(co_occurrence, seqs, examples, max_history, batch_size)
     for batch, user, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history,
                                                                           batch_size):
         target = batch["target"].numpy()
+        prior = next(priors)
         ranks.append(target_ranks(retrieval, target, excluded))
         if cold is not None:
             as_new = retrieval.copy()
@@ -277,7 +309,7 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
                     return rank_logits(np.where(window == target[:, None], window + shift, window), as_new_rows)
                 cold_windows.append(served_windows(as_new, target, excluded, rerank_top, as_new_logits))
         if rerank_top:
-            windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits))
+            windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits, prior))
         rank_scores.append(rank_logits(target[:, None])[:, 0])
         labels.append(batch["label"].numpy())
     r = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
@@ -290,9 +322,13 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
         out |= {f"cold_blend{rerank_top}_" + k: v for k, v in rank_metrics(cold_served).items()}
     if rerank_top and windows:
         served = ServedWindows.concatenate(windows)
-        orders = {f"rerank{rerank_top}_": 0.0} | ({f"blend{rerank_top}_": retrieval_weight} if retrieval_weight is not None else {})
-        for prefix, weight in orders.items():
-            ranks_served = served.target_ranks(weight)
+        orders = {f"rerank{rerank_top}_": (0.0, 0.0)}
+        if retrieval_weight is not None:
+            orders[f"blend{rerank_top}_"] = (retrieval_weight, co_occurrence_weight)
+            if co_occurrence_weight:
+                orders[f"blend{rerank_top}_without_prior_"] = (retrieval_weight, 0.0)
+        for prefix, weights in orders.items():
+            ranks_served = served.target_ranks(*weights)
             out |= {prefix + k: v for k, v in rank_metrics(ranks_served).items()} | liked_metrics(prefix, ranks_served, lab)
     return out
 
@@ -335,12 +371,30 @@ def liked_metrics(prefix: str, ranks: np.ndarray, labels: np.ndarray) -> dict[st
 
 @torch.no_grad()
 def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
-                            max_history: int, top: int, batch_size: int = 256) -> ServedWindows:
-    """The served windows (retrieval's top `top`, the head's logits) of `examples`, e.g. the
-    validation requests choose_retrieval_weight picks the served blend on."""
+                            max_history: int, top: int, batch_size: int = 256,
+                            co_occurrence: CoOccurrence | None = None) -> ServedWindows:
+    """The served windows (retrieval's top `top`, the head's logits, the co-occurrence prior) of `examples`, e.g.
+    the validation requests choose_retrieval_weight and choose_co_occurrence_weight pick the served blend on."""
+    priors = _co_occurrence_priors(co_occurrence, seqs, examples, max_history, batch_size)
     return ServedWindows.concatenate([
-        served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits)
+        served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits, next(priors))
         for batch, _, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])
+
+
+def _co_occurrence_priors(co_occurrence: CoOccurrence | None, seqs: Sequence[UserSequence],
+                          examples: Sequence[tuple[int, int]], max_history: int, batch_size: int):
+    """Per batch of _encoded_batches (same order and size): prior(candidates [B, M]) -> [B, M], or None without
+    co_occurrence."""
+    ordered = by_history_length(examples, max_history)
+    for start in range(0, len(ordered), batch_size):
+        if co_occurrence is None:
+            yield None
+            continue
+        contexts = request_contexts(seqs, ordered[start:start + batch_size], max_history)
+
+        def prior(candidates: np.ndarray, contexts=contexts) -> np.ndarray:
+            return np.stack([co_occurrence.prior(c, row) for c, row in zip(contexts, candidates)])
+        yield prior
 
 
 @torch.no_grad()

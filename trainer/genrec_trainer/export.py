@@ -10,7 +10,7 @@ import copy
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import onnx
@@ -18,6 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from .cooccurrence import CoOccurrence
 from .data import item_tokens
 from .encoding import KEY_PADDING, SLOT_COLUMNS, SLOT_INPUTS, SLOT_KEEP, RequestEncoder, runtime_inputs
 from .model import GenRecModel, ModelConfig
@@ -38,6 +39,8 @@ HISTORY_ITEM_TOKENS = "history_item_tokens"
 REQUEST_TIME = "request_time"
 SCORE_OUTPUTS = ["scores"]
 GOLDEN_TOP_K = 50
+# The served order's same-second co-occurrence counts (cooccurrence.py), in bundles trained with --co-occurrence
+CO_OCCURRENCE_FILE = "co_occurrence.bin"
 GOLDEN_TOLERANCE = 1e-4   # what the Java runtime must meet
 ONNX_PARITY = 1e-5        # what the exported graphs must meet against PyTorch here
 FP16_TOLERANCE = 5e-2     # the float16 graphs (GPU) against the float32 golden outputs, here and in Java
@@ -334,6 +337,15 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
     same.append({"item": u[5].item_id, "action": u[5].action, "time": t0 + 10_000})  # after request: age 0
     cases.append(("equal_timestamps_stable_order", same, None, t0 + 120, []))
 
+    # A page rated at once: the latest second holds four events, one of an item the model does not know. The
+    # co-occurrence term (bundles trained with --co-occurrence) reads the three it knows.
+    u = first(lambda s: len(s) >= 8)
+    page = _as_request_events(u[:7])
+    for ev in page[4:]:
+        ev["time"] = u[6].timestamp
+    page.insert(5, {"item": "unknown-item-2", "action": actions[0], "time": u[6].timestamp})
+    cases.append(("latest_second_of_several", page, None, u[7].timestamp, [e.item_id for e in u[7:]]))
+
     out = []
     for name, hist, query, request_time, extra in cases:
         hist = hist if hist and isinstance(hist[0], dict) else _as_request_events(hist)
@@ -343,10 +355,11 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
 
 
 def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item], index: dict[str, int],
-                  request: dict[str, Any], embedding: np.ndarray, cache, retrieval_weight: float) -> list[str]:
+                  request: dict[str, Any], embedding: np.ndarray, cache, retrieval_weight: float,
+                  prior: Callable[[np.ndarray], np.ndarray]) -> list[str]:
     """Exact top_k by similarity over the catalogue (history items excluded, ties by index), then
-    sorted by the served order, log sigmoid(ranking logit) + retrieval_weight * similarity
-    (descending, ties by index ascending; evaluate.ServedWindows): the first ten ids."""
+    sorted by the served order, log sigmoid(ranking logit) + retrieval_weight * similarity + the co-occurrence term
+    prior(candidates) (descending, ties by index ascending; evaluate.ServedWindows): the first ten ids."""
     cos = item_emb @ embedding                                         # [I]; row r = index r + 1
     excluded = {index[e["item"]] for e in request["history"] if e["item"] in index}
     order = [r + 1 for r in np.lexsort((np.arange(len(cos)), -cos)) if r + 1 not in excluded][:GOLDEN_TOP_K]
@@ -354,13 +367,15 @@ def _ranked_top10(model: GenRecModel, item_emb: np.ndarray, items: Sequence[Item
         return []
     with torch.no_grad():
         logits = model.score(*cache, torch.tensor([order], dtype=torch.long))[0].numpy().astype(np.float64)
-    served = -np.logaddexp(0.0, -logits) + retrieval_weight * cos[np.asarray(order) - 1]
+    served = -np.logaddexp(0.0, -logits) + retrieval_weight * cos[np.asarray(order) - 1] + prior(np.asarray(order))
     ranked = sorted(zip(order, served), key=lambda p: (-p[1], p[0]))
     return [items[i - 1].item_id for i, _ in ranked[:10]]
 
 
 def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[Item], item_emb: np.ndarray,
-                 requests: Sequence[dict[str, Any]], retrieval_weight: float = 0.0) -> dict[str, Any]:
+                 requests: Sequence[dict[str, Any]], retrieval_weight: float = 0.0,
+                 co_occurrence: tuple[CoOccurrence, float] | None = None) -> dict[str, Any]:
+    """co_occurrence: the served order's co-occurrence table and weight (cooccurrence.py), None: no such term."""
     model.eval()
     rotary = RotarySpec.of_model(model)
     cases = []
@@ -373,11 +388,18 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
             scores = model.score(ck, cv, cm, torch.from_numpy(cand))
         inputs = {k: v.tolist() for k, v in enc.onnx_inputs(rotary).items()}
         inputs["candidates"] = cand.tolist()
-        cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": {
-            "embedding": emb[0].tolist(), "scores": scores[0].tolist(),
-            "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K, "retrieval_weight": retrieval_weight,
-            "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
-                                          (ck, cv, cm), retrieval_weight)}})
+
+        def prior(candidates: np.ndarray, context=enc.latest_second_items) -> np.ndarray:
+            return 0.0 if co_occurrence is None else co_occurrence[1] * co_occurrence[0].prior(context, candidates)
+        expected = {"embedding": emb[0].tolist(), "scores": scores[0].tolist(),
+                    "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K,
+                    "retrieval_weight": retrieval_weight,
+                    "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
+                                                  (ck, cv, cm), retrieval_weight, prior)}
+        if co_occurrence is not None:  # what the runtime must read of the request, and the term it adds per candidate
+            expected["latest_second_items"] = enc.latest_second_items.tolist()
+            expected["co_occurrence_prior"] = co_occurrence[0].prior(enc.latest_second_items, cand[0]).tolist()
+        cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": expected})
     return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
 
@@ -526,12 +548,14 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
                   actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
                   model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
                   max_candidates: int = 1024, ranking: dict[str, Any] | None = None,
-                  new_history_items: bool = False) -> Path:
+                  new_history_items: bool = False, co_occurrence: tuple[CoOccurrence, float] | None = None) -> Path:
     """ranking: the served order's defaults, e.g. {"retrieval_weight": 10.0} (absent: the ranking head
     alone; docs/bundle-format.md). new_history_items: the encode graph reads a history event of an item added after
     training by the item's text (history_item_tokens). Only for a model trained to read items by their text alone
     (--item-id-dropout): one that was not reads them unreliably, on ML-100K worse than the history without them
-    (BENCHMARKS.md, "ML-100K, session 38"), so its bundle leaves them out."""
+    (BENCHMARKS.md, "ML-100K, session 38"), so its bundle leaves them out.
+    co_occurrence: the served order's same-second co-occurrence table and its weight (cooccurrence.py), written as
+    co_occurrence.bin and ranking.co_occurrence_weight; None: the bundle has neither."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -553,7 +577,10 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0,
                              timed)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
-    golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"])
+    if co_occurrence is not None:
+        co_occurrence[0].write(out / CO_OCCURRENCE_FILE)
+        ranking["co_occurrence_weight"] = co_occurrence[1]
+    golden = build_golden(model, encoder, items, item_emb, golden_requests, ranking["retrieval_weight"], co_occurrence)
     rotary = RotarySpec.of_model(model)
     graphs = {f"encode{suffix}": {"file": f"encode{suffix}.onnx",
                                   "inputs": encode_inputs(new_history_items, timed, rotary.input_names(), reads_ages(model)),
@@ -588,6 +615,8 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "graphs": graphs,
         "golden": "golden.json",
         "ranking": ranking,
+        **({"co_occurrence": {"file": CO_OCCURRENCE_FILE, "pairs": len(co_occurrence[0].neighbours)}}
+           if co_occurrence is not None else {}),
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -28,10 +28,12 @@ import torch
 
 from . import synthetic
 from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
+from .cooccurrence import CoOccurrence
 from .data import (Split, UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
-from .evaluate import (PROTOCOL_TEXT, choose_retrieval_weight, equal_timestamp_events, evaluate,
+from .evaluate import (CO_OCCURRENCE_WEIGHTS, PROTOCOL_TEXT, RETRIEVAL_WEIGHTS, choose_retrieval_weight,
+                       choose_served_weights, equal_timestamp_events, evaluate,
                        evaluate_new_history_items, evaluate_served_windows, example_ranks, example_scores, make_split)
 from .export import default_golden_requests, export_bundle
 from .flops import StepFlops, matmul_rate
@@ -53,7 +55,8 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
                         "metrics_out", "ranks_out", "scores_out", "out", "export", "model_id", "model_version", "data_desc",
-                        "checkpoint", "rerank_top", "retrieval_weight", "new_history_items"}
+                        "checkpoint", "rerank_top", "retrieval_weight", "new_history_items",
+                        "co_occurrence", "co_occurrence_weight"}
 
 
 def decays_now(epoch: int, best_epoch: int, eval_every: int, decay_patience: int) -> bool:
@@ -236,6 +239,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
           time_rope_slowest: float = 0.0, query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
+          co_occurrence: int = 0, co_occurrence_weight: float | None = None,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
           new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
@@ -304,7 +308,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     the head blended with the retrieval similarity ("blend<M>_hr@10", ...).
     retrieval_weight: that blend's weight, written into the bundle as the plugin's default; None = the
     one of evaluate.RETRIEVAL_WEIGHTS with the best validation NDCG@10 of the served order (0 without
-    rerank_top)."""
+    rerank_top).
+    co_occurrence: N > 0 adds the same-second co-occurrence prior to the served blend (cooccurrence.py): counted over
+    the training events, each item's N most frequent partners kept, exported into the bundle; needs timestamps and
+    rerank_top. co_occurrence_weight: its weight in the blend; None = chosen on validation NDCG@10 together with the
+    retrieval weight, unless that is given (served_co_occurrence_weight: the blend then has w > 0)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
     if not adaptive_weights:
@@ -317,6 +325,15 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if item_id_dropout and not item_text:
         raise ValueError("item_id_dropout leaves items with their text alone, but this model has no item text: "
                          "they would be left with nothing")
+    if co_occurrence < 0 or (co_occurrence and not rerank_top):
+        raise ValueError(f"co_occurrence is the neighbours kept per item (>= 0), a term of the served order that needs "
+                         f"its window (rerank_top > 0); not {co_occurrence} with rerank_top {rerank_top}")
+    if co_occurrence_weight and retrieval_weight == 0:
+        raise ValueError(f"co_occurrence_weight {co_occurrence_weight} needs a blend, but the retrieval weight is 0: the "
+                         "ranking head alone is served as a probability, with no co-occurrence term")
+    if co_occurrence and len({e.timestamp for e in events}) < 2:
+        raise ValueError("co_occurrence counts items logged in the same second, but these events have no timestamps "
+                         "(order only): every event would share one second")
     if not 0.0 <= time_rope_fraction <= 1.0:
         raise ValueError(f"time_rope_fraction is a share of the rotary pairs, from 0 to 1, not {time_rope_fraction}")
     if time_rope_fraction != ADDED_LATER["time_rope_fraction"] and time_signal != "rope":
@@ -595,8 +612,14 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
         retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
                                                                   retrieval_weight, log)
+        co_table, co_weights_tried = None, None
+        if co_occurrence:
+            co_table = CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence)
+            retrieval_weight, co_occurrence_weight, co_weights_tried = served_co_occurrence_weight(
+                model, seqs, split.valid, max_history, rerank_top, co_table, retrieval_weight, weight_chosen_on == "given",
+                co_occurrence_weight, log)
         test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight,
-                        cold_items=item_text)
+                        cold_items=item_text, co_occurrence=co_table, co_occurrence_weight=co_occurrence_weight or 0.0)
         if new_history_items and item_text:
             test |= evaluate_new_history_items(model, seqs, split.test, max_history, new_history_items, seed=seed + 2)
         train_seconds = time.time() - t_start
@@ -624,6 +647,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "dense_readout": dense_readout if dense_loss else None, "sampling": sampling, "length_grouping": length_grouping,
                 "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen, "item_id_dropout": item_id_dropout,
                 "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
+                "co_occurrence": co_occurrence, "co_occurrence_weight": co_occurrence_weight if co_occurrence else None,
+                "co_occurrence_weight_valid_ndcg@10": co_weights_tried,
                 "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
                 "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
                 "weight_decay": weight_decay, "adam_beta2": adam_beta2,
@@ -649,6 +674,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       max_query_tokens=max_query_tokens, model_id=model_id, model_version=model_version,
                       golden_requests=golden, ranking={"retrieval_weight": retrieval_weight, "window": rerank_top,
                                                        "chosen_on": weight_chosen_on},
+                      co_occurrence=(co_table, co_occurrence_weight) if co_table is not None else None,
                       new_history_items=item_text and item_id_dropout > 0,
                       training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
                                 "epochs": epochs, "item_id_dropout": item_id_dropout, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
@@ -671,6 +697,40 @@ def served_retrieval_weight(model: GenRecModel, seqs: Sequence[UserSequence], va
     log(f"served order: retrieval weight {weight:g} chosen on validation (NDCG@10 of the top {top} reordered by the "
         f"ranking head: {tried[0.0]:.4f} alone, {tried[weight]:.4f} blended)")
     return weight, "validation ndcg@10", tried
+
+
+def last_training_positions(train: Sequence[tuple[int, int]]) -> dict[int, int]:
+    """user -> the position of their last training target: the events a count over the training log may read
+    (validation and test events never do)."""
+    last: dict[int, int] = {}
+    for u, t in train:
+        last[u] = max(t, last.get(u, -1))
+    return last
+
+
+def served_co_occurrence_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],
+                                max_history: int, top: int, table: CoOccurrence, retrieval_weight: float,
+                                retrieval_weight_given: bool, given: float | None,
+                                log: Callable[[str], None]) -> tuple[float, float, dict[str, float] | None]:
+    """The served order's retrieval and co-occurrence weights: each `given` one as given, the others chosen
+    together on the validation NDCG@10 of the blend (evaluate.choose_served_weights; the co-occurrence weight 0
+    without validation). Returns both and, when chosen, every pair's validation NDCG@10."""
+    log(f"co-occurrence: {len(table.neighbours)} same-second pairs kept from the training events "
+        f"(at most {int(np.diff(table.offsets).max(initial=0))} per item)")
+    if retrieval_weight == 0 and (retrieval_weight_given or not valid):
+        # the ranking head alone is a probability; the runtime adds no term to it (RankingScores)
+        log("served order: the ranking head alone (retrieval weight 0), so no co-occurrence term")
+        return 0.0, 0.0, None
+    if given is not None and retrieval_weight_given:
+        return retrieval_weight, given, None
+    if not valid:
+        return retrieval_weight, 0.0, None
+    windows = evaluate_served_windows(model, seqs, valid, max_history, top, co_occurrence=table)
+    w, v, tried = choose_served_weights(windows, (retrieval_weight,) if retrieval_weight_given else RETRIEVAL_WEIGHTS[1:],
+                                        CO_OCCURRENCE_WEIGHTS if given is None else (given,))
+    log(f"served order: retrieval weight {w:g} and co-occurrence weight {v:g} chosen on validation (NDCG@10 of the "
+        f"blend {tried[f'{w:g},{v:g}']:.4f}" + (f", {tried[f'{w:g},0']:.4f} without the prior)" if f"{w:g},0" in tried else ")"))
+    return w, v, tried
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -851,6 +911,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--retrieval-weight", type=float, default=None,
                    help="the served blend's weight of the retrieval similarity, written into the bundle as the plugin's "
                         "default (default: the best of a grid on validation NDCG@10; 0: the ranking head alone)")
+    p.add_argument("--co-occurrence", type=int, default=0, metavar="N",
+                   help="add the same-second co-occurrence prior to the served order: how often other users logged an "
+                        "item in the same second as the request's latest items, each item's N most frequent partners "
+                        "kept in the bundle (needs timestamps; 0: off)")
+    p.add_argument("--co-occurrence-weight", type=float, default=None,
+                   help="that prior's weight in the served order (default: the best of a grid on validation NDCG@10)")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
@@ -924,7 +990,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
           dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on",
-          rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, **arch)
+          rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, co_occurrence=args.co_occurrence,
+          co_occurrence_weight=args.co_occurrence_weight, **arch)
 
 
 if __name__ == "__main__":

@@ -23,41 +23,27 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from genrec_trainer.cooccurrence import CoOccurrence, latest_second  # noqa: E402
 from genrec_trainer.data import build_vocab, group_by_user, item_index, leave_one_out  # noqa: E402
 from genrec_trainer.datasets import load_dataset  # noqa: E402
 from genrec_trainer.evaluate import hits, ndcg_gains, ranks_of_targets  # noqa: E402
-from genrec_trainer.train import action_list, write_example_ranks  # noqa: E402
+from genrec_trainer.train import action_list, last_training_positions, write_example_ranks  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0)
 K = 10
 
 
-def last_training_position(train) -> dict[int, int]:
-    """user -> the last position whose event is a training target (validation and test events never count)."""
-    last: dict[int, int] = {}
-    for u, t in train:
-        last[u] = max(t, last.get(u, -1))
-    return last
-
-
 def co_burst_counts(seqs, train, num_items: int) -> np.ndarray:
-    """[I + 1, I + 1]: how often two items were rated in the same second by one user, over training events."""
-    counts = np.zeros((num_items + 1, num_items + 1), np.float32)
-    for u, last in last_training_position(train).items():
-        s = seqs[u]
-        ts, items = s.timestamps[:last + 1], s.items[:last + 1]
-        for second in np.unique(ts):
-            burst = items[ts == second]
-            if len(burst) > 1:
-                counts[np.ix_(burst, burst)] += 1
-    np.fill_diagonal(counts, 0)
-    return counts
+    """[I + 1, I + 1]: how often two items were rated in the same second by one user, over training events (the
+    served term's counts, cooccurrence.py, with every partner kept)."""
+    co = CoOccurrence.count(seqs, last_training_positions(train), num_items, neighbours=num_items)
+    return np.stack([co.summed(np.array([i])) for i in range(num_items + 1)]).astype(np.float32)
 
 
 def co_window_counts(seqs, train, num_items: int, window: int = 5) -> np.ndarray:
     """[I + 1, I + 1]: how often two items were rated within `window` positions of each other, over training events."""
     counts = np.zeros((num_items + 1, num_items + 1), np.float32)
-    for u, last in last_training_position(train).items():
+    for u, last in last_training_positions(train).items():
         items = seqs[u].items[:last + 1]
         for shift in range(1, window + 1):
             np.add.at(counts, (items[:-shift], items[shift:]), 1)
@@ -72,8 +58,7 @@ def latest_items(seqs, u: int, t: int, max_history: int, prior: str) -> np.ndarr
     lo = max(0, t - max_history)
     if prior == "window":
         return s.items[max(lo, t - 5):t]
-    ts = s.timestamps[lo:t]
-    return s.items[lo:t][ts == ts[-1]]
+    return latest_second(s.items[lo:t], s.timestamps[lo:t])
 
 
 def prior_scores(seqs, examples: np.ndarray, counts: np.ndarray, max_history: int, prior: str) -> np.ndarray:

@@ -16,4 +16,4 @@ TRAINER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 cd "$TRAINER_DIR"
 exec "$TRAINER_DIR/.venv/bin/python" -m genrec_trainer.train --dataset synthetic --out "$OUT_DIR" \
-  --epochs 8 --seed 7 --model-id synthetic --item-id-dropout 0.3 "$@"
+  --epochs 8 --seed 7 --model-id synthetic --item-id-dropout 0.3 --co-occurrence 50 "$@"

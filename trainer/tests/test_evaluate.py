@@ -76,7 +76,7 @@ def test_choose_retrieval_weight_takes_the_best_validation_ndcg_and_the_smaller_
     # right (the target is retrieved first and the head's least favourite)
     windows = ServedWindows(similarity=np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]]),
                             log_p=np.log(np.array([[0.1, 0.2, 0.9], [0.1, 0.5, 0.6]])),
-                            target_at=np.array([2, 0]), retrieval_rank=np.array([2, 0]))
+                            target_at=np.array([2, 0]), retrieval_rank=np.array([2, 0]), prior=np.zeros((2, 3)))
     # weight 10 -> keys a: 6.70, 6.39, 6.90 (target first), b: 6.70, 7.31, 6.49 (target second)
     assert [windows.target_ranks(w).tolist() for w in (0.0, 1.0, 10.0, 100.0)] == [[0, 2], [0, 2], [0, 1], [2, 0]]
     weight, tried = choose_retrieval_weight(windows, weights=(0.0, 1.0, 10.0, 100.0))
@@ -84,7 +84,7 @@ def test_choose_retrieval_weight_takes_the_best_validation_ndcg_and_the_smaller_
     assert weight == 10.0
     # every weight ranks both targets first: the smallest wins
     agreed = ServedWindows(windows.similarity, np.log(np.array([[0.9, 0.2, 0.1], [0.9, 0.5, 0.1]])),
-                           np.array([0, 0]), np.array([0, 0]))
+                           np.array([0, 0]), np.array([0, 0]), windows.prior)
     assert choose_retrieval_weight(agreed, weights=(0.0, 1.0, 10.0))[0] == 0.0
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from genrec_trainer import synthetic
+from genrec_trainer.cooccurrence import CoOccurrence
 from genrec_trainer.evaluate import rank_metrics
 from genrec_trainer.schema import Event, Item
 from genrec_trainer.train import decays_now, selection_score, train
@@ -151,6 +152,37 @@ def test_a_given_retrieval_weight_is_served_as_given(tiny_log, tmp_path):
     assert m["blend50_ndcg@10"] == m["rerank50_ndcg@10"]           # weight 0: the head alone
     ranking = json.loads((tmp_path / "b" / "manifest.json").read_text())["ranking"]
     assert ranking == {"retrieval_weight": 0.0, "window": 50, "chosen_on": "given"}
+
+
+def test_co_occurrence_joins_the_served_blend_and_the_bundle_carries_its_counts(tiny_log, tmp_path):
+    logged = []
+    m = _train(tiny_log, tmp_path, epochs=1, rerank_top=50, co_occurrence=5, metrics_out=str(tmp_path / "m.json"),
+               log=logged.append)
+    saved = json.loads((tmp_path / "m.json").read_text())
+    tried = saved["co_occurrence_weight_valid_ndcg@10"]                # both weights chosen together
+    assert tried[f"{saved['retrieval_weight']:g},{saved['co_occurrence_weight']:g}"] == max(tried.values())
+    assert any(line.startswith("served order: retrieval weight") and "co-occurrence weight" in line for line in logged)
+    assert "blend50_without_prior_ndcg@10" in m or saved["co_occurrence_weight"] == 0
+    bundle = tmp_path / "b"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    co = CoOccurrence.read(bundle / manifest["co_occurrence"]["file"])
+    assert manifest["ranking"]["co_occurrence_weight"] == saved["co_occurrence_weight"]
+    assert manifest["co_occurrence"]["pairs"] == len(co.neighbours) > 0 and np.diff(co.offsets).max() <= 5
+    golden = json.loads((bundle / "golden.json").read_text())
+    page = next(c for c in golden["cases"] if c["name"] == "latest_second_of_several")
+    assert len(page["expected"]["latest_second_items"]) == 3            # four events in the second, one unknown
+    assert len(page["expected"]["co_occurrence_prior"]) == len(page["request"]["candidates"])
+
+
+def test_co_occurrence_needs_timestamps_and_a_served_window(tiny_log, tmp_path):
+    items, events = tiny_log
+    order_only = [dataclasses.replace(e, timestamp=0) for e in events]
+    with pytest.raises(ValueError, match="no timestamps"):
+        _train((items, order_only), tmp_path, epochs=1, co_occurrence=5)
+    with pytest.raises(ValueError, match="rerank_top"):
+        _train(tiny_log, tmp_path, epochs=1, co_occurrence=5, rerank_top=0)
+    with pytest.raises(ValueError, match="needs a blend"):
+        _train(tiny_log, tmp_path, epochs=1, co_occurrence=5, retrieval_weight=0.0, co_occurrence_weight=1.0)
 
 
 def test_ranker_on_labelled_events_only(tiny_log, tmp_path):

@@ -346,9 +346,12 @@ class EndToEndIT {
         JsonNode node = JSON.readTree(stats.body()).path("nodes").elements().next();
         JsonNode model = node.path("models").path(MODEL);
         assertTrue(model.path("stats").path("encode_calls").asLong() >= 1, stats.body());
-        double bundleWeight = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile())
-            .path("ranking").path("retrieval_weight").asDouble();
-        assertEquals(bundleWeight, model.path("retrieval_weight").asDouble(), 1e-6, "the served blend's default: " + stats.body());
+        JsonNode ranking = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile()).path("ranking");
+        assertEquals(ranking.path("retrieval_weight").asDouble(), model.path("retrieval_weight").asDouble(), 1e-6,
+            "the served blend's default: " + stats.body());
+        assertTrue(ranking.path("co_occurrence_weight").asDouble() > 0, "the fixture is trained with --co-occurrence: " + ranking);
+        assertEquals(ranking.path("co_occurrence_weight").asDouble(), model.path("co_occurrence_weight").asDouble(), 1e-6,
+            "and its co-occurrence term's: " + stats.body());
         assertTrue(model.path("new_items").asBoolean(false), "the fixture model embeds and ranks new items: " + stats.body());
         assertTrue(model.path("new_history_items").asBoolean(false), "and reads them in a history: " + stats.body());
         assertTrue(model.path("reads_request_time").isBoolean() && !model.path("reads_request_time").asBoolean(),

@@ -12,6 +12,8 @@ package org.genrec.runtime;
  * @param cacheValues         every layer's values likewise
  * @param cacheMask           [T], 1 = real position
  * @param droppedHistoryItems history events whose item the model does not know
+ * @param latestSecondItems   the trained items of the history's latest second, which the served order's co-occurrence
+ *                            term reads ({@link org.genrec.runtime.bundle.CoOccurrence})
  */
 public record UserEncoding(
     float[] embedding,
@@ -19,7 +21,8 @@ public record UserEncoding(
     float[] cacheKeys,
     float[] cacheValues,
     float[] cacheMask,
-    int droppedHistoryItems
+    int droppedHistoryItems,
+    int[] latestSecondItems
 ) {
     public UserEncoding {
         CacheLayout layout = CacheLayout.of(cacheShape);
@@ -48,6 +51,6 @@ public record UserEncoding(
     public UserEncoding withoutCache() {
         long[] shape = cacheShape.clone();
         shape[3] = 0;
-        return new UserEncoding(embedding, shape, new float[0], new float[0], new float[0], droppedHistoryItems);
+        return new UserEncoding(embedding, shape, new float[0], new float[0], new float[0], droppedHistoryItems, latestSecondItems);
     }
 }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.genrec.runtime.batching.EncodeBatching;
 import org.genrec.runtime.bundle.BundleFormatException;
 import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.CoOccurrence;
+import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.RetrievalSimilarity;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.GraphPrecision;
@@ -12,12 +14,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -152,6 +158,44 @@ class BundleLoaderTest {
         json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("ranking.retrieval_weight must be between 0 and 1000.0, got -1.0"), e.getMessage());
+    }
+
+    @Test
+    void coOccurrenceCountsAreCheckedAtLoadAndAWeightWithoutThemRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        ModelBundle loaded = BundleLoader.load(dir);
+        assertTrue(loaded.coOccurrence().pairs() > 0 && loaded.manifest().coOccurrenceWeight() > 0,
+            "the fixture is trained with --co-occurrence: its bundle must serve the term");
+        assertEquals(loaded.manifest().items().count() + 1, loaded.coOccurrence().rows());
+
+        Path file = dir.resolve("co_occurrence.bin");
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, Arrays.copyOf(bytes, bytes.length - 4)); // a truncated file
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("co_occurrence.bin has " + (bytes.length - 4) + " bytes, expected " + bytes.length), e.getMessage());
+
+        byte[] wrongItem = bytes.clone(); // the first neighbour made an index past the catalogue
+        int rows = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+        ByteBuffer.wrap(wrongItem).order(ByteOrder.LITTLE_ENDIAN).putInt(8 + 4 * (rows + 1), rows + 5);
+        Files.write(file, wrongItem);
+        e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("neighbour " + (rows + 5) + " is not an item index"), e.getMessage());
+
+        Files.delete(file);
+        e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("co-occurrence file [co_occurrence.bin] is missing"), e.getMessage());
+
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        manifest.remove("co_occurrence"); // the weight kept, the counts gone
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("ranking.co_occurrence_weight is " + loaded.manifest().coOccurrenceWeight()
+            + " but the manifest names no co_occurrence file"), e.getMessage());
+
+        ((ObjectNode) manifest.path("ranking")).remove("co_occurrence_weight"); // a bundle trained without the term
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        assertSame(CoOccurrence.NONE, BundleLoader.load(dir).coOccurrence());
     }
 
     @Test

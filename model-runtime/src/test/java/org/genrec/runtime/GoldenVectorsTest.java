@@ -10,6 +10,7 @@ import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.RotaryRows;
 import org.genrec.runtime.encoding.SlotMasks;
 import org.genrec.runtime.batching.EncodeBatching;
+import org.genrec.runtime.bundle.CoOccurrence;
 import org.genrec.runtime.onnx.ExecutionProvider;
 import org.genrec.runtime.onnx.GraphPrecision;
 import org.junit.jupiter.api.AfterAll;
@@ -163,6 +164,26 @@ class GoldenVectorsTest {
         c.path("request").path("candidates").forEach(n -> candidates.add(n.asText()));
         assertArrayEquals(flatLongs(inputs.path("candidates")), model.encoder().encodeCandidates(candidates), "candidates");
         assertClose(model, flatFloats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
+
+        // Bundles with co-occurrence counts (--co-occurrence): the history's latest second as the trainer read it, and the
+        // served order's co-occurrence term of each candidate (before its weight)
+        JsonNode latestSecond = expected.path("latest_second_items");
+        assertEquals(!latestSecond.isMissingNode(), model.bundle().coOccurrence().pairs() > 0, "golden names a latest second iff the bundle has counts");
+        if (!latestSecond.isMissingNode()) {
+            int[] context = new int[latestSecond.size()];
+            for (int i = 0; i < context.length; i++) {
+                context[i] = latestSecond.get(i).asInt();
+            }
+            assertArrayEquals(context, encoded.latestSecondItems(), "latest_second_items");
+            assertArrayEquals(context, user.latestSecondItems(), "latest_second_items of the encoding");
+            CoOccurrence.Prior prior = model.bundle().coOccurrence().priorFor(user.latestSecondItems());
+            long[] indices = model.encoder().encodeCandidates(candidates);
+            float[] priors = new float[indices.length];
+            for (int i = 0; i < indices.length; i++) {
+                priors[i] = (float) prior.of(indices[i]);
+            }
+            assertClose(model, flatFloats(expected.path("co_occurrence_prior")), priors, 1e-6, "co_occurrence_prior");
+        }
     }
 
     static GenrecRequest request(JsonNode r) {

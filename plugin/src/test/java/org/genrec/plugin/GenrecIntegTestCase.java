@@ -11,6 +11,7 @@ import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.ModelStats;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
+import org.genrec.runtime.bundle.CoOccurrence;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.VectorFieldMeta;
@@ -193,12 +194,23 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
      * The ranked hits carry, best first, the score the bundle's model gives each: with w = 0 the
      * probability of its logit, else x = log sigmoid(logit) + w * similarity as 1 / (1 - x) below 0
      * and 1 + x above, the similarity being the user embedding dot the item's (computed here,
-     * independently of the plugin's RankingScores).
+     * independently of the plugin's RankingScores), plus, with w > 0, the bundle's co-occurrence weight times
+     * log(1 + the item's counts with the history's latest second).
      */
     protected static void assertRankedScoresBestFirst(List<HistoryEvent> history, SearchHit[] hits, float retrievalWeight) {
+        assertRankedScoresBestFirst(history, hits, retrievalWeight, BundleLoader.load(bundlePath()).manifest().coOccurrenceWeight());
+    }
+
+    /** The same with the query's co-occurrence weight. */
+    protected static void assertRankedScoresBestFirst(List<HistoryEvent> history, SearchHit[] hits, float retrievalWeight,
+        float coOccurrenceWeight) {
         try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
             UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
             ItemCatalog items = reference.bundle().items();
+            long latest = history.stream().mapToLong(HistoryEvent::timeSeconds).max().orElse(0);
+            int[] latestSecond = history.stream().filter(e -> e.timeSeconds() == latest).mapToInt(e -> items.indexOf(e.itemId()))
+                .filter(i -> i > 0).distinct().toArray();
+            CoOccurrence.Prior prior = reference.bundle().coOccurrence().priorFor(latestSecond);
             float previous = Float.MAX_VALUE;
             for (SearchHit hit : hits) {
                 String itemId = (String) hit.getSourceAsMap().get("item_id");
@@ -208,7 +220,8 @@ public abstract class GenrecIntegTestCase extends OpenSearchIntegTestCase {
                 for (int d = 0; d < item.length; d++) {
                     similarity += (double) item[d] * user.embedding()[d];
                 }
-                double blend = Math.log(probability) + retrievalWeight * similarity;
+                double blend = Math.log(probability) + retrievalWeight * similarity
+                    + coOccurrenceWeight * prior.of(items.indexOf(itemId));
                 double expected = retrievalWeight == 0 ? probability : blend < 0 ? 1 / (1 - blend) : 1 + blend;
                 assertEquals(itemId, expected, hit.getScore(), 2e-5 * Math.max(1, expected)); // relative above 1: w scales it
                 assertTrue("sorted by ranking score", hit.getScore() <= previous);

@@ -18,6 +18,7 @@ import org.genrec.runtime.NewItemScores;
 import org.genrec.runtime.UserEncoding;
 import org.genrec.runtime.bundle.BundleLoader;
 import org.genrec.runtime.bundle.ItemCatalog;
+import org.genrec.runtime.bundle.CoOccurrence;
 import org.genrec.runtime.bundle.ModelBundle;
 import org.genrec.runtime.bundle.VectorFieldMeta;
 import org.genrec.runtime.encoding.GenrecRequest;
@@ -78,6 +79,38 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
             assertFalse("history items are excluded", history.stream().anyMatch(e -> e.itemId().equals(itemId)));
         }
         assertRankedScoresBestFirst(history, hits, bundleRetrievalWeight());
+    }
+
+    /**
+     * A page rated at once: the history's latest second holds two items. The shards rank with the bundle's co-occurrence
+     * term for that second, which the coordinating node's encoding carries to them, and explain names it.
+     */
+    public void testTheLatestSecondsCoOccurrenceTermReachesEveryShard() {
+        ModelBundle bundle = indexItems();
+        int page = 1; // an item with same-second partners in the fixture's training log
+        while (bundle.coOccurrence().neighboursOf(page).length == 0) {
+            page++;
+        }
+        List<HistoryEvent> history = new ArrayList<>(history(bundle, 3, 14));
+        for (int item : new int[] { 15, page }) {
+            history.add(new HistoryEvent(bundle.items().items().get(item - 1).itemId(), bundle.manifest().actions().get(0), NOW - 60, null));
+        }
+        SearchResponse response = client().prepareSearch(INDEX).setQuery(query(history, null, true)).setSize(20).setExplain(true).get();
+        SearchHit[] hits = response.getHits().getHits();
+        assertRankedScoresBestFirst(history, hits, bundleRetrievalWeight());
+        CoOccurrence.Prior prior = bundle.coOccurrence().priorFor(new int[] { 15, page });
+        assertTrue("some hit has same-second counts with the page, or the test shows nothing",
+            Arrays.stream(hits).anyMatch(h -> prior.of(bundle.items().indexOf((String) h.getSourceAsMap().get("item_id"))) > 0));
+        String explanation = hits[0].getExplanation().getDescription();
+        assertTrue(explanation, explanation.contains("co_occurrence_weight " + bundle.manifest().coOccurrenceWeight()));
+
+        // the query's weight overrides the bundle's; 0 serves the blend without the term
+        for (float weight : new float[] { 0f, 50f }) {
+            response = client().prepareSearch(INDEX).setQuery(query(history, null, true).coOccurrenceWeight(weight)).setSize(20).setExplain(true).get();
+            assertRankedScoresBestFirst(history, response.getHits().getHits(), bundleRetrievalWeight(), weight);
+            explanation = response.getHits().getHits()[0].getExplanation().getDescription();
+            assertEquals(explanation, weight > 0, explanation.contains("co_occurrence_weight"));
+        }
     }
 
     public void testTheQuerysRetrievalWeightOverridesTheBundlesAndZeroServesTheProbability() {

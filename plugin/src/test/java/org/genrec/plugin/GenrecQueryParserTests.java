@@ -7,6 +7,7 @@ import org.genrec.plugin.query.ItemTextFields;
 import org.genrec.plugin.query.KnnQueryBuilder;
 import org.genrec.plugin.query.NewItemTextCache;
 import org.genrec.plugin.query.RankedHitsCache;
+import org.genrec.plugin.query.ServedBlend;
 import org.genrec.plugin.rescore.GenrecRescorerBuilder;
 import org.genrec.runtime.encoding.HistoryEvent;
 import org.genrec.runtime.encoding.ItemText;
@@ -54,7 +55,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
                      {"item": "i2", "action": "purchase", "time": "2000-12-31T22:12:41Z", "query": "red shoes"},
                      {"item": "new-3", "action": "click", "time": 978300762, "item_text": {"title": "Blue Suede", "categories": ["shoes"]}}],
          "query": "blue", "k": 50, "request_time": "2001-01-01T00:00:00Z",
-         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20, "retrieval_weight": 7.5},
+         "filter": {"term": {"genres": "Sci-Fi"}}, "exclude_history": false, "rank": {"enabled": false, "window": 20, "retrieval_weight": 7.5, "co_occurrence_weight": 2.5},
          "num_candidates": 80, "boost": 2.0, "_name": "personal"}""";
 
     public void testParsesEveryField() throws IOException {
@@ -72,7 +73,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertFalse(b.excludeHistory());
         assertFalse(b.rank());
         assertEquals(20, b.rankWindow());
-        assertEquals(7.5f, b.retrievalWeightFor(null), 0f); // the query's weight: the model (and its bundle's default) not consulted
+        // the query's weights: the model (and its bundle's defaults) not consulted
+        assertEquals(new ServedBlend(7.5f, 2.5f), b.servedBlendFor(null));
         assertEquals(80, b.numCandidates());
         assertEquals(2.0f, b.boost(), 0f);
         assertEquals("personal", b.queryName());
@@ -175,6 +177,8 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"retrieval_weight\": \"high\"}}",
             "invalid value for [rank.retrieval_weight]");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"window\": \"wide\"}}", "invalid value for [rank.window]");
+        assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"rank\": {\"co_occurrence_weight\": 1001}}",
+            "[rank.co_occurrence_weight] must be between 0 and 1000.0, got 1001.0");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\", \"events\": 0}}",
             "[user.events] must be between 1 and 10000, got 0");
         assertBad("{\"model\": \"m\", \"vector_field\": \"v\", \"user\": {\"index\": \"e\", \"id\": \"1\", \"events\": \"all\"}}",

@@ -46,7 +46,8 @@ public final class BatchLayout {
                 System.arraycopy(in.historyItemTokens(), e, itemTokens, (at + e / in.itemTokens()) * it, in.itemTokens());
             }
         }
-        return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0, it, itemTokens, requestTimes);
+        return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0, it, itemTokens, requestTimes,
+            new int[0]); // the graph's inputs only: each row's latest second goes to its own UserEncoding (split)
     }
 
     /**
@@ -79,7 +80,8 @@ public final class BatchLayout {
                 cut(keys, row, heads, slots, from, layout.keyColumns()),
                 cut(values, row, heads, slots, from, headDim),
                 Arrays.copyOfRange(mask, row * (slots - 1) + from, (row + 1) * (slots - 1)),
-                request.droppedHistoryItems()
+                request.droppedHistoryItems(),
+                request.latestSecondItems()
             ));
         }
         return out;

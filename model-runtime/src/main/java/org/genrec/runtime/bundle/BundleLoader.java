@@ -53,7 +53,9 @@ public final class BundleLoader {
                 requireFile(directory.resolve(manifest.graph(graph).file()), graph + " graph");
             }
         }
-        return new ModelBundle(directory, manifest, items, tokenizer);
+        CoOccurrence coOccurrence = manifest.coOccurrence() == null ? CoOccurrence.NONE
+            : CoOccurrence.read(requireFile(directory.resolve(manifest.coOccurrence().file()), "co-occurrence"), manifest.items().count());
+        return new ModelBundle(directory, manifest, items, tokenizer, coOccurrence);
     }
 
     static Manifest readManifest(Path file) {
@@ -96,6 +98,11 @@ public final class BundleLoader {
         m.retrievalSimilarity(); // an unknown value fails here, at load, not at the first query
         require(Float.isFinite(m.retrievalWeight()) && m.retrievalWeight() >= 0 && m.retrievalWeight() <= Manifest.MAX_RETRIEVAL_WEIGHT,
             "ranking.retrieval_weight must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + m.retrievalWeight());
+        require(Float.isFinite(m.coOccurrenceWeight()) && m.coOccurrenceWeight() >= 0
+                && m.coOccurrenceWeight() <= Manifest.MAX_RETRIEVAL_WEIGHT,
+            "ranking.co_occurrence_weight must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + m.coOccurrenceWeight());
+        require(m.coOccurrenceWeight() == 0 || m.coOccurrence() != null,
+            "ranking.co_occurrence_weight is " + m.coOccurrenceWeight() + " but the manifest names no co_occurrence file");
         int layers = m.architecture().layers();
         require(layers > 0, "architecture.layers must be positive");
         // The cache travels one tensor per layer (CacheLayout); a manifest naming others would fail at the first request.

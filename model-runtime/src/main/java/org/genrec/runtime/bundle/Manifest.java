@@ -30,7 +30,8 @@ public record Manifest(
     @JsonProperty("training") Map<String, Object> training,
     @JsonProperty("similarity") String similarity,
     @JsonProperty("ranking") RankingSpec ranking,
-    @JsonProperty("rotary") RotarySpec rotary
+    @JsonProperty("rotary") RotarySpec rotary,
+    @JsonProperty("co_occurrence") CoOccurrenceSpec coOccurrence
 ) {
     /** The largest {@code ranking.retrieval_weight} a bundle or a query may set. */
     public static final float MAX_RETRIEVAL_WEIGHT = 1000f;
@@ -120,14 +121,27 @@ public record Manifest(
 
     /**
      * The served order's defaults (docs/bundle-format.md): {@code retrieval_weight} w blends the
-     * retrieval similarity into the ranking, {@code log sigmoid(logit) + w * similarity}.
+     * retrieval similarity into the ranking, {@code log sigmoid(logit) + w * similarity}, and
+     * {@code co_occurrence_weight} v adds {@code v * log(1 + co-occurrence counts)} to that blend ({@link CoOccurrence}).
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record RankingSpec(@JsonProperty("retrieval_weight") double retrievalWeight) {}
+    public record RankingSpec(
+        @JsonProperty("retrieval_weight") double retrievalWeight,
+        @JsonProperty("co_occurrence_weight") double coOccurrenceWeight
+    ) {}
+
+    /** The optional same-second co-occurrence counts ({@link CoOccurrence}): the file, and how many pairs it holds. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record CoOccurrenceSpec(@JsonProperty("file") String file, @JsonProperty("pairs") int pairs) {}
 
     /** The blend weight the trainer chose on validation; 0 (the ranking head alone) when the manifest does not say. */
     public float retrievalWeight() {
         return ranking == null ? 0f : (float) ranking.retrievalWeight();
+    }
+
+    /** The co-occurrence term's weight in the blend, chosen by the trainer on validation; 0 when the manifest does not say. */
+    public float coOccurrenceWeight() {
+        return ranking == null ? 0f : (float) ranking.coOccurrenceWeight();
     }
 
     /** How the model compares user and item embeddings; cosine when the manifest does not say. */

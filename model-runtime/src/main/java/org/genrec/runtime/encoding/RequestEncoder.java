@@ -100,7 +100,17 @@ public final class RequestEncoder {
             System.arraycopy(tokenizer.encode(event.query()), 0, historyTokens, slot * q, q);
         }
         return new EncodedRequest(n, q, itemIdx, actionIdx, ages, historyTokens, tokenizer.encode(request.query()), dropped, it,
-            historyItemTokens, new long[] { request.requestTimeSeconds() });
+            historyItemTokens, new long[] { request.requestTimeSeconds() }, latestSecondItems(kept));
+    }
+
+    /** The distinct trained items among the kept events of the latest kept event's second, ascending (the trainer's cooccurrence.latest_second). */
+    private static int[] latestSecondItems(List<Readable> kept) {
+        if (kept.isEmpty()) {
+            return new int[0];
+        }
+        long latest = kept.get(kept.size() - 1).event().timeSeconds();
+        return kept.stream().filter(r -> r.event().timeSeconds() == latest && r.index() > 0).mapToInt(Readable::index)
+            .distinct().sorted().toArray();
     }
 
     /** An event the model can read: its item's index (0 for an item added after training) and that item's tokens (else null). */

@@ -29,13 +29,13 @@ class EncodeBatcherTest {
     /** A request whose only content is its id, carried in the ages array. */
     private static EncodedRequest request(long id) {
         return new EncodedRequest(1, 1, new long[] { 1 }, new long[] { 1 }, new long[] { id }, new long[] { 0 }, new long[] { 0 }, 0, 0, new long[0],
-            new long[] { 0 });
+            new long[] { 0 }, new int[0]);
     }
 
     /** An encoding that names its request: embedding [id]. */
     private static UserEncoding answer(EncodedRequest r) {
         return new UserEncoding(new float[] { r.historyAgeSeconds()[0] }, new long[] { 1, 1, 1, 1, 1 }, new float[2 * 3], new float[2],
-            new float[1], 0); // one position + the own-key slot; keys one column wide + 2
+            new float[1], 0, new int[0]); // one position + the own-key slot; keys one column wide + 2
     }
 
     @Test

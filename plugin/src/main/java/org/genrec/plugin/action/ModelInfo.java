@@ -30,6 +30,7 @@ public record ModelInfo(
     int embeddingDim,
     String itemEmbeddings,
     float retrievalWeight,
+    float coOccurrenceWeight,
     boolean newItems,
     boolean newHistoryItems,
     boolean readsRequestTime,
@@ -48,6 +49,7 @@ public record ModelInfo(
         if (loaded.model().embedsNewItems()) {
             graphs.addAll(List.of(Manifest.ITEM_ENCODER, Manifest.SCORE_ROWS));
         }
+        memory += 4L * (bundle.coOccurrence().rows() + 1) + 8L * bundle.coOccurrence().pairs(); // offsets, partners, counts
         for (String graph : graphs) {
             try {
                 memory += Files.size(bundle.graphFile(graph));
@@ -66,6 +68,7 @@ public record ModelInfo(
             bundle.items().embeddingDim(),
             bundle.items().fingerprint(),
             bundle.manifest().retrievalWeight(),
+            bundle.manifest().coOccurrenceWeight(),
             loaded.model().embedsNewItems(),
             loaded.model().encoder().readsNewHistoryItems(),
             loaded.model().encoder().readsRequestTime(),
@@ -78,7 +81,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -106,6 +109,7 @@ public record ModelInfo(
         out.writeVInt(embeddingDim);
         out.writeString(itemEmbeddings);
         out.writeFloat(retrievalWeight);
+        out.writeFloat(coOccurrenceWeight);
         out.writeBoolean(newItems);
         out.writeBoolean(newHistoryItems);
         out.writeBoolean(readsRequestTime);
@@ -139,6 +143,8 @@ public record ModelInfo(
         builder.field("memory_bytes", memoryBytes);
         // The ranking's default blend (RankingScores): what "rank": true serves unless the query sets its own.
         builder.field("retrieval_weight", retrievalWeight);
+        // ... and its same-second co-occurrence term's weight (0: the bundle has none; RankingScores).
+        builder.field("co_occurrence_weight", coOccurrenceWeight);
         // Whether items the model was not trained on can be embedded and ranked from their text (the bundle's item encoder).
         builder.field("new_items", newItems);
         // Whether a history event of such an item is read by the item's text (looked up in the searched index), not left out.

@@ -94,7 +94,7 @@ public final class CoordinatorRankingProcessor extends AbstractProcessor impleme
             indices[i] = Math.max(0, model.bundle().items().indexOf(itemId(hits[i], query.itemIdField())));
         }
         float[] scores = RankingScores.scores(model, user, indices, ItemTexts.ofUnknown(hits, indices, model, query.itemTextFields()),
-            query.retrievalWeightFor(model));
+            query.servedBlendFor(model));
         float lowest = 1f;
         for (int i = 0; i < window; i++) {
             if (!Float.isNaN(scores[i])) {

@@ -62,7 +62,7 @@ final class GenrecLuceneQueryFactory {
             return builder.numCandidates() == builder.k() && !excludeHistory ? candidates : new RankedKnnQuery(candidates, builder.k(), null);
         }
         RankedKnnQuery.Ranking ranking = new RankedKnnQuery.Ranking(idType.name(), builder.itemTextFields(), model, user.encoding(),
-            user.encodingId(), builder.rankWindow(), builder.retrievalWeightFor(model), services.rankedHits());
+            user.encodingId(), builder.rankWindow(), builder.servedBlendFor(model), services.rankedHits());
         return new RankedKnnQuery(candidates, builder.k(), ranking);
     }
 

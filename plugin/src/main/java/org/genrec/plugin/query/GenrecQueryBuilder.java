@@ -46,6 +46,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private Integer rankWindow;
     /** The ranking score's weight of the retrieval similarity (RankingScores). Null = the bundle's. */
     private Float retrievalWeight;
+    private Float coOccurrenceWeight;
     /** Where a ranked item the model was not trained on has its text. */
     private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
 
@@ -88,6 +89,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         this.numCandidates = in.readOptionalVInt();
         this.rankWindow = in.readOptionalVInt();
         this.retrievalWeight = in.readOptionalFloat();
+        this.coOccurrenceWeight = in.readOptionalFloat();
         this.itemTextFields = new ItemTextFields(in);
     }
 
@@ -132,9 +134,23 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         return this;
     }
 
-    /** The retrieval weight the ranking uses with {@code model}: the query's, else the bundle's. */
-    public float retrievalWeightFor(GenrecModel model) {
-        return retrievalWeight == null ? model.manifest().retrievalWeight() : retrievalWeight;
+    /**
+     * How much the same-second co-occurrence term counts in a ranked hit's score (RankingScores); default: the model
+     * bundle's {@code ranking.co_occurrence_weight} (0 for a bundle without counts); 0: no such term.
+     */
+    public GenrecQueryBuilder coOccurrenceWeight(Float value) {
+        if (value != null && !(value >= 0 && value <= Manifest.MAX_RETRIEVAL_WEIGHT)) {
+            throw new IllegalArgumentException("[" + NAME + "] [rank.co_occurrence_weight] must be between 0 and "
+                + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + value);
+        }
+        this.coOccurrenceWeight = value;
+        return this;
+    }
+
+    /** The served order's weights with {@code model}: the query's, else the bundle's. */
+    public ServedBlend servedBlendFor(GenrecModel model) {
+        return new ServedBlend(retrievalWeight == null ? model.manifest().retrievalWeight() : retrievalWeight,
+            coOccurrenceWeight == null ? model.manifest().coOccurrenceWeight() : coOccurrenceWeight);
     }
 
     public int numCandidates() {
@@ -157,6 +173,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         out.writeOptionalVInt(numCandidates);
         out.writeOptionalVInt(rankWindow);
         out.writeOptionalFloat(retrievalWeight);
+        out.writeOptionalFloat(coOccurrenceWeight);
         itemTextFields.writeTo(out);
     }
 
@@ -182,6 +199,9 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         if (retrievalWeight != null) {
             builder.field("retrieval_weight", retrievalWeight);
         }
+        if (coOccurrenceWeight != null) {
+            builder.field("co_occurrence_weight", coOccurrenceWeight);
+        }
         builder.endObject();
         printBoostAndQueryName(builder);
         builder.endObject();
@@ -201,6 +221,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
         copy.numCandidates = numCandidates;
         copy.rankWindow = rankWindow;
         copy.retrievalWeight = retrievalWeight;
+        copy.coOccurrenceWeight = coOccurrenceWeight;
         copy.itemTextFields = itemTextFields;
         copy.boost(boost());
         copy.queryName(queryName());
@@ -227,12 +248,13 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
             && Objects.equals(numCandidates, other.numCandidates)
             && Objects.equals(rankWindow, other.rankWindow)
             && Objects.equals(retrievalWeight, other.retrievalWeight)
+            && Objects.equals(coOccurrenceWeight, other.coOccurrenceWeight)
             && itemTextFields.equals(other.itemTextFields);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight,
+        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight, coOccurrenceWeight,
             itemTextFields);
     }
 

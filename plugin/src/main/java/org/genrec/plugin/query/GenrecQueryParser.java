@@ -32,6 +32,7 @@ public final class GenrecQueryParser {
         boolean rank = true;
         Integer rankWindow = null;
         Float retrievalWeight = null;
+        Float coOccurrenceWeight = null;
         Integer numCandidates = null;
         ItemTextFields textFields = ItemTextFields.DEFAULT;
         float boost = AbstractQueryBuilder.DEFAULT_BOOST;
@@ -60,9 +61,11 @@ public final class GenrecQueryParser {
                             rankWindow = parser.intValue(false);
                         } else if ("retrieval_weight".equals(rankField) && t.isValue()) {
                             retrievalWeight = parser.floatValue(false);
+                        } else if ("co_occurrence_weight".equals(rankField) && t.isValue()) {
+                            coOccurrenceWeight = parser.floatValue(false);
                         } else {
                             throw new ParsingException(parser.getTokenLocation(), "[" + GenrecQueryBuilder.NAME + "] [rank] has unknown field ["
-                                + rankField + "]; it takes [enabled], [window] and [retrieval_weight]");
+                                + rankField + "]; it takes [enabled], [window], [retrieval_weight] and [co_occurrence_weight]");
                         }
                     } catch (IllegalArgumentException e) {
                         throw new ParsingException(parser.getTokenLocation(),
@@ -109,6 +112,7 @@ public final class GenrecQueryParser {
                 .numCandidates(numCandidates)
                 .rankWindow(rankWindow)
                 .retrievalWeight(retrievalWeight)
+                .coOccurrenceWeight(coOccurrenceWeight)
                 .itemTextFields(textFields);
             builder.boost(boost);
             builder.queryName(queryName);

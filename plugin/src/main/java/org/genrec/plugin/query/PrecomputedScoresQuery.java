@@ -30,15 +30,15 @@ final class PrecomputedScoresQuery extends Query {
     private final int[] segmentStarts;
     private final float maxScore;
     private final int droppedHistoryItems;
-    private final float retrievalWeight;
+    private final String rankingScore;
 
     /**
      * @param ranked              per doc, whether the ranking head scored it; null when no ranking was asked for
      * @param droppedHistoryItems history events the model could not read (for explain)
-     * @param retrievalWeight     the ranking score's retrieval weight (for explain; RankingScores)
+     * @param rankingScore        what the ranking scores are (for explain; RankingScores.describe)
      */
     PrecomputedScoresQuery(IndexReader reader, int[] docs, float[] scores, float[] retrievalScores, boolean[] ranked, int droppedHistoryItems,
-        float retrievalWeight) {
+        String rankingScore) {
         this.readerIdentity = ReaderKey.of(reader);
         // Sort by global doc id so that each segment's docs form one run.
         Integer[] order = new Integer[docs.length];
@@ -62,7 +62,7 @@ final class PrecomputedScoresQuery extends Query {
         }
         this.maxScore = max;
         this.droppedHistoryItems = droppedHistoryItems;
-        this.retrievalWeight = retrievalWeight;
+        this.rankingScore = rankingScore;
         List<LeafReaderContext> leaves = reader.leaves();
         this.segmentStarts = new int[leaves.size() + 1];
         int i = 0;
@@ -100,7 +100,7 @@ final class PrecomputedScoresQuery extends Query {
                             + " _source), placed after the ranked hits" + dropped,
                         retrieval);
                 }
-                return Explanation.match(scores[found] * boost, "genrec ranking score, " + RankingScores.describe(retrievalWeight) + dropped, retrieval);
+                return Explanation.match(scores[found] * boost, "genrec ranking score, " + rankingScore + dropped, retrieval);
             }
 
             @Override

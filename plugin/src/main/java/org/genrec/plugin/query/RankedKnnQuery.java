@@ -30,7 +30,7 @@ final class RankedKnnQuery extends Query {
 
     /** What ranking needs; absent when the query only trims num_candidates to k. */
     record Ranking(String itemIdField, ItemTextFields textFields, GenrecModel model, UserEncoding user, long encodingId, int window,
-        float retrievalWeight, RankedHitsCache cache) {}
+        ServedBlend blend, RankedHitsCache cache) {}
 
     private final Query knn;
     private final int k;
@@ -76,7 +76,7 @@ final class RankedKnnQuery extends Query {
             retrievalScores[i] = kept.get(i).score();
         }
         if (ranking == null) {
-            return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, retrievalScores, retrievalScores, null, 0, 0f);
+            return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, retrievalScores, retrievalScores, null, 0, "");
         }
         int window = Math.min(ranking.window(), n);
         float[] scores = new float[n];
@@ -88,7 +88,7 @@ final class RankedKnnQuery extends Query {
             }
         }
         return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems(),
-            ranking.retrievalWeight());
+            RankingScores.describe(ranking.blend()));
     }
 
     /** Ranks docs[0..window) in one model call; returns the lowest score given (for the hits after the window). */
@@ -105,7 +105,7 @@ final class RankedKnnQuery extends Query {
         }
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ranking.itemIdField(), sortedDocs, ranking.model().bundle().items());
         ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), sortedDocs, indices, ranking.model(), ranking.textFields());
-        float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, texts, ranking.retrievalWeight());
+        float[] rankedScores = RankingScores.scores(ranking.model(), ranking.user(), indices, texts, ranking.blend());
         float lowest = 1f; // at most 1: a window with no item the model can rank still puts the rest below 1
         for (int i = 0; i < window; i++) {
             if (!Float.isNaN(rankedScores[i])) {

@@ -3,6 +3,7 @@ package org.genrec.plugin.query;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.NewItemScores;
 import org.genrec.runtime.UserEncoding;
+import org.genrec.runtime.bundle.CoOccurrence;
 import org.genrec.runtime.bundle.ItemCatalog;
 import org.genrec.runtime.encoding.ItemText;
 
@@ -22,6 +23,9 @@ import java.util.List;
  * head alone predicts the label, not the next item, and alone it can order the next item worse
  * than retrieval does. The similarity is the model's own (user embedding dot the bundle's item
  * embedding: the cosine for a cosine model), whatever the index's field similarity turned it into.
+ * A bundle trained with a co-occurrence table adds {@code v * log(1 + counts)} to that sum ({@link CoOccurrence}: how
+ * often other users logged the hit in the same second as the request's latest items), v the bundle's
+ * {@code ranking.co_occurrence_weight} or the query's; the ranking head alone (w = 0) has no such term, as in the trainer.
  *
  * <p>The score: with w = 0 the probability itself ({@code min_score} can cut on it); with w > 0
  * that sum mapped to a positive score the way Lucene maps an inner product
@@ -38,15 +42,19 @@ public final class RankingScores {
      * added to the catalogue after training). NaN for the hits it can rank neither way (no text, text without a token, or
      * a model without an item encoder): callers place those as hits after the window ({@link #afterWindow}).
      */
-    public static float[] scores(GenrecModel model, UserEncoding user, long[] indices, ItemText[] texts, float retrievalWeight) {
+    public static float[] scores(GenrecModel model, UserEncoding user, long[] indices, ItemText[] texts, ServedBlend blend) {
+        float retrievalWeight = blend.retrievalWeight();
         float[] out = new float[indices.length];
         Arrays.fill(out, Float.NaN);
         float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
         ItemCatalog items = model.bundle().items();
+        float coOccurrenceWeight = blend.coOccurrenceInEffect();
+        CoOccurrence.Prior prior = coOccurrenceWeight == 0 ? null : model.bundle().coOccurrence().priorFor(user.latestSecondItems());
         for (int i = 0, next = 0; i < indices.length; i++) {
             if (indices[i] > 0) {
                 float similarity = retrievalWeight == 0 ? 0 : items.similarity((int) indices[i], user.embedding());
-                out[i] = score(logits[next++], similarity, retrievalWeight);
+                double coOccurrence = prior == null ? 0 : coOccurrenceWeight * prior.of(indices[i]);
+                out[i] = score(logits[next++], similarity, retrievalWeight, coOccurrence);
             }
         }
         List<Integer> newItems = new ArrayList<>();
@@ -61,27 +69,33 @@ public final class RankingScores {
         if (!newItems.isEmpty()) {
             NewItemScores ranked = model.scoreNewItems(user, newTexts);
             for (int j = 0; j < newItems.size(); j++) {
-                out[newItems.get(j)] = score(ranked.logits()[j], ranked.similarities()[j], retrievalWeight);
+                out[newItems.get(j)] = score(ranked.logits()[j], ranked.similarities()[j], retrievalWeight, 0); // no counts: not trained on
             }
         }
         return out;
     }
 
-    /** Lucene scores must be non-negative: the probability, or the blend mapped to a positive score, never the logit. */
-    public static float score(float logit, float similarity, float retrievalWeight) {
+    /**
+     * Lucene scores must be non-negative: the probability, or the blend mapped to a positive score, never the logit.
+     * coOccurrence: the co-occurrence term, already weighted (0 without one; unused by the head alone).
+     */
+    public static float score(float logit, float similarity, float retrievalWeight, double coOccurrence) {
         if (retrievalWeight == 0) {
             return (float) (1.0 / (1.0 + Math.exp(-logit)));
         }
         double logProbability = -Math.log1p(Math.exp(-logit)); // log sigmoid; exact enough for |logit| < 700
-        double blend = logProbability + retrievalWeight * (double) similarity;
+        double blend = logProbability + retrievalWeight * (double) similarity + coOccurrence;
         return (float) (blend < 0 ? 1 / (1 - blend) : 1 + blend);
     }
 
     /** What {@link #score} computes, for explain. */
-    public static String describe(float retrievalWeight) {
+    public static String describe(ServedBlend blend) {
+        float retrievalWeight = blend.retrievalWeight(), coOccurrenceWeight = blend.coOccurrenceInEffect();
         return retrievalWeight == 0 ? "sigmoid of the ranking head's logit"
-            : "x = log sigmoid(ranking head's logit) + retrieval_weight " + retrievalWeight + " * retrieval similarity,"
-                + " as a positive score: 1 / (1 - x) below 0, 1 + x above";
+            : "x = log sigmoid(ranking head's logit) + retrieval_weight " + retrievalWeight + " * retrieval similarity"
+                + (coOccurrenceWeight == 0 ? "" : " + co_occurrence_weight " + coOccurrenceWeight
+                    + " * log(1 + same-second co-occurrence counts with the history's latest second)")
+                + ", as a positive score: 1 / (1 - x) below 0, 1 + x above";
     }
 
     /**

@@ -50,6 +50,7 @@ final class WireFormat {
             writeFloats(out, encoding.cacheValues());
             writeFloats(out, encoding.cacheMask());
             out.writeVInt(encoding.droppedHistoryItems());
+            out.writeVIntArray(encoding.latestSecondItems());
         }
     }
 
@@ -57,7 +58,8 @@ final class WireFormat {
         if (!in.readBoolean()) {
             return null;
         }
-        return new UserEncoding(readFloats(in), in.readVLongArray(), readFloats(in), readFloats(in), readFloats(in), in.readVInt());
+        return new UserEncoding(readFloats(in), in.readVLongArray(), readFloats(in), readFloats(in), readFloats(in), in.readVInt(),
+            in.readVIntArray());
     }
 
     /**

@@ -8,6 +8,7 @@ import org.genrec.plugin.query.ItemIds;
 import org.genrec.plugin.query.ItemTexts;
 import org.genrec.runtime.encoding.ItemText;
 import org.genrec.plugin.query.RankingScores;
+import org.genrec.plugin.query.ServedBlend;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
@@ -56,7 +57,7 @@ final class GenrecRescorer implements Rescorer {
         long[] indices = ItemIds.modelIndices(searcher.getIndexReader(), ctx.itemIdField, docs, ctx.model.bundle().items());
         ItemText[] texts = ItemTexts.ofUnknown(searcher.getIndexReader(), docs, indices, ctx.model, ctx.textFields);
         // w = 0, the probability: the original query's score is the other half
-        float[] probabilities = RankingScores.scores(ctx.model, ctx.user, indices, texts, 0f);
+        float[] probabilities = RankingScores.scores(ctx.model, ctx.user, indices, texts, ServedBlend.HEAD_ALONE);
         for (int i = 0; i < probabilities.length; i++) {
             probabilities[i] = Float.isNaN(probabilities[i]) ? 0f : probabilities[i];
         }

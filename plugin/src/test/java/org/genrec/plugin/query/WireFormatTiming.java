@@ -40,7 +40,7 @@ public final class WireFormatTiming {
         for (int i = 0; i < values.length; i++) {
             values[i] = random.nextFloat();
         }
-        UserEncoding encoding = new UserEncoding(new float[64], shape, keys, values, new float[(int) shape[3]], 0);
+        UserEncoding encoding = new UserEncoding(new float[64], shape, keys, values, new float[(int) shape[3]], 0, new int[0]);
         double[][] perFloat = new double[2][ROUNDS];
         double[][] bulk = new double[2][ROUNDS];
         for (int round = 0; round < ROUNDS; round++) {
