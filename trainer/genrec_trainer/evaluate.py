@@ -174,7 +174,7 @@ def choose_retrieval_weight(windows: ServedWindows, weights: Sequence[float] = R
     return next(w for w, v in tried.items() if v == best), tried
 
 
-# The co-occurrence weights choose_co_occurrence_weight tries, in units of log(1 + summed counts) beside the blend's
+# The co-occurrence weights choose_served_weights tries, in units of log(1 + summed counts) beside the blend's
 # retrieval_weight * similarity (offline, fused with the raw similarity, 0.5-1 was chosen on every ML-100K run:
 # BENCHMARKS.md, "ML-100K, session 53"; the blend's retrieval weight scales that up).
 CO_OCCURRENCE_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
@@ -374,7 +374,7 @@ def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], ex
                             max_history: int, top: int, batch_size: int = 256,
                             co_occurrence: CoOccurrence | None = None) -> ServedWindows:
     """The served windows (retrieval's top `top`, the head's logits, the co-occurrence prior) of `examples`, e.g.
-    the validation requests choose_retrieval_weight and choose_co_occurrence_weight pick the served blend on."""
+    the validation requests choose_retrieval_weight and choose_served_weights pick the served blend on."""
     priors = _co_occurrence_priors(co_occurrence, seqs, examples, max_history, batch_size)
     return ServedWindows.concatenate([
         served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits, next(priors))

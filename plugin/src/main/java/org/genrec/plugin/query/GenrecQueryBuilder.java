@@ -46,6 +46,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private Integer rankWindow;
     /** The ranking score's weight of the retrieval similarity (RankingScores). Null = the bundle's. */
     private Float retrievalWeight;
+    /** The ranking score's weight of the same-second co-occurrence term (RankingScores). Null = the bundle's. */
     private Float coOccurrenceWeight;
     /** Where a ranked item the model was not trained on has its text. */
     private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
@@ -254,8 +255,8 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight, coOccurrenceWeight,
-            itemTextFields);
+        return Objects.hash(user, vectorField, itemIdField, k, filter, excludeHistory, rank, numCandidates, rankWindow, retrievalWeight,
+            coOccurrenceWeight, itemTextFields);
     }
 
     @Override
