@@ -29,10 +29,11 @@ import java.util.Set;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "users", "history-index", "lookup-events", "out");
+        "rank", "retrieval-weight", "co-occurrence-weight", "users", "history-index", "lookup-events", "out");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
-                 [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W] [--users N]
+                 [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W]
+                 [--co-occurrence-weight V] [--users N]
                  [--history-index NAME [--lookup-events N]] [--out results.json]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
@@ -40,7 +41,8 @@ final class EvaluateCommand {
             One genrec query per user (k hits, history excluded, "rank" enabled or not: each --rank value in turn); the target
             ranks among the hits or misses. Prints and writes HR@10/NDCG@10 (and @50 when k >= 50), which equal the trainer's
             full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
-            queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone). --history-index NAME indexes every
+            queries' rank.retrieval_weight (default: the bundle's; 0: the ranking head alone), --co-occurrence-weight their
+            rank.co_occurrence_weight (default: the bundle's; 0: no co-occurrence term). --history-index NAME indexes every
             user's history (not the target) into the events index NAME (recreated) and names the user in each query instead
             of sending the history: the "user" lookup's path, which reads the latest max_history events (--lookup-events N: the
             latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those.""";
@@ -51,7 +53,7 @@ final class EvaluateCommand {
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight, String historyIndex, Integer lookupEvents) {
+                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -63,8 +65,8 @@ final class EvaluateCommand {
                 throw new CliArgs.UsageException("option [--lookup-events] needs [--history-index]: it sizes the user lookup");
             }
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
-                args.get("item-id-field", "item_id"), k, numCandidates, parseRetrievalWeight(args.get("retrieval-weight", null)),
-                args.get("history-index", null), args.optionalInt("lookup-events"));
+                args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
+                parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"));
         }
     }
 
@@ -85,6 +87,7 @@ final class EvaluateCommand {
         results.put("k", options.k());
         results.put("users", users);
         results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
+        results.put("co_occurrence_weight", options.coOccurrenceWeight() == null ? "the bundle's" : options.coOccurrenceWeight().toString());
         results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
             + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
@@ -150,8 +153,14 @@ final class EvaluateCommand {
         if (options.numCandidates() != null) {
             genrec.put("num_candidates", options.numCandidates());
         }
-        if (rank && options.retrievalWeight() != null) {
-            genrec.putObject("rank").put("enabled", true).put("retrieval_weight", options.retrievalWeight());
+        if (rank && (options.retrievalWeight() != null || options.coOccurrenceWeight() != null)) {
+            ObjectNode ranking = genrec.putObject("rank").put("enabled", true);
+            if (options.retrievalWeight() != null) {
+                ranking.put("retrieval_weight", options.retrievalWeight());
+            }
+            if (options.coOccurrenceWeight() != null) {
+                ranking.put("co_occurrence_weight", options.coOccurrenceWeight());
+            }
         } else {
             genrec.put("rank", rank);
         }
@@ -186,11 +195,12 @@ final class EvaluateCommand {
         return out;
     }
 
-    private static Float parseRetrievalWeight(String value) {
+    private static Float parseWeight(CliArgs args, String option) {
+        String value = args.get(option, null);
         try {
             return value == null ? null : Float.valueOf(value);
         } catch (NumberFormatException e) {
-            throw new CliArgs.UsageException("option [--retrieval-weight] must be a number, got [" + value + "]");
+            throw new CliArgs.UsageException("option [--" + option + "] must be a number, got [" + value + "]");
         }
     }
 

@@ -57,6 +57,11 @@ class EvaluateCommandTest {
         JsonNode unranked = EvaluateCommand.request(CASE, options("--model", "m", "--retrieval-weight", "5"), false)
             .path("query").path("genrec");
         assertFalse(unranked.path("rank").asBoolean(), "a weight only applies to ranked requests");
+
+        JsonNode withoutTerm = EvaluateCommand.request(CASE, options("--model", "m", "--co-occurrence-weight", "0"), true)
+            .path("query").path("genrec").path("rank");
+        assertEquals(0.0, withoutTerm.path("co_occurrence_weight").asDouble());
+        assertFalse(withoutTerm.has("retrieval_weight"), "the bundle's retrieval weight unless one is given");
     }
 
     @Test
@@ -79,6 +84,8 @@ class EvaluateCommandTest {
         assertTrue(fewHits.getMessage().contains("--k"), fewHits.getMessage());
         var badWeight = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--retrieval-weight", "high"));
         assertTrue(badWeight.getMessage().contains("--retrieval-weight"), badWeight.getMessage());
+        var badTerm = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--co-occurrence-weight", "x"));
+        assertTrue(badTerm.getMessage().contains("--co-occurrence-weight"), badTerm.getMessage());
         var lookupWithoutIndex = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--lookup-events", "500"));
         assertTrue(lookupWithoutIndex.getMessage().contains("--history-index"), lookupWithoutIndex.getMessage());
         var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
