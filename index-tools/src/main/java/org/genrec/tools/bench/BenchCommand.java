@@ -44,8 +44,8 @@ public final class BenchCommand {
             over the run is shared and not charged to whichever ran first. Prints and writes QPS and p50/p90/p99/max
             latency (HdrHistogram) per cell with the 95 % confidence interval of each p99 [low-high] (from the request
             count alone: a short cell's p99 rests on a few requests), the genrec/kNN ratios, and the model's time per score call for each
-            candidate count and per encode call for each --history length, each against its FLOP bound (--model-only: just
-            that, no cluster needed).
+            candidate count and per encode call for each --history length, each against its FLOP bound, and for a bundle with
+            co-occurrence counts what that term costs a request (--model-only: just that, no cluster needed).
             --rank false: the genrec query retrieves only (no ranking head); coordinator: the shards retrieve and the
             genrec_rank search pipeline processor ranks the merged window once (size = window; the pipeline ad hoc in the
             body); coordinator-named: the same through a named pipeline (genrec-bench-rank, created by bench);
@@ -168,6 +168,16 @@ public final class BenchCommand {
             for (ModelTimeCurve.Point p : encodeCurve) {
                 printModelTime(out, "history", p);
             }
+            List<CoOccurrenceCost.Point> coOccurrence = List.of();
+            if (model.bundle().coOccurrence().pairs() > 0) {
+                out.printf("and the co-occurrence term per request (its partners summed, then one lookup per hit of a window of 100;"
+                    + " median of %s)%n", "10 rounds of 1000 requests");
+                coOccurrence = CoOccurrenceCost.measure(model.bundle().coOccurrence(), model.bundle().items().size(),
+                    new int[] { 1, 5, 20, 200 }, 100);
+                for (CoOccurrenceCost.Point p : coOccurrence) {
+                    out.printf("  latest second of %3d items: %.1f us%n", p.latestSecond(), p.medianMicros());
+                }
+            }
             modelTime.write(outDir.resolve("model-time.png"));
             Map<String, Object> results = new LinkedHashMap<>();
             results.put("url", url);
@@ -178,6 +188,7 @@ public final class BenchCommand {
             results.put("cells", cells);
             results.put("model_time", curve);
             results.put("encode_time", encodeCurve);
+            results.put("co_occurrence_time", coOccurrence);
             JSON.writeValue(outDir.resolve("results.json").toFile(), results);
         }
         latency.write(outDir.resolve("latency.png"));
