@@ -17,6 +17,7 @@ makes the sasrec preset's inputs the published SASRec's (item ids only).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -32,7 +33,7 @@ from .cooccurrence import CoOccurrence
 from .data import (Split, UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
                    make_batch)
 from .datasets import DATASETS, load_dataset, load_generic
-from .evaluate import (CO_OCCURRENCE_WEIGHTS, PROTOCOL_TEXT, RETRIEVAL_WEIGHTS, choose_retrieval_weight,
+from .evaluate import (CO_OCCURRENCE_WEIGHTS, PROTOCOL_TEXT, RETRIEVAL_WEIGHTS, ServedWindows, choose_retrieval_weight,
                        choose_served_weights, equal_timestamp_events, evaluate,
                        evaluate_new_history_items, evaluate_served_windows, example_ranks, example_scores, make_split)
 from .export import default_golden_requests, export_bundle
@@ -610,14 +611,19 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if select_best and best[2] is not None:
             model.load_state_dict(best[2])
             log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-        retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(model, seqs, split.valid, max_history, rerank_top,
-                                                                  retrieval_weight, log)
-        co_table, co_weights_tried = None, None
-        if co_occurrence:
-            co_table = CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence)
+        co_table = (CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence)
+                    if co_occurrence else None)
+        # the validation requests' served windows, encoded once for both weights (None: no window or no validation)
+        valid_windows = None
+        if rerank_top and split.valid:
+            valid_windows = functools.cache(lambda: evaluate_served_windows(model, seqs, split.valid, max_history, rerank_top,
+                                                                            co_occurrence=co_table))
+        retrieval_weight, weight_chosen_on, weights_tried = served_retrieval_weight(valid_windows, rerank_top,
+                                                                                    retrieval_weight, log)
+        co_weights_tried = None
+        if co_table is not None:
             retrieval_weight, co_occurrence_weight, co_weights_tried = served_co_occurrence_weight(
-                model, seqs, split.valid, max_history, rerank_top, co_table, retrieval_weight, weight_chosen_on == "given",
-                co_occurrence_weight, log)
+                valid_windows, co_table, retrieval_weight, weight_chosen_on == "given", co_occurrence_weight, log)
         test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight,
                         cold_items=item_text, co_occurrence=co_table, co_occurrence_weight=co_occurrence_weight or 0.0)
         if new_history_items and item_text:
@@ -682,18 +688,17 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         return metrics
 
 
-def served_retrieval_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],
-                            max_history: int, top: int, given: float | None,
+def served_retrieval_weight(windows: Callable[[], ServedWindows] | None, top: int, given: float | None,
                             log: Callable[[str], None]) -> tuple[float, str, dict[float, float] | None]:
     """The served order's blend weight (evaluate.ServedWindows): `given`, else the one with the best
-    validation NDCG@10 of the retrieval's top `top` reordered (0 when there is no window or no
-    validation). Returns it, how it was chosen and, when chosen, the validation NDCG@10 of every
+    validation NDCG@10 of the retrieval's top `top` reordered, windows() (0 when there is no window or no
+    validation: windows None). Returns it, how it was chosen and, when chosen, the validation NDCG@10 of every
     weight tried."""
     if given is not None:
         return given, "given", None
-    if not top or not valid:
+    if windows is None:
         return 0.0, "default (no validation window)", None
-    weight, tried = choose_retrieval_weight(evaluate_served_windows(model, seqs, valid, max_history, top))
+    weight, tried = choose_retrieval_weight(windows())
     log(f"served order: retrieval weight {weight:g} chosen on validation (NDCG@10 of the top {top} reordered by the "
         f"ranking head: {tried[0.0]:.4f} alone, {tried[weight]:.4f} blended)")
     return weight, "validation ndcg@10", tried
@@ -708,25 +713,23 @@ def last_training_positions(train: Sequence[tuple[int, int]]) -> dict[int, int]:
     return last
 
 
-def served_co_occurrence_weight(model: GenRecModel, seqs: Sequence[UserSequence], valid: Sequence[tuple[int, int]],
-                                max_history: int, top: int, table: CoOccurrence, retrieval_weight: float,
+def served_co_occurrence_weight(windows: Callable[[], ServedWindows] | None, table: CoOccurrence, retrieval_weight: float,
                                 retrieval_weight_given: bool, given: float | None,
                                 log: Callable[[str], None]) -> tuple[float, float, dict[str, float] | None]:
     """The served order's retrieval and co-occurrence weights: each `given` one as given, the others chosen
-    together on the validation NDCG@10 of the blend (evaluate.choose_served_weights; the co-occurrence weight 0
-    without validation). Returns both and, when chosen, every pair's validation NDCG@10."""
+    together on the validation NDCG@10 of the blend, windows() (evaluate.choose_served_weights; the co-occurrence
+    weight 0 without validation: windows None). Returns both and, when chosen, every pair's validation NDCG@10."""
     log(f"co-occurrence: {len(table.neighbours)} same-second pairs kept from the training events "
         f"(at most {int(np.diff(table.offsets).max(initial=0))} per item)")
-    if retrieval_weight == 0 and (retrieval_weight_given or not valid):
+    if retrieval_weight == 0 and (retrieval_weight_given or windows is None):
         # the ranking head alone is a probability; the runtime adds no term to it (RankingScores)
         log("served order: the ranking head alone (retrieval weight 0), so no co-occurrence term")
         return 0.0, 0.0, None
     if given is not None and retrieval_weight_given:
         return retrieval_weight, given, None
-    if not valid:
+    if windows is None:
         return retrieval_weight, 0.0, None
-    windows = evaluate_served_windows(model, seqs, valid, max_history, top, co_occurrence=table)
-    w, v, tried = choose_served_weights(windows, (retrieval_weight,) if retrieval_weight_given else RETRIEVAL_WEIGHTS[1:],
+    w, v, tried = choose_served_weights(windows(), (retrieval_weight,) if retrieval_weight_given else RETRIEVAL_WEIGHTS[1:],
                                         CO_OCCURRENCE_WEIGHTS if given is None else (given,))
     log(f"served order: retrieval weight {w:g} and co-occurrence weight {v:g} chosen on validation (NDCG@10 of the "
         f"blend {tried[f'{w:g},{v:g}']:.4f}" + (f", {tried[f'{w:g},0']:.4f} without the prior)" if f"{w:g},0" in tried else ")"))

@@ -171,7 +171,7 @@ public final class BenchCommand {
             List<CoOccurrenceCost.Point> coOccurrence = List.of();
             if (model.bundle().coOccurrence().pairs() > 0) {
                 out.printf("and the co-occurrence term per request (its partners summed, then one lookup per hit of a window of 100;"
-                    + " median of %s)%n", "10 rounds of 1000 requests");
+                    + " median of %d rounds of %d requests)%n", CoOccurrenceCost.TIMED_ROUNDS, CoOccurrenceCost.REQUESTS);
                 coOccurrence = CoOccurrenceCost.measure(model.bundle().coOccurrence(), model.bundle().items().size(),
                     new int[] { 1, 5, 20, 200 }, 100);
                 for (CoOccurrenceCost.Point p : coOccurrence) {

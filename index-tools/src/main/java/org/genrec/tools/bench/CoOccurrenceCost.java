@@ -14,9 +14,9 @@ import java.util.Random;
  */
 final class CoOccurrenceCost {
 
-    private static final int REQUESTS = 1000;
+    static final int REQUESTS = 1000;
     private static final int WARM_UP_ROUNDS = 20;
-    private static final int TIMED_ROUNDS = 10;
+    static final int TIMED_ROUNDS = 10;
 
     /** @param latestSecond items in the request's latest second; @param medianMicros per request, over the timed rounds */
     record Point(int latestSecond, int window, double medianMicros) {}

@@ -216,7 +216,8 @@ public final class BundleLoader {
         return file;
     }
 
-    private static void require(boolean condition, String message) {
+    /** Refuses the bundle with {@code message} unless {@code condition} (also for the files other readers check). */
+    static void require(boolean condition, String message) {
         if (!condition) {
             throw new BundleFormatException("invalid bundle: " + message);
         }

@@ -9,6 +9,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
+import static org.genrec.runtime.bundle.BundleLoader.require;
+
 /**
  * The bundle's same-second co-occurrence counts ({@code co_occurrence.bin}, docs/bundle-format.md): for each item, its
  * most frequent partners among the items other users logged in the same second, and how often. The served order adds
@@ -111,12 +113,6 @@ public final class CoOccurrence {
         public double of(long index) {
             Double sum = index > 0 && index <= Integer.MAX_VALUE ? summed.get((int) index) : null;
             return sum == null ? 0 : Math.log1p(sum);
-        }
-    }
-
-    private static void require(boolean condition, String message) {
-        if (!condition) {
-            throw new BundleFormatException("invalid bundle: " + message);
         }
     }
 }
