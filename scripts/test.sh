@@ -2,7 +2,8 @@
 # Every test of the project, on a machine with Python 3.11, Maven and a JDK 21+ (no GPU needed):
 #   1. trainer unit tests (pytest)
 #   2. the fixture models: the small synthetic model trained into target/fixture-bundle, and a shorter-trained one that
-#      also reads the request's date (--absolute-time) into target/fixture-bundle-absolute-time
+#      also reads the request's date (--absolute-time) and counts co-occurrence a few events apart instead of in one
+#      second (--co-occurrence-span) into target/fixture-bundle-absolute-time
 #   3. Java: model-runtime unit tests (golden vectors), plugin tests, and the end-to-end test
 #      against a real OpenSearch 3.6.0 node (mvn verify)
 set -euo pipefail
@@ -19,8 +20,8 @@ trainer/scripts/ensure_venv.sh
 
 echo "== trainer: fixture model -> target/fixture-bundle"
 trainer/scripts/make_fixture_bundle.sh "$ROOT/target/fixture-bundle"
-echo "== trainer: fixture model reading the request's date -> target/fixture-bundle-absolute-time"
-trainer/scripts/make_fixture_bundle.sh "$ROOT/target/fixture-bundle-absolute-time" --epochs 2 --absolute-time 7
+echo "== trainer: fixture model reading the request's date and its last events' co-occurrence -> target/fixture-bundle-absolute-time"
+trainer/scripts/make_fixture_bundle.sh "$ROOT/target/fixture-bundle-absolute-time" --epochs 2 --absolute-time 7 --co-occurrence-span 3
 
 echo "== java: mvn verify"
 mvn -B -ntp verify -Dgenrec.test.bundle="$ROOT/target/fixture-bundle" \

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .cooccurrence import latest_second
+from .cooccurrence import context_items
 from .data import item_tokens
 from .model import CandidateCache
 from .rotary_rows import RotarySpec, rotary_inputs
@@ -36,9 +36,9 @@ class EncodedRequest:
     # int64 [1] (bundles of models that read absolute time: --absolute-time): the request's time, seconds since the epoch.
     # None for other bundles, whose graph has no such input.
     request_time: np.ndarray | None = None
-    # int64 [K]: the trained items of the kept events in the latest kept event's second, what the served order's
-    # co-occurrence prior reads (cooccurrence.latest_second)
-    latest_second_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # int64 [K]: what the served order's co-occurrence prior reads (cooccurrence.context_items): the trained items of
+    # the kept events in the latest kept event's second, or of the last `co_occurrence_span` kept events
+    co_occurrence_context: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def graph_inputs(self) -> dict[str, np.ndarray]:
         inputs = {"history_items": self.history_items, "history_actions": self.history_actions,
@@ -89,13 +89,16 @@ def encode_graph_feed(manifest: dict[str, Any], inputs: dict[str, np.ndarray]) -
 
 class RequestEncoder:
     def __init__(self, item_index: dict[str, int], actions: Sequence[str], vocab: Vocab,
-                 max_history: int, max_query_tokens: int, max_item_tokens: int = 0, reads_request_time: bool = False):
+                 max_history: int, max_query_tokens: int, max_item_tokens: int = 0, reads_request_time: bool = False,
+                 co_occurrence_span: int = 0):
         """max_item_tokens: > 0 for a bundle that reads a history event of an item the model was not trained on from the
         item's text when the event gives it (its "item_text": {"title", "categories"}; export_bundle's new_history_items);
         0: such events are left out, as events of unknown items without text always are.
         reads_request_time: the bundle's encode graph takes the request's time itself (request_time), not only the
-        events' ages (a model trained with --absolute-time)."""
+        events' ages (a model trained with --absolute-time).
+        co_occurrence_span: the bundle's co_occurrence.span, what co_occurrence_context reads (0: the latest second)."""
         self.item_index = item_index
+        self.co_occurrence_span = co_occurrence_span
         self.max_item_tokens = max_item_tokens
         self.reads_request_time = reads_request_time
         self.action_index = {a: i + 1 for i, a in enumerate(actions)}  # 0 = padding
@@ -141,7 +144,8 @@ class RequestEncoder:
                               np.asarray([self.vocab.encode(query, q)], np.int64),
                               dropped, [e["item"] for e in kept], item_text,
                               np.asarray([request_time], np.int64) if self.reads_request_time else None,
-                              latest_second(items[0], np.asarray([parse_timestamp(e["time"]) for e in kept], np.int64)))
+                              context_items(items[0], np.asarray([parse_timestamp(e["time"]) for e in kept], np.int64),
+                                            self.co_occurrence_span))
 
     def new_item_tokens(self, event: dict[str, Any]) -> list[int] | None:
         """The item tokens of an event whose item the model was not trained on, or None when it cannot be read: a

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .cooccurrence import CoOccurrence, request_contexts
+from .cooccurrence import CoOccurrence
 from .data import Split, UserSequence, history_items_of, leave_one_out, make_batch
 from .model import GenRecModel
 
@@ -390,7 +390,7 @@ def _co_occurrence_priors(co_occurrence: CoOccurrence | None, seqs: Sequence[Use
         if co_occurrence is None:
             yield None
             continue
-        contexts = request_contexts(seqs, ordered[start:start + batch_size], max_history)
+        contexts = co_occurrence.request_contexts(seqs, ordered[start:start + batch_size], max_history)
 
         def prior(candidates: np.ndarray, contexts=contexts) -> np.ndarray:
             return np.stack([co_occurrence.prior(c, row) for c, row in zip(contexts, candidates)])

@@ -338,7 +338,8 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
     cases.append(("equal_timestamps_stable_order", same, None, t0 + 120, []))
 
     # A page rated at once: the latest second holds four events, one of an item the model does not know. The
-    # co-occurrence term (bundles trained with --co-occurrence) reads the three it knows.
+    # co-occurrence term (bundles trained with --co-occurrence) reads the three it knows (or, counted by events
+    # apart, the known items among its last `window` events).
     u = first(lambda s: len(s) >= 8)
     page = _as_request_events(u[:7])
     for ev in page[4:]:
@@ -389,7 +390,7 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
         inputs = {k: v.tolist() for k, v in enc.onnx_inputs(rotary).items()}
         inputs["candidates"] = cand.tolist()
 
-        def prior(candidates: np.ndarray, context=enc.latest_second_items) -> np.ndarray:
+        def prior(candidates: np.ndarray, context=enc.co_occurrence_context) -> np.ndarray:
             return 0.0 if co_occurrence is None else co_occurrence[1] * co_occurrence[0].prior(context, candidates)
         expected = {"embedding": emb[0].tolist(), "scores": scores[0].tolist(),
                     "dropped_history_items": enc.dropped_history_items, "top_k": GOLDEN_TOP_K,
@@ -397,8 +398,8 @@ def build_golden(model: GenRecModel, encoder: RequestEncoder, items: Sequence[It
                     "ranked_top10": _ranked_top10(model, item_emb, items, encoder.item_index, req, emb[0].numpy(),
                                                   (ck, cv, cm), retrieval_weight, prior)}
         if co_occurrence is not None:  # what the runtime must read of the request, and the term it adds per candidate
-            expected["latest_second_items"] = enc.latest_second_items.tolist()
-            expected["co_occurrence_prior"] = co_occurrence[0].prior(enc.latest_second_items, cand[0]).tolist()
+            expected["co_occurrence_context"] = enc.co_occurrence_context.tolist()
+            expected["co_occurrence_prior"] = co_occurrence[0].prior(enc.co_occurrence_context, cand[0]).tolist()
         cases.append({"name": case["name"], "request": req, "inputs": inputs, "expected": expected})
     return {"tolerance": GOLDEN_TOLERANCE, "fp16_tolerance": FP16_TOLERANCE, "cases": cases}
 
@@ -554,8 +555,8 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
     training by the item's text (history_item_tokens). Only for a model trained to read items by their text alone
     (--item-id-dropout): one that was not reads them unreliably, on ML-100K worse than the history without them
     (BENCHMARKS.md, "ML-100K, session 38"), so its bundle leaves them out.
-    co_occurrence: the served order's same-second co-occurrence table and its weight (cooccurrence.py), written as
-    co_occurrence.bin and ranking.co_occurrence_weight; None: the bundle has neither."""
+    co_occurrence: the served order's co-occurrence table and its weight (cooccurrence.py), written as
+    co_occurrence.bin, co_occurrence.span and ranking.co_occurrence_weight; None: the bundle has none of them."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -575,7 +576,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
 
     timed = reads_request_time(model)
     encoder = RequestEncoder(index, actions, vocab, max_history, max_query_tokens, cfg.max_item_tokens if new_history_items else 0,
-                             timed)
+                             timed, co_occurrence[0].span if co_occurrence is not None else 0)
     ranking = {"retrieval_weight": 0.0, **(ranking or {})}
     if co_occurrence is not None:
         co_occurrence[0].write(out / CO_OCCURRENCE_FILE)
@@ -615,7 +616,8 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         "graphs": graphs,
         "golden": "golden.json",
         "ranking": ranking,
-        **({"co_occurrence": {"file": CO_OCCURRENCE_FILE, "pairs": len(co_occurrence[0].neighbours)}}
+        **({"co_occurrence": {"file": CO_OCCURRENCE_FILE, "pairs": len(co_occurrence[0].neighbours),
+                              "span": co_occurrence[0].span}}
            if co_occurrence is not None else {}),
         "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
     }

@@ -57,7 +57,7 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
                         "metrics_out", "ranks_out", "scores_out", "out", "export", "model_id", "model_version", "data_desc",
                         "checkpoint", "rerank_top", "retrieval_weight", "new_history_items",
-                        "co_occurrence", "co_occurrence_weight"}
+                        "co_occurrence", "co_occurrence_weight", "co_occurrence_span"}
 
 
 def decays_now(epoch: int, best_epoch: int, eval_every: int, decay_patience: int) -> bool:
@@ -240,7 +240,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
           time_rope_slowest: float = 0.0, query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
-          co_occurrence: int = 0, co_occurrence_weight: float | None = None,
+          co_occurrence: int = 0, co_occurrence_weight: float | None = None, co_occurrence_span: int = 0,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
           new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
@@ -310,9 +310,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     retrieval_weight: that blend's weight, written into the bundle as the plugin's default; None = the
     one of evaluate.RETRIEVAL_WEIGHTS with the best validation NDCG@10 of the served order (0 without
     rerank_top).
-    co_occurrence: N > 0 adds the same-second co-occurrence prior to the served blend (cooccurrence.py): counted over
-    the training events, each item's N most frequent partners kept, exported into the bundle; needs timestamps and
-    rerank_top. co_occurrence_weight: its weight in the blend; None = chosen on validation NDCG@10 together with the
+    co_occurrence: N > 0 adds the co-occurrence prior to the served blend (cooccurrence.py): counted over the training
+    events, each item's N most frequent partners kept, exported into the bundle; needs rerank_top.
+    co_occurrence_span: 0 counts items logged in the same second and reads the request's latest second (needs
+    timestamps); K > 0 counts items logged at most K events apart and reads the request's last K events.
+    co_occurrence_weight: its weight in the blend; None = chosen on validation NDCG@10 together with the
     retrieval weight, unless that is given (served_co_occurrence_weight: the blend then has w > 0)."""
     settings = {k: v for k, v in locals().items()  # first: the arguments only
                 if k not in MAY_CHANGE_ON_RESUME and not (k in ADDED_LATER and v == ADDED_LATER[k])}
@@ -332,9 +334,16 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     if co_occurrence_weight and retrieval_weight == 0:
         raise ValueError(f"co_occurrence_weight {co_occurrence_weight} needs a blend, but the retrieval weight is 0: the "
                          "ranking head alone is served as a probability, with no co-occurrence term")
-    if co_occurrence and len({e.timestamp for e in events}) < 2:
+    if co_occurrence_span and not co_occurrence:
+        raise ValueError(f"co_occurrence_span {co_occurrence_span} says how to count the co-occurrence prior, but "
+                         "co_occurrence is 0: there is no prior to count")
+    if co_occurrence_span < 0:
+        raise ValueError(f"co_occurrence_span is how many events apart two items count as logged together (0: in one "
+                         f"second), not {co_occurrence_span}")
+    if co_occurrence and not co_occurrence_span and len({e.timestamp for e in events}) < 2:
         raise ValueError("co_occurrence counts items logged in the same second, but these events have no timestamps "
-                         "(order only): every event would share one second")
+                         "(order only): every event would share one second; count items a few events apart instead "
+                         "(co_occurrence_span, e.g. 5)")
     if not 0.0 <= time_rope_fraction <= 1.0:
         raise ValueError(f"time_rope_fraction is a share of the rotary pairs, from 0 to 1, not {time_rope_fraction}")
     if time_rope_fraction != ADDED_LATER["time_rope_fraction"] and time_signal != "rope":
@@ -611,7 +620,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if select_best and best[2] is not None:
             model.load_state_dict(best[2])
             log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-        co_table = (CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence)
+        co_table = (CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence,
+                                       co_occurrence_span)
                     if co_occurrence else None)
         # the validation requests' served windows, encoded once for both weights (None: no window or no validation)
         valid_windows = None
@@ -654,6 +664,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "dense_divisor": dense_divisor, "dense_search": dense_search, "exclude_seen": exclude_seen, "item_id_dropout": item_id_dropout,
                 "retrieval_weight": retrieval_weight, "retrieval_weight_valid_ndcg@10": weights_tried,
                 "co_occurrence": co_occurrence, "co_occurrence_weight": co_occurrence_weight if co_occurrence else None,
+                "co_occurrence_span": co_occurrence_span if co_occurrence else None,
                 "co_occurrence_weight_valid_ndcg@10": co_weights_tried,
                 "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
                 "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
@@ -719,7 +730,8 @@ def served_co_occurrence_weight(windows: Callable[[], ServedWindows] | None, tab
     """The served order's retrieval and co-occurrence weights: each `given` one as given, the others chosen
     together on the validation NDCG@10 of the blend, windows() (evaluate.choose_served_weights; the co-occurrence
     weight 0 without validation: windows None). Returns both and, when chosen, every pair's validation NDCG@10."""
-    log(f"co-occurrence: {len(table.neighbours)} same-second pairs kept from the training events "
+    together = f"at most {table.span} events apart" if table.span else "in the same second"
+    log(f"co-occurrence: {len(table.neighbours)} pairs of items logged {together} kept from the training events "
         f"(at most {int(np.diff(table.offsets).max(initial=0))} per item)")
     if retrieval_weight == 0 and (retrieval_weight_given or windows is None):
         # the ranking head alone is a probability; the runtime adds no term to it (RankingScores)
@@ -915,11 +927,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="the served blend's weight of the retrieval similarity, written into the bundle as the plugin's "
                         "default (default: the best of a grid on validation NDCG@10; 0: the ranking head alone)")
     p.add_argument("--co-occurrence", type=int, default=0, metavar="N",
-                   help="add the same-second co-occurrence prior to the served order: how often other users logged an "
-                        "item in the same second as the request's latest items, each item's N most frequent partners "
-                        "kept in the bundle (needs timestamps; 0: off)")
+                   help="add the co-occurrence prior to the served order: how often other users logged an item in the "
+                        "same second as the request's latest items (or a few events apart: --co-occurrence-span), "
+                        "each item's N most frequent partners kept in the bundle (0: off)")
     p.add_argument("--co-occurrence-weight", type=float, default=None,
                    help="that prior's weight in the served order (default: the best of a grid on validation NDCG@10)")
+    p.add_argument("--co-occurrence-span", type=int, default=0, metavar="K",
+                   help="count items logged at most K events apart, and read the request's last K events, instead of "
+                        "the same second (0, the default, needs timestamps; a log in order only needs K > 0, e.g. 5)")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
@@ -994,7 +1009,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           recency_positions=args.recency_positions, target_weight=args.target_weight,
           dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on",
           rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, co_occurrence=args.co_occurrence,
-          co_occurrence_weight=args.co_occurrence_weight, **arch)
+          co_occurrence_weight=args.co_occurrence_weight, co_occurrence_span=args.co_occurrence_span, **arch)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from genrec_trainer.cooccurrence import CoOccurrence, latest_second  # noqa: E402
+from genrec_trainer.cooccurrence import CoOccurrence, context_items  # noqa: E402
 from genrec_trainer.data import build_vocab, group_by_user, item_index, leave_one_out  # noqa: E402
 from genrec_trainer.datasets import load_dataset  # noqa: E402
 from genrec_trainer.evaluate import hits, ndcg_gains, ranks_of_targets  # noqa: E402
@@ -33,32 +33,21 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 
 K = 10
 
 
-def co_burst_counts(seqs, train, num_items: int) -> np.ndarray:
-    """[I + 1, I + 1]: how often two items were rated in the same second by one user, over training events (the
-    served term's counts, cooccurrence.py, with every partner kept)."""
-    co = CoOccurrence.count(seqs, last_training_positions(train), num_items, neighbours=num_items)
+WINDOW = 5   # --prior window: items logged at most this many events apart, the request's last this many events
+
+
+def co_counts(seqs, train, num_items: int, span: int = 0) -> np.ndarray:
+    """[I + 1, I + 1]: how often two items were logged by one user in the same second (span 0) or at most `span`
+    events apart, over training events (the served term's counts, cooccurrence.py, with every partner kept)."""
+    co = CoOccurrence.count(seqs, last_training_positions(train), num_items, neighbours=num_items, span=span)
     return np.stack([co.summed(np.array([i])) for i in range(num_items + 1)]).astype(np.float32)
 
 
-def co_window_counts(seqs, train, num_items: int, window: int = 5) -> np.ndarray:
-    """[I + 1, I + 1]: how often two items were rated within `window` positions of each other, over training events."""
-    counts = np.zeros((num_items + 1, num_items + 1), np.float32)
-    for u, last in last_training_positions(train).items():
-        items = seqs[u].items[:last + 1]
-        for shift in range(1, window + 1):
-            np.add.at(counts, (items[:-shift], items[shift:]), 1)
-            np.add.at(counts, (items[shift:], items[:-shift]), 1)
-    np.fill_diagonal(counts, 0)
-    return counts
-
-
 def latest_items(seqs, u: int, t: int, max_history: int, prior: str) -> np.ndarray:
-    """The request's items the prior reads: its latest second (co-burst) or its latest 5 events (window)."""
+    """The request's items the prior reads: its latest second (burst) or its last WINDOW events (window)."""
     s = seqs[u]
     lo = max(0, t - max_history)
-    if prior == "window":
-        return s.items[max(lo, t - 5):t]
-    return latest_second(s.items[lo:t], s.timestamps[lo:t])
+    return context_items(s.items[lo:t], s.timestamps[lo:t], WINDOW if prior == "window" else 0)
 
 
 def prior_scores(seqs, examples: np.ndarray, counts: np.ndarray, max_history: int, prior: str) -> np.ndarray:
@@ -102,8 +91,7 @@ def main() -> None:
     ds = load_dataset(args.dataset, args.data_dir)
     seqs = group_by_user(ds.events, item_index(ds.items), action_list(ds.events), build_vocab(ds.items, ds.events), 1)
     split = leave_one_out(seqs)
-    build = co_burst_counts if args.prior == "burst" else co_window_counts
-    counts = build(seqs, split.train, len(ds.items))
+    counts = co_counts(seqs, split.train, len(ds.items), WINDOW if args.prior == "window" else 0)
     cache = {}
     for pattern in args.scores:
         files = sorted(glob.glob(pattern))
@@ -129,7 +117,7 @@ def main() -> None:
             row = [w]   # then HR@10, NDCG@10 of model, fused, prior alone, each over all / same-second / gapped events
             for r in (base, fused, alone):
                 for seg in (np.ones_like(same), same, ~same):
-                    row += [hits(r[seg], K).mean(), ndcg_gains(r[seg], K).mean()]
+                    row += [hits(r[seg], K).mean(), ndcg_gains(r[seg], K).mean()] if seg.any() else [np.nan, np.nan]
             rows.append(row)
             if args.ranks_dir:
                 name = Path(f).name.removesuffix(".scores.npz") + f".{args.prior}-fused.ranks.jsonl"
@@ -139,10 +127,12 @@ def main() -> None:
                   f"{row[1]:.4f}/{row[2]:.4f} fused {row[7]:.4f}/{row[8]:.4f} prior alone {row[13]:.4f}/{row[14]:.4f}")
         m = np.mean(rows, 0)
         n_same = int(same.sum())
-        print(f"mean over runs (test, {len(same)} requests, {n_same} in the same second as the event before):")
+        timed = 0 < n_same < len(same)   # a log in order only has one "second": no split by time
+        print(f"mean over runs (test, {len(same)} requests" + (f", {n_same} in the same second as the event before):"
+                                                               if timed else "):"))
         for name, at in (("model", 1), ("fused", 7), ("prior alone", 13)):
-            print(f"  {name:12s} all {m[at]:.4f}/{m[at + 1]:.4f}  same second {m[at + 2]:.4f}/{m[at + 3]:.4f}  "
-                  f"gap {m[at + 4]:.4f}/{m[at + 5]:.4f}")
+            print(f"  {name:12s} all {m[at]:.4f}/{m[at + 1]:.4f}" + (f"  same second {m[at + 2]:.4f}/{m[at + 3]:.4f}  "
+                                                                   f"gap {m[at + 4]:.4f}/{m[at + 5]:.4f}" if timed else ""))
 
 
 if __name__ == "__main__":

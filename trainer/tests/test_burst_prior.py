@@ -23,7 +23,7 @@ def test_co_burst_counts_pairs_of_one_second_from_training_events_only():
     # user 0: items 1, 2, 3 in second 10 (training), 5 (validation), 4 (test);
     # user 1: items 2, 1 in second 5 (training), 3 (validation) and 4 (test) together in second 9
     seqs = [_seq([1, 2, 3, 5, 4], [10, 10, 10, 20, 30]), _seq([2, 1, 3, 4], [5, 5, 9, 9])]
-    counts = burst_prior.co_burst_counts(seqs, leave_one_out(seqs).train, num_items=5)
+    counts = burst_prior.co_counts(seqs, leave_one_out(seqs).train, num_items=5)
     assert counts[1, 2] == counts[2, 1] == 2  # both users rated 1 and 2 in one second
     assert counts[1, 3] == counts[3, 2] == 1  # user 0 only
     assert counts[3, 4] == counts[4, 3] == 0 and np.trace(counts) == 0  # user 1's 3 and 4 are held out
@@ -31,7 +31,7 @@ def test_co_burst_counts_pairs_of_one_second_from_training_events_only():
 
 def test_window_counts_pair_items_up_to_five_positions_apart_in_training_events():
     seqs = [_seq(list(range(1, 10)), list(range(9)))]  # train = items 1..7
-    counts = burst_prior.co_window_counts(seqs, leave_one_out(seqs).train, num_items=9)
+    counts = burst_prior.co_counts(seqs, leave_one_out(seqs).train, num_items=9, span=5)
     assert counts[1, 6] == counts[6, 1] == 1 and counts[1, 7] == 0 and counts[7, 8] == 0
 
 

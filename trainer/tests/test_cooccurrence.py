@@ -1,9 +1,10 @@
-"""cooccurrence.py: the same-second counts, the request's latest second and the prior, on hand-made logs; and the
-served order's co-occurrence term (evaluate.ServedWindows) with its weight chosen on validation."""
+"""cooccurrence.py: the same-second and events-apart counts, what the prior reads of a request (its latest second or
+its last events) and the prior, on hand-made logs; and the served order's co-occurrence term (evaluate.ServedWindows)
+with its weight chosen on validation."""
 import numpy as np
 import pytest
 
-from genrec_trainer.cooccurrence import MAX_SECOND_EVENTS, CoOccurrence, latest_second, request_contexts
+from genrec_trainer.cooccurrence import MAX_SECOND_EVENTS, CoOccurrence, context_items, latest_second
 from genrec_trainer.data import UserSequence, leave_one_out
 from genrec_trainer.encoding import RequestEncoder
 from genrec_trainer.evaluate import ServedWindows, choose_served_weights
@@ -64,16 +65,51 @@ def test_the_latest_second_is_that_of_the_latest_history_event_known_items_only(
     assert latest_second(np.array([5, 6, 7, 0, 8]), np.array([1, 2, 3, 3, 3])).tolist() == [7, 8]
     assert latest_second(np.array([0]), np.array([], np.int64)).tolist() == []   # an empty history's padding
     seq = _seq([1, 2, 3, 4, 5, 6], [1, 2, 2, 2, 3, 3])
-    contexts = request_contexts([seq], [(0, 4), (0, 6)], max_history=2)         # histories [3, 4] and [5, 6]
+    co = CoOccurrence.count([seq], {0: 5}, 6, neighbours=10)
+    contexts = co.request_contexts([seq], [(0, 4), (0, 6)], max_history=2)      # histories [3, 4] and [5, 6]
     assert [c.tolist() for c in contexts] == [[3, 4], [5, 6]]
 
 
-def test_the_request_encoder_reads_the_same_latest_second():
-    encoder = RequestEncoder({"a": 1, "b": 2, "c": 3}, ["click"], Vocab.build([]), max_history=10, max_query_tokens=2)
+def test_span_counts_pair_events_up_to_k_apart_from_training_events_only():
+    # user 0: 1 2 3 1 | 5 (validation) 6 (test); user 1: 2 4 | 3 (validation) 1 (test)
+    seqs = [_seq([1, 2, 3, 1, 5, 6], [0] * 6), _seq([2, 4, 3, 1], [0] * 4)]
+    co = CoOccurrence.count(seqs, last_training_positions(leave_one_out(seqs).train), 6, neighbours=10, span=2)
+    counts = _dense(co)
+    assert co.span == 2
+    assert counts[1, 2] == counts[2, 1] == 2      # positions 0-1 and 1-3 (2 apart) of user 0
+    assert counts[1, 3] == 2 and counts[2, 3] == 1 and counts[2, 4] == 1   # 1-3: positions 0-2 and 2-3
+    assert counts[1, 1] == 0 and counts[:, 5].sum() == counts[:, 6].sum() == 0   # no self pairs; held-out events out
+    assert counts.sum() == 2 * 6   # positions (0,1) (0,2) (1,2) (1,3) (2,3) of user 0 and (0,1) of user 1, both ways
+
+
+def test_the_context_is_the_latest_second_or_the_last_k_events_known_items_only():
+    items, times = np.array([5, 6, 7, 0, 8]), np.array([1, 2, 3, 3, 3])
+    assert context_items(items, times, 0).tolist() == [7, 8]
+    assert context_items(items, times, 3).tolist() == [7, 8]                      # the last 3 events, one unknown
+    assert context_items(np.array([4, 9, 4]), np.zeros(3, np.int64), 2).tolist() == [4, 9]
+    assert context_items(np.array([0]), np.array([], np.int64), 5).tolist() == []   # an empty history's padding
+    seq = _seq([1, 2, 3, 4, 5, 6], [0] * 6)
+    co = CoOccurrence.count([seq], {0: 5}, 6, neighbours=10, span=3)
+    assert [c.tolist() for c in co.request_contexts([seq], [(0, 5), (0, 5)], max_history=2)] == [[4, 5], [4, 5]]
+
+
+@pytest.mark.parametrize("span, expected", [(0, [2, 3]), (2, [2, 3]), (3, [1, 2, 3])])
+def test_the_request_encoder_reads_the_same_context(span, expected):
+    encoder = RequestEncoder({"a": 1, "b": 2, "c": 3}, ["click"], Vocab.build([]), max_history=10, max_query_tokens=2,
+                             co_occurrence_span=span)
     history = [{"item": "c", "action": "click", "time": 50}, {"item": "a", "action": "click", "time": 20},
                {"item": "unknown", "action": "click", "time": 50}, {"item": "b", "action": "click", "time": 50}]
-    assert encoder.encode(history, None, 60).latest_second_items.tolist() == [2, 3]
-    assert encoder.encode([], None, 60).latest_second_items.tolist() == []
+    # the events the model reads, in time order: a (20), c, b (50; the unknown item, without text, is left out)
+    assert encoder.encode(history, None, 60).co_occurrence_context.tolist() == expected
+    assert encoder.encode([], None, 60).co_occurrence_context.tolist() == []
+
+
+def test_the_span_and_the_counts_round_trip_through_the_file_and_the_manifest(tmp_path):
+    seqs = [_seq([1, 2, 3], [0, 0, 0])]
+    co = CoOccurrence.count(seqs, {0: 2}, 3, neighbours=10, span=1)
+    co.write(tmp_path / "co.bin")
+    again = CoOccurrence.read(tmp_path / "co.bin", span=co.span)
+    assert again.span == 1 and _dense(again)[1, 2] == 1 and _dense(again)[1, 3] == 0
 
 
 def _windows(prior: np.ndarray, targets_first: bool) -> ServedWindows:

@@ -11,7 +11,7 @@ import torch
 from genrec_trainer import synthetic
 from genrec_trainer.cooccurrence import CoOccurrence
 from genrec_trainer.evaluate import rank_metrics
-from genrec_trainer.schema import Event, Item
+from genrec_trainer.schema import Event, Item, parse_timestamp
 from genrec_trainer.train import decays_now, selection_score, train
 
 
@@ -170,15 +170,36 @@ def test_co_occurrence_joins_the_served_blend_and_the_bundle_carries_its_counts(
     assert manifest["co_occurrence"]["pairs"] == len(co.neighbours) > 0 and np.diff(co.offsets).max() <= 5
     golden = json.loads((bundle / "golden.json").read_text())
     page = next(c for c in golden["cases"] if c["name"] == "latest_second_of_several")
-    assert len(page["expected"]["latest_second_items"]) == 3            # four events in the second, one unknown
+    assert manifest["co_occurrence"]["span"] == 0 and saved["co_occurrence_span"] == 0   # counted by seconds
+    assert len(page["expected"]["co_occurrence_context"]) == 3          # four events in the second, one unknown
     assert len(page["expected"]["co_occurrence_prior"]) == len(page["request"]["candidates"])
+
+
+def test_an_order_only_log_counts_co_occurrence_a_few_events_apart(tiny_log, tmp_path):
+    items, events = tiny_log
+    order_only = [dataclasses.replace(e, timestamp=0) for e in events]
+    _train((items, order_only), tmp_path, epochs=1, rerank_top=50, co_occurrence=5, co_occurrence_span=3)
+    bundle = tmp_path / "b"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["co_occurrence"]["span"] == 3
+    co = CoOccurrence.read(bundle / manifest["co_occurrence"]["file"], manifest["co_occurrence"]["span"])
+    assert len(co.neighbours) > 0
+    index = {json.loads(line)["item_id"]: json.loads(line)["index"] for line in (bundle / "items.jsonl").open()}
+    for case in json.loads((bundle / "golden.json").read_text())["cases"]:
+        ordered = sorted(case["request"]["history"], key=lambda e: parse_timestamp(e["time"]))   # stable, as served
+        read = [index[e["item"]] for e in ordered if e["item"] in index]
+        assert case["expected"]["co_occurrence_context"] == sorted(set(read[-3:])), case["name"]
 
 
 def test_co_occurrence_needs_timestamps_and_a_served_window(tiny_log, tmp_path):
     items, events = tiny_log
     order_only = [dataclasses.replace(e, timestamp=0) for e in events]
-    with pytest.raises(ValueError, match="no timestamps"):
+    with pytest.raises(ValueError, match="no timestamps.*co_occurrence_span"):
         _train((items, order_only), tmp_path, epochs=1, co_occurrence=5)
+    with pytest.raises(ValueError, match="no prior to count"):
+        _train(tiny_log, tmp_path, epochs=1, co_occurrence_span=5)
+    with pytest.raises(ValueError, match="events apart"):
+        _train(tiny_log, tmp_path, epochs=1, co_occurrence=5, co_occurrence_span=-1)
     with pytest.raises(ValueError, match="rerank_top"):
         _train(tiny_log, tmp_path, epochs=1, co_occurrence=5, rerank_top=0)
     with pytest.raises(ValueError, match="needs a blend"):

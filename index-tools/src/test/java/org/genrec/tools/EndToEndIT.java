@@ -352,6 +352,8 @@ class EndToEndIT {
         assertTrue(ranking.path("co_occurrence_weight").asDouble() > 0, "the fixture is trained with --co-occurrence: " + ranking);
         assertEquals(ranking.path("co_occurrence_weight").asDouble(), model.path("co_occurrence_weight").asDouble(), 1e-6,
             "and its co-occurrence term's: " + stats.body());
+        assertTrue(model.path("co_occurrence_span").isInt() && model.path("co_occurrence_span").asInt() == 0,
+            "which the fixture counts by seconds: " + stats.body());
         assertTrue(model.path("new_items").asBoolean(false), "the fixture model embeds and ranks new items: " + stats.body());
         assertTrue(model.path("new_history_items").asBoolean(false), "and reads them in a history: " + stats.body());
         assertTrue(model.path("reads_request_time").isBoolean() && !model.path("reads_request_time").asBoolean(),

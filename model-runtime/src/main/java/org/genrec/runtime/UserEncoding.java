@@ -12,8 +12,8 @@ package org.genrec.runtime;
  * @param cacheValues         every layer's values likewise
  * @param cacheMask           [T], 1 = real position
  * @param droppedHistoryItems history events whose item the model does not know
- * @param latestSecondItems   the trained items of the history's latest second, which the served order's co-occurrence
- *                            term reads ({@link org.genrec.runtime.bundle.CoOccurrence})
+ * @param coOccurrenceContext the trained items of the history's latest second (or of its last events), which the served
+ *                            order's co-occurrence term reads ({@link org.genrec.runtime.bundle.CoOccurrence})
  */
 public record UserEncoding(
     float[] embedding,
@@ -22,7 +22,7 @@ public record UserEncoding(
     float[] cacheValues,
     float[] cacheMask,
     int droppedHistoryItems,
-    int[] latestSecondItems
+    int[] coOccurrenceContext
 ) {
     public UserEncoding {
         CacheLayout layout = CacheLayout.of(cacheShape);
@@ -51,6 +51,6 @@ public record UserEncoding(
     public UserEncoding withoutCache() {
         long[] shape = cacheShape.clone();
         shape[3] = 0;
-        return new UserEncoding(embedding, shape, new float[0], new float[0], new float[0], droppedHistoryItems, latestSecondItems);
+        return new UserEncoding(embedding, shape, new float[0], new float[0], new float[0], droppedHistoryItems, coOccurrenceContext);
     }
 }

@@ -199,6 +199,26 @@ class BundleLoaderTest {
     }
 
     @Test
+    void aCoOccurrenceSpanIsReadAndANegativeOneRefused() throws IOException {
+        FixtureBundle.copyTo(dir);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode spec = (ObjectNode) manifest.path("co_occurrence");
+        spec.remove("span"); // a bundle of session 54, before spans: counted by seconds
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        assertEquals(0, BundleLoader.load(dir).manifest().coOccurrenceSpan());
+
+        spec.put("span", 4);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        assertEquals(4, BundleLoader.load(dir).manifest().coOccurrenceSpan());
+
+        spec.put("span", -1);
+        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
+        assertTrue(e.getMessage().contains("co_occurrence.span must be 0 (the latest second) or a number of events, got -1"), e.getMessage());
+    }
+
+    @Test
     void float16GraphsAreOptionalButMustBeThereWhenDeclared() throws IOException {
         FixtureBundle.copyTo(dir);
         Files.delete(dir.resolve("score_fp16.onnx"));

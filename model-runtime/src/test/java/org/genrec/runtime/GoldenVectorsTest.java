@@ -102,11 +102,16 @@ class GoldenVectorsTest {
         return tests.stream();
     }
 
-    /** The same cases from a model that reads the request's date: Java feeds request_time as the trainer did. */
+    /**
+     * The same cases from a model that reads the request's date and counts co-occurrence a few events apart: Java feeds
+     * request_time as the trainer did, and its co-occurrence term reads the request's last events, not its latest second.
+     */
     @TestFactory
     Stream<DynamicTest> goldenCasesOfAModelThatReadsTheRequestTime() throws IOException {
         assertTrue(timedModel.encoder().readsRequestTime(), "the absolute-time fixture's encode graph takes request_time");
         assertFalse(model.encoder().readsRequestTime(), "the fixture's does not");
+        assertTrue(timedModel.manifest().coOccurrenceSpan() > 0, "the absolute-time fixture counts co-occurrence events apart");
+        assertEquals(0, model.manifest().coOccurrenceSpan(), "the fixture's counts it by seconds");
         JsonNode timedGolden = new ObjectMapper().readTree(
             FixtureBundle.absoluteTimePath().resolve(timedModel.manifest().golden()).toFile());
         double tolerance = timedGolden.path("tolerance").asDouble(1e-4);
@@ -165,18 +170,18 @@ class GoldenVectorsTest {
         assertArrayEquals(flatLongs(inputs.path("candidates")), model.encoder().encodeCandidates(candidates), "candidates");
         assertClose(model, flatFloats(expected.path("scores")), model.score(user, candidates), tolerance, "scores");
 
-        // Bundles with co-occurrence counts (--co-occurrence): the history's latest second as the trainer read it, and the
-        // served order's co-occurrence term of each candidate (before its weight)
-        JsonNode latestSecond = expected.path("latest_second_items");
-        assertEquals(!latestSecond.isMissingNode(), model.bundle().coOccurrence().pairs() > 0, "golden names a latest second iff the bundle has counts");
-        if (!latestSecond.isMissingNode()) {
-            int[] context = new int[latestSecond.size()];
+        // Bundles with co-occurrence counts (--co-occurrence): what the term reads of the history (its latest second, or
+        // its last co_occurrence.span events) as the trainer read it, and the term of each candidate (before its weight)
+        JsonNode contextNode = expected.path("co_occurrence_context");
+        assertEquals(!contextNode.isMissingNode(), model.bundle().coOccurrence().pairs() > 0, "golden names a context iff the bundle has counts");
+        if (!contextNode.isMissingNode()) {
+            int[] context = new int[contextNode.size()];
             for (int i = 0; i < context.length; i++) {
-                context[i] = latestSecond.get(i).asInt();
+                context[i] = contextNode.get(i).asInt();
             }
-            assertArrayEquals(context, encoded.latestSecondItems(), "latest_second_items");
-            assertArrayEquals(context, user.latestSecondItems(), "latest_second_items of the encoding");
-            CoOccurrence.Prior prior = model.bundle().coOccurrence().priorFor(user.latestSecondItems());
+            assertArrayEquals(context, encoded.coOccurrenceContext(), "co_occurrence_context");
+            assertArrayEquals(context, user.coOccurrenceContext(), "co_occurrence_context of the encoding");
+            CoOccurrence.Prior prior = model.bundle().coOccurrence().priorFor(user.coOccurrenceContext());
             long[] indices = model.encoder().encodeCandidates(candidates);
             float[] priors = new float[indices.length];
             for (int i = 0; i < indices.length; i++) {

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * What the served order's co-occurrence term costs one ranked request, in this process: the latest second's partners
+ * What the served order's co-occurrence term costs one ranked request, in this process: its context items' partners
  * summed once ({@link CoOccurrence#priorFor}), then one lookup per hit of the window. No model call: the point is to show
  * it is small beside the encode and score calls (microseconds against milliseconds).
  */
@@ -18,15 +18,15 @@ final class CoOccurrenceCost {
     private static final int WARM_UP_ROUNDS = 20;
     static final int TIMED_ROUNDS = 10;
 
-    /** @param latestSecond items in the request's latest second; @param medianMicros per request, over the timed rounds */
-    record Point(int latestSecond, int window, double medianMicros) {}
+    /** @param contextItems items the term reads of the request (its latest second, or its last events); @param medianMicros per request, over the timed rounds */
+    record Point(int contextItems, int window, double medianMicros) {}
 
     private CoOccurrenceCost() {}
 
-    static List<Point> measure(CoOccurrence co, int items, int[] latestSecondSizes, int window) {
+    static List<Point> measure(CoOccurrence co, int items, int[] contextSizes, int window) {
         Random random = new Random(1);
         List<Point> out = new ArrayList<>();
-        for (int size : latestSecondSizes) {
+        for (int size : contextSizes) {
             int[][] contexts = new int[REQUESTS][];
             long[][] hits = new long[REQUESTS][window];
             for (int r = 0; r < REQUESTS; r++) {

@@ -81,7 +81,7 @@ public final class BatchLayout {
                 cut(values, row, heads, slots, from, headDim),
                 Arrays.copyOfRange(mask, row * (slots - 1) + from, (row + 1) * (slots - 1)),
                 request.droppedHistoryItems(),
-                request.latestSecondItems()
+                request.coOccurrenceContext()
             ));
         }
         return out;

@@ -103,6 +103,8 @@ public final class BundleLoader {
             "ranking.co_occurrence_weight must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + m.coOccurrenceWeight());
         require(m.coOccurrenceWeight() == 0 || m.coOccurrence() != null,
             "ranking.co_occurrence_weight is " + m.coOccurrenceWeight() + " but the manifest names no co_occurrence file");
+        require(m.coOccurrenceSpan() >= 0,
+            "co_occurrence.span must be 0 (the latest second) or a number of events, got " + m.coOccurrenceSpan());
         int layers = m.architecture().layers();
         require(layers > 0, "architecture.layers must be positive");
         // The cache travels one tensor per layer (CacheLayout); a manifest naming others would fail at the first request.

@@ -12,11 +12,13 @@ import java.util.Map;
 import static org.genrec.runtime.bundle.BundleLoader.require;
 
 /**
- * The bundle's same-second co-occurrence counts ({@code co_occurrence.bin}, docs/bundle-format.md): for each item, its
- * most frequent partners among the items other users logged in the same second, and how often. The served order adds
- * {@code co_occurrence_weight * log(1 + the summed counts of a candidate with the request's latest-second items)}
- * (the trainer's cooccurrence.py): on MovieLens, a user rates a page of films in one second, and which films other
- * users rated together says what the page held.
+ * The bundle's co-occurrence counts ({@code co_occurrence.bin}, docs/bundle-format.md): for each item, its most
+ * frequent partners among the items other users logged in the same second (or, with the manifest's
+ * {@code co_occurrence.span} K, at most K events apart), and how often. The served order adds
+ * {@code co_occurrence_weight * log(1 + the summed counts of a candidate with the request's context items)}, the context
+ * being the request's latest second or its last K events (the trainer's cooccurrence.py): on MovieLens, a user rates a
+ * page of films in one second, and which films other users rated together says what the page held; in a log without
+ * seconds, items logged close together go together.
  */
 public final class CoOccurrence {
 
@@ -87,7 +89,7 @@ public final class CoOccurrence {
     }
 
     /**
-     * The prior of a request whose latest second holds the items {@code context} (model indices; any outside the table
+     * The prior of a request whose context holds the items {@code context} (model indices; any outside the table
      * are ignored): summed once here, so that ranking a window costs one map lookup per hit.
      */
     public Prior priorFor(int[] context) {

@@ -130,9 +130,18 @@ public record Manifest(
         @JsonProperty("co_occurrence_weight") double coOccurrenceWeight
     ) {}
 
-    /** The optional same-second co-occurrence counts ({@link CoOccurrence}): the file, and how many pairs it holds. */
+    /**
+     * The optional co-occurrence counts ({@link CoOccurrence}): the file, how many pairs it holds, and what they count:
+     * {@code span} 0 (or absent) items logged in the same second, the request's latest second read; K > 0 items
+     * logged at most K events apart, the request's last K events read.
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record CoOccurrenceSpec(@JsonProperty("file") String file, @JsonProperty("pairs") int pairs) {}
+    public record CoOccurrenceSpec(@JsonProperty("file") String file, @JsonProperty("pairs") int pairs, @JsonProperty("span") int span) {}
+
+    /** How many of a request's last events the co-occurrence term reads; 0: those of its latest second (or no term). */
+    public int coOccurrenceSpan() {
+        return coOccurrence == null ? 0 : coOccurrence.span();
+    }
 
     /** The blend weight the trainer chose on validation; 0 (the ranking head alone) when the manifest does not say. */
     public float retrievalWeight() {

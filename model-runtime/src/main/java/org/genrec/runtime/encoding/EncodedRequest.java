@@ -17,9 +17,9 @@ package org.genrec.runtime.encoding;
  * @param historyItemTokens    [N * IT] the item tokens of events of items added after training, padding elsewhere
  * @param requestTime          [1] when the request is made, seconds since the epoch (one per row once batched); the encode
  *                             graph reads it only in models that read absolute time ({@link EncodeInputs#REQUEST_TIME})
- * @param latestSecondItems    the trained items of the kept events in the latest kept event's second: what the served
- *                             order's co-occurrence term reads ({@link org.genrec.runtime.bundle.CoOccurrence}); not a
- *                             graph input
+ * @param coOccurrenceContext  the trained items of the kept events in the latest kept event's second, or of the last
+ *                             {@code co_occurrence.span} kept events: what the served order's co-occurrence term reads
+ *                             ({@link org.genrec.runtime.bundle.CoOccurrence}); not a graph input
  */
 public record EncodedRequest(
     int length,
@@ -33,5 +33,5 @@ public record EncodedRequest(
     int itemTokens,
     long[] historyItemTokens,
     long[] requestTime,
-    int[] latestSecondItems
+    int[] coOccurrenceContext
 ) {}

@@ -28,6 +28,8 @@ public final class RequestEncoder {
     /** max_item_tokens when the encode graph reads items added after training from their text, else 0. */
     private final int newItemTokens;
     private final boolean readsRequestTime;
+    /** co_occurrence.span: the co-occurrence term reads the last this many kept events; 0: the latest kept second. */
+    private final int coOccurrenceSpan;
 
     public RequestEncoder(Manifest manifest, ItemCatalog items, TextTokenizer tokenizer) {
         this.items = items;
@@ -39,6 +41,7 @@ public final class RequestEncoder {
         this.maxHistory = manifest.maxHistory();
         this.newItemTokens = manifest.readsNewHistoryItems() ? manifest.items().maxItemTokens() : 0;
         this.readsRequestTime = manifest.readsRequestTime();
+        this.coOccurrenceSpan = manifest.coOccurrenceSpan();
     }
 
     /** Whether the encode graph takes the request's time itself, not only the events' ages (models trained with --absolute-time). */
@@ -100,17 +103,25 @@ public final class RequestEncoder {
             System.arraycopy(tokenizer.encode(event.query()), 0, historyTokens, slot * q, q);
         }
         return new EncodedRequest(n, q, itemIdx, actionIdx, ages, historyTokens, tokenizer.encode(request.query()), dropped, it,
-            historyItemTokens, new long[] { request.requestTimeSeconds() }, latestSecondItems(kept));
+            historyItemTokens, new long[] { request.requestTimeSeconds() }, coOccurrenceContext(kept));
     }
 
-    /** The distinct trained items among the kept events of the latest kept event's second, ascending (the trainer's cooccurrence.latest_second). */
-    private static int[] latestSecondItems(List<Readable> kept) {
+    /**
+     * The distinct trained items, ascending, among the kept events of the latest kept event's second, or among the last
+     * co_occurrence.span kept events (the trainer's cooccurrence.context_items).
+     */
+    private int[] coOccurrenceContext(List<Readable> kept) {
         if (kept.isEmpty()) {
             return new int[0];
         }
-        long latest = kept.get(kept.size() - 1).event().timeSeconds();
-        return kept.stream().filter(r -> r.event().timeSeconds() == latest && r.index() > 0).mapToInt(Readable::index)
-            .distinct().sorted().toArray();
+        List<Readable> read;
+        if (coOccurrenceSpan > 0) {
+            read = kept.subList(Math.max(0, kept.size() - coOccurrenceSpan), kept.size());
+        } else {
+            long latest = kept.get(kept.size() - 1).event().timeSeconds();
+            read = kept.stream().filter(r -> r.event().timeSeconds() == latest).toList();
+        }
+        return read.stream().mapToInt(Readable::index).filter(index -> index > 0).distinct().sorted().toArray();
     }
 
     /** An event the model can read: its item's index (0 for an item added after training) and that item's tokens (else null). */

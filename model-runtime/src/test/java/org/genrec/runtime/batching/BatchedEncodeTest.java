@@ -105,7 +105,7 @@ class BatchedEncodeTest {
                     String what = "request " + i + " (" + requests.get(i).history().size() + " events)";
                     assertArrayEquals(want.cacheShape(), got.cacheShape(), what + " cache shape");
                     assertArrayEquals(want.cacheMask(), got.cacheMask(), what + " cache mask");
-                    assertArrayEquals(want.latestSecondItems(), got.latestSecondItems(), what + " latest second");
+                    assertArrayEquals(want.coOccurrenceContext(), got.coOccurrenceContext(), what + " co-occurrence context");
                     assertArrayEquals(want.embedding(), got.embedding(), TOLERANCE, what + " embedding");
                     assertArrayEquals(real(want, want.cacheKeys(), true), real(got, got.cacheKeys(), true), TOLERANCE, what + " keys");
                     assertArrayEquals(real(want, want.cacheValues(), false), real(got, got.cacheValues(), false), TOLERANCE, what + " values");

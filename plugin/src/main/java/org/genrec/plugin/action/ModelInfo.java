@@ -31,6 +31,7 @@ public record ModelInfo(
     String itemEmbeddings,
     float retrievalWeight,
     float coOccurrenceWeight,
+    int coOccurrenceSpan,
     boolean newItems,
     boolean newHistoryItems,
     boolean readsRequestTime,
@@ -69,6 +70,7 @@ public record ModelInfo(
             bundle.items().fingerprint(),
             bundle.manifest().retrievalWeight(),
             bundle.manifest().coOccurrenceWeight(),
+            bundle.manifest().coOccurrenceSpan(),
             loaded.model().embedsNewItems(),
             loaded.model().encoder().readsNewHistoryItems(),
             loaded.model().encoder().readsRequestTime(),
@@ -81,7 +83,7 @@ public record ModelInfo(
 
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readFloat(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readFloat(), in.readVInt(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -110,6 +112,7 @@ public record ModelInfo(
         out.writeString(itemEmbeddings);
         out.writeFloat(retrievalWeight);
         out.writeFloat(coOccurrenceWeight);
+        out.writeVInt(coOccurrenceSpan);
         out.writeBoolean(newItems);
         out.writeBoolean(newHistoryItems);
         out.writeBoolean(readsRequestTime);
@@ -143,8 +146,10 @@ public record ModelInfo(
         builder.field("memory_bytes", memoryBytes);
         // The ranking's default blend (RankingScores): what "rank": true serves unless the query sets its own.
         builder.field("retrieval_weight", retrievalWeight);
-        // ... and its same-second co-occurrence term's weight (0: the bundle has none; RankingScores).
+        // ... its co-occurrence term's weight (0: the bundle has none; RankingScores), and what the term reads of a
+        // history: its latest second (span 0) or its last `span` events.
         builder.field("co_occurrence_weight", coOccurrenceWeight);
+        builder.field("co_occurrence_span", coOccurrenceSpan);
         // Whether items the model was not trained on can be embedded and ranked from their text (the bundle's item encoder).
         builder.field("new_items", newItems);
         // Whether a history event of such an item is read by the item's text (looked up in the searched index), not left out.

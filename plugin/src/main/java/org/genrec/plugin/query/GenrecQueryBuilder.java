@@ -46,7 +46,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     private Integer rankWindow;
     /** The ranking score's weight of the retrieval similarity (RankingScores). Null = the bundle's. */
     private Float retrievalWeight;
-    /** The ranking score's weight of the same-second co-occurrence term (RankingScores). Null = the bundle's. */
+    /** The ranking score's weight of the co-occurrence term (RankingScores). Null = the bundle's. */
     private Float coOccurrenceWeight;
     /** Where a ranked item the model was not trained on has its text. */
     private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
@@ -136,7 +136,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
     }
 
     /**
-     * How much the same-second co-occurrence term counts in a ranked hit's score (RankingScores); default: the model
+     * How much the co-occurrence term counts in a ranked hit's score (RankingScores); default: the model
      * bundle's {@code ranking.co_occurrence_weight} (0 for a bundle without counts); 0: no such term.
      */
     public GenrecQueryBuilder coOccurrenceWeight(Float value) {

@@ -88,7 +88,7 @@ final class RankedKnnQuery extends Query {
             }
         }
         return new PrecomputedScoresQuery(searcher.getIndexReader(), docs, scores, retrievalScores, ranked, ranking.user().droppedHistoryItems(),
-            RankingScores.describe(ranking.blend()));
+            RankingScores.describe(ranking.blend(), ranking.model().manifest().coOccurrenceSpan()));
     }
 
     /** Ranks docs[0..window) in one model call; returns the lowest score given (for the hits after the window). */

@@ -49,7 +49,7 @@ public final class RankingScores {
         float[] logits = model.score(user, Arrays.stream(indices).filter(i -> i > 0).toArray());
         ItemCatalog items = model.bundle().items();
         float coOccurrenceWeight = blend.coOccurrenceInEffect();
-        CoOccurrence.Prior prior = coOccurrenceWeight == 0 ? null : model.bundle().coOccurrence().priorFor(user.latestSecondItems());
+        CoOccurrence.Prior prior = coOccurrenceWeight == 0 ? null : model.bundle().coOccurrence().priorFor(user.coOccurrenceContext());
         for (int i = 0, next = 0; i < indices.length; i++) {
             if (indices[i] > 0) {
                 float similarity = retrievalWeight == 0 ? 0 : items.similarity((int) indices[i], user.embedding());
@@ -88,13 +88,14 @@ public final class RankingScores {
         return (float) (blend < 0 ? 1 / (1 - blend) : 1 + blend);
     }
 
-    /** What {@link #score} computes, for explain. */
-    public static String describe(ServedBlend blend) {
+    /** What {@link #score} computes, for explain; coOccurrenceSpan: the bundle's co_occurrence.span (0: by seconds). */
+    public static String describe(ServedBlend blend, int coOccurrenceSpan) {
         float retrievalWeight = blend.retrievalWeight(), coOccurrenceWeight = blend.coOccurrenceInEffect();
+        String counts = coOccurrenceSpan == 0 ? "same-second co-occurrence counts with the history's latest second"
+            : "co-occurrence counts (items at most " + coOccurrenceSpan + " events apart) with the history's last " + coOccurrenceSpan + " events";
         return retrievalWeight == 0 ? "sigmoid of the ranking head's logit"
             : "x = log sigmoid(ranking head's logit) + retrieval_weight " + retrievalWeight + " * retrieval similarity"
-                + (coOccurrenceWeight == 0 ? "" : " + co_occurrence_weight " + coOccurrenceWeight
-                    + " * log(1 + same-second co-occurrence counts with the history's latest second)")
+                + (coOccurrenceWeight == 0 ? "" : " + co_occurrence_weight " + coOccurrenceWeight + " * log(1 + " + counts + ")")
                 + ", as a positive score: 1 / (1 - x) below 0, 1 + x above";
     }
 

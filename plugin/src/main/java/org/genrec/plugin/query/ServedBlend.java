@@ -2,7 +2,7 @@ package org.genrec.plugin.query;
 
 /**
  * The weights of one query's served order ({@link RankingScores}): how much the retrieval similarity counts beside the
- * ranking head ({@code rank.retrieval_weight}; 0: the head alone), and how much the same-second co-occurrence term does
+ * ranking head ({@code rank.retrieval_weight}; 0: the head alone), and how much the co-occurrence term does
  * ({@code rank.co_occurrence_weight}; it has none without a retrieval weight). Each the query's, else the bundle's.
  */
 public record ServedBlend(float retrievalWeight, float coOccurrenceWeight) {

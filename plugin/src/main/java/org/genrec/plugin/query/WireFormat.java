@@ -50,7 +50,7 @@ final class WireFormat {
             writeFloats(out, encoding.cacheValues());
             writeFloats(out, encoding.cacheMask());
             out.writeVInt(encoding.droppedHistoryItems());
-            out.writeVIntArray(encoding.latestSecondItems());
+            out.writeVIntArray(encoding.coOccurrenceContext());
         }
     }
 

@@ -27,9 +27,11 @@ public class RankingScoresTests extends OpenSearchTestCase {
         assertEquals(1 + (-Math.log1p(Math.exp(2.0)) + 5 * 0.9 + term), RankingScores.score(-2f, 0.9f, 5f, term), 1e-6);
         assertTrue(RankingScores.score(-2f, 0.1f, 5f, term) > RankingScores.score(-2f, 0.9f, 5f, 0));
         assertEquals(RankingScores.score(2f, -0.7f, 0f, 0), RankingScores.score(2f, -0.7f, 0f, term), 0f);
-        assertTrue(RankingScores.describe(new ServedBlend(5f, 3f)).contains("co_occurrence_weight 3.0"));
-        assertFalse(RankingScores.describe(new ServedBlend(5f, 0f)).contains("co_occurrence"));
-        assertFalse(RankingScores.describe(new ServedBlend(0f, 3f)).contains("co_occurrence")); // the head alone has no such term
+        assertTrue(RankingScores.describe(new ServedBlend(5f, 3f), 0).contains("co_occurrence_weight 3.0"));
+        assertTrue(RankingScores.describe(new ServedBlend(5f, 3f), 0).contains("the history's latest second"));
+        assertTrue(RankingScores.describe(new ServedBlend(5f, 3f), 5).contains("the history's last 5 events"));
+        assertFalse(RankingScores.describe(new ServedBlend(5f, 0f), 0).contains("co_occurrence"));
+        assertFalse(RankingScores.describe(new ServedBlend(0f, 3f), 0).contains("co_occurrence")); // the head alone has no such term
     }
 
     public void testExtremeInputsStayFinitePositiveAndOrdered() {
