@@ -545,6 +545,19 @@ def _architecture(cfg) -> dict[str, Any]:
     return arch
 
 
+def finite_or_null(value: Any) -> Any:
+    """value with every NaN or infinite float made None (JSON null), in nested dicts and lists: a metric that is
+    undefined on the training log (AUC without a negative label, e.g. a log of purchases only) is NaN in Python, and
+    NaN is not JSON, so a strict reader (the Java runtime's) would refuse the whole manifest."""
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,
                   actions: Sequence[str], max_history: int, max_query_tokens: int, model_id: str,
                   model_version: str, training: dict[str, Any], golden_requests: Sequence[dict[str, Any]],
@@ -595,7 +608,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
                                                     golden_requests)
         graphs[ITEM_ENCODER] = {"file": f"{ITEM_ENCODER}.onnx", "inputs": ITEM_ENCODER_INPUTS, "outputs": ITEM_ENCODER_OUTPUTS}
         graphs[SCORE_ROWS] = {"file": f"{SCORE_ROWS}.onnx", "inputs": score_rows_inputs(cfg.layers), "outputs": SCORE_OUTPUTS}
-    (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "golden.json").write_text(json.dumps(golden, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     parity = check_onnx_parity(out, golden)
     parity_fp16 = check_onnx_parity(out, golden, FP16_TOLERANCE, FP16)
     if cfg.item_text:
@@ -619,7 +632,7 @@ def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[It
         **({"co_occurrence": {"file": CO_OCCURRENCE_FILE, "pairs": len(co_occurrence[0].neighbours),
                               "span": co_occurrence[0].span}}
            if co_occurrence is not None else {}),
-        "training": {**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16},
+        "training": finite_or_null({**training, "onnx_parity_max_abs_err": parity, "onnx_fp16_max_abs_err": parity_fp16}),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return out
