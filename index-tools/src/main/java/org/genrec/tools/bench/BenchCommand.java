@@ -175,7 +175,7 @@ public final class BenchCommand {
                 coOccurrence = CoOccurrenceCost.measure(model.bundle().coOccurrence(), model.bundle().items().size(),
                     new int[] { 1, 5, 20, 200 }, 100);
                 for (CoOccurrenceCost.Point p : coOccurrence) {
-                    out.printf("  context of %3d items: %.1f us%n", p.contextItems(), p.medianMicros());
+                    out.printf("  %3d context items: %.1f us%n", p.contextItems(), p.medianMicros());
                 }
             }
             modelTime.write(outDir.resolve("model-time.png"));
