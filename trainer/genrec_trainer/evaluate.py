@@ -285,7 +285,8 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     with item text), "cold_hr@10", ...: each held-out item ranked by its text-only embedding
     (model.cold_item_embeddings) among the others' usual ones, as if it had been added after training;
     with rerank_top and retrieval_weight also "cold_blend<M>_hr@10", ...: the served order when that new
-    item is ranked too, the ranking head reading its text-only row.
+    item is ranked too, the ranking head reading its text-only row (and, with the co-occurrence term, the new item
+    without counts: the bundle's table has none for an item added after training).
     With co_occurrence and a co_occurrence_weight > 0 the blend adds that prior (cooccurrence.py), as the bundle serves
     it, and "blend<M>_without_prior_hr@10", ... are the blend without it."""
     ranks, rank_scores, labels, windows, cold_ranks, cold_windows = [], [], [], [], [], []
@@ -307,7 +308,11 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
             if rerank_top and retrieval_weight is not None:
                 def as_new_logits(window: np.ndarray, target=target, rank_logits=rank_logits) -> np.ndarray:
                     return rank_logits(np.where(window == target[:, None], window + shift, window), as_new_rows)
-                cold_windows.append(served_windows(as_new, target, excluded, rerank_top, as_new_logits))
+
+                def as_new_prior(window: np.ndarray, target=target, prior=prior) -> np.ndarray:
+                    return np.where(window == target[:, None], 0.0, prior(window))
+                cold_windows.append(served_windows(as_new, target, excluded, rerank_top, as_new_logits,
+                                                   None if prior is None else as_new_prior))
         if rerank_top:
             windows.append(served_windows(retrieval, target, excluded, rerank_top, rank_logits, prior))
         rank_scores.append(rank_logits(target[:, None])[:, 0])
@@ -318,7 +323,7 @@ def evaluate(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequenc
     if cold_ranks:
         out |= {"cold_" + k: v for k, v in rank_metrics(np.concatenate(cold_ranks)).items()}
     if cold_windows:
-        cold_served = ServedWindows.concatenate(cold_windows).target_ranks(retrieval_weight)
+        cold_served = ServedWindows.concatenate(cold_windows).target_ranks(retrieval_weight, co_occurrence_weight)
         out |= {f"cold_blend{rerank_top}_" + k: v for k, v in rank_metrics(cold_served).items()}
     if rerank_top and windows:
         served = ServedWindows.concatenate(windows)

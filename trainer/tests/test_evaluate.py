@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from genrec_trainer import synthetic
+from genrec_trainer.cooccurrence import CoOccurrence
 from genrec_trainer.data import build_vocab, group_by_user, item_index, item_token_table
 from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, evaluate, evaluate_new_history_items, hit_rate,
                                     liked_metrics, make_split, mrr, ndcg, reranked_target_ranks, served_windows, target_ranks)
 from genrec_trainer.model import GenRecModel, ModelConfig
+from genrec_trainer.train import last_training_positions
 
 
 def test_target_ranks_exclude_history_and_padding():
@@ -135,6 +137,20 @@ def test_cold_metrics_rank_each_held_out_item_by_its_text_alone():
     metrics = ("hr@10", "ndcg@10", "mrr")
     assert {k: text_only["cold_" + k] for k in metrics} == {k: text_only[k] for k in metrics}
     assert {k: text_only["cold_blend10_" + k] for k in metrics} == {k: text_only["blend10_" + k] for k in metrics}
+
+
+def test_the_served_new_item_has_no_co_occurrence_counts_while_the_others_keep_theirs():
+    seqs, split, model = _untrained_model_with_item_text()
+    with torch.no_grad():
+        model.item_id_emb.weight.zero_()   # text only: a held-out item ranks as itself whether new or trained
+    table = CoOccurrence.count(seqs, last_training_positions(split.train), model.cfg.num_items, neighbours=25, span=3)
+    served = dict(rerank_top=10, retrieval_weight=5.0, cold_items=True, co_occurrence=table)
+    with_term = evaluate(model, seqs, split.test, 10, co_occurrence_weight=50.0, **served)
+    without = evaluate(model, seqs, split.test, 10, co_occurrence_weight=0.0, **served)
+    assert with_term["cold_blend10_mrr"] != without["cold_blend10_mrr"], "the other hits' counts move the new item"
+    # the one difference from the trained item's served order is the target's own counts, now 0: it can only fall
+    assert with_term["cold_blend10_mrr"] < with_term["blend10_mrr"]
+    assert without["cold_blend10_mrr"] == without["blend10_mrr"]
 
 
 def test_newhist_metrics_compare_the_history_as_trained_without_the_new_items_and_with_their_text():
