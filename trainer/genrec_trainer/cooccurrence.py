@@ -37,7 +37,7 @@ class CoOccurrence:
     offsets: np.ndarray     # int64 [I + 2]
     neighbours: np.ndarray  # int32 [nnz]
     counts: np.ndarray      # float32 [nnz]
-    span: int = 0         # 0: pairs of one second, the request's latest second read; K: K events apart, its last K
+    span: int = 0           # 0: pairs of one second, the request's latest second read; K: K events apart, its last K
 
     @property
     def num_items(self) -> int:

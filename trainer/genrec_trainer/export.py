@@ -339,7 +339,7 @@ def default_golden_requests(items: Sequence[Item], events: Sequence[Event], acti
 
     # A page rated at once: the latest second holds four events, one of an item the model does not know. The
     # co-occurrence term (bundles trained with --co-occurrence) reads the three it knows (or, counted by events
-    # apart, the known items among its last `window` events).
+    # apart, the known items among its last `span` events).
     u = first(lambda s: len(s) >= 8)
     page = _as_request_events(u[:7])
     for ev in page[4:]:
