@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -146,11 +146,13 @@ def bm25_ranks(items: Sequence[Item], seqs: Sequence[UserSequence], examples: Se
 
 def evaluate_search(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequence[tuple[int, int]],
                     train_examples: Sequence[tuple[int, int]], items: Sequence[Item], queries: ItemQueries,
-                    max_history: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+                    max_history: int, rng: np.random.Generator, served: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
     """The search test: each test event becomes a search request with its category query; the
-    model with history, the model without history and BM25 rank the same candidates."""
+    model with history, the model without history and BM25 rank the same candidates. served: evaluate()'s served-order
+    arguments (rerank_top, retrieval_weight, co_occurrence, co_occurrence_weight), the bundle's, so that "model" also
+    has what a search with "rank": true returns (blend<M>_*): one set of weights serves both kinds of request."""
     seqs_q, texts = with_target_queries(seqs, test, queries, rng)
-    return {"model": evaluate(model, seqs_q, test, max_history),
+    return {"model": evaluate(model, seqs_q, test, max_history, **(served or {})),
             "model_no_history": evaluate(model, seqs_q, test, 0),
             "bm25": {**rank_metrics(bm25_ranks(items, seqs_q, test, texts, train_examples)),
                      "users": float(len(test))}}

@@ -643,11 +643,17 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
         search = None
         if queries is not None:
+            served = dict(rerank_top=rerank_top, retrieval_weight=retrieval_weight, co_occurrence=co_table,
+                          co_occurrence_weight=co_occurrence_weight or 0.0)
             search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
-                                     np.random.default_rng(seed + 1))
+                                     np.random.default_rng(seed + 1), served)
+            blend = f"blend{rerank_top}_"
             for ranker, m in search.items():
-                log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr")))
-                metrics.update({f"search_{ranker}_{k}": round(v, 4) for k, v in m.items() if k in ("hr@10", "ndcg@10")})
+                log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr"))
+                    + (f" | served order {m[blend + 'hr@10']:.4f} {m[blend + 'ndcg@10']:.4f}" if blend + "hr@10" in m else ""))
+                metrics.update({f"search_{ranker}_{k}": round(v, 4) for k, v in m.items()
+                                if k in ("hr@10", "ndcg@10", blend + "hr@10", blend + "ndcg@10",
+                                         blend + "without_prior_hr@10", blend + "without_prior_ndcg@10")})
         if metrics_out:
             Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
             Path(metrics_out).write_text(json.dumps({

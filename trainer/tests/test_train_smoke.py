@@ -384,8 +384,15 @@ def test_the_dense_loss_alone_on_a_log_with_searches_trains_its_search_path(tiny
                   similarity="dot", full_softmax=True, search_queries="path", export=False)
     with pytest.raises(ValueError, match="search path would stay untrained"):
         _train(tiny_log, tmp_path, dense_search=False, **recipe)
-    m = _train(tiny_log, tmp_path, **recipe)
+    logged = []
+    m = _train(tiny_log, tmp_path, rerank_top=20, co_occurrence=5, log=logged.append, metrics_out=str(tmp_path / "m.json"),
+               **recipe)
     assert 0.0 <= m["search_model_hr@10"] <= 1.0
+    # and what a search with "rank": true returns, with the bundle's weights, the co-occurrence term included
+    assert 0.0 <= m["search_model_blend20_hr@10"] <= 1.0 and "search_model_no_history_blend20_hr@10" not in m
+    assert ("search_model_blend20_without_prior_hr@10" in m) == (json.loads((tmp_path / "m.json").read_text())
+                                                                 ["co_occurrence_weight"] > 0)
+    assert any(line.startswith("search test, model:") and "served order" in line for line in logged)
 
 
 def test_events_of_items_missing_from_the_items_file_are_dropped_and_counted(tiny_log, tmp_path):
