@@ -26,11 +26,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from .encoding import encode_graph_feed
 from .export import HISTORY_ITEM_TOKENS, score_feed
-from .flops import square_matmul_rate, rate_of
+from .flops import flop_counter, rate_of, square_matmul_rate
 from .model import GenRecModel, ModelConfig
 
 
@@ -225,7 +224,7 @@ class CallFlops:
 
     @staticmethod
     def _count(call: Callable) -> int:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), flop_counter() as counter:
             call()
         return counter.get_total_flops()
 

@@ -27,6 +27,19 @@ def test_a_step_counts_its_forward_and_backward_products_once_per_shape():
     assert runs == [3, 3, 6], "every step runs, counted or not"
 
 
+def test_a_sparse_product_counts_its_stored_entries_not_the_dense_shape():
+    sparse = torch.sparse_coo_tensor(torch.tensor([[0, 1, 2], [5, 7, 9]]), torch.ones(3), (1000, 20000)).coalesce()
+    w = torch.randn(20000, 64, requires_grad=True)
+    flops = StepFlops()
+    _, counted = flops.run(("sparse",), lambda: torch.sparse.mm(sparse, w).sum().backward())
+    assert counted <= 2 * 2 * 3 * 64, "forward 2 * nnz * 64, and the backward's product (if counted) as much"
+    with FlopCounterMode(display=False) as torch_own:
+        torch.sparse.mm(sparse, w).sum().backward()
+    assert torch_own.get_total_flops() >= 2 * 1000 * 20000 * 64, "torch's own formula counts the dense product"
+    x = torch.randn(4, 6)
+    assert StepFlops().run(("dense",), lambda: x @ torch.randn(6, 3))[1] == 2 * 4 * 6 * 3
+
+
 def test_the_shape_of_a_batch_tells_searches_apart():
     plain = {"history_items": torch.ones(2, 4, dtype=torch.long), "query_tokens": torch.zeros(2, 3, dtype=torch.long)}
     searched = {**plain, "query_tokens": torch.tensor([[0, 0, 0], [5, 0, 0]])}
