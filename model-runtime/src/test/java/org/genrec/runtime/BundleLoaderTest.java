@@ -96,14 +96,13 @@ class BundleLoaderTest {
     @Test
     void rotaryRowsThatDoNotFillTheHeadAreRefusedAtLoad() throws IOException {
         FixtureBundle.copyTo(dir);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         ((ObjectNode) manifest.path("rotary")).putArray("position_frequencies").add(1.0f);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("head_dim / 2 = 8 rotary pairs in all"), e.getMessage());
         manifest.remove("rotary");
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("rotary must give position_frequencies"), e.getMessage());
     }
@@ -111,19 +110,18 @@ class BundleLoaderTest {
     @Test
     void unknownRotarySettingsAreRefusedAtLoad() throws IOException {
         FixtureBundle.copyTo(dir);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         ObjectNode rotary = (ObjectNode) manifest.path("rotary");
         for (var bad : List.of(List.of("time_scale", "cubic", "rotary.time_scale must be"), List.of("query_time", "later",
             "rotary.query_time must be"))) {
             ObjectNode changed = manifest.deepCopy();
             ((ObjectNode) changed.path("rotary")).put(bad.get(0), bad.get(1));
-            json.writeValue(dir.resolve("manifest.json").toFile(), changed);
+            writeManifest(changed);
             BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
             assertTrue(e.getMessage().contains(bad.get(2)), e.getMessage());
         }
         rotary.putArray("time_periods").add(120).add(0).add(5).add(7);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("rotary.time_periods must be positive"), e.getMessage());
     }
@@ -144,18 +142,17 @@ class BundleLoaderTest {
     @Test
     void theServedBlendWeightIsReadAndAnInvalidOneRefused() throws IOException {
         FixtureBundle.copyTo(dir);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         manifest.putObject("ranking").put("retrieval_weight", 7.5).put("window", 100);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         assertEquals(7.5f, BundleLoader.load(dir).manifest().retrievalWeight());
 
         manifest.remove("ranking"); // a bundle written before the field: the ranking head alone
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         assertEquals(0f, BundleLoader.load(dir).manifest().retrievalWeight());
 
         manifest.putObject("ranking").put("retrieval_weight", -1.0);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("ranking.retrieval_weight must be between 0 and 1000.0, got -1.0"), e.getMessage());
     }
@@ -185,35 +182,33 @@ class BundleLoaderTest {
         e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("co-occurrence file [co_occurrence.bin] is missing"), e.getMessage());
 
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         manifest.remove("co_occurrence"); // the weight kept, the counts gone
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("ranking.co_occurrence_weight is " + loaded.manifest().coOccurrenceWeight()
             + " but the manifest names no co_occurrence file"), e.getMessage());
 
         ((ObjectNode) manifest.path("ranking")).remove("co_occurrence_weight"); // a bundle trained without the term
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         assertSame(CoOccurrence.NONE, BundleLoader.load(dir).coOccurrence());
     }
 
     @Test
     void aCoOccurrenceSpanIsReadAndANegativeOneRefused() throws IOException {
         FixtureBundle.copyTo(dir);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         ObjectNode spec = (ObjectNode) manifest.path("co_occurrence");
         spec.remove("span"); // a bundle of session 54, before spans: counted by seconds
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         assertEquals(0, BundleLoader.load(dir).manifest().coOccurrenceSpan());
 
         spec.put("span", 4);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         assertEquals(4, BundleLoader.load(dir).manifest().coOccurrenceSpan());
 
         spec.put("span", -1);
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         BundleFormatException e = assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir));
         assertTrue(e.getMessage().contains("co_occurrence.span must be 0 (the latest second) or a number of events, got -1"), e.getMessage());
     }
@@ -226,10 +221,9 @@ class BundleLoaderTest {
         assertTrue(missing.getMessage().contains("score_fp16"), missing.getMessage());
 
         // A bundle from a trainer before float16 graphs: AUTO serves float32, FP16 says what is missing.
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        ObjectNode manifest = readManifest();
         ((ObjectNode) manifest.path("graphs")).remove(List.of("encode_fp16", "score_fp16"));
-        json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+        writeManifest(manifest);
         try (GenrecModel model = GenrecModel.load(dir, ExecutionProvider.AUTO, EncodeBatching.DEFAULT, GraphPrecision.AUTO)) {
             assertEquals(GraphPrecision.FP32, model.precision());
         }
@@ -271,6 +265,14 @@ class BundleLoaderTest {
         FixtureBundle.copyTo(dir);
         Files.delete(dir.resolve("vocab.txt"));
         assertTrue(assertThrows(BundleFormatException.class, () -> BundleLoader.load(dir)).getMessage().contains("vocab.txt"));
+    }
+
+    private ObjectNode readManifest() throws IOException {
+        return (ObjectNode) new ObjectMapper().readTree(dir.resolve("manifest.json").toFile());
+    }
+
+    private void writeManifest(ObjectNode manifest) throws IOException {
+        new ObjectMapper().writeValue(dir.resolve("manifest.json").toFile(), manifest);
     }
 
     private void replaceInManifest(String from, String to) throws IOException {
