@@ -90,7 +90,8 @@ def test_the_context_is_the_latest_second_or_the_last_k_events_known_items_only(
     assert context_items(np.array([0]), np.array([], np.int64), 5).tolist() == []   # an empty history's padding
     seq = _seq([1, 2, 3, 4, 5, 6], [0] * 6)
     co = CoOccurrence.count([seq], {0: 5}, 6, neighbours=10, span=3)
-    assert [c.tolist() for c in co.request_contexts([seq], [(0, 5), (0, 5)], max_history=2)] == [[4, 5], [4, 5]]
+    # span 3 within histories of 2 events (those before positions 5 and 3): the history as the model reads it bounds it
+    assert [c.tolist() for c in co.request_contexts([seq], [(0, 5), (0, 3)], max_history=2)] == [[4, 5], [2, 3]]
 
 
 @pytest.mark.parametrize("span, expected", [(0, [2, 3]), (2, [2, 3]), (3, [1, 2, 3])])
