@@ -23,7 +23,7 @@ from .data import item_tokens
 from .encoding import KEY_PADDING, SLOT_COLUMNS, SLOT_INPUTS, SLOT_KEEP, RequestEncoder, runtime_inputs
 from .model import GenRecModel, ModelConfig
 from .rotary_rows import KEY_ROTARY_IDS, ROTARY_COS, ROTARY_IDS, ROTARY_SIN, RotarySpec
-from .schema import Event, Item, write_jsonl
+from .schema import Event, Item, finite_or_null, write_jsonl
 from .tokenizer import PAD_ID, UNK_ID, Vocab
 
 # 3: the encode graph takes its rotary rows and slot masks from the runtime (rotary_rows.py, encoding.slot_inputs);
@@ -543,19 +543,6 @@ def _architecture(cfg) -> dict[str, Any]:
         if getattr(cfg, key) != getattr(defaults, key):
             arch[key] = getattr(cfg, key)
     return arch
-
-
-def finite_or_null(value: Any) -> Any:
-    """value with every NaN or infinite float made None (JSON null), in nested dicts and lists: a metric that is
-    undefined on the training log (AUC without a negative label, e.g. a log of purchases only) is NaN in Python, and
-    NaN is not JSON, so a strict reader (the Java runtime's) would refuse the whole manifest."""
-    if isinstance(value, dict):
-        return {k: finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_or_null(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def export_bundle(model: GenRecModel, out_dir: str | Path, *, items: Sequence[Item], vocab: Vocab,

@@ -115,3 +115,16 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def finite_or_null(value: Any) -> Any:
+    """value with every NaN or infinite float made None (JSON null), in nested dicts and lists: a metric that is
+    undefined on the training log (AUC without a negative label, e.g. a log of purchases only) is NaN in Python, and
+    NaN is not JSON, so a strict reader (the Java runtime's, jq) would refuse the whole file."""
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

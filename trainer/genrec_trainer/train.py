@@ -42,7 +42,7 @@ from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
 from .objective import Enhancer, Objective
 from .recipes import FULL_SOFTMAX_MAX_ITEMS, RECIPES, resolve
-from .schema import Event, Item
+from .schema import Event, Item, finite_or_null
 from .search import ItemQueries, attach_training_queries, evaluate_search
 from .stopping import StopRequest
 
@@ -656,7 +656,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                                          blend + "without_prior_hr@10", blend + "without_prior_ndcg@10")})
         if metrics_out:
             Path(metrics_out).parent.mkdir(parents=True, exist_ok=True)
-            Path(metrics_out).write_text(json.dumps({
+            Path(metrics_out).write_text(json.dumps(finite_or_null({
                 "data": data_desc, "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol], "split": split_info,
                 "max_history": max_history, "config": cfg.to_dict(), "seed": seed, "epochs": epochs,
                 "epochs_run": history[-1]["epoch"],
@@ -680,7 +680,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "search": {r: {k: round(v, 5) for k, v in m.items()} for r, m in search.items()} if search else None,
                 "test": {k: round(v, 5) for k, v in test.items()},
                 "train_seconds": round(train_seconds, 1), "threads": threads, "resumed_at_epochs": resumed_at,
-                "history": history}, indent=1) + "\n")
+                "history": history}), indent=1, allow_nan=False) + "\n")
         if ranks_out:
             write_example_ranks(ranks_out, example_ranks(model, seqs, split.test, max_history), seqs, items)
         if scores_out:

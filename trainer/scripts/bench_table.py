@@ -49,7 +49,8 @@ def unfinished(m: dict) -> bool:
 
 
 def values(ms: list[dict], key: str) -> list[float]:
-    return [m["test"][key] for m in ms if key in m["test"]]
+    """The runs' test metric `key`, where defined (null: e.g. AUC on a log without negative labels)."""
+    return [m["test"][key] for m in ms if m["test"].get(key) is not None]
 
 
 def print_runs(runs: dict[str, list[dict]]) -> None:

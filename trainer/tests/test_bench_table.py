@@ -61,3 +61,9 @@ def test_compare_names_the_runs_it_has_when_one_is_missing(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode != 0
     assert "no run named 'ml-nope'" in run.stderr and "ml-ours-t" in run.stderr
+
+
+def test_an_undefined_metric_is_left_out_of_the_mean():
+    runs = [{"test": {"auc": None, "hr@10": 0.1}}, {"test": {"auc": 0.8, "hr@10": 0.3}}, {"test": {"hr@10": 0.2}}]
+    assert bench_table.values(runs, "auc") == [0.8]          # null (a log without negative labels) and absent: no value
+    assert bench_table.values(runs, "hr@10") == [0.1, 0.3, 0.2]

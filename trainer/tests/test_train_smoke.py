@@ -183,7 +183,9 @@ def test_an_order_only_log_counts_co_occurrence_a_few_events_apart(tiny_log, tmp
     """A log in order only and with positives only (purchases, reviews): its bundle must still be strict JSON."""
     items, events = tiny_log
     order_only = [dataclasses.replace(e, timestamp=0, label=None) for e in events]
-    _train((items, order_only), tmp_path, epochs=1, rerank_top=50, co_occurrence=5, co_occurrence_span=3)
+    _train((items, order_only), tmp_path, epochs=1, rerank_top=50, co_occurrence=5, co_occurrence_span=3,
+           metrics_out=str(tmp_path / "m.json"))
+    assert json.loads((tmp_path / "m.json").read_text(), parse_constant=_not_json)["test"]["auc"] is None   # so is --metrics-out
     bundle = tmp_path / "b"
     manifest = json.loads((bundle / "manifest.json").read_text(), parse_constant=_not_json)
     assert manifest["co_occurrence"]["span"] == 3
