@@ -47,7 +47,7 @@ public final class BatchLayout {
             }
         }
         return new EncodedRequest(length, q, items, actions, ages, historyTokens, queryTokens, 0, it, itemTokens, requestTimes,
-            new int[0]); // the graph's inputs only: each row's latest second goes to its own UserEncoding (split)
+            new int[0]); // the graph's inputs only: each row's co-occurrence context goes to its own UserEncoding (split)
     }
 
     /**

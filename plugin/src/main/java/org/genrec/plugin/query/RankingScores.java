@@ -24,7 +24,8 @@ import java.util.List;
  * than retrieval does. The similarity is the model's own (user embedding dot the bundle's item
  * embedding: the cosine for a cosine model), whatever the index's field similarity turned it into.
  * A bundle trained with a co-occurrence table adds {@code v * log(1 + counts)} to that sum ({@link CoOccurrence}: how
- * often other users logged the hit in the same second as the request's latest items), v the bundle's
+ * often other users logged the hit together with the request's context items: its latest second, or its last
+ * {@code co_occurrence.span} events), v the bundle's
  * {@code ranking.co_occurrence_weight} or the query's; the ranking head alone (w = 0) has no such term, as in the trainer.
  *
  * <p>The score: with w = 0 the probability itself ({@code min_score} can cut on it); with w > 0
