@@ -41,7 +41,7 @@ from .flops import StepFlops, matmul_rate
 from .losses import AdaptiveLossWeighter
 from .model import GenRecModel, ModelConfig
 from .objective import Enhancer, Objective
-from .recipes import FULL_SOFTMAX_MAX_ITEMS, RECIPES, resolve
+from .recipes import FULL_SOFTMAX_MAX_ITEMS, QUALITY_CO_OCCURRENCE, QUALITY_CO_OCCURRENCE_SPAN, RECIPES, resolve
 from .schema import Event, Item, finite_or_null
 from .search import ItemQueries, attach_training_queries, evaluate_search
 from .stopping import StopRequest
@@ -932,15 +932,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--retrieval-weight", type=float, default=None,
                    help="the served blend's weight of the retrieval similarity, written into the bundle as the plugin's "
                         "default (default: the best of a grid on validation NDCG@10; 0: the ranking head alone)")
-    p.add_argument("--co-occurrence", type=int, default=0, metavar="N",
+    p.add_argument("--co-occurrence", type=int, default=None, metavar="N",
                    help="add the co-occurrence prior to the served order: how often other users logged an item in the "
                         "same second as the request's latest items (or a few events apart: --co-occurrence-span), "
-                        "each item's N most frequent partners kept in the bundle (0: off)")
+                        f"each item's N most frequent partners kept in the bundle (0: off). Default: off; --recipe "
+                        f"quality: {QUALITY_CO_OCCURRENCE} while the served order is tested (--rerank-top > 0)")
     p.add_argument("--co-occurrence-weight", type=float, default=None,
                    help="that prior's weight in the served order (default: the best of a grid on validation NDCG@10)")
-    p.add_argument("--co-occurrence-span", type=int, default=0, metavar="K",
+    p.add_argument("--co-occurrence-span", type=int, default=None, metavar="K",
                    help="count items logged at most K events apart, and read the request's last K events, instead of "
-                        "the same second (0, the default, needs timestamps; a log in order only needs K > 0, e.g. 5)")
+                        "the same second (0: by second, which needs timestamps). Default: 0 on a log with timestamps, "
+                        f"{QUALITY_CO_OCCURRENCE_SPAN} on a log in order only")
     p.add_argument("--checkpoint", help="write the run's state here after every epoch; if the file exists, resume "
                                         "after its last epoch (same settings; --epochs/--patience may grow)")
     p.set_defaults(**RECIPES[recipe_only.parse_known_args(argv)[0].recipe])  # defaults only: explicit flags win
@@ -978,8 +980,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not has_ts:
         print("data has no timestamps: order only (every age is 0, the time signal carries nothing)")
     by_data = resolve(args.recipe, full_softmax=args.full_softmax, dense_rank=args.dense_rank,
-                      select_on=args.select_on, catalogue_size=len(items),
-                      has_negative_labels=any(e.label == 0 for e in events))
+                      select_on=args.select_on, co_occurrence=args.co_occurrence,
+                      co_occurrence_span=args.co_occurrence_span, catalogue_size=len(items),
+                      has_negative_labels=any(e.label == 0 for e in events), has_timestamps=has_ts,
+                      rerank_top=args.rerank_top)
     if args.recipe != "small":
         print(f"recipe {args.recipe} on this data: {by_data.summary()}")
     train(items, events, out=args.out, data_desc=desc, seed=args.seed, epochs=args.epochs,
@@ -1014,8 +1018,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           input_scale=args.input_scale, rank_weight=args.rank_weight,
           recency_positions=args.recency_positions, target_weight=args.target_weight,
           dense_rank=by_data.dense_rank, checkpoint=args.checkpoint, action_input=args.action_input == "on",
-          rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, co_occurrence=args.co_occurrence,
-          co_occurrence_weight=args.co_occurrence_weight, co_occurrence_span=args.co_occurrence_span, **arch)
+          rerank_top=args.rerank_top, retrieval_weight=args.retrieval_weight, co_occurrence=by_data.co_occurrence,
+          co_occurrence_weight=args.co_occurrence_weight, co_occurrence_span=by_data.co_occurrence_span, **arch)
 
 
 if __name__ == "__main__":
