@@ -34,7 +34,8 @@ from typing import Any
 
 FULL_SOFTMAX_MAX_ITEMS = 20_000
 QUALITY_CO_OCCURRENCE = 100      # partners kept per item: the setting of every co-occurrence figure in BENCHMARKS.md
-QUALITY_CO_OCCURRENCE_SPAN = 5   # events apart, for a log in order only: Amazon Scientific's validation (session 55)
+# events apart, for a log in order only: Beauty's best on validation, Scientific's level with 10 to 20
+QUALITY_CO_OCCURRENCE_SPAN = 5
 
 QUALITY_FLAGS: dict[str, Any] = {
     "epochs": 300, "eval_every": 1, "patience": 20, "select_best": True, "sampling": "users", "dense_loss": True,
