@@ -634,8 +634,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if co_table is not None:
             retrieval_weight, co_occurrence_weight, co_weights_tried = served_co_occurrence_weight(
                 valid_windows, co_table, retrieval_weight, weight_chosen_on == "given", co_occurrence_weight, log)
-        test = evaluate(model, seqs, split.test, max_history, rerank_top=rerank_top, retrieval_weight=retrieval_weight,
-                        cold_items=item_text, co_occurrence=co_table, co_occurrence_weight=co_occurrence_weight or 0.0)
+        # the order a served request returns, as the bundle will serve it: the same for recommendation and search
+        served = dict(rerank_top=rerank_top, retrieval_weight=retrieval_weight, co_occurrence=co_table,
+                      co_occurrence_weight=co_occurrence_weight or 0.0)
+        test = evaluate(model, seqs, split.test, max_history, cold_items=item_text, **served)
         if new_history_items and item_text:
             test |= evaluate_new_history_items(model, seqs, split.test, max_history, new_history_items, seed=seed + 2)
         train_seconds = time.time() - t_start
@@ -643,8 +645,6 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         log(f"test ({int(test['users'])} users): " + json.dumps(metrics) + f" | trained in {train_seconds:.1f}s")
         search = None
         if queries is not None:
-            served = dict(rerank_top=rerank_top, retrieval_weight=retrieval_weight, co_occurrence=co_table,
-                          co_occurrence_weight=co_occurrence_weight or 0.0)
             search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
                                      np.random.default_rng(seed + 1), served)
             blend = f"blend{rerank_top}_"
