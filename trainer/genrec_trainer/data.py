@@ -24,6 +24,29 @@ class UserSequence:
     labels: np.ndarray         # int64 [n], -1 = unlabelled
 
 
+def shuffled_within_seconds(seqs: Sequence[UserSequence], upto: dict[int, int],
+                             rng: np.random.Generator) -> list[UserSequence]:
+    """The log with each user's training events (positions <= upto[u]) reordered at random inside every run of
+    equal timestamps: a log's order inside one second is no signal (MovieLens: a page of ratings submitted at once),
+    so training on a fresh order each epoch keeps the model from reading one. The held-out events and their place are
+    untouched; users without training events are returned as they are."""
+    out = []
+    for u, s in enumerate(seqs):
+        end = upto.get(u, -1) + 1
+        order = np.arange(len(s.items))
+        start = 0
+        while start < end:
+            stop = start + 1
+            while stop < end and s.timestamps[stop] == s.timestamps[start]:
+                stop += 1
+            if stop - start > 1:
+                order[start:stop] = start + rng.permutation(stop - start)
+            start = stop
+        out.append(UserSequence(s.user_id, s.items[order], s.actions[order], s.timestamps[order],
+                                s.query_tokens[order], s.labels[order]))
+    return out
+
+
 def item_index(items: Sequence[Item]) -> dict[str, int]:
     """External id -> model index, 1-based (0 is padding), in catalogue order."""
     return {it.item_id: i + 1 for i, it in enumerate(items)}

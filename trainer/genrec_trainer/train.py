@@ -31,7 +31,7 @@ from . import synthetic
 from .checkpoint import RunCheckpoint, epoch_state, restore_epoch_state
 from .cooccurrence import CoOccurrence
 from .data import (Split, UserSequence, build_vocab, data_fingerprint, group_by_user, item_index, item_token_table,
-                   make_batch)
+                   make_batch, shuffled_within_seconds)
 from .datasets import DATASETS, load_dataset, load_generic
 from .evaluate import (CO_OCCURRENCE_WEIGHTS, PROTOCOL_TEXT, RETRIEVAL_WEIGHTS, ServedWindows, choose_retrieval_weight,
                        choose_served_weights, equal_timestamp_events, evaluate,
@@ -77,7 +77,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
                "absolute_time_days": 0.0, "adaptive_every": "step", "time_rope_fraction": 0.5,
-               "time_rope_slowest": 0.0}
+               "time_rope_slowest": 0.0, "shuffle_ties": False}
 
 
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
@@ -237,7 +237,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           dense_rank: bool = False,
           recency_positions: int = 0, target_weight: float = 1.0, length_grouping: bool = True,
           dense_divisor: str = "batch", dense_search: bool = True, exclude_seen: bool = False,
-          tied_next: int = 1, tie_positions: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
+          tied_next: int = 1, tie_positions: bool = False, shuffle_ties: bool = False, time_scale: str = "log", time_rope_fraction: float = 0.5,
           time_rope_slowest: float = 0.0, query_time: str = "own",
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
           co_occurrence: int = 0, co_occurrence_weight: float | None = None, co_occurrence_span: int = 0,
@@ -291,6 +291,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     "the" next one (MovieLens: half of a user's consecutive ratings share their second). 1: the next event.
     tie_positions: events with one timestamp share one rotary position (ModelConfig.tie_positions), so
     the model cannot read the log's order inside a second either; needs timestamps.
+    shuffle_ties: each epoch the training events inside every second come in a fresh random order
+    (data.shuffled_within_seconds), so no order inside a second is learned, while validation and test read the
+    log's; needs timestamps.
     query_time: "next": each event's query at the time of the prediction made at it, the next event's
     (ModelConfig.query_time; HSTU's relative time bias); "own": at its own time. Needs a time signal.
     absolute_time_days: > 0: each event's token also reads when the prediction made at it is made, in buckets of this
@@ -405,6 +408,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if query_time != "own":
             raise ValueError("query_time next needs timestamps: in this data every event of a user has the same one "
                              "(an order-only log), so every event's next time is its own")
+        if shuffle_ties:
+            raise ValueError("shuffle_ties needs timestamps: in this data every event of a user has the same one (an "
+                             "order-only log), so every user's whole log would be shuffled")
         if tie_positions:
             raise ValueError("tie_positions needs timestamps: in this data every event of a user has the same one (an "
                              "order-only log), so every event would get position 0")
@@ -480,6 +486,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     log(f"matmul rate {rate / 1e9:.1f} GFLOP/s (torch, 1024^3 float32): the yardstick of each epoch's FLOP utilisation")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, adam_beta2), weight_decay=weight_decay)
     train_examples = np.asarray(split.train)
+    training_positions = last_training_positions(split.train)
     if sampling == "users":
         train_examples = user_examples(train_examples)
         examples_per_epoch = len(train_examples)
@@ -553,8 +560,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
             steps = flops = 0
             batches = epoch_batches(train_examples, examples_per_epoch, batch_size, max_history, rng,
                                     pool=LENGTH_POOL if length_grouping else 0)
+            # its own generator per epoch: the run's other draws stay as without the switch, and a resume repeats it
+            train_seqs = (shuffled_within_seconds(seqs, training_positions, np.random.default_rng([seed, epoch]))
+                          if shuffle_ties else seqs)
             for chunk in batches:
-                batch = {k: v.to(dev) for k, v in make_batch(seqs, chunk, max_history).items()}
+                batch = {k: v.to(dev) for k, v in make_batch(train_seqs, chunk, max_history).items()}
                 (l_ret, l_rank), step_flop = step_flops.run(StepFlops.shape_of(batch), lambda: train_step(batch))
                 flops += step_flop
                 sums += [l_ret.item(), l_rank.item()]
@@ -620,7 +630,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         if select_best and best[2] is not None:
             model.load_state_dict(best[2])
             log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
-        co_table = (CoOccurrence.count(seqs, last_training_positions(split.train), len(items), co_occurrence,
+        co_table = (CoOccurrence.count(seqs, training_positions, len(items), co_occurrence,
                                        co_occurrence_span)
                     if co_occurrence else None)
         # the validation requests' served windows, encoded once for both weights (None: no window or no validation)
@@ -672,7 +682,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "co_occurrence": co_occurrence, "co_occurrence_weight": co_occurrence_weight if co_occurrence else None,
                 "co_occurrence_span": co_occurrence_span if co_occurrence else None,
                 "co_occurrence_weight_valid_ndcg@10": co_weights_tried,
-                "tied_next": tied_next, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
+                "tied_next": tied_next, "shuffle_ties": shuffle_ties, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
                 "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
                 "weight_decay": weight_decay, "adam_beta2": adam_beta2,
                 "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
@@ -904,6 +914,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--tie-positions", action="store_true",
                    help="events with one timestamp share one rotary position (their order inside a second is no "
                         "signal); needs timestamps")
+    p.add_argument("--shuffle-ties", action="store_true",
+                   help="each epoch, the training events inside every second in a fresh random order (their order "
+                        "inside a second is no signal); validation and test keep the log's; needs timestamps")
     p.add_argument("--query-time", choices=["own", "next"], default="own",
                    help="next: each event's query sits at the time of the prediction made at it (the next event's; "
                         "HSTU's relative time bias), its key at its own time; needs a time signal and timestamps")
@@ -1007,7 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           item_id_dropout=args.item_id_dropout, new_history_items=args.new_history_items,
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,
-          tied_next=args.tied_next, tie_positions=args.tie_positions, time_scale=args.time_scale,
+          tied_next=args.tied_next, tie_positions=args.tie_positions, shuffle_ties=args.shuffle_ties, time_scale=args.time_scale,
           time_rope_fraction=args.time_rope_fraction, time_rope_slowest=args.time_rope_slowest,
           query_time=args.query_time,
           absolute_time_days=args.absolute_time_days, full_softmax=by_data.full_softmax,

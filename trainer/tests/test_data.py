@@ -4,7 +4,7 @@ import torch
 
 from conftest import ACTIONS, MAX_HISTORY, MAX_Q
 from genrec_trainer import synthetic
-from genrec_trainer.data import group_by_user, leave_one_out, make_batch
+from genrec_trainer.data import UserSequence, group_by_user, leave_one_out, make_batch, shuffled_within_seconds
 from genrec_trainer.schema import Event
 
 
@@ -79,3 +79,23 @@ def test_epoch_batches_group_by_length_or_draw_at_random():
             assert spread < 10, "one pool of 8 batches: each batch ~1/8 of the length range"
         else:
             assert spread > 40, "random batches span ~the whole range of lengths"
+
+
+def test_shuffled_within_seconds_reorders_only_training_events_inside_a_second():
+    ts = np.array([5, 5, 5, 5, 9, 9, 12, 12, 12])  # the training events end at position 6 (12 straddles it)
+    s = UserSequence("u", np.arange(1, 10), np.arange(11, 20), ts, np.arange(1, 10)[:, None] * [1, 1],
+                     np.arange(21, 30))
+    seen = set()
+    for seed in range(30):
+        (got,) = shuffled_within_seconds([s], {0: 6}, np.random.default_rng(seed))
+        assert (got.timestamps == ts).all()
+        order = got.items - 1
+        # every column moves with its event
+        assert (got.actions == s.actions[order]).all() and (got.labels == s.labels[order]).all()
+        assert (got.query_tokens == s.query_tokens[order]).all()
+        assert sorted(order[:4]) == [0, 1, 2, 3] and sorted(order[4:6]) == [4, 5]
+        assert (order[6:] == [6, 7, 8]).all()  # position 6 is a run of one inside training; 7, 8 are held out
+        seen.add(tuple(order[:6]))
+    assert len(seen) > 10  # fresh orders, not one fixed swap
+    (untouched,) = shuffled_within_seconds([s], {}, np.random.default_rng(0))  # a user without training events
+    assert (untouched.items == s.items).all()

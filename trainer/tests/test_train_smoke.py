@@ -279,6 +279,22 @@ def test_tie_positions_need_timestamps(tiny_log, tmp_path):
         _train((items, order_only), tmp_path, tie_positions=True, export=False, epochs=1)
 
 
+def test_shuffle_ties_changes_training_only_where_events_share_a_second(tiny_log, tmp_path):
+    items, events = tiny_log
+
+    def first_loss(log, **kw):
+        _train(log, tmp_path, export=False, epochs=1, metrics_out=str(tmp_path / "m.json"), **kw)
+        return json.loads((tmp_path / "m.json").read_text())["history"][0]["retrieval_loss"]
+
+    distinct = [dataclasses.replace(e, timestamp=e.timestamp * 1000 + i) for i, e in enumerate(events)]  # no ties
+    assert first_loss((items, distinct), shuffle_ties=True) == first_loss((items, distinct))
+    tied = [dataclasses.replace(e, timestamp=e.timestamp // 86400) for e in events]  # days: many events tie
+    assert first_loss((items, tied), shuffle_ties=True) != pytest.approx(first_loss((items, tied)), abs=1e-4)
+    order_only = [dataclasses.replace(e, timestamp=0) for e in events]
+    with pytest.raises(ValueError, match="shuffle_ties needs timestamps"):
+        _train((items, order_only), tmp_path, shuffle_ties=True, export=False, epochs=1)
+
+
 def test_query_time_next_needs_timestamps_and_a_time_signal(tiny_log, tmp_path):
     items, events = tiny_log
     order_only = [dataclasses.replace(e, timestamp=0) for e in events]
