@@ -248,6 +248,22 @@ def by_history_length(examples: Sequence[tuple[int, int]], max_history: int) -> 
     return sorted(examples, key=lambda ut: min(ut[1], max_history))
 
 
+def catalogue(model: GenRecModel) -> tuple[Tensor, np.ndarray]:
+    """The model's item table [I + 1, D] (the encode's and score's input rows) and every item's retrieval embedding
+    [I + 1, E], computed once per evaluation."""
+    table = model.item_table()
+    all_items = torch.arange(model.cfg.num_items + 1, device=table.device)
+    return table, model.item_embeddings(all_items, table).cpu().numpy()
+
+
+def encode_batch(model: GenRecModel, batch: dict[str, Tensor], table: Tensor):
+    """model.encode() of a make_batch() batch on the model's device: user [B, E] and the cache (keys, values, mask)."""
+    on_dev = {k: v.to(table.device) for k, v in batch.items()}
+    return model.encode(on_dev["history_items"], on_dev["history_actions"], on_dev["history_age_seconds"],
+                        on_dev["history_query_tokens"], on_dev["query_tokens"], item_table=table,
+                        request_time=on_dev["request_time"])
+
+
 def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                      max_history: int, batch_size: int):
     """Per batch of requests: the batch, the user embeddings [B, E], the retrieval scores of the whole catalogue
@@ -255,16 +271,11 @@ def _encoded_batches(model: GenRecModel, seqs: Sequence[UserSequence], examples:
     model.eval()
     examples = by_history_length(examples, max_history)
     dev = model.item_tokens.device                                      # the model's device (CPU or CUDA)
-    table = model.item_table()                                          # [I + 1, D]
-    all_items = torch.arange(model.cfg.num_items + 1, device=dev)
-    item_emb = model.item_embeddings(all_items, table).cpu().numpy()    # [I + 1, E]
+    table, item_emb = catalogue(model)                                  # [I + 1, D], [I + 1, E]
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         batch = make_batch(seqs, chunk, max_history)
-        on_dev = {k: v.to(dev) for k, v in batch.items()}
-        user, ck, cv, cm = model.encode(on_dev["history_items"], on_dev["history_actions"],
-                                        on_dev["history_age_seconds"], on_dev["history_query_tokens"],
-                                        on_dev["query_tokens"], item_table=table, request_time=on_dev["request_time"])
+        user, ck, cv, cm = encode_batch(model, batch, table)
 
         def rank_logits(candidates: np.ndarray, rows: Tensor | None = None, ck=ck, cv=cv, cm=cm) -> np.ndarray:
             # rows: another item table to take the candidates' rows from (default: the model's)
@@ -430,18 +441,14 @@ def evaluate_new_history_items(model: GenRecModel, seqs: Sequence[UserSequence],
         without_examples.append((len(without) - 1, len(kept) - 1))
     model.eval()
     dev = model.item_tokens.device
-    table = model.item_table()                                          # [I + 1, D]
-    item_emb = model.item_embeddings(torch.arange(num + 1, device=dev), table).cpu().numpy()  # [I + 1, E]
+    table, item_emb = catalogue(model)                                  # [I + 1, D], [I + 1, E]
     as_text = torch.where(torch.from_numpy(is_new).to(dev)[:, None], model.text_table(), table)
 
     def ranks(history_seqs: Sequence[UserSequence], history_examples: Sequence[tuple[int, int]], rows: Tensor) -> np.ndarray:
         out = []
         for start in range(0, len(chosen), batch_size):
             batch = make_batch(history_seqs, history_examples[start:start + batch_size], max_history)
-            on_dev = {k: v.to(dev) for k, v in batch.items()}
-            user = model.encode(on_dev["history_items"], on_dev["history_actions"], on_dev["history_age_seconds"],
-                                on_dev["history_query_tokens"], on_dev["query_tokens"], item_table=rows,
-                                request_time=on_dev["request_time"])[0].cpu().numpy()
+            user = encode_batch(model, batch, rows)[0].cpu().numpy()
             out.append(target_ranks(user @ item_emb.T, batch["target"].numpy(),
                                     history_items_of(seqs, chosen[start:start + batch_size])))
         return np.concatenate(out)

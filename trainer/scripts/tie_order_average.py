@@ -63,8 +63,7 @@ def averaged_encoded_batches(rotations: int):
         model.eval()
         examples = evaluate.by_history_length(examples, max_history)
         dev = model.item_tokens.device
-        table = model.item_table()
-        item_emb = model.item_embeddings(torch.arange(model.cfg.num_items + 1, device=dev), table).cpu().numpy()
+        table, item_emb = evaluate.catalogue(model)
         for start in range(0, len(examples), batch_size):
             chunk = examples[start:start + batch_size]
             batch = make_batch(seqs, chunk, max_history)
@@ -73,11 +72,7 @@ def averaged_encoded_batches(rotations: int):
                                   for v in range(rotations)])           # [V, B]: 1 / #distinct on the distinct ones
             users, caches = [], []
             for variant in variants:
-                on_dev = {k: v.to(dev) for k, v in variant.items()}
-                user, ck, cv, cm = model.encode(on_dev["history_items"], on_dev["history_actions"],
-                                                on_dev["history_age_seconds"], on_dev["history_query_tokens"],
-                                                on_dev["query_tokens"], item_table=table,
-                                                request_time=on_dev["request_time"])
+                user, ck, cv, cm = evaluate.encode_batch(model, variant, table)
                 users.append(user)
                 caches.append((ck, cv, cm))
             user = (torch.stack(users) * weight[:, :, None].to(dev)).sum(0)
