@@ -29,15 +29,18 @@ import java.util.Set;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "co-occurrence-weight", "users", "history-index", "lookup-events", "out");
+        "rank", "retrieval-weight", "co-occurrence-weight", "users", "history-index", "lookup-events", "protocol", "out", "ranks-out");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W]
-                 [--co-occurrence-weight V] [--users N]
-                 [--history-index NAME [--lookup-events N]] [--out results.json]
+                 [--co-occurrence-weight V] [--users N] [--protocol loo|beauty]
+                 [--history-index NAME [--lookup-events N]] [--out results.json] [--ranks-out ranks.jsonl]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
+            --protocol beauty (the published Beauty tables' protocol, the trainer's "beauty") then drops the users whose target
+            is cold (in no user's events but as their last) or already in their history, and says how many; loo (the
+            default, the trainer's "movielens" and "loo") keeps them, as misses.
             One genrec query per user (k hits, history excluded, "rank" enabled or not: each --rank value in turn); the target
             ranks among the hits or misses. Prints and writes HR@10/NDCG@10 (and @50 when k >= 50), which equal the trainer's
             full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
@@ -45,7 +48,9 @@ final class EvaluateCommand {
             rank.co_occurrence_weight (default: the bundle's; 0: no co-occurrence term). --history-index NAME indexes every
             user's history (not the target) into the events index NAME (recreated) and names the user in each query instead
             of sending the history: the "user" lookup's path, which reads the latest max_history events (--lookup-events N: the
-            latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those.""";
+            latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those. --ranks-out
+            writes each request's target rank among the hits (0-based, null when missing) as JSON lines, to pair user by
+            user with the trainer's --ranks-out.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,7 +58,7 @@ final class EvaluateCommand {
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents) {
+                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents, boolean beautyProtocol) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -66,7 +71,16 @@ final class EvaluateCommand {
             }
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
-                parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"));
+                parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"),
+                beautyProtocol(args.get("protocol", "loo")));
+        }
+
+        private static boolean beautyProtocol(String protocol) {
+            return switch (protocol) {
+                case "loo", "movielens" -> false;
+                case "beauty" -> true;
+                default -> throw new CliArgs.UsageException("option [--protocol] takes loo, movielens or beauty, got [" + protocol + "]");
+            };
         }
     }
 
@@ -77,7 +91,17 @@ final class EvaluateCommand {
         }
         Options options = Options.parse(args);
         List<Boolean> rankings = rankings(args.get("rank", "true,false"));
-        List<LeaveLastOut.Case> cases = LeaveLastOut.cases(readEvents(file));
+        List<LeaveLastOut.Event> events = readEvents(file);
+        List<LeaveLastOut.Case> cases;
+        LeaveLastOut.Filtered filtered = null;
+        if (options.beautyProtocol()) {
+            filtered = LeaveLastOut.beautyCases(events);
+            cases = filtered.cases();
+            out.printf("beauty filter: dropped %d test users with a cold last item and %d whose last item was already seen; %d remain%n",
+                filtered.droppedCold(), filtered.droppedSeen(), cases.size());
+        } else {
+            cases = LeaveLastOut.cases(events);
+        }
         int users = Math.min(cases.size(), args.getInt("users", cases.size()));
         cases = cases.subList(0, users);
         ObjectNode results = JSON.createObjectNode();
@@ -91,9 +115,16 @@ final class EvaluateCommand {
         results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
             + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
         results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
-            + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's");
+            + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
+            + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
+        if (filtered != null) {
+            results.put("dropped_cold", filtered.droppedCold());
+            results.put("dropped_seen", filtered.droppedSeen());
+        }
         ObjectNode variants = results.putObject("rank");
-        try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"))) {
+        String ranksOut = args.get("ranks-out", null);
+        try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
+             PrintStream ranks = ranksOut == null ? null : new PrintStream(Files.newOutputStream(Path.of(ranksOut)), false, StandardCharsets.UTF_8)) {
             if (options.historyIndex() != null) {
                 out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
                     cases.size(), options.historyIndex());
@@ -104,7 +135,11 @@ final class EvaluateCommand {
                 for (LeaveLastOut.Case c : cases) {
                     String body = request(c, options, ranked).toString();
                     JsonNode response = JSON.readTree(cluster.json("POST", "/" + options.index() + "/_search", body));
-                    metrics.add(rankOf(response, c.target().itemId(), options.itemIdField()));
+                    int rank = rankOf(response, c.target().itemId(), options.itemIdField());
+                    metrics.add(rank);
+                    if (ranks != null) {
+                        ranks.println(rankLine(c, ranked, rank));
+                    }
                     if (metrics.requests() % 500 == 0) {
                         out.printf("rank %s: %d of %d users%n", ranked, metrics.requests(), users);
                     }
@@ -202,6 +237,17 @@ final class EvaluateCommand {
         } catch (NumberFormatException e) {
             throw new CliArgs.UsageException("option [--" + option + "] must be a number, got [" + value + "]");
         }
+    }
+
+    /** One line of --ranks-out: the trainer's --ranks-out names (user, item, rank), and whether the request was ranked. */
+    static String rankLine(LeaveLastOut.Case c, boolean ranked, int rank) {
+        ObjectNode line = JSON.createObjectNode().put("user", c.userId()).put("item", c.target().itemId()).put("ranked", ranked);
+        if (rank < 0) {
+            line.putNull("rank");
+        } else {
+            line.put("rank", rank);
+        }
+        return line.toString();
     }
 
     /** The 0-based rank of {@code itemId} among the response's hits, or -1. */

@@ -1,6 +1,7 @@
 package org.genrec.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.tools.eval.LeaveLastOut;
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +80,18 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void rankLinesNameTheUserTheTargetAndItsRankOrNullWhenMissed() throws Exception {
+        JsonNode hit = new ObjectMapper().readTree(EvaluateCommand.rankLine(CASE, true, 7));
+        assertEquals("u1", hit.path("user").asText());
+        assertEquals("i3", hit.path("item").asText());
+        assertTrue(hit.path("ranked").asBoolean());
+        assertEquals(7, hit.path("rank").asInt());
+        JsonNode miss = new ObjectMapper().readTree(EvaluateCommand.rankLine(CASE, false, -1));
+        assertTrue(miss.path("rank").isNull(), "a target beyond the k hits has no rank, not rank -1");
+        assertFalse(miss.path("ranked").asBoolean());
+    }
+
+    @Test
     void optionsRejectTooFewHitsAndANonNumericWeight() {
         var fewHits = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--k", "5"));
         assertTrue(fewHits.getMessage().contains("--k"), fewHits.getMessage());
@@ -88,6 +101,10 @@ class EvaluateCommandTest {
         assertTrue(badTerm.getMessage().contains("--co-occurrence-weight"), badTerm.getMessage());
         var lookupWithoutIndex = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--lookup-events", "500"));
         assertTrue(lookupWithoutIndex.getMessage().contains("--history-index"), lookupWithoutIndex.getMessage());
+        var badProtocol = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--protocol", "hstu"));
+        assertTrue(badProtocol.getMessage().contains("--protocol") && badProtocol.getMessage().contains("beauty"), badProtocol.getMessage());
+        assertTrue(options("--model", "m", "--protocol", "beauty").beautyProtocol());
+        assertFalse(options("--model", "m").beautyProtocol(), "HSTU's protocol unless asked: cold and seen targets count as misses");
         var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
         assertTrue(noModel.getMessage().contains("--model"), noModel.getMessage());
     }
