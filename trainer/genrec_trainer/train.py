@@ -710,7 +710,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                       co_occurrence=(co_table, co_occurrence_weight) if co_table is not None else None,
                       new_history_items=item_text and item_id_dropout > 0,
                       training={"data": data_desc, "data_fingerprint": fingerprint, "seed": seed,
-                                "epochs": epochs, "item_id_dropout": item_id_dropout, "metrics": metrics})  # no timings: keep the bundle byte-reproducible
+                                "epochs": epochs, "item_id_dropout": item_id_dropout,
+                                "protocol": protocol, "protocol_text": PROTOCOL_TEXT[protocol],  # what the metrics mean
+                                "metrics": metrics})  # no timings: keep the bundle byte-reproducible
         log(f"bundle written to {out}")
         return metrics
 

@@ -190,6 +190,8 @@ def test_an_order_only_log_counts_co_occurrence_a_few_events_apart(tiny_log, tmp
     manifest = json.loads((bundle / "manifest.json").read_text(), parse_constant=_not_json)
     assert manifest["co_occurrence"]["span"] == 3
     assert manifest["training"]["metrics"]["auc"] is None     # no negative label in this log: undefined, JSON null
+    assert manifest["training"]["protocol"] == "loo", "the metrics say what they were measured on"
+    assert "history items excluded" in manifest["training"]["protocol_text"]
     co = CoOccurrence.read(bundle / manifest["co_occurrence"]["file"], manifest["co_occurrence"]["span"])
     assert len(co.neighbours) > 0
     index = {json.loads(line)["item_id"]: json.loads(line)["index"] for line in (bundle / "items.jsonl").open()}
