@@ -90,6 +90,8 @@ final class EvaluateCommand {
             throw new CliArgs.UsageException("events file [" + file + "] does not exist");
         }
         Options options = Options.parse(args);
+        Path resultsFile = outputFile(args, "out");
+        Path ranksFile = outputFile(args, "ranks-out");
         List<Boolean> rankings = rankings(args.get("rank", "true,false"));
         List<LeaveLastOut.Event> events = readEvents(file);
         List<LeaveLastOut.Case> cases;
@@ -122,9 +124,8 @@ final class EvaluateCommand {
             results.put("dropped_seen", filtered.droppedSeen());
         }
         ObjectNode variants = results.putObject("rank");
-        String ranksOut = args.get("ranks-out", null);
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
-             PrintStream ranks = ranksOut == null ? null : new PrintStream(Files.newOutputStream(Path.of(ranksOut)), false, StandardCharsets.UTF_8)) {
+             PrintStream ranks = ranksFile == null ? null : new PrintStream(Files.newOutputStream(ranksFile), false, StandardCharsets.UTF_8)) {
             if (options.historyIndex() != null) {
                 out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
                     cases.size(), options.historyIndex());
@@ -150,10 +151,9 @@ final class EvaluateCommand {
                 m.forEach(variant::put);
             }
         }
-        if (args.get("out", null) != null) {
-            Path target = Path.of(args.get("out", null));
-            Files.writeString(target, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
-            out.printf("results written to %s%n", target);
+        if (resultsFile != null) {
+            Files.writeString(resultsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
+            out.printf("results written to %s%n", resultsFile);
         }
     }
 
@@ -228,6 +228,19 @@ final class EvaluateCommand {
             }
         }
         return out;
+    }
+
+    /** An output option's file, its folder checked before the first request rather than after the last one. */
+    static Path outputFile(CliArgs args, String option) {
+        String value = args.get(option, null);
+        if (value == null) {
+            return null;
+        }
+        Path file = Path.of(value).toAbsolutePath();
+        if (!Files.isDirectory(file.getParent())) {
+            throw new CliArgs.UsageException("option [--" + option + "]: folder [" + file.getParent() + "] does not exist");
+        }
+        return file;
     }
 
     private static Float parseWeight(CliArgs args, String option) {

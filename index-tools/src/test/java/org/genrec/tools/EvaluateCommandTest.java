@@ -4,11 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.genrec.tools.eval.LeaveLastOut;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,6 +92,17 @@ class EvaluateCommandTest {
         JsonNode miss = new ObjectMapper().readTree(EvaluateCommand.rankLine(CASE, false, -1));
         assertTrue(miss.path("rank").isNull(), "a target beyond the k hits has no rank, not rank -1");
         assertFalse(miss.path("ranked").asBoolean());
+    }
+
+    @Test
+    void anOutputInAMissingFolderIsRefusedBeforeAnyRequest(@TempDir Path dir) {
+        CliArgs args = new CliArgs(new String[] {"--model", "m", "--ranks-out", dir.resolve("no/such/ranks.jsonl").toString()},
+            0, EvaluateCommand.OPTIONS);
+        var missing = assertThrows(CliArgs.UsageException.class, () -> EvaluateCommand.outputFile(args, "ranks-out"));
+        assertTrue(missing.getMessage().contains("--ranks-out") && missing.getMessage().contains("does not exist"), missing.getMessage());
+        CliArgs fine = new CliArgs(new String[] {"--model", "m", "--out", dir.resolve("results.json").toString()}, 0, EvaluateCommand.OPTIONS);
+        assertEquals(dir.resolve("results.json").toAbsolutePath(), EvaluateCommand.outputFile(fine, "out"));
+        assertNull(EvaluateCommand.outputFile(fine, "ranks-out"));
     }
 
     @Test
