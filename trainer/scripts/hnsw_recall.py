@@ -1,10 +1,12 @@
 """HNSW recall for a dot-product model's catalogue (`--similarity dot`, mapped `maximum_inner_product`), against the
 same vectors reduced to the unit sphere: x' = [x, sqrt(M^2 - |x|^2)] / M with M the largest norm, queried with
 [q / |q|, 0] on a `dot_product` field, which orders items exactly as q . x (the classic MIPS-to-nearest-neighbour
-reduction). Both fields live in one index (one shard, the same segments); each query's `genrec_knn` top k (k = 100
-candidates, the `genrec` query's default) is compared with the exact top k by numpy. Queries: a seeded sample of the
-item embeddings themselves, a stand-in for user vectors (tied embeddings put both in one space). A probe, not the
-product (BENCHMARKS.md, "Amazon Beauty, session 58"). Against a fresh local node, from the repository root:
+reduction); and, for comparison, the same items normalized (a cosine model's geometry: `dot_product` on unit rows,
+ranked against the exact cosine order). All three fields live in one index (one shard, the same segments); each
+query's `genrec_knn` top k (k = 100 candidates, the `genrec` query's default) is compared with the exact top k by
+numpy. Queries: a seeded sample of the item embeddings themselves, a stand-in for user vectors (tied embeddings put
+both in one space). A probe, not the product (BENCHMARKS.md, "Amazon Beauty, session 58"). Against a fresh local
+node, from the repository root:
 
     ( BUNDLE=/tmp/beauty-s1-bundle MODEL=beauty GENREC_BENCH_PORT=9281 && source scripts/bench-node.sh && \
       trainer/.venv/bin/python trainer/scripts/hnsw_recall.py "$URL" "$BUNDLE" 3000 )
@@ -37,21 +39,24 @@ def call(url: str, method: str, path: str, body: dict | bytes | None = None) -> 
         return json.loads(response.read())
 
 
-def index_both(url: str, emb: np.ndarray, unit: np.ndarray) -> None:
+def index_fields(url: str, emb: np.ndarray, unit: np.ndarray, cosine: np.ndarray) -> None:
     try:
         call(url, "DELETE", "/recall")
     except urllib.error.HTTPError:
         pass
     d = emb.shape[1]
-    call(url, "PUT", "/recall", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": {"properties": {
+    settings = {"number_of_shards": 1, "number_of_replicas": 0}
+    call(url, "PUT", "/recall", {"settings": settings, "mappings": {"properties": {
         "id": {"type": "integer"},
         "mip": {"type": "genrec_vector", "dimension": d, "similarity": "maximum_inner_product"},
-        "unit": {"type": "genrec_vector", "dimension": d + 1, "similarity": "dot_product"}}}})
+        "unit": {"type": "genrec_vector", "dimension": d + 1, "similarity": "dot_product"},
+        "cosine": {"type": "genrec_vector", "dimension": d, "similarity": "dot_product"}}}})
     for start in range(0, len(emb), 2000):
         lines = []
         for i in range(start, min(start + 2000, len(emb))):
             lines += [json.dumps({"index": {"_index": "recall", "_id": str(i)}}),
-                      json.dumps({"id": i, "mip": emb[i].tolist(), "unit": unit[i].tolist()})]
+                      json.dumps({"id": i, "mip": emb[i].tolist(), "unit": unit[i].tolist(),
+                                  "cosine": cosine[i].tolist()})]
         assert not call(url, "POST", "/_bulk", ("\n".join(lines) + "\n").encode())["errors"]
     call(url, "POST", "/recall/_refresh")
     shards = call(url, "GET", "/recall/_segments")["indices"]["recall"]["shards"].values()
@@ -68,13 +73,17 @@ def main(url: str, bundle: str, queries: int) -> None:
     emb = np.fromfile(f"{bundle}/item_embeddings.f32", dtype=np.float32).reshape(-1, manifest["embedding_dim"])
     norms = np.linalg.norm(emb, axis=1)
     print(f"item norms min / median / max {norms.min():.3f} / {np.median(norms):.3f} / {norms.max():.3f}")
-    index_both(url, emb, unit_sphere(emb))
+    cosine = (emb / norms[:, None]).astype(np.float32)
+    index_fields(url, emb, unit_sphere(emb), cosine)
     sample = np.random.default_rng(0).choice(len(emb), size=min(queries, len(emb)), replace=False)
-    sums = {field: {"recall@100": 0.0, "recall@10": 0.0, "exact top 1 found": 0.0} for field in ("mip", "unit")}
+    sums = {field: {"recall@100": 0.0, "recall@10": 0.0, "exact top 1 found": 0.0}
+            for field in ("mip", "unit", "cosine")}
     for n, i in enumerate(sample, 1):
         q = emb[i]
-        exact = np.argsort(-(emb @ q), kind="stable")[:K].tolist()
-        for field, vector in (("mip", q), ("unit", np.append(q / np.linalg.norm(q), 0.0).astype(np.float32))):
+        exact_dot = np.argsort(-(emb @ q), kind="stable")[:K].tolist()
+        exact_cosine = np.argsort(-(cosine @ cosine[i]), kind="stable")[:K].tolist()
+        lifted = np.append(q / np.linalg.norm(q), 0.0).astype(np.float32)
+        for field, vector, exact in (("mip", q, exact_dot), ("unit", lifted, exact_dot), ("cosine", cosine[i], exact_cosine)):
             found = knn(url, field, vector)
             sums[field]["recall@100"] += len(set(found) & set(exact)) / K
             sums[field]["recall@10"] += len(set(found[:10]) & set(exact[:10])) / 10
