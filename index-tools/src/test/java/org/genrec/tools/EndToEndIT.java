@@ -358,6 +358,12 @@ class EndToEndIT {
         assertTrue(model.path("new_history_items").asBoolean(false), "and reads them in a history: " + stats.body());
         assertTrue(model.path("reads_request_time").isBoolean() && !model.path("reads_request_time").asBoolean(),
             "the fixture model reads the events' ages, not the request's date: " + stats.body());
+        JsonNode training = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile()).path("training");
+        assertEquals(training.path("protocol").asText(), model.path("training").path("protocol").asText(),
+            "the model names the protocol of its figures: " + stats.body());
+        assertEquals(training.path("data_fingerprint").asText(), model.path("training").path("data_fingerprint").asText(), stats.body());
+        assertEquals(training.path("metrics").path("ndcg@10").asDouble(), model.path("training").path("metrics").path("ndcg@10").asDouble(), 1e-9,
+            "and its test NDCG@10: " + stats.body());
         assertTrue(model.path("stats").path("encode_micros").path("p99").asDouble() > 0, stats.body());
         assertEquals(MODEL, node.path("aliases").path("recs").asText(), stats.body());
         HttpResponse<String> one = send("GET", "/_plugins/_genrec/models/recs", null);

@@ -16,7 +16,10 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
 
 /** One loaded model on one node, with what it has done since it was loaded. */
 public record ModelInfo(
@@ -36,6 +39,7 @@ public record ModelInfo(
     boolean newHistoryItems,
     boolean readsRequestTime,
     long memoryBytes,
+    Map<String, Object> training,
     EncodeBatching batching,
     ModelStats.Snapshot stats,
     LookupStats.Snapshot lookups
@@ -75,15 +79,46 @@ public record ModelInfo(
             loaded.model().encoder().readsNewHistoryItems(),
             loaded.model().encoder().readsRequestTime(),
             memory,
+            trainingSummary(bundle.manifest().training()),
             loaded.model().batching(),
             loaded.model().stats().snapshot(),
             loaded.lookups().snapshot()
         );
     }
 
+    /** The trainer's metrics worth a glance: the retrieval order's and each served window's (blend<k>_) headline figures. */
+    private static final Pattern HEADLINE_METRIC = Pattern.compile("(blend\\d+_)?(hr@10|ndcg@10|hr@50|ndcg@50|mrr|auc)");
+    private static final List<String> PROVENANCE = List.of("data", "data_fingerprint", "seed", "protocol", "protocol_text");
+
+    /**
+     * The manifest's {@code training} section cut to what identifies the run and its headline test figures: the whole
+     * section also holds every ablation-level metric (cold items, the head alone, ...), too much for a stats listing.
+     */
+    static Map<String, Object> trainingSummary(Map<String, Object> training) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        if (training == null) {
+            return summary;
+        }
+        for (String key : PROVENANCE) {
+            if (training.containsKey(key)) {
+                summary.put(key, training.get(key));
+            }
+        }
+        if (training.get("metrics") instanceof Map<?, ?> metrics) {
+            Map<String, Object> headline = new LinkedHashMap<>();
+            metrics.forEach((name, value) -> {
+                if (HEADLINE_METRIC.matcher(String.valueOf(name)).matches()) {
+                    headline.put(String.valueOf(name), value);
+                }
+            });
+            summary.put("metrics", headline);
+        }
+        return summary;
+    }
+
     static ModelInfo read(StreamInput in) throws IOException {
         return new ModelInfo(in.readString(), in.readString(), in.readString(), in.readString(), in.readString(), in.readVLong(), in.readVInt(), in.readVInt(),
-            in.readString(), in.readFloat(), in.readFloat(), in.readVInt(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
+            in.readString(), in.readFloat(), in.readFloat(), in.readVInt(), in.readBoolean(), in.readBoolean(), in.readBoolean(), in.readVLong(), in.readMap(), new EncodeBatching(in.readEnum(EncodeBatching.Mode.class), in.readVInt(), in.readVLong()),
             new ModelStats.Snapshot(in.readVLong(), in.readVLong(), in.readVLong(), in.readVLong(), readSummary(in), readSummary(in),
                 readSummary(in), readSummary(in), readSummary(in), readSummary(in), in.readDouble()),
             new LookupStats.Snapshot(in.readVLong(), in.readVLong(), readSummary(in), readSummary(in)));
@@ -117,6 +152,7 @@ public record ModelInfo(
         out.writeBoolean(newHistoryItems);
         out.writeBoolean(readsRequestTime);
         out.writeVLong(memoryBytes);
+        out.writeMap(training);
         out.writeEnum(batching.mode());
         out.writeVInt(batching.maxBatch());
         out.writeVLong(batching.maxDelayMicros());
@@ -157,6 +193,11 @@ public record ModelInfo(
         // Whether the model reads the date of the request (request_time, else the node's clock), not only the events' ages:
         // the same history can then be answered differently on another day (trained with --absolute-time).
         builder.field("reads_request_time", readsRequestTime);
+        // Where the bundle came from and what the trainer measured on its test split, under which protocol: which model
+        // this is, and how good, without the bundle at hand (absent for a bundle whose manifest says nothing).
+        if (!training.isEmpty()) {
+            builder.field("training", training);
+        }
         // What is in effect on this node (AUTO resolves to on for CUDA, off for CPU).
         builder.startObject("encode_batching").field("enabled", batching.mode() != EncodeBatching.Mode.OFF);
         if (batching.mode() != EncodeBatching.Mode.OFF) {
