@@ -346,7 +346,8 @@ class EndToEndIT {
         JsonNode node = JSON.readTree(stats.body()).path("nodes").elements().next();
         JsonNode model = node.path("models").path(MODEL);
         assertTrue(model.path("stats").path("encode_calls").asLong() >= 1, stats.body());
-        JsonNode ranking = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile()).path("ranking");
+        JsonNode manifest = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile());
+        JsonNode ranking = manifest.path("ranking");
         assertEquals(ranking.path("retrieval_weight").asDouble(), model.path("retrieval_weight").asDouble(), 1e-6,
             "the served blend's default: " + stats.body());
         assertTrue(ranking.path("co_occurrence_weight").asDouble() > 0, "the fixture is trained with --co-occurrence: " + ranking);
@@ -358,7 +359,7 @@ class EndToEndIT {
         assertTrue(model.path("new_history_items").asBoolean(false), "and reads them in a history: " + stats.body());
         assertTrue(model.path("reads_request_time").isBoolean() && !model.path("reads_request_time").asBoolean(),
             "the fixture model reads the events' ages, not the request's date: " + stats.body());
-        JsonNode training = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile()).path("training");
+        JsonNode training = manifest.path("training");
         assertEquals(training.path("protocol").asText(), model.path("training").path("protocol").asText(),
             "the model names the protocol of its figures: " + stats.body());
         assertEquals(training.path("data_fingerprint").asText(), model.path("training").path("data_fingerprint").asText(), stats.body());
