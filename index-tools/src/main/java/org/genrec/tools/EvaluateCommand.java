@@ -19,6 +19,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code evaluate}: the trainer's leave-one-out protocol through a live cluster. One {@code genrec}
@@ -29,11 +34,11 @@ import java.util.Set;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "co-occurrence-weight", "users", "history-index", "lookup-events", "protocol", "out", "ranks-out");
+        "rank", "retrieval-weight", "co-occurrence-weight", "users", "clients", "history-index", "lookup-events", "protocol", "out", "ranks-out");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W]
-                 [--co-occurrence-weight V] [--users N] [--protocol loo|beauty]
+                 [--co-occurrence-weight V] [--users N] [--clients 1] [--protocol loo|beauty]
                  [--history-index NAME [--lookup-events N]] [--out results.json] [--ranks-out ranks.jsonl]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
@@ -50,15 +55,17 @@ final class EvaluateCommand {
             of sending the history: the "user" lookup's path, which reads the latest max_history events (--lookup-events N: the
             latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those. --ranks-out
             writes each request's target rank among the hits (0-based, null when missing) as JSON lines, to pair user by
-            user with the trainer's --ranks-out.""";
+            user with the trainer's --ranks-out. --clients N keeps N requests in flight (the figures do not depend on it).""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_CLIENTS = 64;
 
     private EvaluateCommand() {}
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents, boolean beautyProtocol) {
+                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents, boolean beautyProtocol,
+                   int clients) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -72,7 +79,14 @@ final class EvaluateCommand {
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
                 parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"),
-                beautyProtocol(args.get("protocol", "loo")));
+                beautyProtocol(args.get("protocol", "loo")), clients(args.getInt("clients", 1)));
+        }
+
+        private static int clients(int clients) {
+            if (clients < 1 || clients > MAX_CLIENTS) {
+                throw new CliArgs.UsageException("option [--clients] must be between 1 and " + MAX_CLIENTS + ", got " + clients);
+            }
+            return clients;
         }
 
         private static boolean beautyProtocol(String protocol) {
@@ -133,16 +147,11 @@ final class EvaluateCommand {
             for (boolean ranked : rankings) {
                 ServedRankMetrics metrics = new ServedRankMetrics(options.k());
                 long start = System.nanoTime();
-                for (LeaveLastOut.Case c : cases) {
-                    String body = request(c, options, ranked).toString();
-                    JsonNode response = JSON.readTree(cluster.json("POST", "/" + options.index() + "/_search", body));
-                    int rank = rankOf(response, c.target().itemId(), options.itemIdField());
-                    metrics.add(rank);
+                int[] targetRanks = targetRanks(cluster, cases, options, ranked, out);
+                for (int i = 0; i < cases.size(); i++) { // in the cases' order, whatever order the answers came in
+                    metrics.add(targetRanks[i]);
                     if (ranks != null) {
-                        ranks.println(rankLine(c, ranked, rank));
-                    }
-                    if (metrics.requests() % 500 == 0) {
-                        out.printf("rank %s: %d of %d users%n", ranked, metrics.requests(), users);
+                        ranks.println(rankLine(cases.get(i), ranked, targetRanks[i]));
                     }
                 }
                 Map<String, Double> m = metrics.metrics();
@@ -228,6 +237,48 @@ final class EvaluateCommand {
             }
         }
         return out;
+    }
+
+    /**
+     * Each case's target rank among its hits (-1: missed), with {@code options.clients()} requests in flight. The first
+     * failed request fails the run with OpenSearch's reason; the requests not yet sent are dropped.
+     */
+    private static int[] targetRanks(ClusterConnection cluster, List<LeaveLastOut.Case> cases, Options options, boolean ranked,
+                                     PrintStream out) throws IOException {
+        int[] ranks = new int[cases.size()];
+        AtomicInteger answered = new AtomicInteger();
+        ExecutorService clients = Executors.newFixedThreadPool(options.clients());
+        try {
+            List<Future<?>> requests = new ArrayList<>(cases.size());
+            for (int i = 0; i < cases.size(); i++) {
+                LeaveLastOut.Case c = cases.get(i);
+                int index = i;
+                requests.add(clients.submit(() -> {
+                    String body = request(c, options, ranked).toString();
+                    JsonNode response = JSON.readTree(cluster.json("POST", "/" + options.index() + "/_search", body));
+                    ranks[index] = rankOf(response, c.target().itemId(), options.itemIdField());
+                    int n = answered.incrementAndGet();
+                    if (n % 500 == 0) {
+                        out.printf("rank %s: %d of %d users%n", ranked, n, cases.size());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> request : requests) {
+                request.get();
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw e.getCause() instanceof RuntimeException runtime ? runtime : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the cluster", e);
+        } finally {
+            clients.shutdownNow();
+        }
+        return ranks;
     }
 
     /** An output option's file, its folder checked before the first request rather than after the last one. */

@@ -577,6 +577,8 @@ class EndToEndIT {
         JsonNode lookedUp = evaluate(events, topK, "--history-index", "eval-histories", "--lookup-events", "1000");
         assertTrue(lookedUp.path("history").asText().contains("eval-histories"), lookedUp.toString());
         assertEquals(inline.path("rank"), lookedUp.path("rank"));
+        // Three requests in flight: the answers come back in any order, the figures are summed in the users' order.
+        assertEquals(inline.path("rank"), evaluate(events, topK, "--clients", "3").path("rank"));
     }
 
     /** Runs {@code evaluate} on {@code events} (ranked only) and returns its results file. */

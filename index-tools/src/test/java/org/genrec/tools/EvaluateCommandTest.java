@@ -119,6 +119,9 @@ class EvaluateCommandTest {
         assertTrue(badProtocol.getMessage().contains("--protocol") && badProtocol.getMessage().contains("beauty"), badProtocol.getMessage());
         assertTrue(options("--model", "m", "--protocol", "beauty").beautyProtocol());
         assertFalse(options("--model", "m").beautyProtocol(), "HSTU's protocol unless asked: cold and seen targets count as misses");
+        var noClients = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--clients", "0"));
+        assertTrue(noClients.getMessage().contains("--clients"), noClients.getMessage());
+        assertEquals(1, options("--model", "m").clients(), "one request at a time unless asked");
         var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
         assertTrue(noModel.getMessage().contains("--model"), noModel.getMessage());
     }
