@@ -5,8 +5,9 @@ reduction); and, for comparison, the same items normalized (a cosine model's geo
 ranked against the exact cosine order). All three fields live in one index (one shard, the same segments); each
 query's `genrec_knn` top k (k = 100 candidates, the `genrec` query's default) is compared with the exact top k by
 numpy. Queries: a seeded sample of the item embeddings themselves, a stand-in for user vectors (tied embeddings put
-both in one space). A probe, not the product (BENCHMARKS.md, "Amazon Beauty, session 58"). Against a fresh local
-node, from the repository root:
+both in one space). Then recall@100 with 200, 400 and 1000 candidates (mip and cosine, the first 1,000 queries). A
+probe, not the product (BENCHMARKS.md, "Amazon Beauty, session 58"). Against a fresh local node, from the
+repository root:
 
     ( BUNDLE=/tmp/beauty-s1-bundle MODEL=beauty GENREC_BENCH_PORT=9281 && source scripts/bench-node.sh && \
       trainer/.venv/bin/python trainer/scripts/hnsw_recall.py "$URL" "$BUNDLE" 3000 )
@@ -63,9 +64,11 @@ def index_fields(url: str, emb: np.ndarray, unit: np.ndarray, cosine: np.ndarray
     print(f"{len(emb)} items indexed, {sum(len(s[0]['segments']) for s in shards)} segments")
 
 
-def knn(url: str, field: str, vector: np.ndarray) -> list[int]:
-    body = {"size": K, "_source": ["id"], "query": {"genrec_knn": {"field": field, "vector": vector.tolist(), "k": K}}}
-    return [hit["_source"]["id"] for hit in call(url, "POST", "/recall/_search", body)["hits"]["hits"]]
+def knn(url: str, field: str, vector: np.ndarray, candidates: int = K) -> list[int]:
+    """The best K of `candidates` HNSW candidates (what the genrec query's num_candidates does), best first."""
+    query = {"genrec_knn": {"field": field, "vector": vector.tolist(), "k": candidates}}
+    hits = call(url, "POST", "/recall/_search", {"size": candidates, "_source": ["id"], "query": query})["hits"]["hits"]
+    return [hit["_source"]["id"] for hit in hits][:K]
 
 
 def main(url: str, bundle: str, queries: int) -> None:
@@ -83,13 +86,23 @@ def main(url: str, bundle: str, queries: int) -> None:
         exact_dot = np.argsort(-(emb @ q), kind="stable")[:K].tolist()
         exact_cosine = np.argsort(-(cosine @ cosine[i]), kind="stable")[:K].tolist()
         lifted = np.append(q / np.linalg.norm(q), 0.0).astype(np.float32)
-        for field, vector, exact in (("mip", q, exact_dot), ("unit", lifted, exact_dot), ("cosine", cosine[i], exact_cosine)):
+        fields = (("mip", q, exact_dot), ("unit", lifted, exact_dot), ("cosine", cosine[i], exact_cosine))
+        for field, vector, exact in fields:
             found = knn(url, field, vector)
             sums[field]["recall@100"] += len(set(found) & set(exact)) / K
             sums[field]["recall@10"] += len(set(found[:10]) & set(exact[:10])) / 10
             sums[field]["exact top 1 found"] += exact[0] in found
         if n % 1000 == 0 or n == len(sample):
             print(n, {field: {k: round(v / n, 5) for k, v in s.items()} for field, s in sums.items()}, flush=True)
+    few = sample[:1000]
+    for candidates in (200, 400, 1000):
+        recall = {"mip": 0.0, "cosine": 0.0}
+        for i in few:
+            for field, vectors in (("mip", emb), ("cosine", cosine)):
+                exact = set(np.argsort(-(vectors @ vectors[i]), kind="stable")[:K].tolist())
+                recall[field] += len(set(knn(url, field, vectors[i], candidates)) & exact) / K
+        print(f"{candidates} candidates, {len(few)} queries: recall@100",
+              {field: round(v / len(few), 5) for field, v in recall.items()}, flush=True)
 
 
 if __name__ == "__main__":
