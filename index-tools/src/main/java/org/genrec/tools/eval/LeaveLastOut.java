@@ -35,8 +35,12 @@ public final class LeaveLastOut {
 
     /** @param events the log in file order */
     public static List<Case> cases(List<Event> events) {
+        return cases(timeOrderedByUser(events));
+    }
+
+    private static List<Case> cases(Collection<List<Event>> byUser) {
         List<Case> cases = new ArrayList<>();
-        for (List<Event> userEvents : timeOrderedByUser(events)) {
+        for (List<Event> userEvents : byUser) {
             if (userEvents.size() >= MIN_EVENTS) {
                 int last = userEvents.size() - 1;
                 cases.add(new Case(userEvents.get(last).userId(), List.copyOf(userEvents.subList(0, last)), userEvents.get(last)));
@@ -53,15 +57,16 @@ public final class LeaveLastOut {
      * HSTU's MovieLens protocol keeps both and counts them as misses.
      */
     public static Filtered beautyCases(List<Event> events) {
+        Collection<List<Event>> byUser = timeOrderedByUser(events);
         Set<String> known = new HashSet<>();
-        for (List<Event> userEvents : timeOrderedByUser(events)) {
+        for (List<Event> userEvents : byUser) {
             int trained = userEvents.size() >= MIN_EVENTS ? userEvents.size() - 1 : userEvents.size();
             userEvents.subList(0, trained).forEach(e -> known.add(e.itemId()));
         }
         List<Case> kept = new ArrayList<>();
         int cold = 0;
         int seen = 0;
-        for (Case c : cases(events)) {
+        for (Case c : cases(byUser)) {
             String target = c.target().itemId();
             if (!known.contains(target)) {
                 cold++;
