@@ -5,18 +5,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.genrec.runtime.encoding.EventSchema;
+import org.genrec.tools.eval.EvaluationProtocol;
 import org.genrec.tools.eval.LeaveLastOut;
 import org.genrec.tools.eval.ServedRankMetrics;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -45,7 +48,8 @@ final class EvaluateCommand {
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
             --protocol beauty (the published Beauty tables' protocol, the trainer's "beauty") then drops the users whose target
             is cold (in no user's events but as their last) or already in their history, and says how many; loo (the
-            default, the trainer's "movielens" and "loo") keeps them, as misses.
+            trainer's "movielens" and "loo") keeps them, as misses. Without --protocol, the one the model's bundle was tested
+            under (the models API's training.protocol; loo when it names none), so its figures compare with the trainer's.
             One genrec query per user (k hits, history excluded, "rank" enabled or not: each --rank value in turn); the target
             ranks among the hits or misses. Prints and writes HR@10/NDCG@10 (and @50 when k >= 50), which equal the trainer's
             full-catalogue figures for a one-shard index, and MRR within the k hits. --retrieval-weight sets the ranked
@@ -64,8 +68,8 @@ final class EvaluateCommand {
 
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
-                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents, boolean beautyProtocol,
-                   int clients) {
+                   Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents,
+                   EvaluationProtocol protocol, int clients) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -79,7 +83,7 @@ final class EvaluateCommand {
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
                 parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"),
-                beautyProtocol(args.get("protocol", "loo")), clients(args.getInt("clients", 1)));
+                protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)));
         }
 
         private static int clients(int clients) {
@@ -89,12 +93,16 @@ final class EvaluateCommand {
             return clients;
         }
 
-        private static boolean beautyProtocol(String protocol) {
-            return switch (protocol) {
-                case "loo", "movielens" -> false;
-                case "beauty" -> true;
-                default -> throw new CliArgs.UsageException("option [--protocol] takes loo, movielens or beauty, got [" + protocol + "]");
-            };
+        /** The protocol asked for, or {@code null}: the one the model was tested under. */
+        private static EvaluationProtocol protocol(String name) {
+            if (name == null) {
+                return null;
+            }
+            EvaluationProtocol protocol = EvaluationProtocol.ofTrainerName(name);
+            if (protocol == null) {
+                throw new CliArgs.UsageException("option [--protocol] takes loo, movielens or beauty, got [" + name + "]");
+            }
+            return protocol;
         }
     }
 
@@ -108,38 +116,40 @@ final class EvaluateCommand {
         Path ranksFile = outputFile(args, "ranks-out");
         List<Boolean> rankings = rankings(args.get("rank", "true,false"));
         List<LeaveLastOut.Event> events = readEvents(file);
-        List<LeaveLastOut.Case> cases;
-        LeaveLastOut.Filtered filtered = null;
-        if (options.beautyProtocol()) {
-            filtered = LeaveLastOut.beautyCases(events);
-            cases = filtered.cases();
-            out.printf("beauty filter: dropped %d test users with a cold last item and %d whose last item was already seen; %d remain%n",
-                filtered.droppedCold(), filtered.droppedSeen(), cases.size());
-        } else {
-            cases = LeaveLastOut.cases(events);
-        }
-        int users = Math.min(cases.size(), args.getInt("users", cases.size()));
-        cases = cases.subList(0, users);
-        ObjectNode results = JSON.createObjectNode();
-        results.put("events", file.toString());
-        results.put("model", options.model());
-        results.put("index", options.index());
-        results.put("k", options.k());
-        results.put("users", users);
-        results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
-        results.put("co_occurrence_weight", options.coOccurrenceWeight() == null ? "the bundle's" : options.coOccurrenceWeight().toString());
-        results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
-            + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
-        results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
-            + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
-            + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
-        if (filtered != null) {
-            results.put("dropped_cold", filtered.droppedCold());
-            results.put("dropped_seen", filtered.droppedSeen());
-        }
-        ObjectNode variants = results.putObject("rank");
         try (ClusterConnection cluster = new ClusterConnection(args.get("url", "http://127.0.0.1:9200"));
              PrintStream ranks = ranksFile == null ? null : new PrintStream(Files.newOutputStream(ranksFile), false, StandardCharsets.UTF_8)) {
+            ChosenProtocol protocol = chooseProtocol(cluster, options, events, out);
+            List<LeaveLastOut.Case> cases;
+            LeaveLastOut.Filtered filtered = null;
+            if (protocol.protocol() == EvaluationProtocol.BEAUTY) {
+                filtered = LeaveLastOut.beautyCases(events);
+                cases = filtered.cases();
+                out.printf("beauty filter: dropped %d test users with a cold last item and %d whose last item was already seen; %d remain%n",
+                    filtered.droppedCold(), filtered.droppedSeen(), cases.size());
+            } else {
+                cases = LeaveLastOut.cases(events);
+            }
+            int users = Math.min(cases.size(), args.getInt("users", cases.size()));
+            cases = cases.subList(0, users);
+            ObjectNode results = JSON.createObjectNode();
+            results.put("events", file.toString());
+            results.put("model", options.model());
+            results.put("index", options.index());
+            results.put("k", options.k());
+            results.put("users", users);
+            results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
+            results.put("co_occurrence_weight", options.coOccurrenceWeight() == null ? "the bundle's" : options.coOccurrenceWeight().toString());
+            results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
+                + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
+            results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
+                + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
+                + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
+            results.put("protocol_source", protocol.source());
+            if (filtered != null) {
+                results.put("dropped_cold", filtered.droppedCold());
+                results.put("dropped_seen", filtered.droppedSeen());
+            }
+            ObjectNode variants = results.putObject("rank");
             if (options.historyIndex() != null) {
                 out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
                     cases.size(), options.historyIndex());
@@ -159,11 +169,70 @@ final class EvaluateCommand {
                 ObjectNode variant = variants.putObject(String.valueOf(ranked));
                 m.forEach(variant::put);
             }
+            if (resultsFile != null) {
+                Files.writeString(resultsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
+                out.printf("results written to %s%n", resultsFile);
+            }
         }
-        if (resultsFile != null) {
-            Files.writeString(resultsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
-            out.printf("results written to %s%n", resultsFile);
+    }
+
+    /** The protocol a run measures and why: asked for, the model's, or the default. */
+    record ChosenProtocol(EvaluationProtocol protocol, String source) {}
+
+    /**
+     * {@code --protocol} when given, else the protocol the model's bundle says its figures were measured on, so that a
+     * Beauty model is not evaluated on MovieLens's rules by default (its cold users would count as misses); {@code loo}
+     * for a bundle that names none. A model is listed only where it is loaded, and it loads on first use: when no node
+     * lists it yet, one request (the first user's, as the run will send it) loads it.
+     */
+    static ChosenProtocol chooseProtocol(ClusterConnection cluster, Options options, List<LeaveLastOut.Event> events, PrintStream out)
+        throws IOException {
+        String trained = trainedProtocol(cluster, options, events);
+        EvaluationProtocol ofModel = trained == null ? null : EvaluationProtocol.ofTrainerName(trained);
+        ChosenProtocol chosen;
+        if (options.protocol() != null) {
+            chosen = new ChosenProtocol(options.protocol(), "--protocol");
+            if (ofModel != null && ofModel != options.protocol()) {
+                out.printf("note: model [%s] was tested under protocol [%s]; this run measures %s, as --protocol asks%n",
+                    options.model(), trained, options.protocol().name().toLowerCase(Locale.ROOT));
+            }
+        } else if (trained == null) {
+            chosen = new ChosenProtocol(EvaluationProtocol.LOO, "the default: model [" + options.model() + "] names no training protocol");
+        } else if (ofModel == null) {
+            throw new CliArgs.UsageException("model [" + options.model() + "] was tested under protocol [" + trained
+                + "], which evaluate does not know: pass --protocol loo or beauty");
+        } else {
+            chosen = new ChosenProtocol(ofModel, "model [" + options.model() + "]'s training protocol [" + trained + "]");
         }
+        out.printf("protocol %s (%s)%n", chosen.protocol().name().toLowerCase(Locale.ROOT), chosen.source());
+        return chosen;
+    }
+
+    private static String trainedProtocol(ClusterConnection cluster, Options options, List<LeaveLastOut.Event> events) throws IOException {
+        String endpoint = "/_plugins/_genrec/models/" + URLEncoder.encode(options.model(), StandardCharsets.UTF_8);
+        JsonNode listed = JSON.readTree(cluster.json("GET", endpoint, null));
+        if (!anyNodeLists(listed)) {
+            List<LeaveLastOut.Case> cases = LeaveLastOut.cases(events);
+            if (cases.isEmpty()) {
+                return null; // nothing to evaluate either; the run says so with zero users
+            }
+            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), options, false).toString());
+            listed = JSON.readTree(cluster.json("GET", endpoint, null));
+        }
+        try {
+            return EvaluationProtocol.trainedUnder(listed);
+        } catch (IllegalStateException e) {
+            throw new CliArgs.UsageException("model [" + options.model() + "]: " + e.getMessage() + "; pass --protocol");
+        }
+    }
+
+    private static boolean anyNodeLists(JsonNode modelsResponse) {
+        for (JsonNode node : modelsResponse.path("nodes")) {
+            if (!node.path("models").isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -2,6 +2,7 @@ package org.genrec.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.genrec.tools.eval.EvaluationProtocol;
 import org.genrec.tools.eval.LeaveLastOut;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -117,8 +118,9 @@ class EvaluateCommandTest {
         assertTrue(lookupWithoutIndex.getMessage().contains("--history-index"), lookupWithoutIndex.getMessage());
         var badProtocol = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--protocol", "hstu"));
         assertTrue(badProtocol.getMessage().contains("--protocol") && badProtocol.getMessage().contains("beauty"), badProtocol.getMessage());
-        assertTrue(options("--model", "m", "--protocol", "beauty").beautyProtocol());
-        assertFalse(options("--model", "m").beautyProtocol(), "HSTU's protocol unless asked: cold and seen targets count as misses");
+        assertEquals(EvaluationProtocol.BEAUTY, options("--model", "m", "--protocol", "beauty").protocol());
+        assertEquals(EvaluationProtocol.LOO, options("--model", "m", "--protocol", "movielens").protocol());
+        assertNull(options("--model", "m").protocol(), "unless asked, the protocol the model was tested under");
         var noClients = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--clients", "0"));
         assertTrue(noClients.getMessage().contains("--clients"), noClients.getMessage());
         assertEquals(1, options("--model", "m").clients(), "one request at a time unless asked");
