@@ -605,21 +605,31 @@ class EndToEndIT {
     }
 
     @Test
-    void benchMeasuresEveryRankingPlacementAndHistorySourceBesideKnnWithoutErrors() throws Exception {
+    void benchMeasuresEveryRankingPlacementCandidateCountAndHistorySourceBesideKnnWithoutErrors() throws Exception {
         Path out = Files.createTempDirectory(scratch, "genrec-bench-");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, GenrecTools.run(new String[] { "bench", "--bundle", LocalNode.property("genrec.test.bundle"), "--model", MODEL,
             "--url", node.url(), "--index", "items", "--mix", "recommend", "--history", "10", "--k", "10", "--window", "10",
-            "--rank", "true,false,coordinator,coordinator-named", "--history-from", "request,index", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2",
+            "--rank", "true,false,coordinator,coordinator-named", "--history-from", "request,index",
+            "--num-candidates", "k,40", "--concurrency", "1", "--warmup", "0", "--duration", "1", "--slices", "2",
             "--requests", "5", "--candidates", "10", "--out", out.toString() }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)),
             err.toString());
 
         JsonNode cells = JSON.readTree(out.resolve("results.json").toFile()).path("cells");
         // Bench checked before timing that each looked-up history returned the hits of the same history sent in the request.
-        assertEquals(List.of("true", "true", "false", "false", "coordinator", "coordinator", "coordinator-named", "coordinator-named"),
-            cells.findValuesAsText("rank"), cells.toString());
-        assertEquals(List.of("request", "index", "request", "index", "request", "index", "request", "index"),
-            cells.findValuesAsText("history_from"), cells.toString());
+        List<String> expectedRanks = new ArrayList<>(), expectedCandidates = new ArrayList<>(), expectedSources = new ArrayList<>();
+        for (String rank : List.of("true", "false", "coordinator", "coordinator-named")) {
+            for (String candidates : List.of("10", "40")) { // k = 10, the query's default, then a wider HNSW search
+                for (String source : List.of("request", "index")) {
+                    expectedRanks.add(rank);
+                    expectedCandidates.add(candidates);
+                    expectedSources.add(source);
+                }
+            }
+        }
+        assertEquals(expectedRanks, cells.findValuesAsText("rank"), cells.toString());
+        assertEquals(expectedCandidates, cells.findValuesAsText("num_candidates"), cells.toString());
+        assertEquals(expectedSources, cells.findValuesAsText("history_from"), cells.toString());
         for (JsonNode cell : cells) {
             for (String variant : List.of("genrec", "baseline")) {
                 JsonNode result = cell.path(variant);
@@ -627,7 +637,7 @@ class EndToEndIT {
                 assertEquals(0, result.path("errors").asLong(), cell.toString());
             }
         }
-        assertEquals(cells.get(0).path("baseline"), cells.get(7).path("baseline"), "one kNN baseline shared by all");
+        assertEquals(cells.get(0).path("baseline"), cells.get(15).path("baseline"), "one kNN baseline shared by all");
         assertTrue(Files.size(out.resolve("latency.png")) > 0);
     }
 

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,11 +32,12 @@ import java.util.stream.Collectors;
 public final class BenchCommand {
 
     public static final Set<String> OPTIONS = Set.of("bundle", "url", "index", "model", "vector-field", "mix", "history", "k", "window",
-        "rank", "history-from", "history-index", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only");
+        "rank", "history-from", "history-index", "concurrency", "duration", "warmup", "slices", "requests", "out", "candidates", "model-only",
+        "num-candidates");
     public static final String USAGE = """
         bench --bundle DIR --model NAME [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
               [--mix recommend,search,rescore] [--history 10,50,200] [--k 100] [--window 100] [--rank true|false|coordinator|coordinator-named,...]
-              [--history-from request|index,...] [--history-index genrec-bench-events] [--concurrency 1,2,4,8]
+              [--history-from request|index,...] [--history-index genrec-bench-events] [--num-candidates k|N,...] [--concurrency 1,2,4,8]
               [--duration 10] [--warmup 3] [--slices 10] [--requests 200] [--candidates 100,200,500,1000,2048] [--out bench-out]
               [--model-only]
             Drives the cluster with N closed-loop clients per cell for the genrec request and, in the same run, the same
@@ -55,6 +57,9 @@ public final class BenchCommand {
             that user's events (all of them: "events" = the history length) in --history-index, which bench recreates with
             every drawn history; request,index: both, alternated in the same run (what the lookup costs). Before timing,
             bench checks that the lookup returns the same hits as the same history in the request.
+            --num-candidates k,400,1000: the genrec query's num_candidates (k: the query's default, k itself), each a variant
+            of the same cell alternated with the others and the kNN baseline, which keeps k (what a wider HNSW search costs a
+            request; the rescorer has no kNN and ignores it).
             Outputs: OUT/results.json, OUT/latency.png, OUT/model-time.png.""";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -79,6 +84,7 @@ public final class BenchCommand {
         List<BenchRequests.HistorySource> sources = choices("history-from", args.get("history-from", "request"),
             BenchRequests.HistorySource.values(), h -> h.cliValue);
         String historyIndex = args.get("history-index", "genrec-bench-events");
+        List<Integer> candidateCounts = numCandidates(args.get("num-candidates", "k"), ks);
         int[] concurrency = ints(args.get("concurrency", "1,2,4,8"));
         Duration duration = Duration.ofSeconds(Long.parseLong(args.get("duration", "10")));
         Duration warmup = Duration.ofSeconds(Long.parseLong(args.get("warmup", "3")));
@@ -91,8 +97,8 @@ public final class BenchCommand {
         boolean modelOnly = args.flag("model-only");
         if (!modelOnly) {
             // --duration is per variant: a cell with --rank true,coordinator measures three variants (two genrec, one kNN).
-            long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), sources.size(), concurrency.length, warmup,
-                duration);
+            long seconds = plannedLoadSeconds(mixes, histories.length * ks.length, ranks.size(), sources.size(), candidateCounts.size(),
+                concurrency.length, warmup, duration);
             out.printf("load plan: about %d min %02d s of load (warm-up %d s + %d s measured per variant, per cell and concurrency)%n",
                 seconds / 60, seconds % 60, warmup.toSeconds(), duration.toSeconds());
         }
@@ -116,21 +122,26 @@ public final class BenchCommand {
                         String cell = mix.name().toLowerCase(java.util.Locale.ROOT) + " h=" + history + " k=" + k;
                         // The rescorer always ranks: one genrec variant. Same seed: every variant sends the same histories.
                         List<BenchRequests.Ranking> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(BenchRequests.Ranking.SHARDS) : ranks;
+                        List<Integer> cellCandidates = mix == BenchRequests.Mix.RESCORE ? QUERY_DEFAULT : candidateCounts;
                         List<LoadRun.Variant> variants = new ArrayList<>();
                         List<String> labels = new ArrayList<>();
                         List<BenchRequests.Pair> pairs = List.of();
                         for (BenchRequests.Ranking rank : cellRanks) {
-                            List<BenchRequests.Pair> inline = BenchRequests.build(setup, mix, history, k, window, rank,
-                                BenchRequests.HistorySource.REQUEST);
-                            for (BenchRequests.HistorySource source : sources) {
-                                pairs = source == BenchRequests.HistorySource.REQUEST ? inline
-                                    : BenchRequests.build(setup, mix, history, k, window, rank, source);
-                                if (source == BenchRequests.HistorySource.INDEX) {
-                                    load.checkSameHits(inline.get(0).genrec(), pairs.get(0).genrec());
+                            for (Integer numCandidates : cellCandidates) {
+                                List<BenchRequests.Pair> inline = BenchRequests.build(setup, mix, history, k, window, rank,
+                                    BenchRequests.HistorySource.REQUEST, numCandidates);
+                                for (BenchRequests.HistorySource source : sources) {
+                                    pairs = source == BenchRequests.HistorySource.REQUEST ? inline
+                                        : BenchRequests.build(setup, mix, history, k, window, rank, source, numCandidates);
+                                    if (source == BenchRequests.HistorySource.INDEX) {
+                                        load.checkSameHits(inline.get(0).genrec(), pairs.get(0).genrec());
+                                    }
+                                    String label = rankLabel(rank, cellRanks) + candidatesLabel(numCandidates, cellCandidates)
+                                        + sourceLabel(source, sources);
+                                    labels.add(label);
+                                    variants.add(new LoadRun.Variant(cell + " genrec" + label,
+                                        pairs.stream().map(BenchRequests.Pair::genrec).toList()));
                                 }
-                                String label = rankLabel(rank, cellRanks) + sourceLabel(source, sources);
-                                labels.add(label);
-                                variants.add(new LoadRun.Variant(cell + " genrec" + label, pairs.stream().map(BenchRequests.Pair::genrec).toList()));
                             }
                         }
                         variants.add(new LoadRun.Variant(cell + (mix == BenchRequests.Mix.RESCORE ? " match" : " knn"),
@@ -140,12 +151,14 @@ public final class BenchCommand {
                             LoadRun.Result baseline = results.get(results.size() - 1);
                             int v = 0;
                             for (BenchRequests.Ranking rank : cellRanks) {
-                                for (BenchRequests.HistorySource source : sources) {
-                                    LoadRun.Result genrec = results.get(v);
-                                    printCell(out, cell, c, labels.get(v), genrec, baseline);
-                                    cells.add(row(mix, history, k, window, rank, source, c, slices, genrec, baseline));
-                                    latency.add(cell + " genrec" + labels.get(v), c, genrec.p50Millis());
-                                    v++;
+                                for (Integer numCandidates : cellCandidates) {
+                                    for (BenchRequests.HistorySource source : sources) {
+                                        LoadRun.Result genrec = results.get(v);
+                                        printCell(out, cell, c, labels.get(v), genrec, baseline);
+                                        cells.add(row(mix, history, k, window, rank, numCandidates, source, c, slices, genrec, baseline));
+                                        latency.add(cell + " genrec" + labels.get(v), c, genrec.p50Millis());
+                                        v++;
+                                    }
                                 }
                             }
                             latency.add(cell + " baseline", c, baseline.p50Millis());
@@ -197,14 +210,14 @@ public final class BenchCommand {
 
     /**
      * Wall time the load phase takes: each (mix, history, k) cell runs once per concurrency level, and each run warms up and then
-     * measures every variant (one per ranking placement, one for the rescorer, each per history source, plus the baseline) for the
-     * full {@code duration}.
+     * measures every variant (one per ranking placement and candidate count, one for the rescorer, each per history source, plus
+     * the baseline) for the full {@code duration}.
      */
-    static long plannedLoadSeconds(List<BenchRequests.Mix> mixes, int cellsPerMix, int rankings, int historySources, int concurrencyLevels,
-        Duration warmup, Duration duration) {
+    static long plannedLoadSeconds(List<BenchRequests.Mix> mixes, int cellsPerMix, int rankings, int historySources, int candidateCounts,
+        int concurrencyLevels, Duration warmup, Duration duration) {
         long variantRuns = 0;
         for (BenchRequests.Mix mix : mixes) {
-            int genrecVariants = (mix == BenchRequests.Mix.RESCORE ? 1 : rankings) * historySources;
+            int genrecVariants = (mix == BenchRequests.Mix.RESCORE ? 1 : rankings * candidateCounts) * historySources;
             variantRuns += (long) cellsPerMix * concurrencyLevels * (genrecVariants + 1);
         }
         return variantRuns * (warmup.toSeconds() + duration.toSeconds());
@@ -227,13 +240,14 @@ public final class BenchCommand {
     }
 
     private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, BenchRequests.Ranking rank,
-        BenchRequests.HistorySource source, int concurrency, int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
+        Integer numCandidates, BenchRequests.HistorySource source, int concurrency, int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
         row.put("history", history);
         row.put("k", k);
         row.put("window", window);
         row.put("rank", rank.cliValue);
+        row.put("num_candidates", numCandidates == null ? k : numCandidates);
         row.put("history_from", source.cliValue);
         row.put("concurrency", concurrency);
         row.put("slices", slices);
@@ -255,6 +269,15 @@ public final class BenchCommand {
             case COORDINATOR -> " (ranked on the coordinator)";
             case COORDINATOR_NAMED -> " (ranked on the coordinator, named pipeline)";
         };
+    }
+
+    /** " num_candidates=400" only when a cell measures several counts; a single count other than the default keeps a plain note. */
+    private static String candidatesLabel(Integer numCandidates, List<Integer> cellCandidates) {
+        String count = numCandidates == null ? "k" : numCandidates.toString();
+        if (cellCandidates.size() > 1) {
+            return " num_candidates=" + count;
+        }
+        return numCandidates == null ? "" : " (num_candidates " + count + ")";
     }
 
     /** " history=index" only when a run measures both sources; a single source keeps the plain name, as {@link #rankLabel} does. */
@@ -296,6 +319,35 @@ public final class BenchCommand {
             }
         }
         return chosen;
+    }
+
+    /** The query's own default: no num_candidates in the request (k). */
+    private static final List<Integer> QUERY_DEFAULT = Collections.singletonList(null);
+
+    /**
+     * {@code --num-candidates}: each value once, in the order given, {@code k} (or null in the list) for the query's default. A count
+     * below a cell's k is refused here, before any load, as the query would refuse every request.
+     */
+    static List<Integer> numCandidates(String csv, int[] ks) {
+        int largestK = Arrays.stream(ks).max().orElse(0);
+        List<Integer> counts = new ArrayList<>();
+        for (String value : csv.split(",")) {
+            Integer count = null;
+            if (!value.trim().equals("k")) {
+                try {
+                    count = Integer.valueOf(value.trim());
+                } catch (NumberFormatException e) {
+                    throw new CliArgs.UsageException("--num-candidates takes k or whole numbers (comma-separated), not [" + value.trim() + "]");
+                }
+                if (count < largestK) {
+                    throw new CliArgs.UsageException("--num-candidates " + count + " is below --k " + largestK + ": the query needs k or more");
+                }
+            }
+            if (!counts.contains(count)) {
+                counts.add(count);
+            }
+        }
+        return counts;
     }
 
     private static int[] ints(String csv) {

@@ -117,7 +117,9 @@ final class BenchRequests {
         return "bench-h" + history + "-" + r;
     }
 
-    static List<Pair> build(Setup setup, Mix mix, int history, int k, int window, Ranking ranking, HistorySource source) {
+    /** The cell's request pairs; {@code numCandidates} null leaves the genrec query's default (k). */
+    static List<Pair> build(Setup setup, Mix mix, int history, int k, int window, Ranking ranking, HistorySource source,
+                            Integer numCandidates) {
         List<Drawn> drawn = draw(setup, history);
         String vectorField = setup.vectorField();
         List<Pair> pairs = new ArrayList<>(drawn.size());
@@ -169,6 +171,9 @@ final class BenchRequests {
                 baselineBody = plain.toString();
             } else {
                 genrec.put("vector_field", vectorField).put("k", k);
+                if (numCandidates != null) {
+                    genrec.put("num_candidates", numCandidates);
+                }
                 // (the rescorer mix always ranks, on the shards)
                 genrec.putObject("rank").put("enabled", ranking == Ranking.SHARDS).put("window", Math.min(window, k));
                 ObjectNode genrecQuery = JSON.createObjectNode();
