@@ -124,7 +124,7 @@ public final class BenchCommand {
                         List<BenchRequests.Ranking> cellRanks = mix == BenchRequests.Mix.RESCORE ? List.of(BenchRequests.Ranking.SHARDS) : ranks;
                         List<Integer> cellCandidates = mix == BenchRequests.Mix.RESCORE ? QUERY_DEFAULT : candidateCounts;
                         List<LoadRun.Variant> variants = new ArrayList<>();
-                        List<String> labels = new ArrayList<>();
+                        List<GenrecVariant> genrecVariants = new ArrayList<>();
                         List<BenchRequests.Pair> pairs = List.of();
                         for (BenchRequests.Ranking rank : cellRanks) {
                             for (Integer numCandidates : cellCandidates) {
@@ -138,7 +138,7 @@ public final class BenchCommand {
                                     }
                                     String label = rankLabel(rank, cellRanks) + candidatesLabel(numCandidates, cellCandidates)
                                         + sourceLabel(source, sources);
-                                    labels.add(label);
+                                    genrecVariants.add(new GenrecVariant(rank, numCandidates, source, label));
                                     variants.add(new LoadRun.Variant(cell + " genrec" + label,
                                         pairs.stream().map(BenchRequests.Pair::genrec).toList()));
                                 }
@@ -149,17 +149,12 @@ public final class BenchCommand {
                         for (int c : concurrency) {
                             List<LoadRun.Result> results = load.run(variants, c, warmup, duration, slices, out);
                             LoadRun.Result baseline = results.get(results.size() - 1);
-                            int v = 0;
-                            for (BenchRequests.Ranking rank : cellRanks) {
-                                for (Integer numCandidates : cellCandidates) {
-                                    for (BenchRequests.HistorySource source : sources) {
-                                        LoadRun.Result genrec = results.get(v);
-                                        printCell(out, cell, c, labels.get(v), genrec, baseline);
-                                        cells.add(row(mix, history, k, window, rank, numCandidates, source, c, slices, genrec, baseline));
-                                        latency.add(cell + " genrec" + labels.get(v), c, genrec.p50Millis());
-                                        v++;
-                                    }
-                                }
+                            for (int v = 0; v < genrecVariants.size(); v++) { // the results come in the variants' order
+                                GenrecVariant variant = genrecVariants.get(v);
+                                LoadRun.Result genrec = results.get(v);
+                                printCell(out, cell, c, variant.label(), genrec, baseline);
+                                cells.add(row(mix, history, k, window, variant, c, slices, genrec, baseline));
+                                latency.add(cell + " genrec" + variant.label(), c, genrec.p50Millis());
                             }
                             latency.add(cell + " baseline", c, baseline.p50Millis());
                         }
@@ -239,16 +234,19 @@ public final class BenchCommand {
         }
     }
 
-    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, BenchRequests.Ranking rank,
-        Integer numCandidates, BenchRequests.HistorySource source, int concurrency, int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
+    /** One genrec variant of a cell: where it ranks, its num_candidates (null: the query's default), where its history comes from. */
+    private record GenrecVariant(BenchRequests.Ranking rank, Integer numCandidates, BenchRequests.HistorySource source, String label) {}
+
+    private static Map<String, Object> row(BenchRequests.Mix mix, int history, int k, int window, GenrecVariant variant, int concurrency,
+        int slices, LoadRun.Result genrec, LoadRun.Result baseline) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("mix", mix.name().toLowerCase(java.util.Locale.ROOT));
         row.put("history", history);
         row.put("k", k);
         row.put("window", window);
-        row.put("rank", rank.cliValue);
-        row.put("num_candidates", numCandidates == null ? k : numCandidates);
-        row.put("history_from", source.cliValue);
+        row.put("rank", variant.rank().cliValue);
+        row.put("num_candidates", variant.numCandidates() == null ? k : variant.numCandidates());
+        row.put("history_from", variant.source().cliValue);
         row.put("concurrency", concurrency);
         row.put("slices", slices);
         row.put("genrec", genrec);
