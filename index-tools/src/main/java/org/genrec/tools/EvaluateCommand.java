@@ -183,11 +183,11 @@ final class EvaluateCommand {
      * {@code --protocol} when given, else the protocol the model's bundle says its figures were measured on, so that a
      * Beauty model is not evaluated on MovieLens's rules by default (its cold users would count as misses); {@code loo}
      * for a bundle that names none. A model is listed only where it is loaded, and it loads on first use: when no node
-     * lists it yet, one request (the first user's, as the run will send it) loads it.
+     * lists it yet and no --protocol was given, one request (the first user's, its history in the request) loads it.
      */
     static ChosenProtocol chooseProtocol(ClusterConnection cluster, Options options, List<LeaveLastOut.Event> events, PrintStream out)
         throws IOException {
-        String trained = trainedProtocol(cluster, options, events);
+        String trained = trainedProtocol(cluster, options, events, options.protocol() == null);
         EvaluationProtocol ofModel = trained == null ? null : EvaluationProtocol.ofTrainerName(trained);
         ChosenProtocol chosen;
         if (options.protocol() != null) {
@@ -208,15 +208,19 @@ final class EvaluateCommand {
         return chosen;
     }
 
-    private static String trainedProtocol(ClusterConnection cluster, Options options, List<LeaveLastOut.Event> events) throws IOException {
+    private static String trainedProtocol(ClusterConnection cluster, Options options, List<LeaveLastOut.Event> events, boolean loadIfUnlisted)
+        throws IOException {
         String endpoint = "/_plugins/_genrec/models/" + URLEncoder.encode(options.model(), StandardCharsets.UTF_8);
         JsonNode listed = JSON.readTree(cluster.json("GET", endpoint, null));
-        if (!anyNodeLists(listed)) {
+        if (loadIfUnlisted && !anyNodeLists(listed)) {
             List<LeaveLastOut.Case> cases = LeaveLastOut.cases(events);
             if (cases.isEmpty()) {
                 return null; // nothing to evaluate either; the run says so with zero users
             }
-            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), options, false).toString());
+            // the history in the request: a --history-index is filled only once the protocol has chosen the users
+            Options inline = new Options(options.model(), options.index(), options.vectorField(), options.itemIdField(), options.k(),
+                options.numCandidates(), null, null, null, null, null, 1);
+            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), inline, false).toString());
             listed = JSON.readTree(cluster.json("GET", endpoint, null));
         }
         try {

@@ -580,13 +580,14 @@ class EndToEndIT {
         // Three requests in flight: the answers come back in any order, the figures are summed in the users' order.
         assertEquals(inline.path("rank"), evaluate(events, topK, "--clients", "3").path("rank"));
 
-        // Without --protocol, the model's own: read from the models API, after loading the model where no node has it.
+        // Without --protocol, the model's own: read from the models API, after loading the model where no node has it (with
+        // an inline history: this run's history index does not exist until the protocol has chosen the users).
         HttpResponse<String> unloaded = send("POST", "/_plugins/_genrec/models/" + MODEL + "/_unload", "");
         assertEquals(200, unloaded.statusCode(), unloaded.body());
         String trainedUnder = JSON.readTree(Path.of(LocalNode.property("genrec.test.bundle")).resolve("manifest.json").toFile())
             .path("training").path("protocol").asText();
         assertEquals("model [" + MODEL + "]'s training protocol [" + trainedUnder + "]", results.path("protocol_source").asText());
-        JsonNode afterUnload = evaluate(events, topK);
+        JsonNode afterUnload = evaluate(events, topK, "--history-index", "eval-histories-after-unload", "--lookup-events", "1000");
         assertEquals(results.path("protocol_source"), afterUnload.path("protocol_source"), afterUnload.toString());
         assertEquals(inline.path("rank"), afterUnload.path("rank"));
         assertEquals("--protocol", evaluate(events, topK, "--protocol", "loo").path("protocol_source").asText());
