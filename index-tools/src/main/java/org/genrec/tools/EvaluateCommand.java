@@ -86,6 +86,12 @@ final class EvaluateCommand {
                 protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)));
         }
 
+        /** The same requests with the history sent in each, not looked up from --history-index. */
+        Options withHistoryInRequest() {
+            return new Options(model, index, vectorField, itemIdField, k, numCandidates, retrievalWeight, coOccurrenceWeight, null, null,
+                protocol, clients);
+        }
+
         private static int clients(int clients) {
             if (clients < 1 || clients > MAX_CLIENTS) {
                 throw new CliArgs.UsageException("option [--clients] must be between 1 and " + MAX_CLIENTS + ", got " + clients);
@@ -131,24 +137,7 @@ final class EvaluateCommand {
             }
             int users = Math.min(cases.size(), args.getInt("users", cases.size()));
             cases = cases.subList(0, users);
-            ObjectNode results = JSON.createObjectNode();
-            results.put("events", file.toString());
-            results.put("model", options.model());
-            results.put("index", options.index());
-            results.put("k", options.k());
-            results.put("users", users);
-            results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
-            results.put("co_occurrence_weight", options.coOccurrenceWeight() == null ? "the bundle's" : options.coOccurrenceWeight().toString());
-            results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
-                + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
-            results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
-                + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
-                + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
-            results.put("protocol_source", protocol.source());
-            if (filtered != null) {
-                results.put("dropped_cold", filtered.droppedCold());
-                results.put("dropped_seen", filtered.droppedSeen());
-            }
+            ObjectNode results = describeRun(file, options, users, protocol, filtered);
             ObjectNode variants = results.putObject("rank");
             if (options.historyIndex() != null) {
                 out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
@@ -174,6 +163,29 @@ final class EvaluateCommand {
                 out.printf("results written to %s%n", resultsFile);
             }
         }
+    }
+
+    /** The results file's account of the run, before its figures: what was sent, to which model, under which protocol. */
+    private static ObjectNode describeRun(Path file, Options options, int users, ChosenProtocol protocol, LeaveLastOut.Filtered filtered) {
+        ObjectNode results = JSON.createObjectNode();
+        results.put("events", file.toString());
+        results.put("model", options.model());
+        results.put("index", options.index());
+        results.put("k", options.k());
+        results.put("users", users);
+        results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
+        results.put("co_occurrence_weight", options.coOccurrenceWeight() == null ? "the bundle's" : options.coOccurrenceWeight().toString());
+        results.put("history", options.historyIndex() == null ? "in the request" : "looked up by user in [" + options.historyIndex() + "]"
+            + (options.lookupEvents() == null ? ", the model's max_history events" : ", " + options.lookupEvents() + " events"));
+        results.put("protocol", "leave-one-out: last event per user = target (3+ events), history = every earlier event, "
+            + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
+            + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
+        results.put("protocol_source", protocol.source());
+        if (filtered != null) {
+            results.put("dropped_cold", filtered.droppedCold());
+            results.put("dropped_seen", filtered.droppedSeen());
+        }
+        return results;
     }
 
     /** The protocol a run measures and why: asked for, the model's, or the default. */
@@ -218,9 +230,7 @@ final class EvaluateCommand {
                 return null; // nothing to evaluate either; the run says so with zero users
             }
             // the history in the request: a --history-index is filled only once the protocol has chosen the users
-            Options inline = new Options(options.model(), options.index(), options.vectorField(), options.itemIdField(), options.k(),
-                options.numCandidates(), null, null, null, null, null, 1);
-            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), inline, false).toString());
+            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), options.withHistoryInRequest(), false).toString());
             listed = JSON.readTree(cluster.json("GET", endpoint, null));
         }
         try {

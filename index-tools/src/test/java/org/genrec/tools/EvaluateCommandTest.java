@@ -81,6 +81,11 @@ class EvaluateCommandTest {
             .path("query").path("genrec").path("user").path("events").asInt());
         assertEquals(300, genrec.path("request_time").asLong());
         assertEquals("violin", genrec.path("query").asText());
+
+        JsonNode inline = EvaluateCommand.request(CASE, options("--model", "m", "--history-index", "h", "--lookup-events", "9")
+            .withHistoryInRequest(), true).path("query").path("genrec");
+        assertFalse(inline.has("user"), "the request that loads a model goes before the history index is filled");
+        assertEquals(2, inline.path("history").size());
     }
 
     @Test
