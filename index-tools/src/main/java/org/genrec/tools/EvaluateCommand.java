@@ -224,7 +224,7 @@ final class EvaluateCommand {
         throws IOException {
         String endpoint = "/_plugins/_genrec/models/" + URLEncoder.encode(options.model(), StandardCharsets.UTF_8);
         JsonNode listed = JSON.readTree(cluster.json("GET", endpoint, null));
-        if (loadIfUnlisted && !anyNodeLists(listed)) {
+        if (loadIfUnlisted && !EvaluationProtocol.anyNodeLists(listed)) {
             List<LeaveLastOut.Case> cases = LeaveLastOut.cases(events);
             if (cases.isEmpty()) {
                 return null; // nothing to evaluate either; the run says so with zero users
@@ -238,15 +238,6 @@ final class EvaluateCommand {
         } catch (IllegalStateException e) {
             throw new CliArgs.UsageException("model [" + options.model() + "]: " + e.getMessage() + "; pass --protocol");
         }
-    }
-
-    private static boolean anyNodeLists(JsonNode modelsResponse) {
-        for (JsonNode node : modelsResponse.path("nodes")) {
-            if (!node.path("models").isEmpty()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

@@ -23,6 +23,16 @@ public enum EvaluationProtocol {
         return BY_TRAINER_NAME.get(name);
     }
 
+    /** Whether any node of a models API answer ({@code GET _plugins/_genrec/models/NAME}) lists the model: has it loaded. */
+    public static boolean anyNodeLists(JsonNode modelsResponse) {
+        for (JsonNode node : modelsResponse.path("nodes")) {
+            if (!node.path("models").isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The trainer's protocol name that the models API lists for a model ({@code GET _plugins/_genrec/models/NAME}) on
      * every node that loaded it: {@code null} when no node lists the model or its bundle names no protocol.
