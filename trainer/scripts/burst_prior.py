@@ -58,6 +58,11 @@ def same_second(seqs, examples: np.ndarray) -> np.ndarray:
     return np.array([seqs[u].timestamps[t] == seqs[u].timestamps[t - 1] for u, t, _ in examples])
 
 
+def context_sizes(seqs, examples: np.ndarray, max_history: int, prior: str) -> np.ndarray:
+    """How many distinct items the prior reads of each request: a larger context spreads its counts wider."""
+    return np.array([len(latest_items(seqs, u, t, max_history, prior)) for u, t, _ in examples])
+
+
 def fuse(model: np.ndarray, prior: np.ndarray, w: float, top: int = 0) -> np.ndarray:
     """model + w * prior; with top M > 0 only within each row's model top M, the rest after it in model order: what a
     served request could do, reordering its kNN hits (the prior cannot steer Lucene's kNN itself)."""
@@ -130,6 +135,9 @@ def main() -> None:
         timed = 0 < n_same < len(same)   # a log in order only has one "second": no split by time
         print(f"mean over runs (test, {len(same)} requests" + (f", {n_same} in the same second as the event before):"
                                                                if timed else "):"))
+        sizes = context_sizes(seqs, ex, args.max_history, args.prior)
+        print(f"  the prior reads {sizes.mean():.2f} items a request" + (
+            f" ({sizes[same].mean():.2f} same second, {sizes[~same].mean():.2f} gap)" if timed else ""))
         for name, at in (("model", 1), ("fused", 7), ("prior alone", 13)):
             print(f"  {name:12s} all {m[at]:.4f}/{m[at + 1]:.4f}" + (f"  same second {m[at + 2]:.4f}/{m[at + 3]:.4f}  "
                                                                    f"gap {m[at + 4]:.4f}/{m[at + 5]:.4f}" if timed else ""))

@@ -42,6 +42,12 @@ def test_latest_items_are_the_latest_second_of_the_history_window():
     assert burst_prior.latest_items([seq], 0, 6, 200, "window").tolist() == [2, 3, 4, 5, 6]
 
 
+def test_context_sizes_count_the_distinct_items_each_request_reads():
+    seq = _seq([1, 2, 3, 3, 5, 6], [1, 2, 2, 2, 3, 3])   # item 3 twice in one second counts once
+    examples = np.array([[0, 4, 5], [0, 5, 6]])           # requests at positions 4 and 5: (user, position, target)
+    assert burst_prior.context_sizes([seq], examples, 200, "burst").tolist() == [2, 1]
+
+
 def test_the_weight_is_zero_for_a_useless_prior_and_positive_for_a_telling_one():
     rng = np.random.default_rng(0)
     targets = rng.integers(1, 50, 200)
