@@ -6,7 +6,7 @@ come from one page, so which items other users rated in the same second as the r
 counts, from the training events only) may say what the page held. This script fuses the prior with each run's
 scores, score + w * log(1 + sum of the latest second's co-burst counts), picks w on the validation requests (NDCG@10,
 per run, as a served model would be tuned), and reports the test metrics it gives, all and by time since the event
-before. `--prior window` uses plain co-occurrence within 5 positions instead, to see whether the second matters.
+before, and how many items the prior reads a request. `--prior window` uses plain co-occurrence within 5 positions instead, to see whether the second matters.
 `--top M` fuses only within the model's top M, as a served request's rescoring of its kNN hits could.
 `--ranks-dir D` also writes each run's fused test ranks as D/<run>.<prior>-fused.ranks.jsonl, in `--ranks-out`'s
 format, for scripts/paired_ranks.py.
