@@ -6,7 +6,8 @@ come from one page, so which items other users rated in the same second as the r
 counts, from the training events only) may say what the page held. This script fuses the prior with each run's
 scores, score + w * log(1 + sum of the latest second's co-burst counts), picks w on the validation requests (NDCG@10,
 per run, as a served model would be tuned), and reports the test metrics it gives, all and by time since the event
-before, and how many items the prior reads a request. `--prior window` uses plain co-occurrence within 5 positions instead, to see whether the second matters.
+before, and how many items the prior reads a request. `--prior window` uses plain co-occurrence within 5 positions
+instead, to see whether the second matters.
 `--top M` fuses only within the model's top M, as a served request's rescoring of its kNN hits could.
 `--ranks-dir D` also writes each run's fused test ranks as D/<run>.<prior>-fused.ranks.jsonl, in `--ranks-out`'s
 format, for scripts/paired_ranks.py.
@@ -112,11 +113,12 @@ def main() -> None:
                 ex = saved[f"{split_name}_examples"]
                 key = (split_name, ex.tobytes())
                 if key not in cache:
-                    cache[key] = (prior_scores(seqs, ex, counts, args.max_history, args.prior), same_second(seqs, ex))
+                    cache[key] = (prior_scores(seqs, ex, counts, args.max_history, args.prior), same_second(seqs, ex),
+                                  context_sizes(seqs, ex, args.max_history, args.prior))
                 out[split_name] = (ex, saved[f"{split_name}_scores"].astype(np.float64), *cache[key])
-            ex, model, prior, _ = out["valid"]
+            ex, model, prior, _, _ = out["valid"]
             w, valid_ndcg = best_weight(model, prior, ex[:, 2], args.top)
-            ex, model, prior, same = out["test"]
+            ex, model, prior, same, sizes = out["test"]
             alone = ranks_of_targets(np.where(np.isneginf(model), -np.inf, prior), ex[:, 2])
             base, fused = ranks_of_targets(model, ex[:, 2]), ranks_of_targets(fuse(model, prior, w, args.top), ex[:, 2])
             row = [w]   # then HR@10, NDCG@10 of model, fused, prior alone, each over all / same-second / gapped events
@@ -135,7 +137,6 @@ def main() -> None:
         timed = 0 < n_same < len(same)   # a log in order only has one "second": no split by time
         print(f"mean over runs (test, {len(same)} requests" + (f", {n_same} in the same second as the event before):"
                                                                if timed else "):"))
-        sizes = context_sizes(seqs, ex, args.max_history, args.prior)
         print(f"  the prior reads {sizes.mean():.2f} items a request" + (
             f" ({sizes[same].mean():.2f} same second, {sizes[~same].mean():.2f} gap)" if timed else ""))
         for name, at in (("model", 1), ("fused", 7), ("prior alone", 13)):
