@@ -9,6 +9,8 @@ time signal carries nothing).
     ml-1m       DIR/ratings.dat if present, else DIR/ratings*.dat.gz ('::'), DIR/movies.dat (latin-1)
     beauty      DIR/Beauty.txt ('user item item ...' in time order), DIR/datamaps.json (ids -> ASINs)
     scientific  DIR/Scientific.inter.json ({user: [item, ...]} in time order), DIR/Scientific.item.json
+    jdsearch    DIR/release_data.txt (or the sample's user_behavior_data_sample.txt), DIR/product_data.txt (or
+                product_meta_data_sample.txt): JDsearch (Liu et al., SIGIR 2023), real queries as term ids
     generic     --events FILE --items FILE: JSON lines (.jsonl/.json), CSV (.csv), Parquet (.parquet,
                 needs pandas + pyarrow); columns as in schema.py
 
@@ -29,7 +31,7 @@ from .schema import Event, Item, event_from_dict, item_from_dict, read_jsonl
 ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
                  "Thriller", "War", "Western"]
-DATASETS = ("ml-100k", "ml-1m", "beauty", "scientific")
+DATASETS = ("ml-100k", "ml-1m", "beauty", "scientific", "jdsearch")
 
 
 @dataclass
@@ -148,6 +150,120 @@ def load_scientific(data_dir: str | Path) -> Dataset:
     return Dataset("scientific", items, events, False, notes="order only (no timestamps)")
 
 
+# ---- JDsearch: a product-search log with real queries ----------------------------------------
+# One line per user: the test query, the items shown under it with graded labels, and the user's history (queries,
+# items, behaviour types, time intervals). Every text field is a sequence of anonymized term ids joined by \x18; every
+# list is joined by "_". Format: github.com/rucliujn/JDsearch (README, "Data Content and Format").
+JDSEARCH_FIELDS = ("query", "candidate_wid_list", "candidate_label_list", "history_qry_list", "history_wid_list",
+                   "history_type_list", "history_time_list")
+JDSEARCH_PRODUCT_FIELDS = 13  # wid, name, brand_id, brand_name, (cate_id_k, cate_name_k) x 4, shop_id
+JDSEARCH_ACTIONS = {"CLICK": "click", "CART": "cart", "ORD": "purchase", "FLW": "follow"}
+JDSEARCH_LABEL_ACTIONS = {1: "click", 2: "cart", 3: "purchase"}  # a test candidate's label -> its behaviour
+
+
+def _first_file(d: Path, patterns: Sequence[str]) -> Path:
+    for pattern in patterns:
+        found = sorted(d.glob(pattern))
+        if found:
+            return found[0]
+    raise FileNotFoundError(f"none of {list(patterns)} in {d}")
+
+
+def _jd_text(terms: str) -> str:
+    """'12\x1832' -> '12 32': term ids as words, so the tokenizer reads each one as a token. '-1' (no query) -> ''."""
+    return "" if terms in ("", "-1") else " ".join(t for t in terms.split("\x18") if t)
+
+
+def _jd_list(field: str) -> list[str]:
+    return field.split("_") if field else []
+
+
+def _jd_int(value: str, what: str, where: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise ValueError(f"{where}: {what} {value!r} is not a number") from None
+
+
+def _jdsearch_user(user: str, fields: list[str], where: str) -> list[Event]:
+    """One line -> the user's events: the history in order, then the test query's positive candidates.
+
+    Timestamps are the running sum of history_time_list (its first entry is 0; its last is the interval to the test
+    query), in seconds from the user's first behaviour (the format gives intervals only, no unit; the values fit
+    seconds). The test candidates with a label > 0 become events at the test query's time carrying that query, the
+    highest label last, so leave-one-out holds out the purchase before the click: the held-out event is a real
+    search, its query the user's own."""
+    if len(fields) != len(JDSEARCH_FIELDS):
+        raise ValueError(f"{where}: expected {len(JDSEARCH_FIELDS)} tab-separated fields "
+                         f"({', '.join(JDSEARCH_FIELDS)}), got {len(fields)}")
+    query, candidates, labels, h_queries, h_items, h_types, h_times = fields
+    h_queries, h_items, h_types, h_times = map(_jd_list, (h_queries, h_items, h_types, h_times))
+    if not len(h_queries) == len(h_items) == len(h_types):
+        raise ValueError(f"{where}: the history lists differ in length (queries {len(h_queries)}, items "
+                         f"{len(h_items)}, types {len(h_types)})")
+    if len(h_times) != len(h_items) + 1:
+        raise ValueError(f"{where}: history_time_list has {len(h_times)} entries; expected {len(h_items) + 1}, one "
+                         f"per history event and one for the test query")
+    candidates, labels = _jd_list(candidates), _jd_list(labels)
+    if len(candidates) != len(labels):
+        raise ValueError(f"{where}: {len(candidates)} candidates but {len(labels)} labels")
+    clock, times = 0, []
+    for value in h_times:
+        interval = _jd_int(value, "time interval", where)
+        if interval < 0:
+            raise ValueError(f"{where}: time interval {interval} is negative")
+        clock += interval
+        times.append(clock)
+    events = [Event(user, item, JDSEARCH_ACTIONS.get(kind, kind.lower()), ts, query=_jd_text(q) or None)
+              for q, item, kind, ts in zip(h_queries, h_items, h_types, times)]
+    graded = [(_jd_int(label, "candidate label", where), k) for k, label in enumerate(labels)]
+    test_query = _jd_text(query) or None
+    for label, k in sorted((g for g in graded if g[0] > 0)):  # ascending: the strongest behaviour is the last event
+        if label not in JDSEARCH_LABEL_ACTIONS:
+            raise ValueError(f"{where}: candidate label {label} is not one of 0, 1, 2, 3")
+        events.append(Event(user, candidates[k], JDSEARCH_LABEL_ACTIONS[label], times[-1], query=test_query))
+    return events
+
+
+def load_jdsearch(data_dir: str | Path) -> Dataset:
+    """JDsearch (JD.com product search: clicks, carts, follows and purchases, each with the query it came from).
+
+    Items: title = the name's and the brand name's term ids, categories = the four category names' term ids. The
+    catalogue is every product in the product file, then every item a user touched or was shown that the file lacks
+    (JDsearch leaves some out), with no text. Users are numbered by line ("jd1", "jd2", ...); the format has no id."""
+    d = Path(data_dir)
+    behaviour = _first_file(d, ["release_data.txt", "user_behavior_data*.txt", "release_data*.txt"])
+    products = _first_file(d, ["product_data.txt", "product_meta_data*.txt", "product_data*.txt"])
+    items: dict[str, Item] = {}
+    with open(products, encoding="utf-8", newline="\n") as f:
+        for line_no, line in enumerate(f, 1):
+            fields = line.rstrip("\r\n").split("\t")
+            if (line_no == 1 and fields[0] == "wid") or not line.strip():
+                continue  # the sample's header line
+            if len(fields) != JDSEARCH_PRODUCT_FIELDS:
+                raise ValueError(f"{products}:{line_no}: expected {JDSEARCH_PRODUCT_FIELDS} tab-separated fields "
+                                 f"(wid, name, brand_id, brand_name, cate_id_1, cate_name_1, ..., shop_id), "
+                                 f"got {len(fields)}")
+            title = " ".join(t for t in (_jd_text(fields[1]), _jd_text(fields[3])) if t)
+            items[fields[0]] = Item(fields[0], title, tuple(c for c in map(_jd_text, fields[5:12:2]) if c))
+    events, users, shown = [], 0, []
+    with open(behaviour, encoding="utf-8", newline="\n") as f:
+        for line_no, line in enumerate(f, 1):
+            fields = line.rstrip("\r\n").split("\t")
+            if (line_no == 1 and fields[0] == JDSEARCH_FIELDS[0]) or not line.strip():
+                continue
+            users += 1
+            events += _jdsearch_user(f"jd{users}", fields, f"{behaviour}:{line_no}")
+            shown += _jd_list(fields[1])
+    described = len(items)
+    for item in [e.item_id for e in events] + shown:
+        items.setdefault(item, Item(item, ""))
+    searched = sum(e.query is not None for e in events)
+    return Dataset("jdsearch", list(items.values()), events, True,
+                   notes=f"{users} users, {len(events)} events ({searched} with a query), {len(items)} items "
+                         f"({len(items) - described} without product data)")
+
+
 # ---- generic: the documented schema as JSON lines, CSV or Parquet ---------------------------
 def _rows(path: str | Path) -> Iterator[dict[str, Any]]:
     p = Path(path)
@@ -195,7 +311,8 @@ def load_generic(events_path: str | Path, items_path: str | Path) -> Dataset:
 
 
 def load_dataset(name: str, data_dir: str | Path) -> Dataset:
-    loaders = {"ml-100k": load_ml100k, "ml-1m": load_ml1m, "beauty": load_beauty, "scientific": load_scientific}
+    loaders = {"ml-100k": load_ml100k, "ml-1m": load_ml1m, "beauty": load_beauty, "scientific": load_scientific,
+               "jdsearch": load_jdsearch}
     if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(loaders)}")
     return loaders[name](data_dir)

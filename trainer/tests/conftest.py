@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -56,3 +58,14 @@ def rank_head_with_candidate_in_ret_place(model, enc, item: int) -> torch.Tensor
         return model.rank_head(captured["out"])[0, 0]
     finally:
         model.type_emb.weight[mod.TYPE_RET] = saved
+
+
+JDSEARCH_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "jdsearch-sample"
+
+
+@pytest.fixture(scope="session")
+def jdsearch_sample() -> Path:
+    """JDsearch's published 3-user sample, where ../shared/data is beside the checkout (as in CI); else the test skips."""
+    if not JDSEARCH_SAMPLE.is_dir():
+        pytest.skip(f"{JDSEARCH_SAMPLE} is not here")
+    return JDSEARCH_SAMPLE

@@ -1,10 +1,12 @@
-"""Beauty split rules and the dataset adapters, on toy logs written here."""
+"""Beauty split rules and the dataset adapters, on toy logs written here (and JDsearch's published sample, when
+../shared/data is beside the checkout)."""
 import json
 
 import numpy as np
+import pytest
 
 from genrec_trainer.data import build_vocab, group_by_user, item_index
-from genrec_trainer.datasets import load_beauty, load_generic, load_ml100k, load_ml1m, load_scientific
+from genrec_trainer.datasets import load_beauty, load_generic, load_jdsearch, load_ml100k, load_ml1m, load_scientific
 from genrec_trainer.evaluate import beauty_split, equal_timestamp_events, make_split
 from genrec_trainer.schema import Event, Item
 
@@ -126,3 +128,64 @@ def test_generic_csv_and_jsonl(tmp_path):
     pq = load_generic(tmp_path / "ev.parquet", tmp_path / "it.parquet")
     assert pq.items == ds.items and [e.item_id for e in pq.events] == ["a", "b"]
     assert pq.events[1].label == 1 and np.all([e.timestamp for e in pq.events] == [1700000000, 1700000001])
+
+
+JD_HEADER = "\t".join(("query", "candidate_wid_list", "candidate_label_list", "history_qry_list", "history_wid_list",
+                       "history_type_list", "history_time_list"))
+
+
+def _jd_product(wid: str, name: str, brand: str, *categories: str) -> str:
+    cats = [f"{k}\t{c}" for k, c in enumerate(categories, 1)] + ["0\t"] * (4 - len(categories))
+    return "\t".join([wid, name, "b1", brand, *cats, "s1"]) + "\n"
+
+
+def test_jdsearch_adapter(tmp_path):
+    # user 1: a search (two terms), a query-less click, then the test query under which c2 was purchased and c1
+    # clicked; user 2: no positive test candidate. Terms are joined by \x18, list elements by "_".
+    (tmp_path / "product_meta_data_sample.txt").write_text(
+        "wid\tname\tbrand_id\tbrand_name\tcate_id_1\tcate_name_1\tcate_id_2\tcate_name_2\tcate_id_3\tcate_name_3"
+        "\tcate_id_4\tcate_name_4\tshop_id\n"
+        + _jd_product("h1", "11\x1812", "13", "21", "22\x1823") + _jd_product("c1", "14", "", "21"))
+    (tmp_path / "user_behavior_data_sample.txt").write_text(
+        JD_HEADER + "\n"
+        + "7\x188\tc0_c1_c2\t0.0_1.0_3.0\t5\x186_-1\th1_h2\tCART_CLICK\t0_30_100\n"
+        + "9\tc1\t0.0\t-1\th1\tFLW\t0_5\n")
+    ds = load_jdsearch(tmp_path)
+    assert [(e.user_id, e.item_id, e.action, e.timestamp, e.query) for e in ds.events] == [
+        ("jd1", "h1", "cart", 0, "5 6"), ("jd1", "h2", "click", 30, None),
+        ("jd1", "c1", "click", 130, "7 8"), ("jd1", "c2", "purchase", 130, "7 8"),   # the purchase is held out
+        ("jd2", "h1", "follow", 0, None)]
+    assert ds.items[0] == Item("h1", "11 12 13", ("21", "22 23")) and ds.items[1] == Item("c1", "14", ("21",))
+    # items without product data (touched or only shown) are in the catalogue, with no text
+    assert [(it.item_id, it.title) for it in ds.items[2:]] == [("h2", ""), ("c2", ""), ("c0", "")]
+    assert ds.has_timestamps and all(e.label is None for e in ds.events)
+
+    seqs = group_by_user(ds.events, item_index(ds.items), sorted({e.action for e in ds.events}),
+                         build_vocab(ds.items, ds.events), 4)
+    split, stats = make_split(seqs, "loo")
+    u, t = split.test[0]
+    assert stats["test_users"] == 1 and seqs[u].user_id == "jd1" and t == 3   # the purchase, tied with the click
+
+
+def test_jdsearch_adapter_names_the_line_of_a_malformed_record(tmp_path):
+    (tmp_path / "product_data.txt").write_text(_jd_product("h1", "1", "2"))
+    bad = {"a history list shorter than the others": "q\tc1\t1.0\t-1_-1\th1\tCLICK\t0_1",
+           "a time list without the test query's interval": "q\tc1\t1.0\t-1\th1\tCLICK\t0",
+           "a negative interval": "q\tc1\t1.0\t-1\th1\tCLICK\t0_-4",
+           "a label that is not a number": "q\tc1\tyes\t-1\th1\tCLICK\t0_4",
+           "a label outside 0-3": "q\tc1\t7.0\t-1\th1\tCLICK\t0_4",
+           "a missing field": "q\tc1\t1.0\t-1\th1\tCLICK"}
+    for case, line in bad.items():
+        (tmp_path / "release_data.txt").write_text("q\tc1\t1.0\t-1\th1\tCLICK\t0_4\n" + line + "\n")
+        with pytest.raises(ValueError, match=r"release_data\.txt:2: "):
+            load_jdsearch(tmp_path)
+            pytest.fail(case)
+
+
+def test_jdsearch_adapter_reads_the_published_sample(jdsearch_sample):
+    ds = load_jdsearch(jdsearch_sample)
+    # 3 users: 182 + 46 + 2 history events and 1 + 2 + 2 positive test candidates (the SOURCE.md's counts)
+    assert len({e.user_id for e in ds.events}) == 3 and len(ds.events) == 235
+    assert sum(bool(it.title) for it in ds.items) == 409
+    assert {e.action for e in ds.events} <= {"click", "cart", "purchase", "follow"}
+    assert all(a.timestamp <= b.timestamp for a, b in zip(ds.events, ds.events[1:]) if a.user_id == b.user_id)
