@@ -127,35 +127,74 @@ class ServedWindows:
         key = self.log_p + retrieval_weight * self.similarity if retrieval_weight else self.log_p
         if co_occurrence_weight:
             key = key + co_occurrence_weight * self.prior
-        rows = np.arange(len(self.target_at))
-        hit = self.target_at >= 0
-        target_key = key[rows, np.maximum(self.target_at, 0)]
-        top = self.similarity.shape[1]
-        return np.where(hit, (key >= target_key[:, None]).sum(1) - 1, np.maximum(self.retrieval_rank, top))
+        return ranks_in_windows(key, self.target_at, self.retrieval_rank)
 
     @staticmethod
     def concatenate(parts: Sequence["ServedWindows"]) -> "ServedWindows":
-        return ServedWindows(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ServedWindows)))
+        kind = type(parts[0]) if parts else ServedWindows
+        return kind(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(kind)))
+
+
+@dataclass(frozen=True)
+class RescoredWindows(ServedWindows):
+    """Windows picked by another first stage than the model's kNN (BM25, for a `match` query) and reordered by the
+    model, as the plugin's rescorer reorders any query's top hits (GenrecRescorer). retrieval_rank is then the
+    target's first-stage rank, and the inherited target_ranks(w, v) the window in the served blend's order."""
+    first_stage: np.ndarray     # [B, top] the first stage's score; -inf = padding or excluded
+
+    def rescorer_ranks(self, query_weight: float = 1.0, rescore_query_weight: float = 1.0,
+                       retrieval_weight: float = 0.0, co_occurrence_weight: float = 0.0) -> np.ndarray:
+        """0-based rank of each target in the order the rescorer returns: query_weight x the first stage's score +
+        rescore_query_weight x the hit's served score (the rescorer's defaults: 1 and 1). The served score is the
+        plugin's (RankingScores.score): with retrieval_weight 0 the ranking head's probability, else the served blend
+        x = log P + retrieval_weight x similarity + co_occurrence_weight x prior as a positive score, 1 / (1 - x) below
+        0 and 1 + x above."""
+        if retrieval_weight:
+            x = self.log_p + retrieval_weight * self.similarity + co_occurrence_weight * self.prior
+            with np.errstate(divide="ignore"):
+                served = np.where(x < 0, 1.0 / (1.0 - x), 1.0 + x)
+        else:
+            served = np.exp(self.log_p)
+        key = rescore_query_weight * served
+        if query_weight:  # 0 * -inf would be NaN
+            key = key + query_weight * self.first_stage
+        key = np.where(np.isneginf(self.first_stage), -np.inf, key)
+        return ranks_in_windows(key, self.target_at, self.retrieval_rank)
+
+
+def ranks_in_windows(key: np.ndarray, target_at: np.ndarray, first_stage_rank: np.ndarray) -> np.ndarray:
+    """0-based rank of each target when a first stage's top `top` (key [B, top], the second stage's score; -inf never
+    above) is reordered by key and the rest follows in the first stage's order. target_at: the target's column, -1
+    outside the window, where it keeps its first-stage rank (at least `top`). Ties pessimistic, as in target_ranks."""
+    rows = np.arange(len(target_at))
+    target_key = key[rows, np.maximum(target_at, 0)]
+    return np.where(target_at >= 0, (key >= target_key[:, None]).sum(1) - 1,
+                    np.maximum(first_stage_rank, key.shape[1]))
 
 
 def served_windows(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
                    rank_logits: Callable[[np.ndarray], np.ndarray],
-                   prior: Callable[[np.ndarray], np.ndarray] | None = None) -> ServedWindows:
+                   prior: Callable[[np.ndarray], np.ndarray] | None = None,
+                   first_stage: np.ndarray | None = None) -> ServedWindows:
     """The retrieval's top `top` of each row (column 0 and exclusions as in target_ranks) and the
     ranking head's view of them. rank_logits(candidates [B, top] int64) -> [B, top] logits; prior(candidates)
-    -> [B, top] the co-occurrence prior of each (None: 0)."""
+    -> [B, top] the co-occurrence prior of each (None: 0). first_stage [B, I + 1]: another first stage's scores (BM25)
+    pick the window instead of the retrieval's: RescoredWindows."""
     scores = rankable_scores(scores, targets, excluded)
-    rows = np.arange(len(targets))
+    picks = scores if first_stage is None else rankable_scores(first_stage, targets, excluded)
+    rows = np.arange(len(targets))[:, None]
     top = min(top, scores.shape[1])
-    window = np.argpartition(-scores, top - 1, axis=1)[:, :top]          # [B, top], in no particular order
-    similarity = scores[rows[:, None], window]
+    window = np.argpartition(-picks, top - 1, axis=1)[:, :top]           # [B, top], in no particular order
+    similarity = scores[rows, window]
+    padding = np.isneginf(picks[rows, window])                           # padding or excluded (a short list)
     logits = np.asarray(rank_logits(window), np.float64)
     log_p = -np.logaddexp(0.0, -logits)                                  # log sigmoid, stable for any logit
-    log_p[np.isneginf(similarity)] = -np.inf                             # padding or excluded (a short list): never above
+    log_p[padding] = -np.inf                                             # never above a hit
     in_window = window == targets[:, None]
     target_at = np.where(in_window.any(1), in_window.argmax(1), -1)
-    return ServedWindows(similarity, log_p, target_at, ranks_of_targets(scores, targets),
-                         np.zeros(window.shape) if prior is None else np.asarray(prior(window), np.float64))
+    windows = (similarity, log_p, target_at, ranks_of_targets(picks, targets),
+               np.zeros(window.shape) if prior is None else np.asarray(prior(window), np.float64))
+    return ServedWindows(*windows) if first_stage is None else RescoredWindows(*windows, picks[rows, window])
 
 
 def reranked_target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray], top: int,
@@ -388,13 +427,20 @@ def liked_metrics(prefix: str, ranks: np.ndarray, labels: np.ndarray) -> dict[st
 @torch.no_grad()
 def evaluate_served_windows(model: GenRecModel, seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                             max_history: int, top: int, batch_size: int = 256,
-                            co_occurrence: CoOccurrence | None = None) -> ServedWindows:
+                            co_occurrence: CoOccurrence | None = None,
+                            first_stage: Callable[[Sequence[tuple[int, int]]], np.ndarray] | None = None
+                            ) -> ServedWindows:
     """The served windows (retrieval's top `top`, the head's logits, the co-occurrence prior) of `examples`, e.g.
-    the validation requests choose_retrieval_weight and choose_served_weights pick the served blend on."""
+    the validation requests choose_retrieval_weight and choose_served_weights pick the served blend on.
+    first_stage(requests (user, position) [B]) -> [B, I + 1]: another first stage's scores of the catalogue (BM25 for
+    each request's query), whose top `top` the rescorer reorders: RescoredWindows."""
+    ordered = by_history_length(examples, max_history)  # _encoded_batches' order
     priors = _co_occurrence_priors(co_occurrence, seqs, examples, max_history, batch_size)
+    batches = _encoded_batches(model, seqs, examples, max_history, batch_size)
     return ServedWindows.concatenate([
-        served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits, next(priors))
-        for batch, _, retrieval, excluded, rank_logits in _encoded_batches(model, seqs, examples, max_history, batch_size)])
+        served_windows(retrieval, batch["target"].numpy(), excluded, top, rank_logits, next(priors),
+                       None if first_stage is None else first_stage(ordered[start:start + batch_size]))
+        for start, (batch, _, retrieval, excluded, rank_logits) in zip(range(0, len(ordered), batch_size), batches)])
 
 
 def _co_occurrence_priors(co_occurrence: CoOccurrence | None, seqs: Sequence[UserSequence],

@@ -21,17 +21,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .data import UserSequence, history_items_of, target_counts
-from .evaluate import evaluate, rank_metrics, target_ranks
+from .evaluate import evaluate, evaluate_served_windows, rank_metrics, target_ranks
 from .model import GenRecModel
 from .schema import Item
 from .tokenizer import Vocab, tokenize
 
 STYLES = ("path", "one")
+RESCORE_WINDOW = 100  # the rescorer's window_size in the README's example
 
 
 def category_query(item: Item, style: str, rng: np.random.Generator, max_words: int) -> str:
@@ -129,16 +130,24 @@ def popularity_tiebreak(seqs: Sequence[UserSequence], train_examples: Sequence[t
     return counts / (counts.max() + 1.0) * 1e-6
 
 
+def bm25_scorer(items: Sequence[Item], seqs: Sequence[UserSequence],
+                train_examples: Sequence[tuple[int, int]]) -> Callable[[str], np.ndarray]:
+    """query -> [num_items + 1] BM25 scores of the catalogue + the popularity tie-break: the search baseline, and the
+    first stage whose top hits the rescorer reorders."""
+    bm25 = BM25([item_search_text(it) for it in items])
+    tiebreak = popularity_tiebreak(seqs, train_examples, len(items))
+    return lambda query: bm25.scores(query) + tiebreak
+
+
 def bm25_ranks(items: Sequence[Item], seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
                query_texts: Sequence[str], train_examples: Sequence[tuple[int, int]]) -> np.ndarray:
     """0-based rank of each example's target under BM25 (+ popularity tie-break), with the same
     exclusions as the model's evaluation (the user's earlier items)."""
-    bm25 = BM25([item_search_text(it) for it in items])
-    tiebreak = popularity_tiebreak(seqs, train_examples, len(items))
+    scorer = bm25_scorer(items, seqs, train_examples)
     ranks = []
     for start in range(0, len(examples), 512):
         chunk = examples[start:start + 512]
-        scores = np.stack([bm25.scores(q) + tiebreak for q in query_texts[start:start + 512]])
+        scores = np.stack([scorer(q) for q in query_texts[start:start + 512]])
         targets = np.array([seqs[u].items[t] for u, t in chunk])
         ranks.append(target_ranks(scores, targets, history_items_of(seqs, chunk)))
     return np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
@@ -152,7 +161,31 @@ def evaluate_search(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequ
     arguments (rerank_top, retrieval_weight, co_occurrence, co_occurrence_weight), the bundle's, so that "model" also
     has what a search with "rank": true returns (blend<M>_*): one set of weights serves both kinds of request."""
     seqs_q, texts = with_target_queries(seqs, test, queries, rng)
-    return {"model": evaluate(model, seqs_q, test, max_history, **(served or {})),
-            "model_no_history": evaluate(model, seqs_q, test, 0),
-            "bm25": {**rank_metrics(bm25_ranks(items, seqs_q, test, texts, train_examples)),
-                     "users": float(len(test))}}
+    results = {"model": evaluate(model, seqs_q, test, max_history, **(served or {})),
+               "model_no_history": evaluate(model, seqs_q, test, 0),
+               "bm25": {**rank_metrics(bm25_ranks(items, seqs_q, test, texts, train_examples)),
+                        "users": float(len(test))}}
+    if served and served.get("rerank_top"):
+        results |= rescored_bm25(model, seqs_q, test, dict(zip(test, texts)), bm25_scorer(items, seqs, train_examples),
+                                 max_history, served)
+    return results
+
+
+def rescored_bm25(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequence[tuple[int, int]],
+                  query_of: dict[tuple[int, int], str], bm25: Callable[[str], np.ndarray], max_history: int,
+                  served: dict[str, Any], window: int = RESCORE_WINDOW) -> dict[str, dict[str, float]]:
+    """BM25's top `window` hits of each search reordered by the model, as the plugin's rescorer reorders a `match`
+    query's (GenrecRescorer); the hits after the window keep their BM25 order. The window's orders:
+    "bm25_rescored<W>": the rescorer at its default weights, 1 x BM25 + 1 x the served score (the blend of a `"rank":
+    true` query, the bundle's w and v, as a positive score); "bm25_rescored<W>_blend": that score alone (query_weight
+    0); "bm25_rescored<W>_head" and "bm25_rescored<W>_head_alone": the same two with the ranking head's probability in
+    place of the served score (retrieval_weight 0). A bundle served by the head alone (w 0) has only those two."""
+    windows = evaluate_served_windows(
+        model, seqs, test, max_history, window, co_occurrence=served.get("co_occurrence"),
+        first_stage=lambda requests: np.stack([bm25(query_of[r]) for r in requests]))
+    name = f"bm25_rescored{window}"
+    orders = {f"{name}_head": windows.rescorer_ranks(1.0, 1.0), f"{name}_head_alone": windows.rescorer_ranks(0.0, 1.0)}
+    if served.get("retrieval_weight"):
+        blend = (served["retrieval_weight"], served.get("co_occurrence_weight", 0.0))
+        orders |= {name: windows.rescorer_ranks(1.0, 1.0, *blend), f"{name}_blend": windows.rescorer_ranks(0.0, 1.0, *blend)}
+    return {order: {**rank_metrics(ranks), "users": float(len(ranks))} for order, ranks in orders.items()}

@@ -7,7 +7,7 @@ import torch
 from genrec_trainer import synthetic
 from genrec_trainer.cooccurrence import CoOccurrence
 from genrec_trainer.data import build_vocab, group_by_user, item_index, item_token_table
-from genrec_trainer.evaluate import (ServedWindows, auc, choose_retrieval_weight, evaluate, evaluate_new_history_items, hit_rate,
+from genrec_trainer.evaluate import (RescoredWindows, ServedWindows, auc, choose_retrieval_weight, evaluate, evaluate_new_history_items, hit_rate,
                                     liked_metrics, make_split, mrr, ndcg, reranked_target_ranks, served_windows, target_ranks)
 from genrec_trainer.model import GenRecModel, ModelConfig
 from genrec_trainer.train import last_training_positions
@@ -71,6 +71,25 @@ def test_a_positive_weight_keeps_padding_and_excluded_items_below_every_real_one
     # weight 0: item 2 (log p ~ 0) above the target (-50); weight 100: target 40 above item 2's 30; padding and
     # the excluded item (logit 50, similarity -inf) never above either
     assert windows.target_ranks(0.0).tolist() == [1] and windows.target_ranks(100.0).tolist() == [0]
+
+
+def test_the_rescorer_reorders_the_first_stages_window_by_the_served_score_plus_the_first_stage():
+    # items 1-4; BM25 (the first stage) picks the window {2, 3}, the model's similarity prefers 3; both logits 0 (P .5).
+    # Request a's target is item 3 (BM25's second); request b's is item 4, outside the window (BM25's fourth).
+    retrieval = np.array([[9.0, 0.9, 0.1, 0.5, 0.2]] * 2)
+    bm25 = np.array([[0.0, 1.0, 5.0, 3.0, 0.0]] * 2)
+    none = [np.array([], np.int64)] * 2
+    windows = served_windows(retrieval, np.array([3, 4]), none, 2, lambda w: np.zeros(w.shape), first_stage=bm25)
+    assert isinstance(windows, RescoredWindows)
+    assert sorted(windows.first_stage[0].tolist()) == [3.0, 5.0] and sorted(windows.similarity[0].tolist()) == [0.1, 0.5]
+    # the head, as the rescorer served it: 1 x BM25 + 1 x .5 keeps BM25's order; the probability alone ties (pessimistic)
+    assert windows.rescorer_ranks(1.0, 1.0).tolist() == [1, 3] and windows.rescorer_ranks(0.0, 1.0).tolist() == [1, 3]
+    # served blend, w 10: x = log .5 + 10 x similarity -> 1.307 (item 2) and 5.307 (item 3): item 3 first, with BM25 too
+    assert windows.rescorer_ranks(0.0, 1.0, 10.0).tolist() == [0, 3] and windows.rescorer_ranks(1.0, 1.0, 10.0).tolist() == [0, 3]
+    # w 1: x = -.593 and -.193 -> 1 / (1 - x) = .628 and .838: alone item 3 first; plus BM25 (5 against 3) second
+    assert windows.rescorer_ranks(0.0, 1.0, 1.0).tolist() == [0, 3] and windows.rescorer_ranks(1.0, 1.0, 1.0).tolist() == [1, 3]
+    # the inherited served order reads the same window: log P + w x similarity
+    assert windows.target_ranks(10.0).tolist() == [0, 3]
 
 
 def test_choose_retrieval_weight_takes_the_best_validation_ndcg_and_the_smaller_weight_on_ties():

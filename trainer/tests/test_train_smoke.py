@@ -84,7 +84,10 @@ def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny
     assert saved["length_grouping"] is False
     assert saved["dense_readout"] == "ret"
     assert saved["config"]["mlp_hidden"] == 16 and saved["config"]["attention_dropout"] == 0.3 and saved["adam_beta2"] == 0.98
-    assert set(saved["search"]) == {"model", "model_no_history", "bm25"}
+    rescored = {"bm25_rescored100_head", "bm25_rescored100_head_alone"}  # + the blend's two where validation chose one
+    assert {"model", "model_no_history", "bm25"} | rescored <= set(saved["search"])
+    assert set(saved["search"]) - rescored - {"model", "model_no_history", "bm25"} == (
+        {"bm25_rescored100", "bm25_rescored100_blend"} if saved["retrieval_weight"] else set())
     assert 0.0 <= m["search_bm25_hr@10"] <= 1.0
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["training"]["onnx_parity_max_abs_err"] <= 1e-5, "dropout is gone from the export"
@@ -414,6 +417,9 @@ def test_the_dense_loss_alone_on_a_log_with_searches_trains_its_search_path(tiny
     assert ("search_model_blend20_without_prior_hr@10" in m) == (json.loads((tmp_path / "m.json").read_text())
                                                                  ["co_occurrence_weight"] > 0)
     assert any(line.startswith("search test, model:") and "served order" in line for line in logged)
+    # BM25's top 100 rescored (the plugin's rescorer over a `match` query), with the served score and with the head's
+    assert "search_bm25_rescored100_head_hr@10" in m
+    assert ("search_bm25_rescored100_hr@10" in m) == (json.loads((tmp_path / "m.json").read_text())["retrieval_weight"] > 0)
 
 
 def test_events_of_items_missing_from_the_items_file_are_dropped_and_counted(tiny_log, tmp_path):

@@ -397,17 +397,27 @@ class EndToEndIT {
         rescore.put("window_size", 50);
         rescore.set("genrec", genrec);
         body.set("rescore", rescore);
-        HttpResponse<String> response = search(body.toString());
-        assertEquals(200, response.statusCode(), response.body());
-        JsonNode hits = JSON.readTree(response.body()).path("hits").path("hits");
-        assertTrue(hits.size() > 0, response.body());
-        double previous = Double.MAX_VALUE;
-        for (JsonNode hit : hits) {
-            assertTrue(hit.path("_source").path("title").asText().contains(word));
-            double score = hit.path("_score").asDouble();
-            assertTrue(score > 0 && score < 1 && score <= previous, "ranking probabilities in order: " + response.body());
-            previous = score;
+        // the served score (the bundle's blend, positive and unbounded), then with retrieval_weight 0 the head's probability
+        for (boolean headAlone : new boolean[] { false, true }) {
+            if (headAlone) {
+                genrec.put("retrieval_weight", 0);
+            }
+            HttpResponse<String> response = search(body.toString());
+            assertEquals(200, response.statusCode(), response.body());
+            JsonNode hits = JSON.readTree(response.body()).path("hits").path("hits");
+            assertTrue(hits.size() > 0, response.body());
+            double previous = Double.MAX_VALUE;
+            for (JsonNode hit : hits) {
+                assertTrue(hit.path("_source").path("title").asText().contains(word));
+                double score = hit.path("_score").asDouble();
+                assertTrue(score > 0 && score <= previous && (!headAlone || score < 1), "served scores in order: " + response.body());
+                previous = score;
+            }
         }
+        genrec.put("retrieval_weight", -1);
+        HttpResponse<String> refused = search(body.toString());
+        assertEquals(400, refused.statusCode(), refused.body());
+        assertTrue(refused.body().contains("[retrieval_weight] must be between 0 and 1000.0"), refused.body());
     }
 
     @Test

@@ -357,12 +357,16 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         assertTrue("retrieved among the first (its vector is the nearest item's), ranked below every rankable hit of the window",
             textless >= 200 - 1 && coordinator[textless].getScore() < newOnCoordinator.getScore());
 
-        // The rescorer gives it its ranking probability (w = 0).
+        // The rescorer (query_weight 0) gives it the same served score; with retrieval_weight 0, its ranking probability.
         GenrecRescorerBuilder rescorer = new GenrecRescorerBuilder(services(), new UserContext(MODEL, history, null, null, NOW), null, 0f, 1f);
         SearchHit[] rescored = client().prepareSearch(index).setQuery(QueryBuilders.matchQuery("title", nearest.title()))
             .addRescorer(rescorer, 50).setSize(50).get().getHits().getHits();
         SearchHit newRescored = Arrays.stream(rescored).filter(h -> h.getId().equals("new-item")).findFirst().orElseThrow();
-        assertEquals(1 / (1 + Math.exp(-expected.logits()[0])), newRescored.getScore(), 1e-5);
+        assertEquals(expectedScore, newRescored.getScore(), 2e-5f * Math.max(1, expectedScore));
+        SearchHit[] byHead = client().prepareSearch(index).setQuery(QueryBuilders.matchQuery("title", nearest.title()))
+            .addRescorer(rescorer.retrievalWeight(0f), 50).setSize(50).get().getHits().getHits();
+        SearchHit newByHead = Arrays.stream(byHead).filter(h -> h.getId().equals("new-item")).findFirst().orElseThrow();
+        assertEquals(1 / (1 + Math.exp(-expected.logits()[0])), newByHead.getScore(), 1e-5);
     }
 
     /**
@@ -640,17 +644,20 @@ public class GenrecQueryIT extends GenrecIntegTestCase {
         ModelCalls after = totalCalls();
         assertEquals(1, after.encodeCalls() - before.encodeCalls());
         assertTrue(after.scoreCalls() - before.scoreCalls() <= SHARDS);
-        try (GenrecModel reference = GenrecModel.load(bundlePath(), ExecutionProvider.CPU)) {
-            UserEncoding user = reference.encode(new GenrecRequest(history, null, NOW));
-            float previous = Float.MAX_VALUE;
-            for (SearchHit hit : response.getHits().getHits()) {
-                assertTrue(hit.getSourceAsMap().get("title").toString().contains(word));
-                double probability = 1.0 / (1.0 + Math.exp(-reference.score(user, List.of(hit.getId()))[0]));
-                assertEquals("query_weight 0: the score is the ranking probability", probability, hit.getScore(), 1e-5);
-                assertTrue(hit.getScore() <= previous);
-                previous = hit.getScore();
-            }
+        SearchHit[] hits = response.getHits().getHits();
+        for (SearchHit hit : hits) {
+            assertTrue(hit.getSourceAsMap().get("title").toString().contains(word));
         }
+        // query_weight 0: each hit's score is its served score, what a ranked genrec query gives it (the bundle's blend)
+        assertTrue("the fixture serves a blend, not the head alone", bundleRetrievalWeight() > 0);
+        assertRankedScoresBestFirst(history, hits, bundleRetrievalWeight());
+        // the request's weights instead: retrieval_weight 0 is the ranking head's probability; another co-occurrence weight
+        SearchHit[] byHead = client().prepareSearch(INDEX).setQuery(QueryBuilders.matchQuery("title", word))
+            .addRescorer(rescorer.retrievalWeight(0f), 50).setSize(10).get().getHits().getHits();
+        assertRankedScoresBestFirst(history, byHead, 0f);
+        SearchHit[] withoutCounts = client().prepareSearch(INDEX).setQuery(QueryBuilders.matchQuery("title", word))
+            .addRescorer(rescorer.retrievalWeight(2f).coOccurrenceWeight(0f), 50).setSize(10).get().getHits().getHits();
+        assertRankedScoresBestFirst(history, withoutCounts, 2f, 0f);
     }
 
     public void testComposesInsideBoolWithMustNot() {

@@ -114,7 +114,7 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         GenrecRescorerBuilder original;
         try (XContentParser parser = createParser(JsonXContent.jsonXContent, """
             {"model": "recs", "history": [{"item": "i1", "action": "click", "time": 1}], "query_weight": 0.5, "rescore_query_weight": 2,
-             "title_field": "name"}""")) {
+             "title_field": "name", "retrieval_weight": 0, "co_occurrence_weight": 3}""")) {
             parser.nextToken();
             original = GenrecRescorerBuilder.fromXContent(parser, services);
         }
@@ -123,9 +123,12 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         GenrecRescorerBuilder copy = copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services));
         assertEquals(original, copy);
         assertNotEquals(original, copy.itemTextFields(ItemTextFields.DEFAULT)); // the text fields travel and count
+        GenrecRescorerBuilder other = copyWriteable(original, registry, in -> new GenrecRescorerBuilder(in, services));
+        assertNotEquals(original, other.coOccurrenceWeight(null));                // the served score's weights travel and count
         XContentBuilder xContent = JsonXContent.contentBuilder();
         original.toXContent(xContent, ToXContent.EMPTY_PARAMS);
         assertTrue(xContent.toString(), xContent.toString().contains("\"title_field\":\"name\",\"categories_field\":\"categories\""));
+        assertTrue(xContent.toString(), xContent.toString().contains("\"retrieval_weight\":0.0,\"co_occurrence_weight\":3.0"));
     }
 
     public void testGenrecKnnRoundTripsAndRefusesBadVectors() throws IOException {
@@ -196,6 +199,25 @@ public class GenrecQueryParserTests extends OpenSearchTestCase {
         assertEquals(original, parse(services, json.substring(json.indexOf(':') + 1, json.length() - 1)));
         NamedWriteableRegistry registry = new NamedWriteableRegistry(SEARCH.getNamedWriteables());
         assertEquals(original, copyWriteable(original, registry, in -> new GenrecQueryBuilder(in, services)));
+    }
+
+    public void testBadRescorerInputIsAParsingErrorNamingTheProblem() {
+        String history = "\"model\": \"m\", \"history\": [{\"item\": \"i1\", \"action\": \"click\", \"time\": 1}]";
+        assertBadRescorer("{" + history + ", \"retrieval_weight\": -1}", "[genrec] rescorer [retrieval_weight] must be between 0 and 1000.0");
+        assertBadRescorer("{" + history + ", \"co_occurrence_weight\": 1e6}", "[co_occurrence_weight] must be between 0 and 1000.0");
+        assertBadRescorer("{" + history + ", \"retrieval_weight\": \"high\"}", "invalid value for [retrieval_weight]");
+        assertBadRescorer("{" + history + ", \"query_weight\": -2}", "weights must be finite and non-negative");
+        assertBadRescorer("{" + history + ", \"window\": 5}", "does not support [window]");
+    }
+
+    private void assertBadRescorer(String json, String reason) {
+        ParsingException e = expectThrows(ParsingException.class, () -> {
+            try (XContentParser parser = createParser(JsonXContent.jsonXContent, json)) {
+                parser.nextToken();
+                GenrecRescorerBuilder.fromXContent(parser, services());
+            }
+        });
+        assertTrue("[" + e.getMessage() + "] should contain [" + reason + "]", e.getMessage().contains(reason));
     }
 
     private void assertBad(String json, String reason) {

@@ -3,7 +3,6 @@ package org.genrec.plugin.query;
 import org.apache.lucene.search.Query;
 import org.genrec.plugin.GenrecServices;
 import org.genrec.runtime.GenrecModel;
-import org.genrec.runtime.bundle.Manifest;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -127,11 +126,7 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
      * model bundle's {@code ranking.retrieval_weight}, chosen by the trainer on validation; 0: the ranking head alone.
      */
     public GenrecQueryBuilder retrievalWeight(Float value) {
-        if (value != null && !(value >= 0 && value <= Manifest.MAX_RETRIEVAL_WEIGHT)) {
-            throw new IllegalArgumentException("[" + NAME + "] [rank.retrieval_weight] must be between 0 and " + Manifest.MAX_RETRIEVAL_WEIGHT
-                + ", got " + value);
-        }
-        this.retrievalWeight = value;
+        this.retrievalWeight = ServedBlend.checkWeight("[" + NAME + "] [rank.retrieval_weight]", value);
         return this;
     }
 
@@ -140,18 +135,13 @@ public final class GenrecQueryBuilder extends AbstractQueryBuilder<GenrecQueryBu
      * bundle's {@code ranking.co_occurrence_weight} (0 for a bundle without counts); 0: no such term.
      */
     public GenrecQueryBuilder coOccurrenceWeight(Float value) {
-        if (value != null && !(value >= 0 && value <= Manifest.MAX_RETRIEVAL_WEIGHT)) {
-            throw new IllegalArgumentException("[" + NAME + "] [rank.co_occurrence_weight] must be between 0 and "
-                + Manifest.MAX_RETRIEVAL_WEIGHT + ", got " + value);
-        }
-        this.coOccurrenceWeight = value;
+        this.coOccurrenceWeight = ServedBlend.checkWeight("[" + NAME + "] [rank.co_occurrence_weight]", value);
         return this;
     }
 
     /** The served order's weights with {@code model}: the query's, else the bundle's. */
     public ServedBlend servedBlendFor(GenrecModel model) {
-        return new ServedBlend(retrievalWeight == null ? model.manifest().retrievalWeight() : retrievalWeight,
-            coOccurrenceWeight == null ? model.manifest().coOccurrenceWeight() : coOccurrenceWeight);
+        return ServedBlend.of(retrievalWeight, coOccurrenceWeight, model);
     }
 
     public int numCandidates() {

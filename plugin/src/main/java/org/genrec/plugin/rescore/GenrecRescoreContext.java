@@ -1,11 +1,12 @@
 package org.genrec.plugin.rescore;
 
 import org.genrec.plugin.query.ItemTextFields;
+import org.genrec.plugin.query.ServedBlend;
 import org.genrec.runtime.GenrecModel;
 import org.genrec.runtime.UserEncoding;
 import org.opensearch.search.rescore.RescoreContext;
 
-/** One shard's rescoring job: the model, the user's encoding and how to combine scores. */
+/** One shard's rescoring job: the model, the user's encoding, the served score's weights and how to combine scores. */
 final class GenrecRescoreContext extends RescoreContext {
 
     final GenrecModel model;
@@ -14,9 +15,10 @@ final class GenrecRescoreContext extends RescoreContext {
     final ItemTextFields textFields;
     final float queryWeight;
     final float rescoreQueryWeight;
+    final ServedBlend blend;
 
     GenrecRescoreContext(int windowSize, GenrecModel model, UserEncoding user, String itemIdField, ItemTextFields textFields, float queryWeight,
-        float rescoreQueryWeight) {
+        float rescoreQueryWeight, ServedBlend blend) {
         super(windowSize, GenrecRescorer.INSTANCE);
         this.model = model;
         this.user = user;
@@ -24,5 +26,6 @@ final class GenrecRescoreContext extends RescoreContext {
         this.textFields = textFields;
         this.queryWeight = queryWeight;
         this.rescoreQueryWeight = rescoreQueryWeight;
+        this.blend = blend;
     }
 }

@@ -3,8 +3,11 @@ package org.genrec.plugin.rescore;
 import org.genrec.plugin.GenrecServices;
 import org.genrec.plugin.query.ItemIds;
 import org.genrec.plugin.query.ItemTextFields;
+import org.genrec.plugin.query.RankingScores;
+import org.genrec.plugin.query.ServedBlend;
 import org.genrec.plugin.query.UserContext;
 import org.genrec.plugin.query.UserContextParsing;
+import org.genrec.runtime.GenrecModel;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.common.io.stream.StreamInput;
@@ -21,8 +24,11 @@ import java.util.Objects;
 
 /**
  * The {@code genrec} rescorer: reranks the top {@code window_size} hits of any query (e.g. a BM25
- * {@code match}) with the model's ranking head. Scores combine like OpenSearch's query rescorer:
- * {@code query_weight * original + rescore_query_weight * ranking probability}.
+ * {@code match}) with the model. Scores combine like OpenSearch's query rescorer:
+ * {@code query_weight * original + rescore_query_weight * served score}, the served score being what a ranked
+ * {@code genrec} query gives a hit ({@link RankingScores}: the ranking head blended with the retrieval similarity and
+ * the co-occurrence term, by the bundle's weights or the request's {@code retrieval_weight} and
+ * {@code co_occurrence_weight}; {@code retrieval_weight} 0: the head's probability alone).
  *
  * <pre>
  * "rescore": { "window_size": 100, "genrec": { "model": "recs", "history": [...], "query": "violin" } }
@@ -34,6 +40,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
     static final ParseField ITEM_ID_FIELD = new ParseField("item_id_field");
     static final ParseField QUERY_WEIGHT = new ParseField("query_weight");
     static final ParseField RESCORE_QUERY_WEIGHT = new ParseField("rescore_query_weight");
+    static final ParseField RETRIEVAL_WEIGHT = new ParseField("retrieval_weight");
+    static final ParseField CO_OCCURRENCE_WEIGHT = new ParseField("co_occurrence_weight");
 
     private final GenrecServices services;
     private final UserContext user;
@@ -41,6 +49,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
     private final float queryWeight;
     private final float rescoreQueryWeight;
     private ItemTextFields itemTextFields = ItemTextFields.DEFAULT;
+    private Float retrievalWeight;     // null: the bundle's
+    private Float coOccurrenceWeight;  // null: the bundle's
 
     public GenrecRescorerBuilder(GenrecServices services, UserContext user, String itemIdField, float queryWeight, float rescoreQueryWeight) {
         this.services = Objects.requireNonNull(services);
@@ -61,11 +71,25 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         this.queryWeight = in.readFloat();
         this.rescoreQueryWeight = in.readFloat();
         this.itemTextFields = new ItemTextFields(in);
+        this.retrievalWeight = in.readOptionalFloat();
+        this.coOccurrenceWeight = in.readOptionalFloat();
     }
 
     /** Where the rescorer reads the text of an item the model was not trained on (default: title and categories). */
     public GenrecRescorerBuilder itemTextFields(ItemTextFields value) {
         this.itemTextFields = Objects.requireNonNull(value);
+        return this;
+    }
+
+    /** The served score's retrieval weight (default: the bundle's {@code ranking.retrieval_weight}); 0: the head's probability. */
+    public GenrecRescorerBuilder retrievalWeight(Float value) {
+        this.retrievalWeight = ServedBlend.checkWeight("[" + NAME + "] rescorer [retrieval_weight]", value);
+        return this;
+    }
+
+    /** The served score's co-occurrence weight (default: the bundle's {@code ranking.co_occurrence_weight}); 0: no such term. */
+    public GenrecRescorerBuilder coOccurrenceWeight(Float value) {
+        this.coOccurrenceWeight = ServedBlend.checkWeight("[" + NAME + "] rescorer [co_occurrence_weight]", value);
         return this;
     }
 
@@ -76,6 +100,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         out.writeFloat(queryWeight);
         out.writeFloat(rescoreQueryWeight);
         itemTextFields.writeTo(out);
+        out.writeOptionalFloat(retrievalWeight);
+        out.writeOptionalFloat(coOccurrenceWeight);
     }
 
     public static GenrecRescorerBuilder fromXContent(XContentParser parser, GenrecServices services) throws IOException {
@@ -83,6 +109,8 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         String itemIdField = null;
         float queryWeight = 1f;
         float rescoreQueryWeight = 1f;
+        Float retrievalWeight = null;
+        Float coOccurrenceWeight = null;
         ItemTextFields textFields = ItemTextFields.DEFAULT;
         String field = null;
         for (XContentParser.Token token = parser.nextToken(); token != XContentParser.Token.END_OBJECT; token = parser.nextToken()) {
@@ -97,18 +125,30 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             } else if (ItemTextFields.CATEGORIES_FIELD.match(field, parser.getDeprecationHandler()) && token.isValue()) {
                 textFields = textFields.withCategories(parser.text());
             } else if (QUERY_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
-                queryWeight = parser.floatValue();
+                queryWeight = weight(parser, field);
             } else if (RESCORE_QUERY_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
-                rescoreQueryWeight = parser.floatValue();
+                rescoreQueryWeight = weight(parser, field);
+            } else if (RETRIEVAL_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
+                retrievalWeight = weight(parser, field);
+            } else if (CO_OCCURRENCE_WEIGHT.match(field, parser.getDeprecationHandler()) && token.isValue()) {
+                coOccurrenceWeight = weight(parser, field);
             } else {
                 throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] rescorer does not support [" + field + "]");
             }
         }
         try {
             return new GenrecRescorerBuilder(services, userFields.build(parser), itemIdField, queryWeight, rescoreQueryWeight)
-                .itemTextFields(textFields);
+                .itemTextFields(textFields).retrievalWeight(retrievalWeight).coOccurrenceWeight(coOccurrenceWeight);
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), e.getMessage(), e);
+        }
+    }
+
+    private static float weight(XContentParser parser, String field) throws IOException {
+        try {
+            return parser.floatValue();
+        } catch (IllegalArgumentException e) {
+            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] rescorer: invalid value for [" + field + "]: " + e.getMessage(), e);
         }
     }
 
@@ -120,6 +160,12 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         itemTextFields.toXContentFields(builder);
         builder.field(QUERY_WEIGHT.getPreferredName(), queryWeight);
         builder.field(RESCORE_QUERY_WEIGHT.getPreferredName(), rescoreQueryWeight);
+        if (retrievalWeight != null) {
+            builder.field(RETRIEVAL_WEIGHT.getPreferredName(), retrievalWeight);
+        }
+        if (coOccurrenceWeight != null) {
+            builder.field(CO_OCCURRENCE_WEIGHT.getPreferredName(), coOccurrenceWeight);
+        }
         builder.endObject();
     }
 
@@ -130,7 +176,7 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             return this;
         }
         GenrecRescorerBuilder copy = new GenrecRescorerBuilder(services, rewritten, itemIdField, queryWeight, rescoreQueryWeight)
-            .itemTextFields(itemTextFields);
+            .itemTextFields(itemTextFields).retrievalWeight(retrievalWeight).coOccurrenceWeight(coOccurrenceWeight);
         if (windowSize() != null) {
             copy.windowSize(windowSize());
         }
@@ -143,8 +189,9 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
             throw new IllegalStateException("genrec rescorer reached a shard without its encoding; it must be rewritten first");
         }
         ItemIds.field(context, itemIdField);
-        return new GenrecRescoreContext(windowSize, services.models().get(user.model()), user.encoding(), itemIdField, itemTextFields,
-            queryWeight, rescoreQueryWeight);
+        GenrecModel model = services.models().get(user.model());
+        return new GenrecRescoreContext(windowSize, model, user.encoding(), itemIdField, itemTextFields, queryWeight, rescoreQueryWeight,
+            ServedBlend.of(retrievalWeight, coOccurrenceWeight, model));
     }
 
     @Override
@@ -159,11 +206,13 @@ public final class GenrecRescorerBuilder extends RescorerBuilder<GenrecRescorerB
         }
         GenrecRescorerBuilder that = (GenrecRescorerBuilder) o;
         return user.equals(that.user) && itemIdField.equals(that.itemIdField) && itemTextFields.equals(that.itemTextFields)
-            && queryWeight == that.queryWeight && rescoreQueryWeight == that.rescoreQueryWeight;
+            && queryWeight == that.queryWeight && rescoreQueryWeight == that.rescoreQueryWeight
+            && Objects.equals(retrievalWeight, that.retrievalWeight) && Objects.equals(coOccurrenceWeight, that.coOccurrenceWeight);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), user, itemIdField, itemTextFields, queryWeight, rescoreQueryWeight);
+        return Objects.hash(super.hashCode(), user, itemIdField, itemTextFields, queryWeight, rescoreQueryWeight, retrievalWeight,
+            coOccurrenceWeight);
     }
 }
