@@ -139,11 +139,10 @@ def bm25_scorer(items: Sequence[Item], seqs: Sequence[UserSequence],
     return lambda query: bm25.scores(query) + tiebreak
 
 
-def bm25_ranks(items: Sequence[Item], seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
-               query_texts: Sequence[str], train_examples: Sequence[tuple[int, int]]) -> np.ndarray:
-    """0-based rank of each example's target under BM25 (+ popularity tie-break), with the same
+def bm25_ranks(scorer: Callable[[str], np.ndarray], seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]],
+               query_texts: Sequence[str]) -> np.ndarray:
+    """0-based rank of each example's target under BM25 (+ popularity tie-break: bm25_scorer), with the same
     exclusions as the model's evaluation (the user's earlier items)."""
-    scorer = bm25_scorer(items, seqs, train_examples)
     ranks = []
     for start in range(0, len(examples), 512):
         chunk = examples[start:start + 512]
@@ -161,13 +160,12 @@ def evaluate_search(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequ
     arguments (rerank_top, retrieval_weight, co_occurrence, co_occurrence_weight), the bundle's, so that "model" also
     has what a search with "rank": true returns (blend<M>_*): one set of weights serves both kinds of request."""
     seqs_q, texts = with_target_queries(seqs, test, queries, rng)
+    bm25 = bm25_scorer(items, seqs, train_examples)
     results = {"model": evaluate(model, seqs_q, test, max_history, **(served or {})),
                "model_no_history": evaluate(model, seqs_q, test, 0),
-               "bm25": {**rank_metrics(bm25_ranks(items, seqs_q, test, texts, train_examples)),
-                        "users": float(len(test))}}
+               "bm25": {**rank_metrics(bm25_ranks(bm25, seqs_q, test, texts)), "users": float(len(test))}}
     if served and served.get("rerank_top"):
-        results |= rescored_bm25(model, seqs_q, test, dict(zip(test, texts)), bm25_scorer(items, seqs, train_examples),
-                                 max_history, served)
+        results |= rescored_bm25(model, seqs_q, test, dict(zip(test, texts)), bm25, max_history, served)
     return results
 
 
@@ -187,5 +185,6 @@ def rescored_bm25(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequen
     orders = {f"{name}_head": windows.rescorer_ranks(1.0, 1.0), f"{name}_head_alone": windows.rescorer_ranks(0.0, 1.0)}
     if served.get("retrieval_weight"):
         blend = (served["retrieval_weight"], served.get("co_occurrence_weight", 0.0))
-        orders |= {name: windows.rescorer_ranks(1.0, 1.0, *blend), f"{name}_blend": windows.rescorer_ranks(0.0, 1.0, *blend)}
+        orders |= {name: windows.rescorer_ranks(1.0, 1.0, *blend),
+                   f"{name}_blend": windows.rescorer_ranks(0.0, 1.0, *blend)}
     return {order: {**rank_metrics(ranks), "users": float(len(ranks))} for order, ranks in orders.items()}

@@ -65,7 +65,7 @@ JDSEARCH_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "jds
 
 @pytest.fixture(scope="session")
 def jdsearch_sample() -> Path:
-    """JDsearch's published 3-user sample, where ../shared/data is beside the checkout (as in CI); else the test skips."""
+    """JDsearch's published 3-user sample, where ../shared/data is beside the checkout (as in CI); else it skips."""
     if not JDSEARCH_SAMPLE.is_dir():
         pytest.skip(f"{JDSEARCH_SAMPLE} is not here")
     return JDSEARCH_SAMPLE

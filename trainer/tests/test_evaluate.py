@@ -81,13 +81,16 @@ def test_the_rescorer_reorders_the_first_stages_window_by_the_served_score_plus_
     none = [np.array([], np.int64)] * 2
     windows = served_windows(retrieval, np.array([3, 4]), none, 2, lambda w: np.zeros(w.shape), first_stage=bm25)
     assert isinstance(windows, RescoredWindows)
-    assert sorted(windows.first_stage[0].tolist()) == [3.0, 5.0] and sorted(windows.similarity[0].tolist()) == [0.1, 0.5]
+    assert sorted(windows.first_stage[0].tolist()) == [3.0, 5.0]
+    assert sorted(windows.similarity[0].tolist()) == [0.1, 0.5]                         # the model's, not BM25's
     # the head, as the rescorer served it: 1 x BM25 + 1 x .5 keeps BM25's order; the probability alone ties (pessimistic)
     assert windows.rescorer_ranks(1.0, 1.0).tolist() == [1, 3] and windows.rescorer_ranks(0.0, 1.0).tolist() == [1, 3]
     # served blend, w 10: x = log .5 + 10 x similarity -> 1.307 (item 2) and 5.307 (item 3): item 3 first, with BM25 too
-    assert windows.rescorer_ranks(0.0, 1.0, 10.0).tolist() == [0, 3] and windows.rescorer_ranks(1.0, 1.0, 10.0).tolist() == [0, 3]
+    assert windows.rescorer_ranks(0.0, 1.0, 10.0).tolist() == [0, 3]
+    assert windows.rescorer_ranks(1.0, 1.0, 10.0).tolist() == [0, 3]
     # w 1: x = -.593 and -.193 -> 1 / (1 - x) = .628 and .838: alone item 3 first; plus BM25 (5 against 3) second
-    assert windows.rescorer_ranks(0.0, 1.0, 1.0).tolist() == [0, 3] and windows.rescorer_ranks(1.0, 1.0, 1.0).tolist() == [1, 3]
+    assert windows.rescorer_ranks(0.0, 1.0, 1.0).tolist() == [0, 3]
+    assert windows.rescorer_ranks(1.0, 1.0, 1.0).tolist() == [1, 3]
     # the inherited served order reads the same window: log P + w x similarity
     assert windows.target_ranks(10.0).tolist() == [0, 3]
 

@@ -6,7 +6,7 @@ import pytest
 
 from genrec_trainer.data import build_vocab, group_by_user, item_index, leave_one_out
 from genrec_trainer.schema import Event, Item
-from genrec_trainer.search import (BM25, ItemQueries, attach_training_queries, bm25_ranks, category_query,
+from genrec_trainer.search import (BM25, ItemQueries, attach_training_queries, bm25_ranks, bm25_scorer, category_query,
                                    with_target_queries)
 
 CATALOGUE = [Item("a", "Red Duct Tape", ("Tapes, Adhesives & Sealants", "Adhesive Tapes", "Duct Tape")),
@@ -80,6 +80,6 @@ def test_bm25_ranks_break_ties_by_popularity_and_exclude_history():
     u1 = [s.user_id for s in seqs].index("u1")
     # x, y, w tie on BM25; y is the most popular training target, but it is in u1's history and
     # excluded; w (one training target) still ranks above x (none)
-    assert bm25_ranks(twins, seqs, [(u1, 4)], ["duct tape"], split.train).tolist() == [1]
+    assert bm25_ranks(bm25_scorer(twins, seqs, split.train), seqs, [(u1, 4)], ["duct tape"]).tolist() == [1]
     # "beaker" matches only z, which u1 has seen: x then competes on popularity alone, behind w
-    assert bm25_ranks(twins, seqs, [(u1, 4)], ["beaker"], split.train).tolist() == [1]
+    assert bm25_ranks(bm25_scorer(twins, seqs, split.train), seqs, [(u1, 4)], ["beaker"]).tolist() == [1]
