@@ -181,8 +181,8 @@ def _jd_list(field: str) -> list[str]:
 def _jd_int(value: str, what: str, where: str) -> int:
     try:
         return int(float(value))
-    except ValueError:
-        raise ValueError(f"{where}: {what} {value!r} is not a number") from None
+    except (ValueError, OverflowError):  # "x", "nan"; "inf"
+        raise ValueError(f"{where}: {what} {value!r} is not a finite number") from None
 
 
 def _jdsearch_user(user: str, fields: list[str], where: str) -> list[Event]:
@@ -191,8 +191,8 @@ def _jdsearch_user(user: str, fields: list[str], where: str) -> list[Event]:
     Timestamps are the running sum of history_time_list (its first entry is 0; its last is the interval to the test
     query), in seconds from the user's first behaviour (the format gives intervals only, no unit; the values fit
     seconds). The test candidates with a label > 0 become events at the test query's time carrying that query, the
-    highest label last, so leave-one-out holds out the purchase before the click: the held-out event is a real
-    search, its query the user's own."""
+    highest label last, so leave-one-out holds out the strongest behaviour (a purchase rather than a click): the
+    held-out event is a real search, its query the user's own."""
     if len(fields) != len(JDSEARCH_FIELDS):
         raise ValueError(f"{where}: expected {len(JDSEARCH_FIELDS)} tab-separated fields "
                          f"({', '.join(JDSEARCH_FIELDS)}), got {len(fields)}")
@@ -218,7 +218,7 @@ def _jdsearch_user(user: str, fields: list[str], where: str) -> list[Event]:
               for q, item, kind, ts in zip(h_queries, h_items, h_types, times)]
     graded = [(_jd_int(label, "candidate label", where), k) for k, label in enumerate(labels)]
     test_query = _jd_text(query) or None
-    for label, k in sorted((g for g in graded if g[0] > 0)):  # ascending: the strongest behaviour is the last event
+    for label, k in sorted(g for g in graded if g[0] > 0):  # ascending: the strongest behaviour is the last event
         if label not in JDSEARCH_LABEL_ACTIONS:
             raise ValueError(f"{where}: candidate label {label} is not one of 0, 1, 2, 3")
         events.append(Event(user, candidates[k], JDSEARCH_LABEL_ACTIONS[label], times[-1], query=test_query))

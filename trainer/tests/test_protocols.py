@@ -174,6 +174,7 @@ def test_jdsearch_adapter_names_the_line_of_a_malformed_record(tmp_path):
            "a negative interval": "q\tc1\t1.0\t-1\th1\tCLICK\t0_-4",
            "a label that is not a number": "q\tc1\tyes\t-1\th1\tCLICK\t0_4",
            "a label outside 0-3": "q\tc1\t7.0\t-1\th1\tCLICK\t0_4",
+           "an infinite interval": "q\tc1\t1.0\t-1\th1\tCLICK\t0_inf",
            "a missing field": "q\tc1\t1.0\t-1\th1\tCLICK"}
     for case, line in bad.items():
         (tmp_path / "release_data.txt").write_text("q\tc1\t1.0\t-1\th1\tCLICK\t0_4\n" + line + "\n")
