@@ -123,11 +123,15 @@ class ServedWindows:
     def target_ranks(self, retrieval_weight: float = 0.0, co_occurrence_weight: float = 0.0) -> np.ndarray:
         """0-based rank of each target in the served order. Ties pessimistic, as in target_ranks;
         a target outside the window keeps its retrieval rank (at least `top`)."""
+        return ranks_in_windows(self.blend(retrieval_weight, co_occurrence_weight), self.target_at, self.retrieval_rank)
+
+    def blend(self, retrieval_weight: float, co_occurrence_weight: float) -> np.ndarray:
+        """[B, top] the served blend of each hit: log P + retrieval_weight x similarity + co_occurrence_weight x prior."""
         # weight 0 adds nothing (0 * -inf would be NaN); a positive weight keeps padding at -inf
         key = self.log_p + retrieval_weight * self.similarity if retrieval_weight else self.log_p
         if co_occurrence_weight:
             key = key + co_occurrence_weight * self.prior
-        return ranks_in_windows(key, self.target_at, self.retrieval_rank)
+        return key
 
     @staticmethod
     def concatenate(parts: Sequence["ServedWindows"]) -> "ServedWindows":
@@ -150,7 +154,7 @@ class RescoredWindows(ServedWindows):
         x = log P + retrieval_weight x similarity + co_occurrence_weight x prior as a positive score, 1 / (1 - x) below
         0 and 1 + x above."""
         if retrieval_weight:
-            x = self.log_p + retrieval_weight * self.similarity + co_occurrence_weight * self.prior
+            x = self.blend(retrieval_weight, co_occurrence_weight)
             with np.errstate(divide="ignore"):
                 served = np.where(x < 0, 1.0 / (1.0 - x), 1.0 + x)
         else:
