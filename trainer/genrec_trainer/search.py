@@ -28,8 +28,8 @@ import numpy as np
 from .data import UserSequence, history_items_of, target_counts
 from .evaluate import evaluate, evaluate_served_windows, rank_metrics, target_ranks
 from .model import GenRecModel
-from .schema import Item
-from .tokenizer import Vocab, tokenize
+from .schema import Event, Item, write_jsonl
+from .tokenizer import PAD_ID, UNK_ID, Vocab, tokenize
 
 STYLES = ("path", "one")
 RESCORE_WINDOW = 100  # the rescorer's window_size in the README's example
@@ -152,14 +152,44 @@ def bm25_ranks(scorer: Callable[[str], np.ndarray], seqs: Sequence[UserSequence]
     return np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
 
 
+def query_text(tokens: np.ndarray, vocab: Vocab) -> str | None:
+    """The text of an event's query tokens, which encodes back to the same tokens (None: no query). A token the vocab
+    does not know has no text to give back, so it is an error, not a silent other query."""
+    ids = [int(t) for t in tokens if t != PAD_ID]
+    if UNK_ID in ids:
+        raise ValueError("a query holds a word outside the vocab ([UNK]): its text cannot be written back")
+    return " ".join(vocab.tokens[i] for i in ids) or None
+
+
+def search_log(seqs: Sequence[UserSequence], examples: Sequence[tuple[int, int]], items: Sequence[Item],
+               action_names: Sequence[str], vocab: Vocab) -> list[Event]:
+    """The search test's requests as an event log: per example, its user's events up to and including the target, each
+    with the query the model read at it (the training searches' and the target's own). Its last event per user is the
+    target and the earlier ones the history, so `genrec-tools evaluate` sends a live node what the trainer's search test
+    read (with `--protocol loo`: the log holds only the test's users, already filtered by the trainer's protocol)."""
+    log = []
+    for u, t in examples:
+        s = seqs[u]
+        for p in range(t + 1):
+            label = int(s.labels[p])
+            log.append(Event(s.user_id, items[s.items[p] - 1].item_id, action_names[s.actions[p] - 1], int(s.timestamps[p]),
+                             query_text(s.query_tokens[p], vocab), label if label >= 0 else None))
+    return log
+
+
 def evaluate_search(model: GenRecModel, seqs: Sequence[UserSequence], test: Sequence[tuple[int, int]],
                     train_examples: Sequence[tuple[int, int]], items: Sequence[Item], queries: ItemQueries,
-                    max_history: int, rng: np.random.Generator, served: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
+                    max_history: int, rng: np.random.Generator, served: dict[str, Any] | None = None,
+                    log_out: str | None = None, action_names: Sequence[str] = ()) -> dict[str, dict[str, float]]:
     """The search test: each test event becomes a search request with its category query; the
     model with history, the model without history and BM25 rank the same candidates. served: evaluate()'s served-order
     arguments (rerank_top, retrieval_weight, co_occurrence, co_occurrence_weight), the bundle's, so that "model" also
-    has what a search with "rank": true returns (blend<M>_*): one set of weights serves both kinds of request."""
+    has what a search with "rank": true returns (blend<M>_*): one set of weights serves both kinds of request.
+    log_out: also write the requests as an event log (search_log; action_names: the log's actions, in the trainer's
+    order)."""
     seqs_q, texts = with_target_queries(seqs, test, queries, rng)
+    if log_out:
+        write_jsonl(log_out, (e.to_dict() for e in search_log(seqs_q, test, items, action_names, queries.vocab)))
     bm25 = bm25_scorer(items, seqs, train_examples)
     results = {"model": evaluate(model, seqs_q, test, max_history, **(served or {})),
                "model_no_history": evaluate(model, seqs_q, test, 0),

@@ -55,8 +55,8 @@ PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True
 # hardware); every other argument is part of what the run is (checkpoint.py). items/events are
 # compared by their fingerprint instead.
 MAY_CHANGE_ON_RESUME = {"items", "events", "log", "epochs", "patience", "threads", "device", "progress_every", "curves",
-                        "metrics_out", "ranks_out", "scores_out", "out", "export", "model_id", "model_version", "data_desc",
-                        "checkpoint", "rerank_top", "retrieval_weight", "new_history_items",
+                        "metrics_out", "ranks_out", "scores_out", "search_log_out", "out", "export", "model_id", "model_version",
+                        "data_desc", "checkpoint", "rerank_top", "retrieval_weight", "new_history_items",
                         "co_occurrence", "co_occurrence_weight", "co_occurrence_span"}
 
 
@@ -225,7 +225,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           select_best: bool = False,
           select_on: str = "ndcg@10",
           curves: str | None = None, metrics_out: str | None = None, ranks_out: str | None = None,
-          scores_out: str | None = None,
+          scores_out: str | None = None, search_log_out: str | None = None,
           progress_every: int = 0,
           export: bool = True, dense_loss: bool = False, dense_weight: float = 1.0, dense_readout: str = "history",
           dropout: float = 0.0, attention_dropout: float = 0.0, mlp_ratio: float = 2.0, adam_beta2: float = 0.999,
@@ -656,7 +656,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         search = None
         if queries is not None:
             search = evaluate_search(model, seqs, split.test, split.train, items, queries, max_history,
-                                     np.random.default_rng(seed + 1), served)
+                                     np.random.default_rng(seed + 1), served, log_out=search_log_out, action_names=actions)
+            if search_log_out:
+                log(f"search test requests written to {search_log_out} (genrec-tools evaluate --protocol loo reads them)")
             blend = f"blend{rerank_top}_"
             for ranker, m in search.items():
                 log(f"search test, {ranker}: " + " ".join(f"{k} {m[k]:.4f}" for k in ("hr@10", "ndcg@10", "hr@50", "mrr"))
@@ -859,6 +861,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--metrics-out", help="write test metrics + per-epoch history as JSON")
     p.add_argument("--ranks-out", help="write each test event's rank as JSON lines (scripts/paired_ranks.py pairs "
                                        "two runs' files event by event)")
+    p.add_argument("--search-log-out", help="with --search-queries: write the search test's requests as an event log "
+                                            "(each test user's events up to the target, with the queries the model read), "
+                                            "for genrec-tools evaluate --protocol loo [--first-stage match] on a live node")
     p.add_argument("--scores-out", help="write the validation and test requests' full-catalogue scores as .npz "
                                         "(evaluate.example_scores), to study another score fused with the model's")
     p.add_argument("--progress-every", type=int, default=0, help="log every N steps (0: per epoch only)")
@@ -1013,6 +1018,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           adaptive_temperature=args.adaptive_temperature, adaptive_every=args.adaptive_every, select_best=args.select_best,
           select_on=by_data.select_on, curves=args.curves,
           metrics_out=args.metrics_out, ranks_out=args.ranks_out, scores_out=args.scores_out,
+          search_log_out=args.search_log_out,
           progress_every=args.progress_every, export=not args.no_export,
           dense_loss=args.dense_loss, dense_weight=args.dense_weight,
           dense_readout=args.dense_readout, dropout=args.dropout, attention_dropout=args.attention_dropout,

@@ -7,7 +7,7 @@ import pytest
 from genrec_trainer.data import build_vocab, group_by_user, item_index, leave_one_out
 from genrec_trainer.schema import Event, Item
 from genrec_trainer.search import (BM25, ItemQueries, attach_training_queries, bm25_ranks, bm25_scorer, category_query,
-                                   with_target_queries)
+                                   query_text, search_log, with_target_queries)
 
 CATALOGUE = [Item("a", "Red Duct Tape", ("Tapes, Adhesives & Sealants", "Adhesive Tapes", "Duct Tape")),
              Item("b", "Blue Duct Tape Roll", ("Tapes, Adhesives & Sealants", "Adhesive Tapes", "Duct Tape")),
@@ -54,6 +54,36 @@ def test_only_training_events_become_searches_and_the_search_test_queries_the_ta
         assert text == category_query(CATALOGUE[seqs[u].items[t] - 1], "path", np.random.default_rng(0), 8)
         assert searched[u].query_tokens[t].tolist() == vocab.encode(text, 8)
         assert not seqs[u].query_tokens[t].any()    # the original is untouched
+
+
+def test_search_log_holds_each_test_users_events_up_to_the_target_with_the_queries_the_model_read():
+    seqs, vocab = _log()
+    split = leave_one_out(seqs)
+    queries = ItemQueries(CATALOGUE, vocab, "path", 8)
+    attach_training_queries(seqs, split.train, queries, 0.5, np.random.default_rng(1))
+    searched, texts = with_target_queries(seqs, split.test, queries, np.random.default_rng(0))
+    log = search_log(searched, split.test, CATALOGUE, ["buy"], vocab)
+    by_user = {}
+    for e in log:
+        by_user.setdefault(e.user_id, []).append(e)
+    assert len(by_user) == len(split.test)
+    for (u, t), text in zip(split.test, texts):
+        events = by_user[searched[u].user_id]
+        assert len(events) == t + 1                      # the validation event is history here, as in the test
+        assert events[-1].item_id == CATALOGUE[searched[u].items[t] - 1].item_id and events[-1].query == text
+        for p, e in enumerate(events):                   # each query encodes back to what the model read
+            assert vocab.encode(e.query, 8) == searched[u].query_tokens[p].tolist()
+            assert e.action == "buy" and e.timestamp == 0 and e.label is None
+    assert any(e.query for events in by_user.values() for e in events[:-1])      # some history events are searches
+    assert any(e.query is None for events in by_user.values() for e in events)   # and some are not
+
+
+def test_query_text_refuses_a_word_the_vocab_does_not_know():
+    _, vocab = _log()
+    assert query_text(np.array(vocab.encode("duct tape", 4)), vocab) == "duct tape"
+    assert query_text(np.zeros(4, np.int64), vocab) is None
+    with pytest.raises(ValueError, match="outside the vocab"):
+        query_text(np.array(vocab.encode("duct zeppelin", 4)), vocab)
 
 
 def test_bm25_matches_the_formula_on_a_hand_computed_case():

@@ -78,9 +78,14 @@ def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny
     m = _train(tiny_log, tmp_path, sampling="users", dense_loss=True, dense_readout="ret", dropout=0.3,
                attention_dropout=0.3, mlp_ratio=1.0, adam_beta2=0.98, norm="layer", mlp="gelu", full_softmax=True,
                weight_decay=0.01, eval_every=1, patience=1, search_queries="path", search_fraction=0.5,
-               length_grouping=False, metrics_out=str(tmp_path / "m.json"))
+               length_grouping=False, metrics_out=str(tmp_path / "m.json"), search_log_out=str(tmp_path / "searches.jsonl"))
     saved = json.loads((tmp_path / "m.json").read_text())
     assert saved["sampling"] == "users" and saved["examples_per_epoch"] == 60, "one example per user"
+    # the search test's requests, for genrec-tools evaluate: per test user its events, the last one the search
+    searches = [json.loads(line) for line in (tmp_path / "searches.jsonl").read_text().splitlines()]
+    last = {e["user_id"]: e for e in searches}
+    assert len(last) == saved["search"]["model"]["users"] and all(e.get("query") for e in last.values())
+    assert any("query" in e for e in searches if e is not last[e["user_id"]]), "training searches in the histories"
     assert saved["length_grouping"] is False
     assert saved["dense_readout"] == "ret"
     assert saved["config"]["mlp_hidden"] == 16 and saved["config"]["attention_dropout"] == 0.3 and saved["adam_beta2"] == 0.98

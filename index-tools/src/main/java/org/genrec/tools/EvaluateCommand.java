@@ -37,12 +37,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
-        "rank", "retrieval-weight", "co-occurrence-weight", "users", "clients", "history-index", "lookup-events", "protocol", "out", "ranks-out");
+        "rank", "retrieval-weight", "co-occurrence-weight", "users", "clients", "history-index", "lookup-events", "protocol", "out", "ranks-out",
+        "first-stage", "text-fields", "window");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W]
                  [--co-occurrence-weight V] [--users N] [--clients 1] [--protocol loo|beauty]
                  [--history-index NAME [--lookup-events N]] [--out results.json] [--ranks-out ranks.jsonl]
+                 [--first-stage knn|match [--text-fields title,categories.text] [--window 100]]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
@@ -59,7 +61,12 @@ final class EvaluateCommand {
             of sending the history: the "user" lookup's path, which reads the latest max_history events (--lookup-events N: the
             latest N, as "user": {"events": N}; the model still reads max_history of them) and excludes those. --ranks-out
             writes each request's target rank among the hits (0-based, null when missing) as JSON lines, to pair user by
-            user with the trainer's --ranks-out. --clients N keeps N requests in flight (the figures do not depend on it).""";
+            user with the trainer's --ranks-out. --clients N keeps N requests in flight (the figures do not depend on it).
+            --first-stage match measures the rescorer over a text search instead (every target must carry a query): the hits
+            are a combined_fields query (BM25 over --text-fields as one field) for the target's query with the history items
+            in must_not; --rank true adds the genrec rescorer over the best --window hits at its default query_weight and
+            rescore_query_weight (1 and 1), with the same history, query, time and weights as a genrec query; false is the text
+            search alone. The trainer's search test measures the same (search_bm25_rescored100_*) with its own BM25.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_CLIENTS = 64;
@@ -69,7 +76,7 @@ final class EvaluateCommand {
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
                    Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents,
-                   EvaluationProtocol protocol, int clients) {
+                   EvaluationProtocol protocol, int clients, FirstStage firstStage) {
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -83,13 +90,13 @@ final class EvaluateCommand {
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
                 parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"),
-                protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)));
+                protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)), FirstStage.parse(args));
         }
 
         /** The same requests with the history sent in each, not looked up from --history-index. */
         Options withHistoryInRequest() {
             return new Options(model, index, vectorField, itemIdField, k, numCandidates, retrievalWeight, coOccurrenceWeight, null, null,
-                protocol, clients);
+                protocol, clients, firstStage);
         }
 
         private static int clients(int clients) {
@@ -137,8 +144,12 @@ final class EvaluateCommand {
             }
             int users = Math.min(cases.size(), args.getInt("users", cases.size()));
             cases = cases.subList(0, users);
+            if (options.firstStage().textMatch()) {
+                requireQueries(cases);
+            }
             ObjectNode results = describeRun(file, options, users, protocol, filtered);
             ObjectNode variants = results.putObject("rank");
+            ObjectNode timings = results.putObject("seconds");
             if (options.historyIndex() != null) {
                 out.printf("indexed %d history events of %d users into [%s]%n", indexHistories(cluster, options.historyIndex(), cases),
                     cases.size(), options.historyIndex());
@@ -154,13 +165,26 @@ final class EvaluateCommand {
                     }
                 }
                 Map<String, Double> m = metrics.metrics();
-                out.printf("rank %s, %d users: %s (%.1f s)%n", ranked, users, format(m), (System.nanoTime() - start) / 1e9);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                out.printf("rank %s, %d users: %s (%.1f s)%n", ranked, users, format(m), seconds);
                 ObjectNode variant = variants.putObject(String.valueOf(ranked));
                 m.forEach(variant::put);
+                // beside the figures, which must not depend on it; with one client, seconds / users is the mean request time
+                timings.put(String.valueOf(ranked), Math.round(seconds * 10) / 10.0);
             }
             if (resultsFile != null) {
                 Files.writeString(resultsFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results) + "\n");
                 out.printf("results written to %s%n", resultsFile);
+            }
+        }
+    }
+
+    /** A text search needs a query: a target without one would be measured as a miss it never had a chance at. */
+    static void requireQueries(List<LeaveLastOut.Case> cases) {
+        for (LeaveLastOut.Case c : cases) {
+            if (c.target().query() == null || c.target().query().isBlank()) {
+                throw new CliArgs.UsageException("--first-stage match searches each target's query, but user [" + c.userId()
+                    + "]'s last event (item [" + c.target().itemId() + "]) has none");
             }
         }
     }
@@ -181,6 +205,11 @@ final class EvaluateCommand {
             + "timestamp order with equal timestamps in file order; history items excluded; request time = the target's"
             + (filtered == null ? "" : "; test users whose target is cold or already seen dropped (the Beauty protocol)"));
         results.put("protocol_source", protocol.source());
+        FirstStage stage = options.firstStage();
+        results.put("hits", stage.textMatch()
+            ? "combined_fields over " + stage.textFields() + " for the target's query, history items in must_not; ranked: the genrec "
+              + "rescorer over the best " + stage.window() + " (query_weight 1, rescore_query_weight 1)"
+            : "the genrec query's kNN; ranked: its rank option");
         if (filtered != null) {
             results.put("dropped_cold", filtered.droppedCold());
             results.put("dropped_seen", filtered.droppedSeen());
@@ -230,7 +259,8 @@ final class EvaluateCommand {
                 return null; // nothing to evaluate either; the run says so with zero users
             }
             // the history in the request: a --history-index is filled only once the protocol has chosen the users
-            cluster.json("POST", "/" + options.index() + "/_search", request(cases.get(0), options.withHistoryInRequest(), false).toString());
+            // a genrec query whatever the first stage: a text search alone would not load the model
+            cluster.json("POST", "/" + options.index() + "/_search", genrecSearch(cases.get(0), options.withHistoryInRequest(), false).toString());
             listed = JSON.readTree(cluster.json("GET", endpoint, null));
         }
         try {
@@ -240,14 +270,56 @@ final class EvaluateCommand {
         }
     }
 
+    /** The search an application sends for this case: the {@code genrec} query, or a text search it rescores. */
+    static ObjectNode request(LeaveLastOut.Case c, Options options, boolean rank) {
+        return options.firstStage().textMatch() ? rescoredTextSearch(c, options, rank) : genrecSearch(c, options, rank);
+    }
+
     /**
      * The genrec query an application sends for this case: the whole history (the model keeps its max_history; all are
      * excluded), or with a history index the user's id, the plugin reading the history from there.
      */
-    static ObjectNode request(LeaveLastOut.Case c, Options options, boolean rank) {
+    private static ObjectNode genrecSearch(LeaveLastOut.Case c, Options options, boolean rank) {
         ObjectNode genrec = JSON.createObjectNode();
-        genrec.put("model", options.model());
         genrec.put("vector_field", options.vectorField());
+        describeUser(genrec, c, options);
+        genrec.put("k", options.k());
+        if (options.numCandidates() != null) {
+            genrec.put("num_candidates", options.numCandidates());
+        }
+        if (rank && (options.retrievalWeight() != null || options.coOccurrenceWeight() != null)) {
+            putWeights(genrec.putObject("rank").put("enabled", true), options);
+        } else {
+            genrec.put("rank", rank);
+        }
+        ObjectNode body = hitsOfK(options);
+        body.putObject("query").set("genrec", genrec);
+        return body;
+    }
+
+    /**
+     * A text search for the target's query over the items' text fields (BM25 over them as one field), the history's items
+     * left out as the genrec query's exclude_history leaves them out; ranked, the genrec rescorer reorders its best
+     * window hits with the same user context and weights as a ranked genrec query.
+     */
+    private static ObjectNode rescoredTextSearch(LeaveLastOut.Case c, Options options, boolean rank) {
+        ObjectNode body = hitsOfK(options);
+        ObjectNode bool = body.putObject("query").putObject("bool");
+        ObjectNode text = bool.putObject("must").putObject("combined_fields").put("query", c.target().query());
+        options.firstStage().textFields().forEach(text.putArray("fields")::add);
+        ArrayNode seen = bool.putObject("must_not").putObject("terms").putArray(options.itemIdField());
+        c.history().stream().map(LeaveLastOut.Event::itemId).distinct().forEach(seen::add);
+        if (rank) {
+            ObjectNode rescorer = body.putObject("rescore").put("window_size", options.firstStage().window()).putObject("genrec");
+            describeUser(rescorer, c, options);
+            putWeights(rescorer, options);
+        }
+        return body;
+    }
+
+    /** What the query and the rescorer share: the model, how hits map to its items, and the user's context and time. */
+    private static void describeUser(ObjectNode genrec, LeaveLastOut.Case c, Options options) {
+        genrec.put("model", options.model());
         genrec.put("item_id_field", options.itemIdField());
         if (options.historyIndex() != null) {
             ObjectNode user = genrec.putObject("user").put("index", options.historyIndex()).put("id", c.userId());
@@ -267,25 +339,23 @@ final class EvaluateCommand {
             genrec.put("query", c.target().query());
         }
         genrec.put("request_time", c.target().timestamp());
-        genrec.put("k", options.k());
-        if (options.numCandidates() != null) {
-            genrec.put("num_candidates", options.numCandidates());
+    }
+
+    /** The served blend's weights where given; absent, the bundle's. */
+    private static void putWeights(ObjectNode ranking, Options options) {
+        if (options.retrievalWeight() != null) {
+            ranking.put("retrieval_weight", options.retrievalWeight());
         }
-        if (rank && (options.retrievalWeight() != null || options.coOccurrenceWeight() != null)) {
-            ObjectNode ranking = genrec.putObject("rank").put("enabled", true);
-            if (options.retrievalWeight() != null) {
-                ranking.put("retrieval_weight", options.retrievalWeight());
-            }
-            if (options.coOccurrenceWeight() != null) {
-                ranking.put("co_occurrence_weight", options.coOccurrenceWeight());
-            }
-        } else {
-            genrec.put("rank", rank);
+        if (options.coOccurrenceWeight() != null) {
+            ranking.put("co_occurrence_weight", options.coOccurrenceWeight());
         }
+    }
+
+    /** k hits, each with only the item id: the target's rank among them is all a run reads. */
+    private static ObjectNode hitsOfK(Options options) {
         ObjectNode body = JSON.createObjectNode();
         body.put("size", options.k());
         body.putArray("_source").add(options.itemIdField());
-        body.putObject("query").set("genrec", genrec);
         return body;
     }
 

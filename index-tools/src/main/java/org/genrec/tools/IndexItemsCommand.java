@@ -29,8 +29,8 @@ final class IndexItemsCommand {
     static final String USAGE = """
         index-items --bundle DIR [--items FILE] [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                     [--shards 1] [--replicas 0] [--batch 500] [--recreate]
-            Creates the items index (keyword item_id, text title, keyword categories, genrec_vector field)
-            and indexes every item of the bundle with its retrieval embedding. --items FILE indexes that catalogue
+            Creates the items index (keyword item_id, text title, keyword categories with their words in categories.text,
+            genrec_vector field) and indexes every item of the bundle with its retrieval embedding. --items FILE indexes that catalogue
             instead (JSON lines: item_id, title, categories): the items the model was trained on get their trained
             vector, the others one from their text alone (the bundle's item encoder). --recreate drops an existing
             index first. Into an existing index, genrec queries on it are refused (400) from the first replaced

@@ -12,7 +12,8 @@ import java.util.TreeMap;
 
 /**
  * The items index layout genrec expects: the model's item id as a keyword with doc values (the
- * plugin maps hits back to model items through it), text fields for BM25, and the item's
+ * plugin maps hits back to model items through it), text fields for BM25 (the title, and the categories' words in
+ * {@code categories.text} beside the exact keyword a filter or aggregation wants), and the item's
  * retrieval embedding in a {@code genrec_vector} field whose mapping meta names the bundle the vectors
  * came from ({@link VectorFieldMeta}: the genrec query refuses another model's user vectors on it).
  */
@@ -21,6 +22,8 @@ final class ItemsIndex {
     static final String ITEM_ID = "item_id";
     static final String TITLE = "title";
     static final String CATEGORIES = "categories";
+    /** The categories' words for a {@code match} query: the keyword matches only a whole category. */
+    static final String CATEGORIES_TEXT = CATEGORIES + ".text";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -34,7 +37,7 @@ final class ItemsIndex {
                 "properties": {
                   "%s": {"type": "keyword"},
                   "%s": {"type": "text"},
-                  "%s": {"type": "keyword"},
+                  "%s": {"type": "keyword", "fields": {"text": {"type": "text"}}},
                   "%s": %s
                 }
               }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.genrec.tools.eval.LeaveLastOut;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,8 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -537,17 +540,9 @@ class EndToEndIT {
         // at about that rank: leave-one-out split, request, exclusions and served order all as the trainer's.
         List<String> lines = new ArrayList<>();
         List<Integer> ranks = new ArrayList<>();
-        for (JsonNode c : golden.path("cases")) {
+        for (JsonNode c : casesToEvaluate()) {
             JsonNode request = c.path("request");
             long requestTime = request.path("request_time").asLong();
-            boolean ordered = true, onlyTrainedItems = true; // an item added after training would have to be indexed first
-            for (JsonNode e : request.path("history")) {
-                ordered &= e.path("time").asLong() <= requestTime;
-                onlyTrainedItems &= !e.has("item_text");
-            }
-            if (request.path("history").size() < 2 || !ordered || !onlyTrainedItems) {
-                continue;
-            }
             String user = "eval-" + c.path("name").asText();
             lines.addAll(historyAsLog(c, user));
             int rank = (3 * ranks.size() + 1) % 10;
@@ -601,6 +596,93 @@ class EndToEndIT {
         assertEquals(results.path("protocol_source"), afterUnload.path("protocol_source"), afterUnload.toString());
         assertEquals(inline.path("rank"), afterUnload.path("rank"));
         assertEquals("--protocol", evaluate(events, topK, "--protocol", "loo").path("protocol_source").asText());
+    }
+
+    @Test
+    void evaluateMeasuresTheRescorerOverATextSearchOfTheTargetsTitle() throws Exception {
+        // --first-stage match: a combined_fields search over the items' title and categories.text for the target's query,
+        // the history's items in must_not, and (ranked) the genrec rescorer over the best hits. Each target is searched by
+        // its own title, so the text search must find it, and the rescorer must keep it among the k hits it reorders.
+        Path bundle = Path.of(LocalNode.property("genrec.test.bundle"));
+        Map<String, String> titles = new HashMap<>();
+        for (String line : Files.readAllLines(bundle.resolve("items.jsonl"))) {
+            JsonNode item = JSON.readTree(line);
+            titles.put(item.path("item_id").asText(), item.path("title").asText());
+        }
+        List<String> lines = new ArrayList<>();
+        List<LeaveLastOut.Case> cases = new ArrayList<>();
+        for (JsonNode c : casesToEvaluate()) {
+            String user = "text-" + c.path("name").asText();
+            List<String> history = historyAsLog(c, user);
+            Set<String> seen = new HashSet<>();
+            c.path("request").path("history").forEach(e -> seen.add(e.path("item").asText()));
+            String target = titles.keySet().stream().filter(id -> !seen.contains(id)).sorted().skip(cases.size()).findFirst().orElseThrow();
+            long time = c.path("request").path("request_time").asLong();
+            String action = c.path("request").path("history").get(0).path("action").asText();
+            lines.addAll(history);
+            lines.add(JSON.createObjectNode().put("user_id", user).put("item_id", target).put("action", action).put("timestamp", time)
+                .put("query", titles.get(target)).toString());
+            List<LeaveLastOut.Event> events = new ArrayList<>();
+            for (String line : history) {
+                JsonNode e = JSON.readTree(line);
+                events.add(new LeaveLastOut.Event(user, e.path("item_id").asText(), e.path("action").asText(), e.path("timestamp").asLong(),
+                    e.hasNonNull("query") ? e.path("query").asText() : null, null));
+            }
+            cases.add(new LeaveLastOut.Case(user, events, new LeaveLastOut.Event(user, target, action, time, titles.get(target), null)));
+        }
+        assertTrue(cases.size() >= 4, "golden cases with a history: " + cases.size());
+        Path events = Files.createTempFile(scratch, "genrec-text-", ".jsonl");
+        Files.write(events, lines);
+        Path ranksFile = Files.createTempFile(scratch, "genrec-text-ranks-", ".jsonl");
+        JsonNode results = evaluate(events, 50, "--rank", "true,false", "--first-stage", "match", "--window", "50", "--ranks-out",
+            ranksFile.toString());
+        assertEquals(cases.size(), results.path("users").asInt(), results.toString());
+        assertTrue(results.path("hits").asText().contains("combined_fields"), results.toString());
+        assertEquals(1.0, results.path("rank").path("false").path("hr@50").asDouble(), 0.0, "its own title finds each target: " + results);
+        assertEquals(1.0, results.path("rank").path("true").path("hr@50").asDouble(), 0.0, "the rescorer reorders, drops nothing: " + results);
+        Map<String, Integer> textRanks = new HashMap<>(), rescoredRanks = new HashMap<>();
+        for (String line : Files.readAllLines(ranksFile)) {
+            JsonNode r = JSON.readTree(line);
+            (r.path("ranked").asBoolean() ? rescoredRanks : textRanks).put(r.path("user").asText(), r.path("rank").asInt());
+        }
+        assertNotEquals(textRanks, rescoredRanks, "the model moved some target away from its text-search rank");
+
+        // The request itself on this node: 200, no history item among the hits, each hit rescored (the genrec score
+        // added to BM25's, so above the text search's own score for the same hit).
+        EvaluateCommand.Options options = EvaluateCommand.Options.parse(new CliArgs(new String[] {"--model", MODEL, "--first-stage", "match",
+            "--window", "50", "--k", "50"}, 0, EvaluateCommand.OPTIONS));
+        LeaveLastOut.Case c = cases.get(0);
+        JsonNode plain = JSON.readTree(search(EvaluateCommand.request(c, options, false).toString()).body());
+        JsonNode rescored = JSON.readTree(search(EvaluateCommand.request(c, options, true).toString()).body());
+        Map<String, Double> plainScores = new HashMap<>();
+        plain.path("hits").path("hits").forEach(h -> plainScores.put(h.path("_source").path("item_id").asText(), h.path("_score").asDouble()));
+        assertFalse(plainScores.isEmpty(), plain.toString());
+        for (JsonNode hit : rescored.path("hits").path("hits")) {
+            String item = hit.path("_source").path("item_id").asText();
+            assertFalse(c.history().stream().anyMatch(e -> e.itemId().equals(item)), "history item [" + item + "] came back");
+            assertTrue(hit.path("_score").asDouble() > plainScores.get(item), item + ": " + hit + " vs " + plainScores.get(item));
+        }
+    }
+
+    /**
+     * The golden cases evaluate can replay as a log: a history of 2 or more events, none after the request's time, and no
+     * item added after training (it would have to be indexed first).
+     */
+    private static List<JsonNode> casesToEvaluate() {
+        List<JsonNode> cases = new ArrayList<>();
+        for (JsonNode c : golden.path("cases")) {
+            JsonNode request = c.path("request");
+            long requestTime = request.path("request_time").asLong();
+            boolean ordered = true, onlyTrainedItems = true;
+            for (JsonNode e : request.path("history")) {
+                ordered &= e.path("time").asLong() <= requestTime;
+                onlyTrainedItems &= !e.has("item_text");
+            }
+            if (request.path("history").size() >= 2 && ordered && onlyTrainedItems) {
+                cases.add(c);
+            }
+        }
+        return cases;
     }
 
     /** Runs {@code evaluate} on {@code events} (ranked only) and returns its results file. */

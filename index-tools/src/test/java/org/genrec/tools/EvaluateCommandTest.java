@@ -89,6 +89,49 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void aTextFirstStageSearchesTheTargetsQueryWithoutTheHistoryAndTheRescorerReadsTheUser() {
+        JsonNode plain = EvaluateCommand.request(CASE, options("--model", "m", "--first-stage", "match", "--k", "50"), false);
+        assertEquals(50, plain.path("size").asInt());
+        JsonNode text = plain.path("query").path("bool").path("must").path("combined_fields");
+        assertEquals("violin", text.path("query").asText());
+        assertEquals("[\"title\",\"categories.text\"]", text.path("fields").toString(), "the fields index-items maps as text");
+        assertEquals("[\"i1\",\"i2\"]", plain.path("query").path("bool").path("must_not").path("terms").path("item_id").toString(),
+            "the history's items are left out, as the genrec query's exclude_history leaves them out");
+        assertFalse(plain.has("rescore"), "unranked: the text search alone");
+
+        JsonNode ranked = EvaluateCommand.request(CASE, options("--model", "m", "--first-stage", "match", "--window", "30",
+            "--text-fields", "title", "--co-occurrence-weight", "0"), true);
+        assertEquals(ranked.path("query").path("bool").path("must_not"), plain.path("query").path("bool").path("must_not"));
+        assertEquals("[\"title\"]", ranked.path("query").path("bool").path("must").path("combined_fields").path("fields").toString());
+        assertEquals(30, ranked.path("rescore").path("window_size").asInt());
+        JsonNode rescorer = ranked.path("rescore").path("genrec");
+        assertEquals("m", rescorer.path("model").asText());
+        assertEquals(2, rescorer.path("history").size());
+        assertEquals("violin strings", rescorer.path("history").get(1).path("query").asText());
+        assertEquals("violin", rescorer.path("query").asText());
+        assertEquals(300, rescorer.path("request_time").asLong());
+        assertEquals(0.0, rescorer.path("co_occurrence_weight").asDouble());
+        assertFalse(rescorer.has("retrieval_weight"), "the bundle's unless given");
+        assertFalse(rescorer.has("query_weight") || rescorer.has("k") || rescorer.has("vector_field"), "the rescorer's defaults");
+    }
+
+    @Test
+    void aTextFirstStageNeedsAQueryOnEveryTargetAndItsOptionsNeedIt() {
+        LeaveLastOut.Case recommendation = new LeaveLastOut.Case("u2", CASE.history(), new LeaveLastOut.Event("u2", "i9", "click", 400, null, null));
+        var noQuery = assertThrows(CliArgs.UsageException.class, () -> EvaluateCommand.requireQueries(List.of(CASE, recommendation)));
+        assertTrue(noQuery.getMessage().contains("[u2]") && noQuery.getMessage().contains("[i9]"), noQuery.getMessage());
+        EvaluateCommand.requireQueries(List.of(CASE));
+        for (String[] bad : List.of(new String[] {"--window", "10"}, new String[] {"--first-stage", "bm25"},
+                                    new String[] {"--first-stage", "match", "--window", "0"},
+                                    new String[] {"--first-stage", "match", "--text-fields", " , "})) {
+            List<String> args = new java.util.ArrayList<>(List.of("--model", "m"));
+            args.addAll(List.of(bad));
+            var refused = assertThrows(CliArgs.UsageException.class, () -> options(args.toArray(String[]::new)), String.join(" ", bad));
+            assertTrue(refused.getMessage().contains("--"), refused.getMessage());
+        }
+    }
+
+    @Test
     void rankLinesNameTheUserTheTargetAndItsRankOrNullWhenMissed() throws Exception {
         JsonNode hit = new ObjectMapper().readTree(EvaluateCommand.rankLine(CASE, true, 7));
         assertEquals("u1", hit.path("user").asText());
