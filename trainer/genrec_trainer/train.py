@@ -359,6 +359,9 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                          f"{time_signal!r} and {time_scale!r}")
     if not 0.0 <= item_id_dropout < 1.0:
         raise ValueError(f"item_id_dropout is a probability below 1, not {item_id_dropout}")
+    if search_log_out and not search_queries:
+        raise ValueError("search_log_out writes the search test's requests, but without search_queries there is no "
+                         "search test: set search_queries (path or one)")
     if exclude_seen and not full_softmax:
         raise ValueError("exclude_seen needs full_softmax: it leaves items out of the softmax over the whole catalogue")
     if tied_next < 1 or (tied_next > 1 and not (dense_loss and full_softmax)):

@@ -86,6 +86,8 @@ def test_user_epochs_with_dropout_full_softmax_early_stop_and_search_export(tiny
     last = {e["user_id"]: e for e in searches}
     assert len(last) == saved["search"]["model"]["users"] and all(e.get("query") for e in last.values())
     assert any("query" in e for e in searches if e is not last[e["user_id"]]), "training searches in the histories"
+    with pytest.raises(ValueError, match="without search_queries there is no search test"):
+        _train(tiny_log, tmp_path, search_log_out=str(tmp_path / "none.jsonl"))
     assert saved["length_grouping"] is False
     assert saved["dense_readout"] == "ret"
     assert saved["config"]["mlp_hidden"] == 16 and saved["config"]["attention_dropout"] == 0.3 and saved["adam_beta2"] == 0.98
