@@ -1,0 +1,64 @@
+"""The trainer's BM25 over a search log (train.py --search-log-out), its ties broken two ways: by training popularity
+(the trainer's search test) or by index order (Lucene's, by document id: the bundle's item order, in which
+genrec-tools index-items writes them). Separates what the tie-break explains of the gap between the trainer's BM25 and
+OpenSearch's (BENCHMARKS.md, "The rescorer over OpenSearch's BM25").
+
+    .venv/bin/python scripts/bm25_tie_orders.py BUNDLE SEARCHES.jsonl
+
+Popularity here counts each user's events but the last two (the validation and test targets); the trainer counts its
+training targets, so the popularity row can differ from the trainer's BM25 in the fourth digit."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from genrec_trainer.schema import Item  # noqa: E402
+from genrec_trainer.search import BM25, item_search_text  # noqa: E402
+
+TIE_SCALE = 1e-6  # below any difference of two BM25 scores that are not equal (the trainer's popularity_tiebreak)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        sys.exit(__doc__)
+    bundle, log = argv
+    items = [Item(it["item_id"], it.get("title", ""), tuple(it.get("categories", [])))
+             for it in read_jsonl(Path(bundle) / "items.jsonl")]
+    index = {it.item_id: i + 1 for i, it in enumerate(items)}   # column 0 = padding, as in BM25.scores
+    bm25 = BM25([item_search_text(it) for it in items])
+    users: dict[str, list[dict]] = {}
+    for e in read_jsonl(log):
+        users.setdefault(e["user_id"], []).append(e)
+    popularity = np.zeros(len(items) + 1)
+    for events in users.values():
+        for e in events[:-2]:                                    # all but the validation and test targets
+            popularity[index[e["item_id"]]] += 1
+    orders = {"popularity": popularity / (popularity.max() + 1) * TIE_SCALE,
+              "index order": -np.arange(len(items) + 1) / (len(items) + 1) * TIE_SCALE}
+    for name, tiebreak in orders.items():
+        hr = ndcg = 0.0
+        for events in users.values():
+            target = events[-1]
+            scores = bm25.scores(target["query"]) + tiebreak
+            scores[0] = -np.inf
+            for e in events[:-1]:                                 # the history is left out, as in the protocol
+                scores[index[e["item_id"]]] = -np.inf
+            rank = int((scores > scores[index[target["item_id"]]]).sum())
+            if rank < 10:
+                hr += 1.0
+                ndcg += 1.0 / np.log2(rank + 2)
+        print(f"{name}: HR@10 {hr / len(users):.4f} NDCG@10 {ndcg / len(users):.4f} ({len(users)} searches)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
