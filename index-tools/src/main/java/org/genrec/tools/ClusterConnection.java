@@ -56,6 +56,9 @@ public final class ClusterConnection implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(method + " " + endpoint + " interrupted", e);
+        } catch (IOException e) { // the JDK's own message is often null (a refused connection) or a bare class name
+            throw new IOException("cannot reach the cluster at [" + base + "] (" + method + " " + endpoint + "): "
+                + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
         }
         if (response.statusCode() >= 300) {
             throw new IOException(method + " " + endpoint + " failed with HTTP " + response.statusCode() + ": " + response.body());
