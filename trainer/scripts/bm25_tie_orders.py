@@ -5,8 +5,9 @@ OpenSearch's (BENCHMARKS.md, "The rescorer over OpenSearch's BM25").
 
     .venv/bin/python scripts/bm25_tie_orders.py BUNDLE SEARCHES.jsonl
 
-Popularity here counts each user's events but the last two (the validation and test targets); the trainer counts its
-training targets, so the popularity row can differ from the trainer's BM25 in the fourth digit."""
+Popularity here counts each user's events but the last two (the validation and test targets); ranks and metrics are the
+trainer's (evaluate.target_ranks, ties pessimistic; rank_metrics). On the session-62 search logs the popularity row
+gives the trainer's BM25 figures to the digit."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from genrec_trainer.evaluate import rank_metrics, target_ranks  # noqa: E402
 from genrec_trainer.schema import Item  # noqa: E402
 from genrec_trainer.search import BM25, item_search_text  # noqa: E402
 
@@ -45,20 +47,13 @@ def main(argv: list[str]) -> None:
             popularity[index[e["item_id"]]] += 1
     orders = {"popularity": popularity / (popularity.max() + 1) * TIE_SCALE,
               "index order": -np.arange(len(items) + 1) / (len(items) + 1) * TIE_SCALE}
+    searches = list(users.values())
+    targets = np.array([index[events[-1]["item_id"]] for events in searches])
+    history = [np.array([index[e["item_id"]] for e in events[:-1]], np.int64) for events in searches]  # left out
     for name, tiebreak in orders.items():
-        hr = ndcg = 0.0
-        for events in users.values():
-            target = events[-1]
-            scores = bm25.scores(target["query"]) + tiebreak
-            scores[0] = -np.inf
-            for e in events[:-1]:                                 # the history is left out, as in the protocol
-                scores[index[e["item_id"]]] = -np.inf
-            rank = int((scores > scores[index[target["item_id"]]]).sum())
-            if rank < 10:
-                hr += 1.0
-                ndcg += 1.0 / np.log2(rank + 2)
-        print(f"{name}: HR@10 {hr / len(users):.4f} NDCG@10 {ndcg / len(users):.4f} ({len(users)} searches)")
-
+        scores = np.stack([bm25.scores(events[-1]["query"]) + tiebreak for events in searches])
+        m = rank_metrics(target_ranks(scores, targets, history))
+        print(f"{name}: HR@10 {m['hr@10']:.4f} NDCG@10 {m['ndcg@10']:.4f} ({len(searches)} searches)")
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -469,7 +469,7 @@ final class EvaluateCommand {
         return -1;
     }
 
-    private static List<LeaveLastOut.Event> readEvents(Path file) throws IOException {
+    static List<LeaveLastOut.Event> readEvents(Path file) throws IOException {
         List<LeaveLastOut.Event> events = new ArrayList<>();
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;

@@ -610,29 +610,21 @@ class EndToEndIT {
             titles.put(item.path("item_id").asText(), item.path("title").asText());
         }
         List<String> lines = new ArrayList<>();
-        List<LeaveLastOut.Case> cases = new ArrayList<>();
+        int users = 0;
         for (JsonNode c : casesToEvaluate()) {
             String user = "text-" + c.path("name").asText();
-            List<String> history = historyAsLog(c, user);
             Set<String> seen = new HashSet<>();
             c.path("request").path("history").forEach(e -> seen.add(e.path("item").asText()));
-            String target = titles.keySet().stream().filter(id -> !seen.contains(id)).sorted().skip(cases.size()).findFirst().orElseThrow();
-            long time = c.path("request").path("request_time").asLong();
-            String action = c.path("request").path("history").get(0).path("action").asText();
-            lines.addAll(history);
-            lines.add(JSON.createObjectNode().put("user_id", user).put("item_id", target).put("action", action).put("timestamp", time)
-                .put("query", titles.get(target)).toString());
-            List<LeaveLastOut.Event> events = new ArrayList<>();
-            for (String line : history) {
-                JsonNode e = JSON.readTree(line);
-                events.add(new LeaveLastOut.Event(user, e.path("item_id").asText(), e.path("action").asText(), e.path("timestamp").asLong(),
-                    e.hasNonNull("query") ? e.path("query").asText() : null, null));
-            }
-            cases.add(new LeaveLastOut.Case(user, events, new LeaveLastOut.Event(user, target, action, time, titles.get(target), null)));
+            String target = titles.keySet().stream().filter(id -> !seen.contains(id)).sorted().skip(users++).findFirst().orElseThrow();
+            lines.addAll(historyAsLog(c, user));
+            lines.add(JSON.createObjectNode().put("user_id", user).put("item_id", target)
+                .put("action", c.path("request").path("history").get(0).path("action").asText())
+                .put("timestamp", c.path("request").path("request_time").asLong()).put("query", titles.get(target)).toString());
         }
-        assertTrue(cases.size() >= 4, "golden cases with a history: " + cases.size());
         Path events = Files.createTempFile(scratch, "genrec-text-", ".jsonl");
         Files.write(events, lines);
+        List<LeaveLastOut.Case> cases = LeaveLastOut.cases(EvaluateCommand.readEvents(events)); // as evaluate reads the log
+        assertTrue(cases.size() >= 4, "golden cases with a history: " + cases.size());
         Path ranksFile = Files.createTempFile(scratch, "genrec-text-ranks-", ".jsonl");
         JsonNode results = evaluate(events, 50, "--rank", "true,false", "--first-stage", "match", "--window", "50", "--ranks-out",
             ranksFile.toString());
