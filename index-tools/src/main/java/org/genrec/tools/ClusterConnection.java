@@ -15,10 +15,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /**
- * The cluster over HTTP: the OpenSearch Java client's typed API, and raw JSON for our own types (the genrec query, the
- * models API) over the JDK's HTTP client. Raw JSON does not go through the Java client: measured, its transport
- * (Apache HttpClient 5) took ~47 ms more per search whose body is a few KB (a history of 50 events), the JDK client
- * none, so {@code evaluate} over long histories ran ~7x slower than the node served it.
+ * The cluster over HTTP: the OpenSearch Java client's typed API (index management, bulk writes, scrolls), and raw JSON
+ * for our own types (the genrec query, the models API), which the typed API does not know, over the JDK's HTTP client.
+ * The Java client's transport needs httpcore5 5.4.1 or later (the root pom pins it): 5.4 never set TCP_NODELAY, so each
+ * request of more than a few KB waited ~40 ms for the node's delayed ACK.
  */
 public final class ClusterConnection implements AutoCloseable {
 
