@@ -64,9 +64,10 @@ final class EvaluateCommand {
             user with the trainer's --ranks-out. --clients N keeps N requests in flight (the figures do not depend on it).
             --first-stage match measures the rescorer over a text search instead (every target must carry a query): the hits
             are a combined_fields query (BM25 over --text-fields as one field) for the target's query with the history items
-            in must_not; --rank true adds the genrec rescorer over the best --window hits at its default query_weight and
-            rescore_query_weight (1 and 1), with the same history, query, time and weights as a genrec query; false is the text
-            search alone. The trainer's search test measures the same (search_bm25_rescored100_*) with its own BM25.""";
+            in must_not; --rank true adds the genrec rescorer over the best --window hits of each shard (on N shards up to N x
+            window; the results file records the shards) at its default query_weight and rescore_query_weight (1 and 1), with the
+            same history, query, time and weights as a genrec query; false is the text search alone. The trainer's search test
+            measures the same on one shard (search_bm25_rescored100_*) with its own BM25.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_CLIENTS = 64;
@@ -147,7 +148,7 @@ final class EvaluateCommand {
             if (options.firstStage().textMatch()) {
                 requireQueries(cases);
             }
-            ObjectNode results = describeRun(file, options, users, protocol, filtered);
+            ObjectNode results = describeRun(file, options, users, protocol, filtered, primaryShards(cluster, options.index()));
             ObjectNode variants = results.putObject("rank");
             ObjectNode timings = results.putObject("seconds");
             if (options.historyIndex() != null) {
@@ -190,11 +191,13 @@ final class EvaluateCommand {
     }
 
     /** The results file's account of the run, before its figures: what was sent, to which model, under which protocol. */
-    private static ObjectNode describeRun(Path file, Options options, int users, ChosenProtocol protocol, LeaveLastOut.Filtered filtered) {
+    private static ObjectNode describeRun(Path file, Options options, int users, ChosenProtocol protocol, LeaveLastOut.Filtered filtered,
+                                          int shards) {
         ObjectNode results = JSON.createObjectNode();
         results.put("events", file.toString());
         results.put("model", options.model());
         results.put("index", options.index());
+        results.put("shards", shards);
         results.put("k", options.k());
         results.put("users", users);
         results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
@@ -208,13 +211,26 @@ final class EvaluateCommand {
         FirstStage stage = options.firstStage();
         results.put("hits", stage.textMatch()
             ? "combined_fields over " + stage.textFields() + " for the target's query, history items in must_not; ranked: the genrec "
-              + "rescorer over the best " + stage.window() + " (query_weight 1, rescore_query_weight 1)"
+              + "rescorer over the best " + stage.window() + " of each shard (query_weight 1, rescore_query_weight 1)"
             : "the genrec query's kNN; ranked: its rank option");
         if (filtered != null) {
             results.put("dropped_cold", filtered.droppedCold());
             results.put("dropped_seen", filtered.droppedSeen());
         }
         return results;
+    }
+
+    /**
+     * The primary shards the searches run on, summed over the indices the name covers (an alias or a pattern): a figure
+     * depends on them where the work is per shard, as a rescorer's window is (on 3 shards it reorders up to 3 x window).
+     */
+    static int primaryShards(ClusterConnection cluster, String index) throws IOException {
+        JsonNode settings = JSON.readTree(cluster.json("GET", "/" + index + "/_settings/index.number_of_shards", null));
+        int shards = 0;
+        for (JsonNode indexSettings : settings) {
+            shards += indexSettings.path("settings").path("index").path("number_of_shards").asInt();
+        }
+        return shards;
     }
 
     /** The protocol a run measures and why: asked for, the model's, or the default. */

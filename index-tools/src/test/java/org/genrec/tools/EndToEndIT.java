@@ -630,6 +630,13 @@ class EndToEndIT {
             ranksFile.toString());
         assertEquals(cases.size(), results.path("users").asInt(), results.toString());
         assertTrue(results.path("hits").asText().contains("combined_fields"), results.toString());
+        assertEquals(1, results.path("shards").asInt(), "the items index's shards, on which the window counts: " + results);
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, GenrecTools.run(new String[] { "index-items", "--bundle", bundle.toString(), "--url", node.url(), "--index",
+            "items-two-shards", "--shards", "2" }, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+        JsonNode twoShards = evaluate(events, 50, "--index", "items-two-shards", "--rank", "false", "--first-stage", "match");
+        assertEquals(2, twoShards.path("shards").asInt(), twoShards.toString());
+        assertEquals(1.0, twoShards.path("rank").path("false").path("hr@50").asDouble(), 0.0, "found on either shard: " + twoShards);
         assertEquals(1.0, results.path("rank").path("false").path("hr@50").asDouble(), 0.0, "its own title finds each target: " + results);
         assertEquals(1.0, results.path("rank").path("true").path("hr@50").asDouble(), 0.0, "the rescorer reorders, drops nothing: " + results);
         Map<String, Integer> textRanks = new HashMap<>(), rescoredRanks = new HashMap<>();
