@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The trainer's search test through a live node, in one command: a fresh local OpenSearch 3.6.0 node with the plugin
-# and BUNDLE loaded as MODEL, the bundle's items indexed (SHARDS shards, title and categories.text searchable), then (by STAGES) two
-# `genrec-tools evaluate` runs over SEARCHES, the requests the trainer's search test made (train.py --search-log-out):
+# and BUNDLE loaded as MODEL, the bundle's items indexed (SHARDS shards, title and categories.text searchable), then
+# (STAGES) two `genrec-tools evaluate` runs over SEARCHES, the requests the trainer's search test made (train.py
+# --search-log-out):
 #   OUT_DIR/knn.json    the genrec query itself (kNN, ranked and not): the trainer's search_model_* figures
 #   OUT_DIR/match.json  a text search (combined_fields over title and categories.text) alone and with the genrec
 #                       rescorer over its best 100 hits: what the trainer's search_bm25* figures measure with its own BM25

@@ -13,8 +13,8 @@ BUNDLE=$(realpath "$1") MODEL=probe
 source scripts/bench-node.sh
 JAR=index-tools/target/genrec-tools.jar
 CORE=~/.m2/repository/org/apache/httpcomponents/core5
-[[ -f $CORE/httpcore5/5.4/httpcore5-5.4.jar ]] || for artifact in httpcore5 httpcore5-h2; do
-  mvn -B -ntp -q dependency:get -Dartifact=org.apache.httpcomponents.core5:$artifact:5.4
+for artifact in httpcore5 httpcore5-h2; do
+  [[ -f $CORE/$artifact/5.4/$artifact-5.4.jar ]] || mvn -B -ntp -q dependency:get -Dartifact=org.apache.httpcomponents.core5:$artifact:5.4
 done
 OLD=$CORE/httpcore5/5.4/httpcore5-5.4.jar:$CORE/httpcore5-h2/5.4/httpcore5-h2-5.4.jar
 for run in 1 2; do
