@@ -122,12 +122,16 @@ def item_search_text(item: Item) -> str:
     return " ".join([item.title, *item.categories])
 
 
+def tiebreak(preference: np.ndarray) -> np.ndarray:
+    """preference (non-negative, higher first) scaled into [0, 1e-6): small enough to order (in practice) only items
+    whose BM25 scores are equal."""
+    return preference / (preference.max() + 1.0) * 1e-6
+
+
 def popularity_tiebreak(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
                         num_items: int) -> np.ndarray:
-    """[num_items + 1] values in [0, 1e-6): training-target popularity, small enough to order
-    (in practice) only items whose BM25 scores are equal."""
-    counts = target_counts(seqs, train_examples, num_items)
-    return counts / (counts.max() + 1.0) * 1e-6
+    """[num_items + 1] values in [0, 1e-6): training-target popularity (tiebreak)."""
+    return tiebreak(target_counts(seqs, train_examples, num_items))
 
 
 def bm25_scorer(items: Sequence[Item], seqs: Sequence[UserSequence],

@@ -10,7 +10,6 @@ trainer's (evaluate.target_ranks, ties pessimistic; rank_metrics). On the sessio
 gives the trainer's BM25 figures to the digit."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -19,23 +18,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genrec_trainer.evaluate import rank_metrics, target_ranks  # noqa: E402
-from genrec_trainer.schema import Item  # noqa: E402
-from genrec_trainer.search import BM25, item_search_text  # noqa: E402
-
-TIE_SCALE = 1e-6  # below any difference of two BM25 scores that are not equal (the trainer's popularity_tiebreak)
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from genrec_trainer.schema import load_items, read_jsonl  # noqa: E402
+from genrec_trainer.search import BM25, item_search_text, tiebreak  # noqa: E402
 
 
 def main(argv: list[str]) -> None:
     if len(argv) != 2:
         sys.exit(__doc__)
     bundle, log = argv
-    items = [Item(it["item_id"], it.get("title", ""), tuple(it.get("categories", [])))
-             for it in read_jsonl(Path(bundle) / "items.jsonl")]
+    items = load_items(Path(bundle) / "items.jsonl")
     index = {it.item_id: i + 1 for i, it in enumerate(items)}   # column 0 = padding, as in BM25.scores
     bm25 = BM25([item_search_text(it) for it in items])
     users: dict[str, list[dict]] = {}
@@ -45,15 +36,16 @@ def main(argv: list[str]) -> None:
     for events in users.values():
         for e in events[:-2]:                                    # all but the validation and test targets
             popularity[index[e["item_id"]]] += 1
-    orders = {"popularity": popularity / (popularity.max() + 1) * TIE_SCALE,
-              "index order": -np.arange(len(items) + 1) / (len(items) + 1) * TIE_SCALE}
+    orders = {"popularity": tiebreak(popularity),
+              "index order": tiebreak(np.arange(len(items) + 1, 0, -1, dtype=np.float64))}  # the lower document id first
     searches = list(users.values())
     targets = np.array([index[events[-1]["item_id"]] for events in searches])
     history = [np.array([index[e["item_id"]] for e in events[:-1]], np.int64) for events in searches]  # left out
-    for name, tiebreak in orders.items():
-        scores = np.stack([bm25.scores(events[-1]["query"]) + tiebreak for events in searches])
+    for name, order in orders.items():
+        scores = np.stack([bm25.scores(events[-1]["query"]) + order for events in searches])
         m = rank_metrics(target_ranks(scores, targets, history))
         print(f"{name}: HR@10 {m['hr@10']:.4f} NDCG@10 {m['ndcg@10']:.4f} ({len(searches)} searches)")
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])
