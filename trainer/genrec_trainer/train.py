@@ -17,6 +17,7 @@ makes the sasrec preset's inputs the published SASRec's (item ids only).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -45,6 +46,7 @@ from .recipes import FULL_SOFTMAX_MAX_ITEMS, QUALITY_CO_OCCURRENCE, QUALITY_CO_O
 from .schema import Event, Item, finite_or_null
 from .search import ItemQueries, attach_training_queries, evaluate_search
 from .stopping import StopRequest
+from .weight_average import WeightAverage
 
 PRESETS = {"ours": {"block": "softmax", "time_signal": "rope", "item_text": True},
            "sasrec": {"block": "softmax", "time_signal": "none", "item_text": False},
@@ -77,7 +79,7 @@ def action_list(events: Sequence[Event]) -> list[str]:
 ADDED_LATER = {"exclude_seen": False, "time_scale": "log", "action_input": True, "tied_next": 1, "tie_positions": False,
                "query_time": "own", "lr_decay_patience": 0, "lr_decay": 0.5, "item_id_dropout": 0.0,
                "absolute_time_days": 0.0, "adaptive_every": "step", "time_rope_fraction": 0.5,
-               "time_rope_slowest": 0.0, "shuffle_ties": False}
+               "time_rope_slowest": 0.0, "shuffle_ties": False, "weight_average_epochs": 0.0}
 
 
 def absolute_time_buckets(seqs: Sequence[UserSequence], train_examples: Sequence[tuple[int, int]],
@@ -242,7 +244,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
           checkpoint: str | None = None, rerank_top: int = 100, retrieval_weight: float | None = None,
           co_occurrence: int = 0, co_occurrence_weight: float | None = None, co_occurrence_span: int = 0,
           lr_decay_patience: int = 0, lr_decay: float = 0.5, item_id_dropout: float = 0.0,
-          new_history_items: float = 0.0, absolute_time_days: float = 0.0) -> dict:
+          new_history_items: float = 0.0, absolute_time_days: float = 0.0,
+          weight_average_epochs: float = 0.0) -> dict:
     """sampling: "examples" = `examples_per_epoch` random (user, target) pairs per epoch; "users" =
     every user once per epoch with the whole training prefix (use with dense_loss).
     dense_readout: where the dense next-item loss reads each prefix's user embedding: "history" = the
@@ -267,6 +270,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     of such an item by its text (export_bundle's new_history_items).
     new_history_items: test only: with this share of the items taken as added after training, the newhist_* metrics
     (evaluate.evaluate_new_history_items).
+    weight_average_epochs: > 0: validation, model selection, the test and the export read an exponential moving average
+    of the weights over about this many epochs (weight_average.WeightAverage); training steps the raw weights.
     lr_decay_patience: multiply the learning rate by lr_decay after every that many validations without a
     better one (0: a constant rate); counted from the best epoch, as patience is, so a resumed run keeps it.
     select_on: the validation criterion of early stopping and select_best (SELECTION_CRITERIA).
@@ -519,6 +524,11 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         item_id_dropout=item_id_dropout)
 
     weighter = AdaptiveLossWeighter(2, adaptive_temperature) if adaptive_weights else None
+    average = WeightAverage(model, weight_average_epochs) if weight_average_epochs else None
+
+    def judged(m: torch.nn.Module):
+        """The weights validation reads: the average's, when there is one."""
+        return average.applied(m) if average is not None else contextlib.nullcontext()
     history: list[dict] = []
     best = (-1.0, 0, None)
     first_epoch, stopped_early, resumed_at = 1, False, []
@@ -528,6 +538,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         history, best, stopped_early, first_epoch = restore_epoch_state(saved, model, opt, rng)
         if weighter is not None:
             weighter.prev, weighter.last = saved["weighter"]
+        if average is not None:
+            average.restore(saved["weight_average"])
         resumed_at = saved["resumed_at"] + [first_epoch]
         t_start -= saved["seconds"]  # train_seconds counts the earlier starts too
         log(f"resumed from {checkpoint} after epoch {saved['epoch']} (best so far: epoch {best[1]}, "
@@ -538,6 +550,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         """After a complete epoch: everything the next one depends on."""
         run.save(epoch_state(epoch, model, opt, rng, history, best, stopped_early,
                              weighter=(weighter.prev, weighter.last) if weighter is not None else None,
+                             weight_average=average.state() if average is not None else None,
                              seconds=time.time() - t_start, resumed_at=resumed_at))
 
     def train_step(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -570,6 +583,8 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 batch = {k: v.to(dev) for k, v in make_batch(train_seqs, chunk, max_history).items()}
                 (l_ret, l_rank), step_flop = step_flops.run(StepFlops.shape_of(batch), lambda: train_step(batch))
                 flops += step_flop
+                if average is not None:
+                    average.update(model, len(batches))
                 sums += [l_ret.item(), l_rank.item()]
                 steps += 1
                 if progress_every and steps % progress_every == 0:
@@ -603,16 +618,18 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 if run is not None:
                     save_checkpoint(epoch)
                 continue
-            val = evaluate(model, seqs, split.valid, max_history)
+            with judged(model):
+                val = evaluate(model, seqs, split.valid, max_history)
+                score = selection_score(val, select_on)
+                if score > best[0] and select_best:
+                    best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.append({**record, **{f"valid_{k}": v for k, v in val.items() if k != "users"},
                             "seconds": time.time() - t0})
             log(f"epoch {epoch}: retrieval {sums[0] / steps:.4f} ranking {sums[1] / steps:.4f} | valid "
                 f"hr@10 {val['hr@10']:.4f} ndcg@10 {val['ndcg@10']:.4f} mrr {val['mrr']:.4f} auc {val['auc']:.4f} "
                 f"| {utilisation} ({time.time() - t0:.1f}s)")
-            score = selection_score(val, select_on)
             if score > best[0]:
-                best = (score, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}
-                        if select_best else None)
+                best = (score, epoch, best_weights if select_best else None)
             elif patience and epoch - best[1] >= patience * eval_every:
                 log(f"early stop: no better validation {select_on} in {patience} evaluations")
                 stopped_early = True
@@ -632,7 +649,10 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
         stop.training_over()  # a signal from here on would otherwise end the run before its test
         if select_best and best[2] is not None:
             model.load_state_dict(best[2])
-            log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})")
+            log(f"model selection: epoch {best[1]} (best validation {select_on} {best[0]:.4f})"
+                + (f", its weights averaged over ~{weight_average_epochs:g} epochs" if average is not None else ""))
+        elif average is not None:
+            model.load_state_dict(average.average, strict=False)  # the weights validated, tested and exported
         co_table = (CoOccurrence.count(seqs, training_positions, len(items), co_occurrence,
                                        co_occurrence_span)
                     if co_occurrence else None)
@@ -689,6 +709,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
                 "co_occurrence_weight_valid_ndcg@10": co_weights_tried,
                 "tied_next": tied_next, "shuffle_ties": shuffle_ties, "full_softmax": full_softmax, "in_batch_negatives": in_batch_negatives, "negatives": negatives, "rank_negatives": rank_negatives, "lr": lr,
                 "lr_decay_patience": lr_decay_patience, "lr_decay": lr_decay if lr_decay_patience else None,
+                "weight_average_epochs": weight_average_epochs,
                 "weight_decay": weight_decay, "adam_beta2": adam_beta2,
                 "batch_size": batch_size, "examples_per_epoch": examples_per_epoch, "search_queries": search_queries,
                 "search_fraction": search_fraction if search_queries else None,
@@ -896,6 +917,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--lr-decay-patience", type=int, default=0,
                    help="multiply the learning rate by --lr-decay after every N validations without a better one (0: off)")
     p.add_argument("--lr-decay", type=float, default=0.5)
+    p.add_argument("--weight-average-epochs", type=float, default=0.0,
+                   help="validate, select, test and export an exponential moving average of the weights over about "
+                        "this many epochs (0: the raw weights)")
     p.add_argument("--sampling", choices=["examples", "users"], default="examples",
                    help="examples: --examples-per-epoch random (user, target) pairs; users: each user once per "
                         "epoch with the whole training prefix (SASRec-style epochs, use with --dense-loss)")
@@ -1028,6 +1052,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           mlp_ratio=args.mlp_ratio, adam_beta2=args.adam_beta2, norm=args.norm, mlp=args.mlp,
           item_init_std=args.item_init_std, position_init_std=args.position_init_std,
           weight_decay=args.weight_decay, lr_decay_patience=args.lr_decay_patience, lr_decay=args.lr_decay,
+          weight_average_epochs=args.weight_average_epochs,
           item_id_dropout=args.item_id_dropout, new_history_items=args.new_history_items,
           sampling=args.sampling, length_grouping=args.length_grouping,
           dense_divisor=args.dense_divisor, dense_search=args.dense_search, exclude_seen=args.exclude_seen,

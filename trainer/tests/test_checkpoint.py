@@ -24,7 +24,8 @@ def tiny_log():
 
 def _train(tiny_log, tmp_path, name, log=lambda *_: None, **kw):
     """Every piece of state a resumed epoch depends on is live: dropout (torch's generator), sampled
-    examples and negatives (numpy's), Adam's moments, the adaptive weighter, the best epoch so far."""
+    examples and negatives (numpy's), Adam's moments, the adaptive weighter, the best epoch so far (and, when
+    asked for, the weights' moving average)."""
     items, events = tiny_log
     settings = dict(seed=3, epochs=3, max_history=10, d_model=16, batch_size=16, examples_per_epoch=64,
                     negatives=16, dropout=0.2, adaptive_weights=True, dense_loss=True, select_best=True,
@@ -47,7 +48,8 @@ SEARCH_AND_ENHANCER = dict(search_queries="path", enhancer=True, enhancer_top=8,
 
 @pytest.mark.parametrize("stop_at,extra", [("epoch 2:", {}),                  # after epoch 2
                                            ("  epoch 2 step 2/", {}),         # in the middle of it
-                                           ("epoch 2:", SEARCH_AND_ENHANCER)])
+                                           ("epoch 2:", SEARCH_AND_ENHANCER),
+                                           ("epoch 2:", {"weight_average_epochs": 2.0})])
 def test_a_stopped_run_resumed_ends_as_the_uninterrupted_run(tiny_log, tmp_path, stop_at, extra):
     want, want_saved = _train(tiny_log, tmp_path, "whole", **extra)
     ckpt = str(tmp_path / "run.ckpt")
