@@ -38,13 +38,14 @@ final class EvaluateCommand {
 
     static final Set<String> OPTIONS = Set.of("events", "model", "url", "index", "vector-field", "item-id-field", "k", "num-candidates",
         "rank", "retrieval-weight", "co-occurrence-weight", "users", "clients", "history-index", "lookup-events", "protocol", "out", "ranks-out",
-        "first-stage", "text-fields", "window");
+        "first-stage", "text-fields", "window", "search-type");
     static final String USAGE = """
         evaluate --events FILE.jsonl --model MODEL [--url http://127.0.0.1:9200] [--index items] [--vector-field item_vector]
                  [--item-id-field item_id] [--k 100] [--num-candidates K] [--rank true,false] [--retrieval-weight W]
                  [--co-occurrence-weight V] [--users N] [--clients 1] [--protocol loo|beauty]
                  [--history-index NAME [--lookup-events N]] [--out results.json] [--ranks-out ranks.jsonl]
                  [--first-stage knn|match [--text-fields title,categories.text] [--window 100]]
+                 [--search-type query_then_fetch|dfs_query_then_fetch]
             Leave-one-out through the cluster (the trainer's "movielens"/"loo" protocol): per user with 3 or more events, in
             timestamp order with equal timestamps in file order, the last event is the target and every earlier event the
             history; the request is made at the target's time, with the target's query if it has one (personalized search).
@@ -67,7 +68,9 @@ final class EvaluateCommand {
             in must_not; --rank true adds the genrec rescorer over the best --window hits of each shard (on N shards up to N x
             window; the results file records the shards) at its default query_weight and rescore_query_weight (1 and 1), with the
             same history, query, time and weights as a genrec query; false is the text search alone. The trainer's search test
-            measures the same on one shard (search_bm25_rescored100_*) with its own BM25.""";
+            measures the same on one shard (search_bm25_rescored100_*) with its own BM25. --search-type is each search's
+            search_type (default query_then_fetch, OpenSearch's): on several shards, dfs_query_then_fetch scores BM25 with the
+            whole index's term statistics, as one shard would, instead of each shard's own.""";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_CLIENTS = 64;
@@ -77,7 +80,10 @@ final class EvaluateCommand {
     /** What every request of a run shares, read from the command line once. */
     record Options(String model, String index, String vectorField, String itemIdField, int k, Integer numCandidates,
                    Float retrievalWeight, Float coOccurrenceWeight, String historyIndex, Integer lookupEvents,
-                   EvaluationProtocol protocol, int clients, FirstStage firstStage) {
+                   EvaluationProtocol protocol, int clients, FirstStage firstStage, String searchType) {
+
+        /** OpenSearch's search types; query_then_fetch is its default. */
+        static final List<String> SEARCH_TYPES = List.of("query_then_fetch", "dfs_query_then_fetch");
 
         static Options parse(CliArgs args) {
             int k = args.getInt("k", 100);
@@ -91,13 +97,26 @@ final class EvaluateCommand {
             return new Options(args.required("model"), args.get("index", "items"), args.get("vector-field", "item_vector"),
                 args.get("item-id-field", "item_id"), k, numCandidates, parseWeight(args, "retrieval-weight"),
                 parseWeight(args, "co-occurrence-weight"), args.get("history-index", null), args.optionalInt("lookup-events"),
-                protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)), FirstStage.parse(args));
+                protocol(args.get("protocol", null)), clients(args.getInt("clients", 1)), FirstStage.parse(args),
+                searchType(args.get("search-type", SEARCH_TYPES.get(0))));
         }
 
         /** The same requests with the history sent in each, not looked up from --history-index. */
         Options withHistoryInRequest() {
             return new Options(model, index, vectorField, itemIdField, k, numCandidates, retrievalWeight, coOccurrenceWeight, null, null,
-                protocol, clients, firstStage);
+                protocol, clients, firstStage, searchType);
+        }
+
+        /** Where each search goes: the index's _search with the search type. */
+        String searchPath() {
+            return "/" + index + "/_search?search_type=" + searchType;
+        }
+
+        private static String searchType(String type) {
+            if (!SEARCH_TYPES.contains(type)) {
+                throw new CliArgs.UsageException("option [--search-type] takes " + String.join(" or ", SEARCH_TYPES) + ", got [" + type + "]");
+            }
+            return type;
         }
 
         private static int clients(int clients) {
@@ -198,6 +217,7 @@ final class EvaluateCommand {
         results.put("model", options.model());
         results.put("index", options.index());
         results.put("shards", shards);
+        results.put("search_type", options.searchType());
         results.put("k", options.k());
         results.put("users", users);
         results.put("retrieval_weight", options.retrievalWeight() == null ? "the bundle's" : options.retrievalWeight().toString());
@@ -276,7 +296,7 @@ final class EvaluateCommand {
             }
             // the history in the request: a --history-index is filled only once the protocol has chosen the users
             // a genrec query whatever the first stage: a text search alone would not load the model
-            cluster.json("POST", "/" + options.index() + "/_search", genrecSearch(cases.get(0), options.withHistoryInRequest(), false).toString());
+            cluster.json("POST", options.searchPath(), genrecSearch(cases.get(0), options.withHistoryInRequest(), false).toString());
             listed = JSON.readTree(cluster.json("GET", endpoint, null));
         }
         try {
@@ -415,7 +435,7 @@ final class EvaluateCommand {
                 int index = i;
                 requests.add(clients.submit(() -> {
                     String body = request(c, options, ranked).toString();
-                    JsonNode response = JSON.readTree(cluster.json("POST", "/" + options.index() + "/_search", body));
+                    JsonNode response = JSON.readTree(cluster.json("POST", options.searchPath(), body));
                     ranks[index] = rankOf(response, c.target().itemId(), options.itemIdField());
                     int n = answered.incrementAndGet();
                     if (n % 500 == 0) {

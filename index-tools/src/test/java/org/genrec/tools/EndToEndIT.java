@@ -648,6 +648,17 @@ class EndToEndIT {
         JsonNode twoShards = evaluate(events, 50, "--index", "items-two-shards", "--rank", "false", "--first-stage", "match");
         assertEquals(2, twoShards.path("shards").asInt(), twoShards.toString());
         assertEquals(1.0, twoShards.path("rank").path("false").path("hr@50").asDouble(), 0.0, "found on either shard: " + twoShards);
+        // Under dfs_query_then_fetch (BM25 with both shards' term statistics) the text search and the rescorer answer too, and
+        // the genrec query, whose kNN reads no term statistics, returns exactly what it returns under the default search type.
+        JsonNode dfs = evaluate(events, 50, "--index", "items-two-shards", "--rank", "true,false", "--first-stage", "match", "--window",
+            "50", "--search-type", "dfs_query_then_fetch");
+        assertEquals("dfs_query_then_fetch", dfs.path("search_type").asText(), dfs.toString());
+        assertEquals(1.0, dfs.path("rank").path("false").path("hr@50").asDouble(), 0.0, "found under dfs: " + dfs);
+        assertEquals(1.0, dfs.path("rank").path("true").path("hr@50").asDouble(), 0.0, "rescored under dfs: " + dfs);
+        JsonNode knn = evaluate(events, 50, "--index", "items-two-shards", "--rank", "true,false");
+        JsonNode knnUnderDfs = evaluate(events, 50, "--index", "items-two-shards", "--rank", "true,false", "--search-type",
+            "dfs_query_then_fetch");
+        assertEquals(knn.path("rank"), knnUnderDfs.path("rank"), "the genrec query under dfs: " + knnUnderDfs + " vs " + knn);
 
         // The request itself on this node, for a user whose history the text search alone would return: no history item
         // among the hits, and each hit rescored (the genrec score added to BM25's, so above the text search's own score).

@@ -175,4 +175,14 @@ class EvaluateCommandTest {
         var noModel = assertThrows(CliArgs.UsageException.class, () -> options("--k", "20"));
         assertTrue(noModel.getMessage().contains("--model"), noModel.getMessage());
     }
+
+    @Test
+    void eachSearchGoesOutWithTheSearchTypeAskedForAndOpenSearchsDefaultOtherwise() {
+        assertEquals("/items/_search?search_type=query_then_fetch", options("--model", "m").searchPath());
+        assertEquals("/books/_search?search_type=dfs_query_then_fetch",
+            options("--model", "m", "--index", "books", "--search-type", "dfs_query_then_fetch").searchPath());
+        var badType = assertThrows(CliArgs.UsageException.class, () -> options("--model", "m", "--search-type", "dfs"));
+        assertTrue(badType.getMessage().contains("--search-type") && badType.getMessage().contains("dfs_query_then_fetch"),
+            badType.getMessage());
+    }
 }
