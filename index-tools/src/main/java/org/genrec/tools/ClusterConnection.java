@@ -17,6 +17,8 @@ import java.time.Duration;
 /**
  * The cluster over HTTP: the OpenSearch Java client's typed API (index management, bulk writes, scrolls), and raw JSON
  * for our own types (the genrec query, the models API), which the typed API does not know, over the JDK's HTTP client.
+ * Not over the Java client's generic API: its transport pools at most 10 connections per node and gives up on a response
+ * after 30 s by default, and {@code evaluate --clients} keeps up to 64 searches in flight.
  * The Java client's transport needs httpcore5 5.4.1 or later (the root pom pins it): 5.4 never set TCP_NODELAY, so each
  * request of more than a few KB waited ~40 ms for the node's delayed ACK.
  */
