@@ -529,6 +529,7 @@ def train(items: Sequence[Item], events: Sequence[Event], *, out: str, data_desc
     def judged(m: torch.nn.Module):
         """The weights validation reads: the average's, when there is one."""
         return average.applied(m) if average is not None else contextlib.nullcontext()
+
     history: list[dict] = []
     best = (-1.0, 0, None)
     first_epoch, stopped_early, resumed_at = 1, False, []
